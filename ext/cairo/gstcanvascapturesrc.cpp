@@ -1,0 +1,1416 @@
+/* canvascapturesrc: HTMLCanvasElement.captureStream() for GStreamer.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * A live video source over a Cairo canvas. Applications draw with the `draw`
+ * signal (streaming thread, at each capture opportunity) or with
+ * begin-draw/end-draw (any thread); frames are captured following the
+ * Media Capture from DOM Elements rules (CC-1..CC-11 in rules.md).
+ *
+ * Threads and locks: `lock` guards every field of Private except the canvas
+ * pixels and the drawing session, which belong to whoever holds the canvas
+ * (`canvas_busy`, taken and released under `lock`). Signals are never
+ * emitted and nothing is pushed with `lock` held.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstcanvascapturesrc.h"
+
+#include <cairo-gobject.h>
+#include <cairo.h>
+#include <gst/video/video.h>
+
+#include <cmath>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "gstmediastreamtrackstate.h"
+#include "gstwebcaptureerror.h"
+#include "gstwebcapturei18n.h"
+
+GST_DEBUG_CATEGORY_STATIC(gst_canvas_capture_src_debug);
+#define GST_CAT_DEFAULT gst_canvas_capture_src_debug
+
+#if G_BYTE_ORDER == G_LITTLE_ENDIAN
+/* Cairo's ARGB32/RGB24 are native-endian 32-bit words: B,G,R,A in memory. */
+#define CANVAS_FORMAT_ALPHA GST_VIDEO_FORMAT_BGRA
+#define CANVAS_FORMAT_OPAQUE GST_VIDEO_FORMAT_BGRx
+#define CANVAS_CAPS_FORMATS "{ BGRA, BGRx }"
+#else
+#define CANVAS_FORMAT_ALPHA GST_VIDEO_FORMAT_ARGB
+#define CANVAS_FORMAT_OPAQUE GST_VIDEO_FORMAT_xRGB
+#define CANVAS_CAPS_FORMATS "{ ARGB, xRGB }"
+#endif
+
+namespace {
+
+constexpr gint DEFAULT_WIDTH = 300; /* as HTML's canvas */
+constexpr gint DEFAULT_HEIGHT = 150;
+constexpr gint MAX_SIZE = 16384;
+constexpr gdouble DEFAULT_FRAME_RATE = -1.0;
+constexpr gdouble FRAME_RATE_UNSET = -1.0;
+/* An idle live canvas without a frame rate announces a GAP this often. */
+constexpr GstClockTime IDLE_HEARTBEAT = 100 * GST_MSECOND;
+
+enum {
+  PROP_0,
+  PROP_WIDTH,
+  PROP_HEIGHT,
+  PROP_FRAME_RATE,
+  PROP_ALPHA,
+  PROP_ORIGIN_CLEAN,
+  PROP_MUTED,
+  PROP_IS_LIVE,
+  PROP_LOCATION,
+  PROP_REFRESH_INTERVAL,
+  PROP_STATS,
+};
+
+enum {
+  SIGNAL_DRAW,
+  SIGNAL_REQUEST_FRAME,
+  SIGNAL_BEGIN_DRAW,
+  SIGNAL_END_DRAW,
+  LAST_SIGNAL,
+};
+
+guint signals[LAST_SIGNAL];
+
+/* What woke the streaming thread for a paint (the spec's rendering update). */
+enum class Opportunity { NONE, PAINT, TICK, REQUEST };
+
+struct Stats {
+  guint64 frames_captured = 0;
+  guint64 paints = 0;
+  guint64 paints_coalesced = 0;
+  guint64 requests = 0;
+  guint64 refreshes = 0;
+  guint64 gaps = 0;
+  guint64 canvas_copies = 0;
+};
+
+} // namespace
+
+struct GstCanvasCaptureSrcPrivate {
+  std::mutex lock;
+  std::condition_variable cond;
+
+  /* Properties. */
+  gint width = DEFAULT_WIDTH;
+  gint height = DEFAULT_HEIGHT;
+  gdouble frame_rate = DEFAULT_FRAME_RATE;
+  gboolean alpha = TRUE;
+  gboolean origin_clean = TRUE;
+  gboolean is_live = TRUE;
+  std::string location;
+  guint refresh_interval = 0; /* ms */
+
+  /* The canvas: premultiplied ARGB32 (alpha) or RGB24 pixels in a GstBuffer
+   * that is pushed downstream as a frame when no conversion is needed. */
+  GstBuffer *canvas = nullptr;
+  gint canvas_width = 0;
+  gint canvas_height = 0;
+  gboolean canvas_alpha = TRUE;
+  bool canvas_reset_pending = false; /* width/height set: clear (HTML) */
+  bool canvas_busy = false;
+  bool streaming_waiting = false; /* lets the streaming thread in first */
+  std::thread::id canvas_owner;
+
+  /* The open drawing session (begin-draw or a draw emission). */
+  cairo_t *session_cr = nullptr;
+  GstMapInfo session_map = GST_MAP_INFO_INIT;
+
+  /* Capture state (CC-5..CC-9). */
+  bool new_content = false;       /* changed since the last captured frame */
+  bool capture_requested = true;  /* frameCaptureRequested */
+  bool request_pending = false;   /* request-frame not yet seen by the streaming thread */
+  bool paint_pending = false;     /* end-draw not yet seen by the streaming thread */
+  bool muted = false;
+  bool state_event_pending = false;
+  bool flushing = false;
+  bool started = false;
+  bool segment_sent = false;
+  GstClockID clock_id = nullptr;
+
+  /* Negotiated output. */
+  bool caps_changed = false;
+  GstVideoInfo info;
+  gint fps_n = 0, fps_d = 1; /* frame-rate as a fraction, > 0 only */
+
+  /* Timing (running time). */
+  guint64 next_tick = 0;
+  guint64 frame_number = 0; /* offline frame index, or live frames pushed */
+  GstClockTime gap_position = GST_CLOCK_TIME_NONE;
+  GstClockTime last_output = GST_CLOCK_TIME_NONE;
+  GstClockTime last_pts = GST_CLOCK_TIME_NONE;
+  GstBuffer *last_frame = nullptr; /* kept only while refresh-interval > 0 */
+
+  Stats stats;
+};
+
+struct _GstCanvasCaptureSrc {
+  GstPushSrc parent;
+  GstCanvasCaptureSrcPrivate *priv;
+};
+
+#define gst_canvas_capture_src_parent_class parent_class
+G_DEFINE_TYPE(GstCanvasCaptureSrc, gst_canvas_capture_src, GST_TYPE_PUSH_SRC);
+GST_ELEMENT_REGISTER_DEFINE_WITH_CODE(canvascapturesrc, "canvascapturesrc", GST_RANK_NONE,
+                                      GST_TYPE_CANVAS_CAPTURE_SRC,
+                                      gst_webcapture_init_i18n());
+
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
+    "src", GST_PAD_SRC, GST_PAD_ALWAYS,
+    GST_STATIC_CAPS("video/x-raw, format = (string) " CANVAS_CAPS_FORMATS
+                    ", width = (int) [ 1, 16384 ], height = (int) [ 1, 16384 ], "
+                    "pixel-aspect-ratio = (fraction) 1/1, framerate = (fraction) [ 0/1, MAX ]"));
+
+/* ------------------------------------------------------------------------ */
+/* Pixels */
+
+namespace {
+
+gint canvas_stride(gint width)
+{
+  return cairo_format_stride_for_width(CAIRO_FORMAT_ARGB32, width);
+}
+
+/* c * 255 / a, rounded, for premultiplied -> straight alpha (CC-10). */
+struct UnpremultiplyTable {
+  guint8 v[256][256];
+  UnpremultiplyTable()
+  {
+    for (guint a = 0; a < 256; a++)
+      for (guint c = 0; c < 256; c++)
+        v[a][c] = a == 0 ? 0 : (guint8)MIN(255u, (c * 255 + a / 2) / a);
+  }
+};
+
+const UnpremultiplyTable &unpremultiply_table()
+{
+  static const UnpremultiplyTable table;
+  return table;
+}
+
+/* Premultiplied and straight alpha are the same bytes where every pixel is
+ * opaque or fully transparent (Cairo keeps transparent pixels all zero).
+ * Returns the first row holding a partly transparent pixel, or @height. */
+gint first_translucent_row(const guint8 *data, gint stride, gint width, gint height)
+{
+  for (gint y = 0; y < height; y++) {
+    const guint32 *row = reinterpret_cast<const guint32 *>(data + (gsize)y * stride);
+    guint32 translucent = 0;
+    /* (a + 1) & 0xfe is zero only for a == 0 and a == 255. */
+    for (gint x = 0; x < width; x++)
+      translucent |= ((row[x] >> 24) + 1) & 0xfe;
+    if (translucent)
+      return y;
+  }
+  return height;
+}
+
+void unpremultiply_rows(const guint8 *src, guint8 *dst, gint stride, gint width, gint y0,
+                        gint y1)
+{
+  const UnpremultiplyTable &t = unpremultiply_table();
+  for (gint y = y0; y < y1; y++) {
+    const guint32 *in = reinterpret_cast<const guint32 *>(src + (gsize)y * stride);
+    guint32 *out = reinterpret_cast<guint32 *>(dst + (gsize)y * stride);
+    for (gint x = 0; x < width; x++) {
+      guint32 p = in[x];
+      guint32 a = p >> 24;
+      if (a == 0xff || a == 0) {
+        out[x] = p;
+        continue;
+      }
+      const guint8 *div = t.v[a];
+      out[x] = (a << 24) | ((guint32)div[(p >> 16) & 0xff] << 16) |
+               ((guint32)div[(p >> 8) & 0xff] << 8) | div[p & 0xff];
+    }
+  }
+}
+
+/* The canvas may be written in place only when nothing downstream still holds
+ * the frame it was pushed as (copy-on-write otherwise). */
+bool buffer_is_exclusive(GstBuffer *buffer)
+{
+  if (!gst_buffer_is_writable(buffer) || gst_buffer_n_memory(buffer) != 1)
+    return false;
+  GstMemory *mem = gst_buffer_peek_memory(buffer, 0);
+  return gst_memory_is_writable(mem) && GST_MINI_OBJECT_REFCOUNT_VALUE(mem) == 1;
+}
+
+} // namespace
+
+/* ------------------------------------------------------------------------ */
+/* Helpers that need the element */
+
+static GstClockTime frame_time(GstCanvasCaptureSrcPrivate *priv, guint64 n)
+{
+  return gst_util_uint64_scale(n, (guint64)priv->fps_d * GST_SECOND, priv->fps_n);
+}
+
+static GstClockTime frame_period(GstCanvasCaptureSrcPrivate *priv)
+{
+  if (priv->fps_n <= 0)
+    return IDLE_HEARTBEAT;
+  return gst_util_uint64_scale_ceil(GST_SECOND, priv->fps_d, priv->fps_n);
+}
+
+/* Wakes the streaming thread wherever it waits. Called with `lock` held. */
+static void wake_locked(GstCanvasCaptureSrcPrivate *priv)
+{
+  priv->cond.notify_all();
+  if (priv->clock_id)
+    gst_clock_id_unschedule(priv->clock_id);
+}
+
+/* A paint produced new content: count the one it replaces, if uncaptured. */
+static void mark_new_content_locked(GstCanvasCaptureSrcPrivate *priv)
+{
+  if (priv->new_content)
+    priv->stats.paints_coalesced++;
+  priv->new_content = true;
+  priv->stats.paints++;
+}
+
+/* Allocates a canvas-sized buffer, from the negotiated pool when it fits. */
+static GstBuffer *alloc_frame(GstCanvasCaptureSrc *self, gint width, gint height)
+{
+  gsize size = (gsize)canvas_stride(width) * height;
+  GstBufferPool *pool = gst_base_src_get_buffer_pool(GST_BASE_SRC(self));
+  GstBuffer *buffer = nullptr;
+
+  if (pool) {
+    GstStructure *config = gst_buffer_pool_get_config(pool);
+    guint pool_size = 0;
+    gst_buffer_pool_config_get_params(config, nullptr, &pool_size, nullptr, nullptr);
+    gst_structure_free(config);
+    if (pool_size == size && gst_buffer_pool_is_active(pool) &&
+        gst_buffer_pool_acquire_buffer(pool, &buffer, nullptr) != GST_FLOW_OK)
+      buffer = nullptr;
+    gst_object_unref(pool);
+  }
+  if (buffer && (gst_buffer_get_size(buffer) != size || gst_buffer_n_memory(buffer) != 1)) {
+    gst_buffer_unref(buffer);
+    buffer = nullptr;
+  }
+  if (!buffer)
+    buffer = gst_buffer_new_allocate(nullptr, size, nullptr);
+  return buffer;
+}
+
+static GstBuffer *alloc_cleared_frame(GstCanvasCaptureSrc *self, gint width, gint height)
+{
+  GstBuffer *buffer = alloc_frame(self, width, height);
+  gst_buffer_memset(buffer, 0, 0, gst_buffer_get_size(buffer));
+  return buffer;
+}
+
+/* Takes the canvas for drawing or capture. Application threads wait for any
+ * holder; the streaming thread also gives up when flushing. Applies a pending
+ * resize (which clears the canvas, as HTML does). */
+static bool acquire_canvas(GstCanvasCaptureSrc *self, std::unique_lock<std::mutex> &lk,
+                           bool streaming)
+{
+  GstCanvasCaptureSrcPrivate *priv = self->priv;
+
+  if (streaming) {
+    priv->streaming_waiting = true;
+    while (priv->canvas_busy && !priv->flushing)
+      priv->cond.wait(lk);
+    priv->streaming_waiting = false;
+    if (priv->flushing) {
+      priv->cond.notify_all();
+      return false;
+    }
+  } else {
+    while (priv->canvas_busy || priv->streaming_waiting)
+      priv->cond.wait(lk);
+  }
+  priv->canvas_busy = true;
+  priv->canvas_owner = std::this_thread::get_id();
+
+  if (!priv->canvas || priv->canvas_reset_pending || priv->canvas_width != priv->width ||
+      priv->canvas_height != priv->height || priv->canvas_alpha != priv->alpha) {
+    gint width = priv->width, height = priv->height;
+    priv->canvas_reset_pending = false;
+    lk.unlock();
+    GstBuffer *fresh = alloc_cleared_frame(self, width, height);
+    lk.lock();
+    gst_clear_buffer(&priv->canvas);
+    priv->canvas = fresh;
+    priv->canvas_width = width;
+    priv->canvas_height = height;
+    priv->canvas_alpha = priv->alpha;
+  }
+  return true;
+}
+
+static void release_canvas_locked(GstCanvasCaptureSrcPrivate *priv)
+{
+  priv->canvas_busy = false;
+  priv->canvas_owner = std::thread::id();
+  priv->cond.notify_all();
+}
+
+/* Opens a cairo_t on the canvas (canvas held, `lock` not held). Copies the
+ * canvas first when a frame pushed earlier still shares its memory. */
+static cairo_t *open_session(GstCanvasCaptureSrc *self)
+{
+  GstCanvasCaptureSrcPrivate *priv = self->priv;
+
+  if (!buffer_is_exclusive(priv->canvas)) {
+    GstBuffer *copy = alloc_frame(self, priv->canvas_width, priv->canvas_height);
+    GstMapInfo in, out;
+    if (gst_buffer_map(priv->canvas, &in, GST_MAP_READ)) {
+      if (gst_buffer_map(copy, &out, GST_MAP_WRITE)) {
+        memcpy(out.data, in.data, MIN(in.size, out.size));
+        gst_buffer_unmap(copy, &out);
+      }
+      gst_buffer_unmap(priv->canvas, &in);
+    }
+    gst_buffer_unref(priv->canvas);
+    priv->canvas = copy;
+    std::lock_guard<std::mutex> guard(priv->lock);
+    priv->stats.canvas_copies++;
+  }
+
+  if (!gst_buffer_map(priv->canvas, &priv->session_map, GST_MAP_WRITE)) {
+    GST_ERROR_OBJECT(self, "could not map the canvas for writing");
+    return nullptr;
+  }
+  cairo_surface_t *surface = cairo_image_surface_create_for_data(
+      priv->session_map.data, priv->canvas_alpha ? CAIRO_FORMAT_ARGB32 : CAIRO_FORMAT_RGB24,
+      priv->canvas_width, priv->canvas_height, canvas_stride(priv->canvas_width));
+  cairo_t *cr = cairo_create(surface);
+  cairo_surface_destroy(surface);
+  priv->session_cr = cr;
+  return cr;
+}
+
+/* Ends the session: the pixels are flushed and the surface finished, so a
+ * cairo_t an application still holds draws nothing from now on. */
+static void close_session(GstCanvasCaptureSrc *self)
+{
+  GstCanvasCaptureSrcPrivate *priv = self->priv;
+  if (!priv->session_cr)
+    return;
+  cairo_surface_t *surface = cairo_get_target(priv->session_cr);
+  cairo_surface_flush(surface);
+  cairo_surface_finish(surface);
+  cairo_destroy(priv->session_cr);
+  priv->session_cr = nullptr;
+  gst_buffer_unmap(priv->canvas, &priv->session_map);
+}
+
+/* Turns the canvas into a frame (canvas held, `lock` not held). The canvas
+ * itself is the frame unless straight alpha needs converted pixels. */
+static GstBuffer *make_frame(GstCanvasCaptureSrc *self)
+{
+  GstCanvasCaptureSrcPrivate *priv = self->priv;
+  GstBuffer *canvas = priv->canvas;
+
+  if (priv->canvas_alpha) {
+    GstMapInfo in;
+    if (!gst_buffer_map(canvas, &in, GST_MAP_READ))
+      return nullptr;
+    gint stride = canvas_stride(priv->canvas_width);
+    gint first = first_translucent_row(in.data, stride, priv->canvas_width, priv->canvas_height);
+    if (first < priv->canvas_height) {
+      /* CC-10: GStreamer's BGRA is straight alpha; Cairo's is premultiplied. */
+      GstBuffer *frame = alloc_frame(self, priv->canvas_width, priv->canvas_height);
+      GstMapInfo out;
+      if (gst_buffer_map(frame, &out, GST_MAP_WRITE)) {
+        memcpy(out.data, in.data, (gsize)first * stride);
+        unpremultiply_rows(in.data, out.data, stride, priv->canvas_width, first,
+                           priv->canvas_height);
+        gst_buffer_unmap(frame, &out);
+      }
+      gst_buffer_unmap(canvas, &in);
+      return frame;
+    }
+    gst_buffer_unmap(canvas, &in);
+  }
+
+  /* Same bytes: hand out the canvas. If an earlier push of it is still
+   * downstream its metadata is shared, so give out a new buffer on the same
+   * memory; the next drawing copies the canvas first. */
+  if (gst_buffer_is_writable(canvas)) {
+    gst_buffer_ref(canvas);
+    return canvas;
+  }
+  return gst_buffer_copy(canvas);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Running time and waiting */
+
+static GstClockTime running_time_now(GstCanvasCaptureSrc *self)
+{
+  GstClock *clock = gst_element_get_clock(GST_ELEMENT(self));
+  if (!clock)
+    clock = gst_system_clock_obtain();
+  GstClockTime now = gst_clock_get_time(clock);
+  gst_object_unref(clock);
+  GstClockTime base = gst_element_get_base_time(GST_ELEMENT(self));
+  return now > base ? now - base : 0;
+}
+
+/* Waits until running time @deadline (NONE: until woken). Lock held on entry
+ * and exit. Any wake_locked() ends the wait. */
+static void wait_until(GstCanvasCaptureSrc *self, std::unique_lock<std::mutex> &lk,
+                       GstClockTime deadline)
+{
+  GstCanvasCaptureSrcPrivate *priv = self->priv;
+
+  if (!GST_CLOCK_TIME_IS_VALID(deadline)) {
+    priv->cond.wait(lk);
+    return;
+  }
+  GstClock *clock = gst_element_get_clock(GST_ELEMENT(self));
+  if (!clock)
+    clock = gst_system_clock_obtain();
+  GstClockTime base = gst_element_get_base_time(GST_ELEMENT(self));
+  GstClockID id = gst_clock_new_single_shot_id(clock, base + deadline);
+  gst_object_unref(clock);
+
+  priv->clock_id = id;
+  lk.unlock();
+  gst_clock_id_wait(id, nullptr);
+  lk.lock();
+  priv->clock_id = nullptr;
+  gst_clock_id_unref(id);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Action signals (any thread) */
+
+static void request_frame(GstCanvasCaptureSrc *self)
+{
+  GstCanvasCaptureSrcPrivate *priv = self->priv;
+  std::lock_guard<std::mutex> guard(priv->lock);
+  /* CC-11: the next painted content is captured. */
+  priv->stats.requests++;
+  priv->request_pending = true;
+  wake_locked(priv);
+}
+
+static cairo_t *begin_draw(GstCanvasCaptureSrc *self)
+{
+  GstCanvasCaptureSrcPrivate *priv = self->priv;
+  std::unique_lock<std::mutex> lk(priv->lock);
+
+  if (priv->canvas_busy && priv->canvas_owner == std::this_thread::get_id()) {
+    GST_WARNING_OBJECT(self, "begin-draw called by the thread that already holds the canvas "
+                             "(inside a draw handler, or twice without end-draw); use the "
+                             "cairo_t you were given");
+    return nullptr;
+  }
+  acquire_canvas(self, lk, false);
+  lk.unlock();
+
+  cairo_t *cr = open_session(self);
+  if (!cr) {
+    lk.lock();
+    release_canvas_locked(priv);
+    return nullptr;
+  }
+  /* The signal's return value takes this reference; the caller gets its own. */
+  return cairo_reference(cr);
+}
+
+static void end_draw(GstCanvasCaptureSrc *self, cairo_t *cr)
+{
+  GstCanvasCaptureSrcPrivate *priv = self->priv;
+  std::unique_lock<std::mutex> lk(priv->lock);
+
+  if (!cr || !priv->canvas_busy || priv->session_cr != cr) {
+    GST_WARNING_OBJECT(self, "end-draw with a cairo_t that is not the open begin-draw session; "
+                             "ignored");
+    return;
+  }
+  lk.unlock();
+  close_session(self);
+  lk.lock();
+  mark_new_content_locked(priv);
+  priv->paint_pending = true;
+  release_canvas_locked(priv);
+  wake_locked(priv);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Streaming */
+
+/* Emits `draw` on the canvas (held). Returns whether a handler drew. */
+static bool emit_draw(GstCanvasCaptureSrc *self, GstClockTime running_time)
+{
+  cairo_t *cr = open_session(self);
+  if (!cr)
+    return false;
+  gboolean drew = FALSE;
+  g_signal_emit(self, signals[SIGNAL_DRAW], 0, cr, (guint64)running_time, &drew);
+  close_session(self);
+  return drew;
+}
+
+static void push_track_state(GstCanvasCaptureSrc *self, bool muted)
+{
+  GST_DEBUG_OBJECT(self, "track state: muted=%d", muted);
+  gst_pad_push_event(GST_BASE_SRC_PAD(self),
+                     gst_media_stream_track_state_event_new(muted, nullptr));
+}
+
+/* Says that nothing comes before @now, so live muxers and aggregators need
+ * not wait for an idle canvas. Lock held; released while pushing. */
+static void push_gap_locked(GstCanvasCaptureSrc *self, std::unique_lock<std::mutex> &lk,
+                            GstClockTime now)
+{
+  GstCanvasCaptureSrcPrivate *priv = self->priv;
+  if (!priv->segment_sent || !GST_CLOCK_TIME_IS_VALID(priv->gap_position) ||
+      now <= priv->gap_position)
+    return;
+  GstEvent *gap = gst_event_new_gap(priv->gap_position, now - priv->gap_position);
+  priv->gap_position = now;
+  priv->stats.gaps++;
+  lk.unlock();
+  gst_pad_push_event(GST_BASE_SRC_PAD(self), gap);
+  lk.lock();
+}
+
+/* Stamps and accounts for a frame about to be returned. Lock held. */
+static void finish_frame_locked(GstCanvasCaptureSrc *self, GstBuffer *frame, GstClockTime pts,
+                                GstClockTime duration)
+{
+  GstCanvasCaptureSrcPrivate *priv = self->priv;
+  GST_BUFFER_PTS(frame) = pts;
+  GST_BUFFER_DTS(frame) = GST_CLOCK_TIME_NONE;
+  GST_BUFFER_DURATION(frame) = duration;
+  GST_BUFFER_OFFSET(frame) = priv->frame_number;
+  GST_BUFFER_OFFSET_END(frame) = priv->frame_number + 1;
+  priv->frame_number++;
+  priv->last_pts = pts;
+  priv->last_output = pts;
+  priv->gap_position = pts + (GST_CLOCK_TIME_IS_VALID(duration) ? duration : frame_period(priv));
+  priv->segment_sent = true;
+  gst_clear_buffer(&priv->last_frame);
+  if (priv->refresh_interval > 0)
+    priv->last_frame = gst_buffer_ref(frame);
+}
+
+static GstFlowReturn create_offline(GstCanvasCaptureSrc *self, GstBuffer **outbuf)
+{
+  GstCanvasCaptureSrcPrivate *priv = self->priv;
+  std::unique_lock<std::mutex> lk(priv->lock);
+
+  while (priv->caps_changed) {
+    priv->caps_changed = false;
+    lk.unlock();
+    if (!gst_base_src_negotiate(GST_BASE_SRC(self)))
+      return GST_FLOW_NOT_NEGOTIATED;
+    lk.lock();
+  }
+  if (priv->state_event_pending) {
+    priv->state_event_pending = false;
+    bool muted = priv->muted;
+    lk.unlock();
+    push_track_state(self, muted);
+    lk.lock();
+  }
+
+  guint64 n = priv->frame_number;
+  GstClockTime pts = frame_time(priv, n);
+  GstClockTime duration = frame_time(priv, n + 1) - pts;
+
+  if (!acquire_canvas(self, lk, true))
+    return GST_FLOW_FLUSHING;
+  if (priv->canvas_width != GST_VIDEO_INFO_WIDTH(&priv->info) ||
+      priv->canvas_height != GST_VIDEO_INFO_HEIGHT(&priv->info)) {
+    /* Resized since negotiation: negotiate again first. */
+    priv->caps_changed = true;
+    release_canvas_locked(priv);
+    lk.unlock();
+    return create_offline(self, outbuf);
+  }
+  lk.unlock();
+
+  /* Offline rendering: draw for every frame, output every frame. */
+  bool drew = emit_draw(self, pts);
+  lk.lock();
+  if (drew)
+    mark_new_content_locked(priv);
+  bool muted = priv->muted;
+  lk.unlock();
+
+  GstBuffer *frame = muted ? alloc_cleared_frame(self, priv->canvas_width, priv->canvas_height)
+                           : make_frame(self);
+  lk.lock();
+  if (!muted) {
+    priv->new_content = false;
+    priv->stats.frames_captured++;
+  }
+  release_canvas_locked(priv);
+  if (!frame)
+    return GST_FLOW_ERROR;
+  finish_frame_locked(self, frame, pts, duration);
+  *outbuf = frame;
+  return GST_FLOW_OK;
+}
+
+static GstFlowReturn create_live(GstCanvasCaptureSrc *self, GstBuffer **outbuf)
+{
+  GstCanvasCaptureSrcPrivate *priv = self->priv;
+  std::unique_lock<std::mutex> lk(priv->lock);
+
+  for (;;) {
+    if (priv->flushing)
+      return GST_FLOW_FLUSHING;
+
+    if (priv->caps_changed) {
+      priv->caps_changed = false;
+      lk.unlock();
+      if (!gst_base_src_negotiate(GST_BASE_SRC(self)))
+        return GST_FLOW_NOT_NEGOTIATED;
+      lk.lock();
+      continue;
+    }
+    if (priv->state_event_pending) {
+      priv->state_event_pending = false;
+      bool muted = priv->muted;
+      lk.unlock();
+      push_track_state(self, muted);
+      lk.lock();
+      continue;
+    }
+
+    GstClockTime now = running_time_now(self);
+    Opportunity what = Opportunity::NONE;
+    GstClockTime draw_time = now;
+
+    if (priv->fps_n > 0 && now >= frame_time(priv, priv->next_tick)) {
+      /* CC-6: the timer sets frameCaptureRequested; missed ticks are
+       * skipped, not caught up. */
+      what = Opportunity::TICK;
+      draw_time = frame_time(priv, priv->next_tick);
+      priv->capture_requested = true;
+      priv->next_tick = gst_util_uint64_scale(now, priv->fps_n, (guint64)priv->fps_d * GST_SECOND) + 1;
+    }
+    if (priv->request_pending) {
+      /* CC-11 */
+      priv->request_pending = false;
+      priv->capture_requested = true;
+      if (what == Opportunity::NONE)
+        what = Opportunity::REQUEST;
+    }
+    if (priv->paint_pending) {
+      priv->paint_pending = false;
+      if (what == Opportunity::NONE)
+        what = Opportunity::PAINT;
+    }
+
+    if (what != Opportunity::NONE) {
+      if (!acquire_canvas(self, lk, true))
+        return GST_FLOW_FLUSHING;
+      if (priv->canvas_width != GST_VIDEO_INFO_WIDTH(&priv->info) ||
+          priv->canvas_height != GST_VIDEO_INFO_HEIGHT(&priv->info)) {
+        /* Resized since negotiation: negotiate, then paint again. */
+        priv->caps_changed = true;
+        priv->paint_pending = true;
+        release_canvas_locked(priv);
+        continue;
+      }
+      if (what != Opportunity::PAINT) {
+        lk.unlock();
+        bool drew = emit_draw(self, draw_time);
+        lk.lock();
+        if (drew)
+          mark_new_content_locked(priv);
+      }
+
+      /* CC-8: a paint with new content while a capture is requested makes a
+       * frame; CC-3: never while the canvas is not origin-clean. */
+      if (priv->new_content && priv->capture_requested && !priv->muted) {
+        priv->new_content = false;
+        if (priv->frame_rate >= 0) /* CC-7/CC-8: with a rate the request is used up */
+          priv->capture_requested = false;
+        lk.unlock();
+        GstBuffer *frame = make_frame(self);
+        lk.lock();
+        release_canvas_locked(priv);
+        if (!frame)
+          return GST_FLOW_ERROR;
+        priv->stats.frames_captured++;
+        GstClockTime pts = now;
+        if (GST_CLOCK_TIME_IS_VALID(priv->last_pts) && pts <= priv->last_pts)
+          pts = priv->last_pts + 1;
+        finish_frame_locked(self, frame, pts, GST_CLOCK_TIME_NONE);
+        *outbuf = frame;
+        return GST_FLOW_OK;
+      }
+      release_canvas_locked(priv);
+      if (what == Opportunity::TICK)
+        push_gap_locked(self, lk, now);
+      continue;
+    }
+
+    /* Idle. refresh-interval re-sends the last frame (not while muted). */
+    GstClockTime refresh_at = GST_CLOCK_TIME_NONE;
+    if (priv->refresh_interval > 0 && priv->last_frame && !priv->muted) {
+      refresh_at = priv->last_output + priv->refresh_interval * GST_MSECOND;
+      if (now >= refresh_at) {
+        GstBuffer *frame = gst_buffer_copy(priv->last_frame);
+        priv->stats.refreshes++;
+        finish_frame_locked(self, frame, MAX(now, priv->last_pts + 1), GST_CLOCK_TIME_NONE);
+        *outbuf = frame;
+        return GST_FLOW_OK;
+      }
+    }
+
+    GstClockTime deadline = GST_CLOCK_TIME_NONE;
+    if (priv->fps_n > 0) {
+      deadline = frame_time(priv, priv->next_tick);
+    } else if (priv->segment_sent && GST_CLOCK_TIME_IS_VALID(priv->gap_position)) {
+      GstClockTime heartbeat = priv->gap_position + IDLE_HEARTBEAT;
+      if (now >= heartbeat) {
+        push_gap_locked(self, lk, now);
+        continue;
+      }
+      deadline = heartbeat;
+    }
+    if (GST_CLOCK_TIME_IS_VALID(refresh_at))
+      deadline = GST_CLOCK_TIME_IS_VALID(deadline) ? MIN(deadline, refresh_at) : refresh_at;
+    wait_until(self, lk, deadline);
+  }
+}
+
+static GstFlowReturn gst_canvas_capture_src_create(GstPushSrc *src, GstBuffer **outbuf)
+{
+  GstCanvasCaptureSrc *self = GST_CANVAS_CAPTURE_SRC(src);
+  bool live;
+  {
+    std::lock_guard<std::mutex> guard(self->priv->lock);
+    live = self->priv->is_live;
+  }
+  return live ? create_live(self, outbuf) : create_offline(self, outbuf);
+}
+
+/* ------------------------------------------------------------------------ */
+/* GstBaseSrc */
+
+static GstCaps *build_caps_locked(GstCanvasCaptureSrcPrivate *priv)
+{
+  GstVideoInfo info;
+  gst_video_info_set_format(&info, priv->alpha ? CANVAS_FORMAT_ALPHA : CANVAS_FORMAT_OPAQUE,
+                            priv->width, priv->height);
+  GST_VIDEO_INFO_PAR_N(&info) = 1;
+  GST_VIDEO_INFO_PAR_D(&info) = 1;
+  gint fps_n = 0, fps_d = 1;
+  if (std::isfinite(priv->frame_rate) && priv->frame_rate > 0)
+    gst_util_double_to_fraction(priv->frame_rate, &fps_n, &fps_d);
+  if (priv->is_live) {
+    /* Frames come only on change: variable rate, the frame-rate a ceiling. */
+    GST_VIDEO_INFO_FPS_N(&info) = 0;
+    GST_VIDEO_INFO_FPS_D(&info) = 1;
+  } else {
+    GST_VIDEO_INFO_FPS_N(&info) = fps_n;
+    GST_VIDEO_INFO_FPS_D(&info) = fps_d;
+  }
+  GstCaps *caps = gst_video_info_to_caps(&info);
+  if (priv->is_live && fps_n > 0)
+    gst_caps_set_simple(caps, "max-framerate", GST_TYPE_FRACTION, fps_n, fps_d, NULL);
+  return caps;
+}
+
+static GstCaps *gst_canvas_capture_src_get_caps(GstBaseSrc *src, GstCaps *filter)
+{
+  GstCanvasCaptureSrc *self = GST_CANVAS_CAPTURE_SRC(src);
+  GstCaps *caps;
+  {
+    std::lock_guard<std::mutex> guard(self->priv->lock);
+    caps = build_caps_locked(self->priv);
+  }
+  if (filter) {
+    GstCaps *tmp = gst_caps_intersect_full(filter, caps, GST_CAPS_INTERSECT_FIRST);
+    gst_caps_unref(caps);
+    caps = tmp;
+  }
+  return caps;
+}
+
+static gboolean gst_canvas_capture_src_set_caps(GstBaseSrc *src, GstCaps *caps)
+{
+  GstCanvasCaptureSrc *self = GST_CANVAS_CAPTURE_SRC(src);
+  GstVideoInfo info;
+  if (!gst_video_info_from_caps(&info, caps))
+    return FALSE;
+  GST_DEBUG_OBJECT(self, "negotiated %" GST_PTR_FORMAT, caps);
+  std::lock_guard<std::mutex> guard(self->priv->lock);
+  self->priv->info = info;
+  return TRUE;
+}
+
+/* Frames come from our own video pool with no upper bound, so that neither
+ * drawing nor capture ever blocks on downstream holding frames; the pool
+ * recycles them, so a long run does not grow. */
+static gboolean gst_canvas_capture_src_decide_allocation(GstBaseSrc *src, GstQuery *query)
+{
+  GstCaps *caps = nullptr;
+  gst_query_parse_allocation(query, &caps, nullptr);
+  GstVideoInfo info;
+  if (!caps || !gst_video_info_from_caps(&info, caps))
+    return FALSE;
+
+  GstAllocator *allocator = nullptr;
+  GstAllocationParams params;
+  gst_allocation_params_init(&params);
+  if (gst_query_get_n_allocation_params(query) > 0)
+    gst_query_parse_nth_allocation_param(query, 0, &allocator, &params);
+
+  GstBufferPool *pool = gst_video_buffer_pool_new();
+  GstStructure *config = gst_buffer_pool_get_config(pool);
+  gst_buffer_pool_config_set_params(config, caps, info.size, 2, 0);
+  gst_buffer_pool_config_set_allocator(config, allocator, &params);
+  if (!gst_buffer_pool_set_config(pool, config)) {
+    GST_ERROR_OBJECT(src, "could not configure the frame pool");
+    if (allocator)
+      gst_object_unref(allocator);
+    gst_object_unref(pool);
+    return FALSE;
+  }
+  if (allocator)
+    gst_object_unref(allocator);
+
+  if (gst_query_get_n_allocation_pools(query) > 0)
+    gst_query_set_nth_allocation_pool(query, 0, pool, info.size, 2, 0);
+  else
+    gst_query_add_allocation_pool(query, pool, info.size, 2, 0);
+  gst_object_unref(pool);
+  return TRUE;
+}
+
+static gboolean gst_canvas_capture_src_start(GstBaseSrc *src)
+{
+  GstCanvasCaptureSrc *self = GST_CANVAS_CAPTURE_SRC(src);
+  GstCanvasCaptureSrcPrivate *priv = self->priv;
+  std::unique_lock<std::mutex> lk(priv->lock);
+
+  gdouble rate = priv->frame_rate;
+  if (!std::isfinite(rate)) {
+    /* CC-4: WebIDL double, not unrestricted: NaN and infinities. */
+    gchar *text = g_strdup_printf(_("frame-rate must be a finite number (%g)."), rate);
+    lk.unlock();
+    GST_WEB_ERROR(self, GST_WEB_ERROR_TYPE, nullptr, text, "frame-rate is NaN or infinite");
+    g_free(text);
+    return FALSE;
+  }
+  if (rate < 0 && rate != FRAME_RATE_UNSET) {
+    /* CC-4 */
+    gchar *text = g_strdup_printf(_("frame-rate must not be negative (%g); use -1 for no rate."),
+                                  rate);
+    lk.unlock();
+    GST_WEB_ERROR(self, GST_WEB_ERROR_NOT_SUPPORTED, nullptr, text, nullptr);
+    g_free(text);
+    return FALSE;
+  }
+  if (!priv->is_live && rate <= 0) {
+    gchar *text = g_strdup_printf(
+        _("offline rendering (is-live=false) needs a frame-rate above 0 (%g)."), rate);
+    lk.unlock();
+    GST_WEB_ERROR(self, GST_WEB_ERROR_NOT_SUPPORTED, nullptr, text, nullptr);
+    g_free(text);
+    return FALSE;
+  }
+  if (!priv->origin_clean) {
+    /* CC-2 */
+    lk.unlock();
+    GST_WEB_ERROR(self, GST_WEB_ERROR_SECURITY, nullptr,
+                  _("the canvas is not origin-clean (origin-clean=false); it cannot be "
+                    "captured."),
+                  nullptr);
+    return FALSE;
+  }
+
+  priv->fps_n = 0;
+  priv->fps_d = 1;
+  if (rate > 0)
+    gst_util_double_to_fraction(rate, &priv->fps_n, &priv->fps_d);
+  if (priv->fps_n <= 0 && rate > 0) {
+    lk.unlock();
+    gchar *text = g_strdup_printf(_("frame-rate %g is too small."), rate);
+    GST_WEB_ERROR(self, GST_WEB_ERROR_NOT_SUPPORTED, nullptr, text, nullptr);
+    g_free(text);
+    return FALSE;
+  }
+
+  /* CC-5: a new track starts with frameCaptureRequested set. */
+  priv->capture_requested = true;
+  priv->request_pending = false;
+  priv->paint_pending = priv->new_content; /* drawn before start: captured at once */
+  priv->muted = false;
+  priv->state_event_pending = true;
+  priv->flushing = false;
+  priv->segment_sent = false;
+  priv->caps_changed = false;
+  priv->next_tick = 0;
+  priv->frame_number = 0;
+  priv->gap_position = GST_CLOCK_TIME_NONE;
+  priv->last_output = GST_CLOCK_TIME_NONE;
+  priv->last_pts = GST_CLOCK_TIME_NONE;
+  gst_video_info_init(&priv->info);
+  std::string location = priv->location;
+
+  if (!location.empty()) {
+    acquire_canvas(self, lk, false);
+    lk.unlock();
+    cairo_surface_t *png = cairo_image_surface_create_from_png(location.c_str());
+    cairo_status_t status = cairo_surface_status(png);
+    if (status == CAIRO_STATUS_SUCCESS) {
+      cairo_t *cr = open_session(self);
+      if (cr) {
+        cairo_set_source_surface(cr, png, 0, 0);
+        cairo_paint(cr);
+      }
+      close_session(self);
+    }
+    cairo_surface_destroy(png);
+    lk.lock();
+    release_canvas_locked(priv);
+    if (status != CAIRO_STATUS_SUCCESS) {
+      lk.unlock();
+      GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ,
+                        (_("Could not read the PNG image \"%s\" (location)."), location.c_str()),
+                        ("cairo: %s", cairo_status_to_string(status)));
+      return FALSE;
+    }
+    mark_new_content_locked(priv);
+    priv->paint_pending = true;
+  }
+  priv->started = true;
+  return TRUE;
+}
+
+static gboolean gst_canvas_capture_src_stop(GstBaseSrc *src)
+{
+  GstCanvasCaptureSrc *self = GST_CANVAS_CAPTURE_SRC(src);
+  GstCanvasCaptureSrcPrivate *priv = self->priv;
+  bool was_muted;
+  {
+    std::lock_guard<std::mutex> guard(priv->lock);
+    priv->started = false;
+    was_muted = priv->muted;
+    priv->muted = false;
+    gst_clear_buffer(&priv->last_frame);
+  }
+  if (was_muted)
+    g_object_notify(G_OBJECT(self), "muted");
+  return TRUE;
+}
+
+static gboolean gst_canvas_capture_src_unlock(GstBaseSrc *src)
+{
+  GstCanvasCaptureSrc *self = GST_CANVAS_CAPTURE_SRC(src);
+  std::lock_guard<std::mutex> guard(self->priv->lock);
+  self->priv->flushing = true;
+  wake_locked(self->priv);
+  return TRUE;
+}
+
+static gboolean gst_canvas_capture_src_unlock_stop(GstBaseSrc *src)
+{
+  GstCanvasCaptureSrc *self = GST_CANVAS_CAPTURE_SRC(src);
+  std::lock_guard<std::mutex> guard(self->priv->lock);
+  self->priv->flushing = false;
+  return TRUE;
+}
+
+static gboolean gst_canvas_capture_src_query(GstBaseSrc *src, GstQuery *query)
+{
+  GstCanvasCaptureSrc *self = GST_CANVAS_CAPTURE_SRC(src);
+  GstCanvasCaptureSrcPrivate *priv = self->priv;
+
+  if (GST_QUERY_TYPE(query) == GST_QUERY_LATENCY) {
+    std::lock_guard<std::mutex> guard(priv->lock);
+    if (!priv->started)
+      return FALSE;
+    if (priv->is_live) {
+      /* A frame stamped at a tick leaves once the draw handler is done: it
+       * has one frame period. Paint-driven frames leave at once. */
+      GstClockTime min = priv->fps_n > 0 ? frame_period(priv) : 0;
+      gst_query_set_latency(query, TRUE, min, GST_CLOCK_TIME_NONE);
+    } else {
+      gst_query_set_latency(query, FALSE, 0, GST_CLOCK_TIME_NONE);
+    }
+    return TRUE;
+  }
+  return GST_BASE_SRC_CLASS(parent_class)->query(src, query);
+}
+
+static gboolean gst_canvas_capture_src_is_seekable(GstBaseSrc *src)
+{
+  GstCanvasCaptureSrc *self = GST_CANVAS_CAPTURE_SRC(src);
+  std::lock_guard<std::mutex> guard(self->priv->lock);
+  /* Offline rendering is deterministic: any frame can be rendered first. */
+  return !self->priv->is_live;
+}
+
+static gboolean gst_canvas_capture_src_do_seek(GstBaseSrc *src, GstSegment *segment)
+{
+  GstCanvasCaptureSrc *self = GST_CANVAS_CAPTURE_SRC(src);
+  GstCanvasCaptureSrcPrivate *priv = self->priv;
+  std::lock_guard<std::mutex> guard(priv->lock);
+
+  if (priv->is_live)
+    return GST_BASE_SRC_CLASS(parent_class)->do_seek(src, segment);
+  if (segment->rate < 0 || priv->fps_n <= 0)
+    return FALSE;
+  guint64 n = gst_util_uint64_scale_ceil(segment->position, priv->fps_n,
+                                         (guint64)priv->fps_d * GST_SECOND);
+  priv->frame_number = n;
+  segment->position = frame_time(priv, n);
+  segment->time = segment->start;
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* GObject */
+
+static GstStructure *stats_locked(GstCanvasCaptureSrcPrivate *priv)
+{
+  const Stats &s = priv->stats;
+  return gst_structure_new("stats", "frames-captured", G_TYPE_UINT64, s.frames_captured,
+                           "paints", G_TYPE_UINT64, s.paints, "paints-coalesced", G_TYPE_UINT64,
+                           s.paints_coalesced, "requests", G_TYPE_UINT64, s.requests,
+                           "refreshes", G_TYPE_UINT64, s.refreshes, "gaps", G_TYPE_UINT64,
+                           s.gaps, "canvas-copies", G_TYPE_UINT64, s.canvas_copies, NULL);
+}
+
+static bool is_running(GstCanvasCaptureSrc *self)
+{
+  GST_OBJECT_LOCK(self);
+  bool running = GST_STATE(self) > GST_STATE_READY || GST_STATE_PENDING(self) > GST_STATE_READY;
+  GST_OBJECT_UNLOCK(self);
+  return running;
+}
+
+static void gst_canvas_capture_src_set_property(GObject *object, guint prop_id,
+                                                const GValue *value, GParamSpec *pspec)
+{
+  GstCanvasCaptureSrc *self = GST_CANVAS_CAPTURE_SRC(object);
+  GstCanvasCaptureSrcPrivate *priv = self->priv;
+  bool notify_muted = false;
+
+  switch (prop_id) {
+  case PROP_FRAME_RATE:
+  case PROP_ALPHA:
+  case PROP_IS_LIVE:
+  case PROP_LOCATION:
+    if (is_running(self)) {
+      GST_WARNING_OBJECT(self, "%s can only be changed in the NULL or READY state",
+                         pspec->name);
+      return;
+    }
+    break;
+  default:
+    break;
+  }
+
+  std::unique_lock<std::mutex> lk(priv->lock);
+  switch (prop_id) {
+  case PROP_WIDTH:
+  case PROP_HEIGHT:
+    if (prop_id == PROP_WIDTH)
+      priv->width = g_value_get_int(value);
+    else
+      priv->height = g_value_get_int(value);
+    /* Setting either, even to its value, resets the canvas as in HTML. */
+    priv->canvas_reset_pending = true;
+    if (priv->started) {
+      mark_new_content_locked(priv);
+      priv->paint_pending = true;
+      priv->caps_changed = true;
+      wake_locked(priv);
+    }
+    break;
+  case PROP_FRAME_RATE:
+    priv->frame_rate = g_value_get_double(value);
+    break;
+  case PROP_ALPHA:
+    priv->alpha = g_value_get_boolean(value);
+    break;
+  case PROP_ORIGIN_CLEAN:
+    priv->origin_clean = g_value_get_boolean(value);
+    if (priv->started && priv->muted == (bool)priv->origin_clean) {
+      /* CC-3: capture stops at once, and resumes when clean again. */
+      priv->muted = !priv->origin_clean;
+      priv->state_event_pending = true;
+      notify_muted = true;
+      wake_locked(priv);
+    }
+    break;
+  case PROP_IS_LIVE:
+    priv->is_live = g_value_get_boolean(value);
+    lk.unlock();
+    gst_base_src_set_live(GST_BASE_SRC(self), g_value_get_boolean(value));
+    lk.lock();
+    break;
+  case PROP_LOCATION: {
+    const gchar *location = g_value_get_string(value);
+    priv->location = location ? location : "";
+    break;
+  }
+  case PROP_REFRESH_INTERVAL:
+    priv->refresh_interval = g_value_get_uint(value);
+    if (priv->refresh_interval == 0)
+      gst_clear_buffer(&priv->last_frame);
+    wake_locked(priv);
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+    break;
+  }
+  lk.unlock();
+  if (notify_muted)
+    g_object_notify(object, "muted");
+}
+
+static void gst_canvas_capture_src_get_property(GObject *object, guint prop_id, GValue *value,
+                                                GParamSpec *pspec)
+{
+  GstCanvasCaptureSrc *self = GST_CANVAS_CAPTURE_SRC(object);
+  GstCanvasCaptureSrcPrivate *priv = self->priv;
+  std::lock_guard<std::mutex> guard(priv->lock);
+
+  switch (prop_id) {
+  case PROP_WIDTH:
+    g_value_set_int(value, priv->width);
+    break;
+  case PROP_HEIGHT:
+    g_value_set_int(value, priv->height);
+    break;
+  case PROP_FRAME_RATE:
+    g_value_set_double(value, priv->frame_rate);
+    break;
+  case PROP_ALPHA:
+    g_value_set_boolean(value, priv->alpha);
+    break;
+  case PROP_ORIGIN_CLEAN:
+    g_value_set_boolean(value, priv->origin_clean);
+    break;
+  case PROP_MUTED:
+    g_value_set_boolean(value, priv->muted);
+    break;
+  case PROP_IS_LIVE:
+    g_value_set_boolean(value, priv->is_live);
+    break;
+  case PROP_LOCATION:
+    g_value_set_string(value, priv->location.empty() ? nullptr : priv->location.c_str());
+    break;
+  case PROP_REFRESH_INTERVAL:
+    g_value_set_uint(value, priv->refresh_interval);
+    break;
+  case PROP_STATS:
+    g_value_take_boxed(value, stats_locked(priv));
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+    break;
+  }
+}
+
+static void gst_canvas_capture_src_finalize(GObject *object)
+{
+  GstCanvasCaptureSrc *self = GST_CANVAS_CAPTURE_SRC(object);
+  GstCanvasCaptureSrcPrivate *priv = self->priv;
+
+  close_session(self);
+  gst_clear_buffer(&priv->canvas);
+  gst_clear_buffer(&priv->last_frame);
+  delete priv;
+  self->priv = nullptr;
+  G_OBJECT_CLASS(parent_class)->finalize(object);
+}
+
+/* `draw` handlers each say whether they drew; the canvas has new content if
+ * any of them did. */
+static gboolean draw_accumulator(GSignalInvocationHint *, GValue *return_accu,
+                                 const GValue *handler_return, gpointer)
+{
+  gboolean drew = g_value_get_boolean(return_accu) || g_value_get_boolean(handler_return);
+  g_value_set_boolean(return_accu, drew);
+  return TRUE;
+}
+
+static void gst_canvas_capture_src_class_init(GstCanvasCaptureSrcClass *klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS(klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS(klass);
+  GstBaseSrcClass *basesrc_class = GST_BASE_SRC_CLASS(klass);
+  GstPushSrcClass *pushsrc_class = GST_PUSH_SRC_CLASS(klass);
+
+  GST_DEBUG_CATEGORY_INIT(gst_canvas_capture_src_debug, "canvascapturesrc", 0,
+                          "Canvas capture source");
+
+  gobject_class->set_property = gst_canvas_capture_src_set_property;
+  gobject_class->get_property = gst_canvas_capture_src_get_property;
+  gobject_class->finalize = gst_canvas_capture_src_finalize;
+
+  const GParamFlags rw = (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  const GParamFlags rw_ready = (GParamFlags)(rw | GST_PARAM_MUTABLE_READY);
+  const GParamFlags rw_playing = (GParamFlags)(rw | GST_PARAM_MUTABLE_PLAYING);
+
+  g_object_class_install_property(
+      gobject_class, PROP_WIDTH,
+      g_param_spec_int("width", "Width",
+                       "Canvas width in pixels (HTML default 300). Setting it, even while "
+                       "playing and even to the same value, clears the canvas and the next "
+                       "frame has the new size (CC-1)",
+                       1, MAX_SIZE, DEFAULT_WIDTH, rw_playing));
+  g_object_class_install_property(
+      gobject_class, PROP_HEIGHT,
+      g_param_spec_int("height", "Height",
+                       "Canvas height in pixels (HTML default 150). Setting it clears the "
+                       "canvas, as width does",
+                       1, MAX_SIZE, DEFAULT_HEIGHT, rw_playing));
+  /* Unbounded and lax so that NaN and infinities reach start(), which refuses
+   * them with TypeError as WebIDL does (CC-4). */
+  g_object_class_install_property(
+      gobject_class, PROP_FRAME_RATE,
+      g_param_spec_double("frame-rate", "Frame rate",
+                          "captureStream(frameRequestRate): -1 = not given, every paint with "
+                          "new content is captured; 0 = only after request-frame; > 0 = at most "
+                          "this many frames per second, each only if the canvas changed. Other "
+                          "negative values: NotSupportedError; NaN/inf: TypeError (at start)",
+                          -INFINITY, INFINITY, DEFAULT_FRAME_RATE,
+                          (GParamFlags)(rw_ready | G_PARAM_LAX_VALIDATION)));
+  g_object_class_install_property(
+      gobject_class, PROP_ALPHA,
+      g_param_spec_boolean("alpha", "Alpha",
+                           "TRUE: transparent canvas, BGRA output with straight alpha (CC-10). "
+                           "FALSE: opaque canvas (black), BGRx output with no pixel conversion",
+                           TRUE, rw_ready));
+  g_object_class_install_property(
+      gobject_class, PROP_ORIGIN_CLEAN,
+      g_param_spec_boolean("origin-clean", "Origin clean",
+                           "Whether the canvas holds only same-origin content. FALSE at start: "
+                           "SecurityError, the element does not start (CC-2). Turned FALSE "
+                           "while playing: the track is muted and no frame is captured, not "
+                           "even on request-frame, until it is TRUE again (CC-3)",
+                           TRUE, rw_playing));
+  g_object_class_install_property(
+      gobject_class, PROP_MUTED,
+      g_param_spec_boolean("muted", "Muted",
+                           "TRUE while capture is stopped because the canvas is not "
+                           "origin-clean (notifies; also sent downstream as the "
+                           "mediastream-track-state event)",
+                           FALSE, (GParamFlags)(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+  g_object_class_install_property(
+      gobject_class, PROP_IS_LIVE,
+      g_param_spec_boolean("is-live", "Is live",
+                           "TRUE: a live track, frames stamped with the pipeline running time. "
+                           "FALSE: offline rendering, needs frame-rate > 0: frame n has PTS "
+                           "n/frame-rate, draw is emitted and a frame output for every frame, "
+                           "as fast as downstream consumes",
+                           TRUE, rw_ready));
+  g_object_class_install_property(
+      gobject_class, PROP_LOCATION,
+      g_param_spec_string("location", "Location",
+                          "PNG file drawn at the top-left corner of the canvas when the element "
+                          "starts (initial content); NULL for none",
+                          nullptr, rw_ready));
+  g_object_class_install_property(
+      gobject_class, PROP_REFRESH_INTERVAL,
+      g_param_spec_uint("refresh-interval", "Refresh interval",
+                        "Milliseconds after which an idle live canvas sends its last frame "
+                        "again with a new timestamp, for late receivers and keyframe requests. "
+                        "0 = off, as the spec (CC-9)",
+                        0, G_MAXUINT, 0, rw_playing));
+  g_object_class_install_property(
+      gobject_class, PROP_STATS,
+      g_param_spec_boxed("stats", "Statistics",
+                         "Counters (guint64): frames-captured, paints (paints with new "
+                         "content), paints-coalesced (paints never captured on their own), "
+                         "requests (request-frame calls), refreshes, gaps (GAP events sent "
+                         "while idle), canvas-copies (copy-on-write of the canvas because "
+                         "downstream still held the previous frame)",
+                         GST_TYPE_STRUCTURE,
+                         (GParamFlags)(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+
+  /**
+   * GstCanvasCaptureSrc::draw:
+   * @src: the element
+   * @cr: a cairo context on the canvas, valid during the emission only
+   * @running_time: the running time the frame is for
+   *
+   * Emitted on the streaming thread at every capture opportunity: each tick
+   * when frame-rate > 0, each request-frame, every frame when offline.
+   * Returns: TRUE if the handler drew new content.
+   */
+  signals[SIGNAL_DRAW] = g_signal_new(
+      "draw", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, draw_accumulator, nullptr,
+      nullptr, G_TYPE_BOOLEAN, 2, CAIRO_GOBJECT_TYPE_CONTEXT | G_SIGNAL_TYPE_STATIC_SCOPE,
+      G_TYPE_UINT64);
+
+  /**
+   * GstCanvasCaptureSrc::request-frame:
+   *
+   * CanvasCaptureMediaStreamTrack.requestFrame(): the next painted content
+   * is captured, whatever the frame-rate (CC-11). Any thread.
+   */
+  signals[SIGNAL_REQUEST_FRAME] = g_signal_new_class_handler(
+      "request-frame", G_TYPE_FROM_CLASS(klass),
+      (GSignalFlags)(G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION), G_CALLBACK(request_frame), nullptr,
+      nullptr, nullptr, G_TYPE_NONE, 0);
+
+  /**
+   * GstCanvasCaptureSrc::begin-draw:
+   *
+   * Locks the canvas for the calling thread (waits while another holds it)
+   * and returns a new cairo_t reference on it, content preserved. Any thread.
+   * Returns NULL if the calling thread already holds the canvas.
+   */
+  signals[SIGNAL_BEGIN_DRAW] = g_signal_new_class_handler(
+      "begin-draw", G_TYPE_FROM_CLASS(klass),
+      (GSignalFlags)(G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION), G_CALLBACK(begin_draw), nullptr,
+      nullptr, nullptr, CAIRO_GOBJECT_TYPE_CONTEXT, 0);
+
+  /**
+   * GstCanvasCaptureSrc::end-draw:
+   * @cr: the cairo_t begin-draw returned
+   *
+   * Unlocks the canvas; what was drawn is new content (a paint).
+   */
+  signals[SIGNAL_END_DRAW] = g_signal_new_class_handler(
+      "end-draw", G_TYPE_FROM_CLASS(klass), (GSignalFlags)(G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
+      G_CALLBACK(end_draw), nullptr, nullptr, nullptr, G_TYPE_NONE, 1,
+      CAIRO_GOBJECT_TYPE_CONTEXT | G_SIGNAL_TYPE_STATIC_SCOPE);
+
+  gst_element_class_set_static_metadata(
+      element_class, "Canvas capture source", "Source/Video",
+      "A live video track of what is drawn on a Cairo canvas, captured with the rules of "
+      "HTMLCanvasElement.captureStream(): frame-rate, request-frame, origin-clean",
+      "GStreamer Web Capture developers");
+  gst_element_class_add_static_pad_template(element_class, &src_template);
+
+  basesrc_class->get_caps = gst_canvas_capture_src_get_caps;
+  basesrc_class->set_caps = gst_canvas_capture_src_set_caps;
+  basesrc_class->decide_allocation = gst_canvas_capture_src_decide_allocation;
+  basesrc_class->start = gst_canvas_capture_src_start;
+  basesrc_class->stop = gst_canvas_capture_src_stop;
+  basesrc_class->unlock = gst_canvas_capture_src_unlock;
+  basesrc_class->unlock_stop = gst_canvas_capture_src_unlock_stop;
+  basesrc_class->query = gst_canvas_capture_src_query;
+  basesrc_class->is_seekable = gst_canvas_capture_src_is_seekable;
+  basesrc_class->do_seek = gst_canvas_capture_src_do_seek;
+  pushsrc_class->create = gst_canvas_capture_src_create;
+}
+
+static void gst_canvas_capture_src_init(GstCanvasCaptureSrc *self)
+{
+  self->priv = new GstCanvasCaptureSrcPrivate();
+  gst_video_info_init(&self->priv->info);
+  gst_base_src_set_live(GST_BASE_SRC(self), TRUE);
+  gst_base_src_set_format(GST_BASE_SRC(self), GST_FORMAT_TIME);
+}
