@@ -36,7 +36,7 @@ built plugins. The hand-written pages beside this file ([README](README.md)) exp
 behaviour; this page is the exact list of pads, properties and signals.
 
 Flags: **R** readable, **W** writable, **C** controllable, **construct** set at
-construction. "Changeable in" lists the states in which the element declares a writable
+construction, **deprecated**. "Changeable in" lists the states in which the element declares a writable
 property changeable (the `GST_PARAM_MUTABLE_*` flags); "not declared" means the element
 makes no promise, as for most properties inherited from the GStreamer base classes.
 """
@@ -178,6 +178,8 @@ def prop_flags(pspec):
                    else 'construct')
     if flags & Gst.PARAM_CONDITIONALLY_AVAILABLE:
         out.append('conditionally available')
+    if flags & GObject.ParamFlags.DEPRECATED:
+        out.append('deprecated')
     return ' '.join(out)
 
 
