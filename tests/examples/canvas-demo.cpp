@@ -19,7 +19,8 @@
 #include <cmath>
 #include <cstdlib>
 
-namespace {
+namespace
+{
 
 constexpr int kCanvasWidth = 640;
 constexpr int kCanvasHeight = 360;
@@ -82,10 +83,9 @@ void draw_spinner(cairo_t *cr, double t)
 void draw_caption(cairo_t *cr, guint64 frame, GstClockTime running_time)
 {
   const guint64 ms = running_time / GST_MSECOND;
-  g_autofree gchar *caption =
-      g_strdup_printf("frame %" G_GUINT64_FORMAT "   %02" G_GUINT64_FORMAT ":%02" G_GUINT64_FORMAT
-                      ".%03" G_GUINT64_FORMAT,
-                      frame, ms / 60000, ms / 1000 % 60, ms % 1000);
+  g_autofree gchar *caption = g_strdup_printf("frame %" G_GUINT64_FORMAT "   %02" G_GUINT64_FORMAT
+                                              ":%02" G_GUINT64_FORMAT ".%03" G_GUINT64_FORMAT,
+                                              frame, ms / 60000, ms / 1000 % 60, ms % 1000);
 
   cairo_select_font_face(cr, "Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
   cairo_set_font_size(cr, 28);
@@ -190,7 +190,8 @@ GstElement *add_element(GstElement *pipeline, const gchar *factory, const gchar 
 // canvascapturesrc ! videoconvert ! vp8enc ! webmmux ! filesink; nullptr on failure.
 GstElement *build_pipeline(Recording &rec, const gchar *output)
 {
-  g_autoptr(GstElement) pipeline = gst_pipeline_new("canvas-demo");
+  g_autoptr(GstElement) pipeline =
+      GST_ELEMENT(gst_object_ref_sink(gst_pipeline_new("canvas-demo")));
   GstElement *canvas = add_element(pipeline, "canvascapturesrc", "canvas");
   GstElement *convert = add_element(pipeline, "videoconvert", nullptr);
   GstElement *encoder = add_element(pipeline, "vp8enc", nullptr);
