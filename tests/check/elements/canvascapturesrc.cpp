@@ -1,0 +1,1523 @@
+/* Unit tests for canvascapturesrc against the contract in design.md and the
+ * canvas capture rules CC-1..CC-11 (reference/rules.md).
+ *
+ * Most tests drive the element through a GstHarness. The harness gives the
+ * element a GstTestClock: ticks (frame-rate > 0) and idle heartbeats only
+ * advance when a test cranks the clock, so frame-rate behaviour is
+ * deterministic. "No frame" assertions are made deterministic with a marker:
+ * after the actions that must not produce a frame, the test does something that
+ * must, and checks that the next frame is the marker (or, for ticks, waits for
+ * the GAP event the element pushes instead of a frame). */
+
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+#include <gst/check/gsttestclock.h>
+#include <gst/video/video.h>
+
+#include <cairo-gobject.h>
+#include <cairo.h>
+
+#include <glib/gstdio.h>
+
+#include <atomic>
+#include <cmath>
+#include <condition_variable>
+#include <limits>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace {
+
+constexpr gint64 kTimeoutMs = 5000;
+constexpr const char *kTrackStateName = "mediastream-track-state";
+
+struct Rgba {
+  double r, g, b, a;
+};
+
+constexpr Rgba kRed{1, 0, 0, 1};
+constexpr Rgba kGreen{0, 1, 0, 1};
+constexpr Rgba kBlue{0, 0, 1, 1};
+constexpr Rgba kYellow{1, 1, 0, 1};
+constexpr Rgba kMagenta{1, 0, 1, 1};
+
+/* One output pixel as stored in memory: B, G, R, A (or x). */
+struct Pixel {
+  int b, g, r, a;
+};
+
+GstHarness *new_harness()
+{
+  GstHarness *h = gst_harness_new_with_padnames("canvascapturesrc", nullptr, "src");
+  fail_unless(h != nullptr, "could not create canvascapturesrc");
+  return h;
+}
+
+/* begin-draw / paint / end-draw from the calling (application) thread. */
+void paint(GstElement *el, const Rgba &c, cairo_operator_t op = CAIRO_OPERATOR_SOURCE)
+{
+  cairo_t *cr = nullptr;
+  g_signal_emit_by_name(el, "begin-draw", &cr);
+  fail_unless(cr != nullptr, "begin-draw returned NULL on an application thread");
+  cairo_set_operator(cr, op);
+  cairo_set_source_rgba(cr, c.r, c.g, c.b, c.a);
+  cairo_paint(cr);
+  g_signal_emit_by_name(el, "end-draw", cr);
+  cairo_destroy(cr);
+}
+
+/* begin-draw + end-draw without drawing anything: "the canvas now has new
+ * content" without changing pixels. */
+void touch(GstElement *el)
+{
+  cairo_t *cr = nullptr;
+  g_signal_emit_by_name(el, "begin-draw", &cr);
+  fail_unless(cr != nullptr, "begin-draw returned NULL on an application thread");
+  g_signal_emit_by_name(el, "end-draw", cr);
+  cairo_destroy(cr);
+}
+
+void request_frame(GstElement *el)
+{
+  g_signal_emit_by_name(el, "request-frame");
+}
+
+GstBuffer *pull(GstHarness *h, gint64 timeout_ms = kTimeoutMs)
+{
+  const gint64 end = g_get_monotonic_time() + timeout_ms * 1000;
+  for (;;) {
+    GstBuffer *buf = gst_harness_try_pull(h);
+    if (buf)
+      return buf;
+    if (g_get_monotonic_time() > end)
+      return nullptr;
+    g_usleep(1000);
+  }
+}
+
+GstBuffer *pull_checked(GstHarness *h, const char *what)
+{
+  GstBuffer *buf = pull(h);
+  fail_unless(buf != nullptr, "no frame within %d ms: %s", (int)kTimeoutMs, what);
+  return buf;
+}
+
+/* Pops events until one matches @pred (the others are dropped). */
+template <typename Pred>
+GstEvent *wait_event(GstHarness *h, Pred pred, gint64 timeout_ms = kTimeoutMs)
+{
+  const gint64 end = g_get_monotonic_time() + timeout_ms * 1000;
+  for (;;) {
+    GstEvent *ev = gst_harness_try_pull_event(h);
+    if (ev) {
+      if (pred(ev))
+        return ev;
+      gst_event_unref(ev);
+      continue;
+    }
+    if (g_get_monotonic_time() > end)
+      return nullptr;
+    g_usleep(1000);
+  }
+}
+
+GstEvent *wait_event_type(GstHarness *h, GstEventType type, gint64 timeout_ms = kTimeoutMs)
+{
+  return wait_event(h, [type](GstEvent *ev) { return GST_EVENT_TYPE(ev) == type; }, timeout_ms);
+}
+
+bool is_track_state(GstEvent *ev)
+{
+  if (GST_EVENT_TYPE(ev) != GST_EVENT_CUSTOM_DOWNSTREAM_STICKY)
+    return false;
+  const GstStructure *s = gst_event_get_structure(ev);
+  return s && gst_structure_has_name(s, kTrackStateName);
+}
+
+gboolean track_state_muted(GstEvent *ev)
+{
+  gboolean muted = FALSE;
+  fail_unless(gst_structure_get_boolean(gst_event_get_structure(ev), "muted", &muted),
+              "track-state event without a boolean 'muted' field");
+  return muted;
+}
+
+GstCaps *current_caps(GstHarness *h)
+{
+  GstCaps *caps = gst_pad_get_current_caps(h->sinkpad);
+  fail_unless(caps != nullptr, "no caps negotiated");
+  return caps;
+}
+
+Pixel pixel_at(GstHarness *h, GstBuffer *buf, int x, int y)
+{
+  GstCaps *caps = current_caps(h);
+  GstVideoInfo info;
+  fail_unless(gst_video_info_from_caps(&info, caps));
+  gst_caps_unref(caps);
+  GstVideoFrame frame;
+  fail_unless(gst_video_frame_map(&frame, &info, buf, GST_MAP_READ), "cannot map frame");
+  fail_unless(x < GST_VIDEO_FRAME_WIDTH(&frame) && y < GST_VIDEO_FRAME_HEIGHT(&frame));
+  const guint8 *row = static_cast<const guint8 *>(GST_VIDEO_FRAME_PLANE_DATA(&frame, 0)) +
+                      y * GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0);
+  const guint8 *p = row + 4 * x;
+  Pixel px{p[0], p[1], p[2], p[3]};
+  gst_video_frame_unmap(&frame);
+  return px;
+}
+
+/* Expected BGRA bytes of an opaque Cairo colour. */
+Pixel opaque(const Rgba &c)
+{
+  auto to8 = [](double v) { return static_cast<int>(static_cast<unsigned>(v * 65535.0 + 0.5) >> 8); };
+  return Pixel{to8(c.b), to8(c.g), to8(c.r), 255};
+}
+
+void assert_pixel(const Pixel &got, const Pixel &want, int tol, bool check_alpha, const char *what)
+{
+  bool ok = std::abs(got.b - want.b) <= tol && std::abs(got.g - want.g) <= tol &&
+            std::abs(got.r - want.r) <= tol && (!check_alpha || std::abs(got.a - want.a) <= tol);
+  fail_unless(ok, "%s: got B=%d G=%d R=%d A=%d, expected B=%d G=%d R=%d A=%d (+-%d)", what, got.b,
+              got.g, got.r, got.a, want.b, want.g, want.r, want.a, tol);
+}
+
+void assert_frame_colour(GstHarness *h, GstBuffer *buf, const Rgba &c, const char *what)
+{
+  assert_pixel(pixel_at(h, buf, 10, 10), opaque(c), 1, true, what);
+}
+
+guint64 stat(GstElement *el, const char *field)
+{
+  GstStructure *s = nullptr;
+  g_object_get(el, "stats", &s, nullptr);
+  fail_unless(s != nullptr, "stats is NULL");
+  guint64 v = 0;
+  fail_unless(gst_structure_get_uint64(s, field, &v), "stats has no guint64 field '%s'", field);
+  gst_structure_free(s);
+  return v;
+}
+
+/* Releases the element's next clock wait (a tick or heartbeat), advancing the
+ * test clock to it; returns its time (= running time, base time 0). */
+GstClockTime next_wait_time(GstHarness *h)
+{
+  fail_unless(gst_harness_wait_for_clock_id_waits(h, 1, kTimeoutMs / 1000),
+              "the element does not wait on the clock");
+  GstTestClock *tc = gst_harness_get_testclock(h);
+  GstClockID id = nullptr;
+  fail_unless(gst_test_clock_peek_next_pending_id(tc, &id));
+  GstClockTime t = gst_clock_id_get_time(id);
+  gst_clock_id_unref(id);
+  gst_object_unref(tc);
+  return t;
+}
+
+GstClockTime crank(GstHarness *h)
+{
+  GstClockTime t = next_wait_time(h);
+  fail_unless(gst_harness_crank_single_clock_wait(h));
+  return t;
+}
+
+/* Returns once the element has finished with the last released wait and is
+ * waiting on the clock again: whatever that tick produced has been pushed. */
+void sync_clock_wait(GstHarness *h)
+{
+  fail_unless(gst_harness_wait_for_clock_id_waits(h, 1, kTimeoutMs / 1000),
+              "the element does not wait on the clock again");
+}
+
+/* Records draw emissions; optionally paints a colour and returns TRUE. */
+struct DrawRecorder {
+  std::mutex lock;
+  std::condition_variable cond;
+  std::vector<guint64> running_times;
+  /* Paint and return TRUE at the emission for this running time, at the next
+   * emission (paint_next), or always. */
+  GstClockTime paint_time = GST_CLOCK_TIME_NONE;
+  bool paint_next = false;
+  bool paint_always = false;
+  Rgba colour = kMagenta;
+  /* The element to try begin-draw on from inside the handler (re-entrancy). */
+  GstElement *reenter = nullptr;
+  int reenter_null = 0;
+  int reenter_non_null = 0;
+
+  guint64 at(size_t i)
+  {
+    std::lock_guard<std::mutex> g(lock);
+    fail_unless(i < running_times.size());
+    return running_times[i];
+  }
+
+  size_t count()
+  {
+    std::lock_guard<std::mutex> g(lock);
+    return running_times.size();
+  }
+
+  /* Waits for the emission at running time @t. */
+  bool wait_time(GstClockTime t, gint64 timeout_ms = kTimeoutMs)
+  {
+    std::unique_lock<std::mutex> g(lock);
+    return cond.wait_for(g, std::chrono::milliseconds(timeout_ms), [&] {
+      for (guint64 v : running_times)
+        if (v == t)
+          return true;
+      return false;
+    });
+  }
+
+  bool wait_count(size_t n, gint64 timeout_ms = kTimeoutMs)
+  {
+    std::unique_lock<std::mutex> g(lock);
+    return cond.wait_for(g, std::chrono::milliseconds(timeout_ms),
+                         [&] { return running_times.size() >= n; });
+  }
+};
+
+gboolean on_draw(GstElement *, cairo_t *cr, guint64 running_time, gpointer user_data)
+{
+  auto *rec = static_cast<DrawRecorder *>(user_data);
+  gboolean drew = FALSE;
+  bool paint_now;
+  GstElement *reenter;
+  {
+    std::lock_guard<std::mutex> g(rec->lock);
+    paint_now = rec->paint_always || rec->paint_next || running_time == rec->paint_time;
+    rec->paint_next = false;
+    reenter = rec->reenter;
+  }
+  if (reenter) {
+    cairo_t *inner = nullptr;
+    g_signal_emit_by_name(reenter, "begin-draw", &inner);
+    std::lock_guard<std::mutex> g(rec->lock);
+    if (inner) {
+      rec->reenter_non_null++;
+      g_signal_emit_by_name(reenter, "end-draw", inner);
+      cairo_destroy(inner);
+    } else {
+      rec->reenter_null++;
+    }
+  }
+  if (paint_now) {
+    fail_unless(cr != nullptr, "draw emitted with a NULL cairo_t");
+    cairo_set_operator(cr, CAIRO_OPERATOR_SOURCE);
+    cairo_set_source_rgba(cr, rec->colour.r, rec->colour.g, rec->colour.b, rec->colour.a);
+    cairo_paint(cr);
+    drew = TRUE;
+  }
+  {
+    std::lock_guard<std::mutex> g(rec->lock);
+    rec->running_times.push_back(running_time);
+  }
+  rec->cond.notify_all();
+  return drew;
+}
+
+/* Sets @el to PLAYING outside a harness with its own bus; expects the state
+ * change to fail and returns the first ERROR message (caller unrefs). */
+GstMessage *start_expect_error(GstElement *el, GstBus *bus)
+{
+  GstStateChangeReturn ret = gst_element_set_state(el, GST_STATE_PLAYING);
+  if (ret == GST_STATE_CHANGE_ASYNC)
+    ret = gst_element_get_state(el, nullptr, nullptr, 5 * GST_SECOND);
+  fail_unless_equals_int(ret, GST_STATE_CHANGE_FAILURE);
+  GstMessage *msg = gst_bus_timed_pop_filtered(bus, 5 * GST_SECOND, GST_MESSAGE_ERROR);
+  fail_unless(msg != nullptr, "no ERROR message posted");
+  return msg;
+}
+
+void check_web_error(GstMessage *msg, GQuark domain, gint code, const char *dom_exception)
+{
+  GError *err = nullptr;
+  gchar *dbg = nullptr;
+  gst_message_parse_error(msg, &err, &dbg);
+  fail_unless(err != nullptr);
+  fail_unless(err->domain == domain, "error domain %s, expected %s", g_quark_to_string(err->domain),
+              g_quark_to_string(domain));
+  fail_unless_equals_int(err->code, code);
+  fail_unless(g_str_has_prefix(err->message, dom_exception), "message '%s' does not start with %s",
+              err->message, dom_exception);
+  const GstStructure *details = nullptr;
+  gst_message_parse_error_details(msg, &details);
+  fail_unless(details != nullptr, "ERROR message has no details structure");
+  const gchar *name = gst_structure_get_string(details, "dom-exception");
+  fail_unless(name != nullptr, "details have no dom-exception string");
+  fail_unless_equals_string(name, dom_exception);
+  g_error_free(err);
+  g_free(dbg);
+}
+
+/* Runs @el to PLAYING with a frame-rate that must be refused. */
+void check_rate_refused(double rate, const char *dom_exception)
+{
+  GstElement *el = gst_element_factory_make("canvascapturesrc", nullptr);
+  fail_unless(el != nullptr);
+  GstBus *bus = gst_bus_new();
+  gst_element_set_bus(el, bus);
+  g_object_set(el, "frame-rate", rate, nullptr);
+  GstMessage *msg = start_expect_error(el, bus);
+  check_web_error(msg, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS, dom_exception);
+  gst_message_unref(msg);
+  fail_unless_equals_int(gst_element_set_state(el, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+  gst_element_set_bus(el, nullptr);
+  gst_object_unref(bus);
+  gst_object_unref(el);
+}
+
+} // namespace
+
+/* ---------------------------------------------------------------- CC-1 --- */
+
+GST_START_TEST(test_defaults_and_pads)
+{
+  GstElement *el = gst_element_factory_make("canvascapturesrc", nullptr);
+  fail_unless(el != nullptr);
+  gint width = 0, height = 0;
+  gdouble rate = 0;
+  gboolean alpha = FALSE, origin_clean = FALSE, muted = TRUE, is_live = FALSE;
+  guint refresh = 1;
+  g_object_get(el, "width", &width, "height", &height, "frame-rate", &rate, "alpha", &alpha,
+               "origin-clean", &origin_clean, "muted", &muted, "is-live", &is_live,
+               "refresh-interval", &refresh, nullptr);
+  fail_unless_equals_int(width, 300);
+  fail_unless_equals_int(height, 150);
+  fail_unless(rate == -1.0, "default frame-rate %f, expected -1", rate);
+  fail_unless(alpha);
+  fail_unless(origin_clean);
+  fail_unless(!muted);
+  fail_unless(is_live);
+  fail_unless_equals_int(refresh, 0);
+
+  GParamSpec *pspec = g_object_class_find_property(G_OBJECT_GET_CLASS(el), "muted");
+  fail_unless(pspec && (pspec->flags & G_PARAM_READABLE) && !(pspec->flags & G_PARAM_WRITABLE),
+              "muted must be read-only");
+  pspec = g_object_class_find_property(G_OBJECT_GET_CLASS(el), "stats");
+  fail_unless(pspec && !(pspec->flags & G_PARAM_WRITABLE), "stats must be read-only");
+  fail_unless(g_object_class_find_property(G_OBJECT_GET_CLASS(el), "num-buffers") != nullptr,
+              "not a GstBaseSrc");
+  fail_unless(g_object_class_find_property(G_OBJECT_GET_CLASS(el), "location") != nullptr);
+
+  /* CC-1: exactly one (video) src pad, no sink pad. */
+  fail_unless_equals_int(el->numsrcpads, 1);
+  fail_unless_equals_int(el->numsinkpads, 0);
+  GstPad *src = gst_element_get_static_pad(el, "src");
+  fail_unless(src != nullptr);
+  gst_object_unref(src);
+  gst_object_unref(el);
+}
+GST_END_TEST;
+
+static void check_caps(GstCaps *caps, const char *format, int width, int height, int fps_n,
+                       int max_n)
+{
+  fail_unless(gst_caps_is_fixed(caps), "caps not fixed: %" GST_PTR_FORMAT, caps);
+  const GstStructure *s = gst_caps_get_structure(caps, 0);
+  fail_unless(gst_structure_has_name(s, "video/x-raw"));
+  fail_unless_equals_string(gst_structure_get_string(s, "format"), format);
+  gint w = 0, hh = 0, n = 0, d = 0;
+  fail_unless(gst_structure_get_int(s, "width", &w) && gst_structure_get_int(s, "height", &hh));
+  fail_unless_equals_int(w, width);
+  fail_unless_equals_int(hh, height);
+  fail_unless(gst_structure_get_fraction(s, "pixel-aspect-ratio", &n, &d), "no par");
+  fail_unless(n == 1 && d == 1, "par %d/%d", n, d);
+  fail_unless(gst_structure_get_fraction(s, "framerate", &n, &d), "no framerate");
+  fail_unless(n == fps_n && d == 1, "framerate %d/%d, expected %d/1", n, d, fps_n);
+  if (max_n > 0) {
+    fail_unless(gst_structure_get_fraction(s, "max-framerate", &n, &d), "no max-framerate: %" GST_PTR_FORMAT, caps);
+    fail_unless(n == max_n * d, "max-framerate %d/%d, expected %d", n, d, max_n);
+  }
+}
+
+GST_START_TEST(test_caps_live_default)
+{
+  GstHarness *h = new_harness();
+  gst_harness_play(h);
+  paint(h->element, kRed);
+  GstBuffer *buf = pull_checked(h, "first end-draw");
+  GstCaps *caps = current_caps(h);
+  check_caps(caps, "BGRA", 300, 150, 0, 0);
+  gst_caps_unref(caps);
+  fail_unless(gst_buffer_get_size(buf) >= 300u * 150u * 4u);
+  gst_buffer_unref(buf);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_caps_live_rate_and_size)
+{
+  GstHarness *h = new_harness();
+  g_object_set(h->element, "frame-rate", 10.0, "width", 64, "height", 48, "alpha", FALSE,
+               nullptr);
+  gst_harness_play(h);
+  paint(h->element, kRed);
+  GstBuffer *buf = pull_checked(h, "first end-draw at rate 10");
+  GstCaps *caps = current_caps(h);
+  check_caps(caps, "BGRx", 64, 48, 0, 10);
+  gst_caps_unref(caps);
+  gst_buffer_unref(buf);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+/* ------------------------------------------------------ CC-5 / CC-7 / CC-9 --- */
+
+GST_START_TEST(test_static_canvas_no_frame)
+{
+  /* rate 10 on the test clock: ticks with an untouched canvas give no frame
+   * (CC-9), even though the initial request is pending (CC-5). */
+  GstHarness *h = new_harness();
+  DrawRecorder rec;
+  g_object_set(h->element, "frame-rate", 10.0, nullptr);
+  g_signal_connect(h->element, "draw", G_CALLBACK(on_draw), &rec);
+  gst_harness_play(h);
+  for (int i = 0; i < 3; i++) {
+    GstClockTime t = crank(h);
+    fail_unless(rec.wait_time(t), "tick %d: draw not emitted", i);
+  }
+  sync_clock_wait(h);
+  fail_unless_equals_int(gst_harness_buffers_received(h), 0);
+  /* A request-frame on a static canvas is not new content either: the first
+   * frame is the first drawing. */
+  request_frame(h->element);
+  paint(h->element, kRed);
+  GstBuffer *buf = pull_checked(h, "first drawing after idle ticks");
+  assert_frame_colour(h, buf, kRed, "first frame is the first drawing");
+  gst_buffer_unref(buf);
+  fail_unless_equals_uint64(stat(h->element, "frames-captured"), 1);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_static_canvas_no_frame_unset_rate)
+{
+  GstHarness *h = new_harness();
+  gst_harness_play(h);
+  request_frame(h->element); /* a paint without new content */
+  request_frame(h->element);
+  paint(h->element, kGreen);
+  GstBuffer *buf = pull_checked(h, "first drawing");
+  assert_frame_colour(h, buf, kGreen, "no frame of the untouched canvas before the drawing");
+  gst_buffer_unref(buf);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_rate_zero_requests)
+{
+  GstHarness *h = new_harness();
+  DrawRecorder rec;
+  g_object_set(h->element, "frame-rate", 0.0, nullptr);
+  g_signal_connect(h->element, "draw", G_CALLBACK(on_draw), &rec);
+  gst_harness_play(h);
+
+  /* CC-5: the initial request captures the first drawing even at rate 0. */
+  paint(h->element, kRed);
+  GstBuffer *buf = pull_checked(h, "first end-draw at rate 0 (initial request)");
+  assert_frame_colour(h, buf, kRed, "initial request");
+  gst_buffer_unref(buf);
+
+  /* CC-7: further drawings give nothing until request-frame, which then
+   * captures the latest drawing (end-draw then request-frame). */
+  paint(h->element, kGreen);
+  paint(h->element, kBlue);
+  request_frame(h->element);
+  buf = pull_checked(h, "request-frame after drawing");
+  assert_frame_colour(h, buf, kBlue, "end-draw then request-frame captures the drawing");
+  gst_buffer_unref(buf);
+
+  /* request-frame then draw: the next drawing is captured. */
+  request_frame(h->element);
+  paint(h->element, kYellow);
+  buf = pull_checked(h, "drawing after request-frame");
+  assert_frame_colour(h, buf, kYellow, "request-frame then draw");
+  gst_buffer_unref(buf);
+
+  /* The request was consumed: another drawing is not captured until the
+   * next request, and then the draw handler's own content wins. */
+  paint(h->element, kGreen);
+  {
+    std::lock_guard<std::mutex> g(rec.lock);
+    rec.paint_next = true;
+    rec.colour = kMagenta;
+  }
+  request_frame(h->element);
+  buf = pull_checked(h, "request-frame with a drawing draw handler");
+  assert_frame_colour(h, buf, kMagenta, "draw handler content captured on request-frame");
+  gst_buffer_unref(buf);
+  fail_unless(rec.count() >= 3, "draw emitted %u times for 3 request-frames",
+              (guint)rec.count());
+  fail_unless_equals_int(gst_harness_buffers_in_queue(h), 0);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+/* ---------------------------------------------------------------- CC-8 --- */
+
+GST_START_TEST(test_unset_rate_every_paint)
+{
+  GstHarness *h = new_harness();
+  gst_harness_play(h);
+  const Rgba colours[] = {kRed, kGreen, kBlue, kRed};
+  GstClockTime t = 200 * GST_MSECOND;
+  for (const Rgba &c : colours) {
+    /* Live PTS = running time (test clock, base time 0) at the paint. */
+    gst_harness_set_time(h, t);
+    paint(h->element, c);
+    GstBuffer *buf = pull_checked(h, "end-draw at frame-rate -1");
+    assert_frame_colour(h, buf, c, "every end-draw is captured");
+    fail_unless_equals_uint64(GST_BUFFER_PTS(buf), t);
+    fail_unless(!GST_BUFFER_DURATION_IS_VALID(buf), "live frames have no duration");
+    gst_buffer_unref(buf);
+    t += 100 * GST_MSECOND;
+  }
+  fail_unless_equals_uint64(stat(h->element, "frames-captured"), 4);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+/* ---------------------------------------------------------------- CC-6 --- */
+
+GST_START_TEST(test_rate_ticks)
+{
+  GstHarness *h = new_harness();
+  DrawRecorder rec;
+  const GstClockTime period = GST_SECOND / 10;
+  g_object_set(h->element, "frame-rate", 10.0, nullptr);
+  g_signal_connect(h->element, "draw", G_CALLBACK(on_draw), &rec);
+  gst_harness_play(h);
+
+  /* Initial request: the first drawing is captured at once. */
+  paint(h->element, kRed);
+  GstBuffer *buf = pull_checked(h, "first drawing at rate 10");
+  assert_frame_colour(h, buf, kRed, "first drawing");
+  gst_buffer_unref(buf);
+
+  /* The request is consumed: two more drawings wait for the next tick, which
+   * captures only the latest (at most one frame per tick). */
+  paint(h->element, kGreen);
+  paint(h->element, kBlue);
+  GstClockTime t = crank(h);
+  buf = pull_checked(h, "tick after drawings");
+  assert_frame_colour(h, buf, kBlue, "one frame per tick, the latest drawing");
+  fail_unless(rec.wait_time(t), "draw not emitted at the tick");
+  fail_unless_equals_uint64(GST_BUFFER_PTS(buf), t);
+  gst_buffer_unref(buf);
+
+  /* A tick without new content: no frame. */
+  crank(h);
+  sync_clock_wait(h);
+  fail_unless_equals_int(gst_harness_buffers_in_queue(h), 0);
+  /* That tick set the request flag: the next drawing is captured at once. */
+  paint(h->element, kYellow);
+  buf = pull_checked(h, "drawing after an idle tick");
+  assert_frame_colour(h, buf, kYellow, "no duplicate frame at the idle tick");
+  gst_buffer_unref(buf);
+
+  /* The draw handler drawing at a tick (returns TRUE) gives a frame with its
+   * content; returning FALSE gives none. */
+  crank(h); /* returns FALSE */
+  sync_clock_wait(h);
+  fail_unless_equals_int(gst_harness_buffers_in_queue(h), 0);
+  {
+    GstClockTime next = next_wait_time(h);
+    std::lock_guard<std::mutex> g(rec.lock);
+    rec.paint_time = next;
+    rec.colour = kMagenta;
+  }
+  t = crank(h); /* returns TRUE */
+  buf = pull_checked(h, "tick with draw returning TRUE");
+  assert_frame_colour(h, buf, kMagenta, "draw handler content");
+  fail_unless_equals_uint64(GST_BUFFER_PTS(buf), t);
+  gst_buffer_unref(buf);
+  sync_clock_wait(h);
+  fail_unless_equals_int(gst_harness_buffers_in_queue(h), 0);
+
+  /* Ticks on the running-time grid k/rate, one after the other. */
+  std::lock_guard<std::mutex> g(rec.lock);
+  fail_unless(rec.running_times.size() >= 4);
+  for (size_t i = 0; i < rec.running_times.size(); i++) {
+    fail_unless(rec.running_times[i] % period == 0, "tick %u at %" GST_TIME_FORMAT " off the grid",
+                (guint)i, GST_TIME_ARGS(rec.running_times[i]));
+    if (i > 0)
+      fail_unless_equals_uint64(rec.running_times[i] - rec.running_times[i - 1], period);
+  }
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+/* Checks the GAP events received so far: contiguous, increasing, never
+ * announcing time after @now. Returns how many. */
+static int check_gaps(GstHarness *h, GstClockTime now, GstClockTime *last_end)
+{
+  int n = 0;
+  while (GstEvent *ev = gst_harness_try_pull_event(h)) {
+    if (GST_EVENT_TYPE(ev) == GST_EVENT_GAP) {
+      GstClockTime ts = GST_CLOCK_TIME_NONE, dur = GST_CLOCK_TIME_NONE;
+      gst_event_parse_gap(ev, &ts, &dur);
+      fail_unless(GST_CLOCK_TIME_IS_VALID(ts), "GAP without timestamp");
+      GstClockTime end = ts + (GST_CLOCK_TIME_IS_VALID(dur) ? dur : 0);
+      fail_unless(end <= now, "GAP up to %" GST_TIME_FORMAT " announced at %" GST_TIME_FORMAT,
+                  GST_TIME_ARGS(end), GST_TIME_ARGS(now));
+      fail_unless(!GST_CLOCK_TIME_IS_VALID(*last_end) || ts >= *last_end,
+                  "GAP at %" GST_TIME_FORMAT " overlaps the previous one (ends %" GST_TIME_FORMAT ")",
+                  GST_TIME_ARGS(ts), GST_TIME_ARGS(*last_end));
+      *last_end = end;
+      n++;
+    }
+    gst_event_unref(ev);
+  }
+  return n;
+}
+
+GST_START_TEST(test_rate_gap_events)
+{
+  /* After a frame, idle ticks keep live consumers going with GAP events. */
+  GstHarness *h = new_harness();
+  g_object_set(h->element, "frame-rate", 10.0, nullptr);
+  gst_harness_play(h);
+  paint(h->element, kRed);
+  GstBuffer *buf = pull_checked(h, "drawing");
+  GstClockTime last_end = GST_BUFFER_PTS(buf);
+  gst_buffer_unref(buf);
+  int gaps = 0;
+  for (int i = 0; i < 5; i++) {
+    GstClockTime t = crank(h);
+    sync_clock_wait(h);
+    gaps += check_gaps(h, t, &last_end);
+    fail_unless(gaps >= i, "%d idle ticks gave %d GAP events", i + 1, gaps);
+  }
+  fail_unless(gaps >= 4, "5 idle ticks gave %d GAP events", gaps);
+  fail_unless_equals_int(gst_harness_buffers_received(h), 1);
+  fail_unless(stat(h->element, "gaps") >= (guint64)gaps);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_idle_gap_events_unset_rate)
+{
+  /* frame-rate -1: after a frame, heartbeat GAPs about every 100 ms. */
+  GstHarness *h = new_harness();
+  gst_harness_use_systemclock(h);
+  gst_harness_play(h);
+  paint(h->element, kRed);
+  GstBuffer *buf = pull_checked(h, "drawing");
+  gst_buffer_unref(buf);
+  for (int i = 0; i < 2; i++) {
+    GstEvent *gap = wait_event_type(h, GST_EVENT_GAP, 2000);
+    fail_unless(gap != nullptr, "idle canvas at frame-rate -1: GAP %d missing after 2 s", i);
+    gst_event_unref(gap);
+  }
+  fail_unless_equals_int(gst_harness_buffers_received(h), 1);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_gap_before_first_frame)
+{
+  /* A canvas idle from the start is idle too: live consumers (muxers) must not
+   * wait for its first drawing. rate 10: a GAP per idle tick. */
+  GstHarness *h = new_harness();
+  g_object_set(h->element, "frame-rate", 10.0, nullptr);
+  gst_harness_play(h);
+  GstClockTime last_end = GST_CLOCK_TIME_NONE;
+  int gaps = 0;
+  for (int i = 0; i < 4; i++) {
+    GstClockTime t = crank(h);
+    sync_clock_wait(h);
+    gaps += check_gaps(h, t, &last_end);
+  }
+  fail_unless(gaps >= 3, "4 idle ticks of a never-drawn canvas gave %d GAP events", gaps);
+  fail_unless_equals_int(gst_harness_buffers_received(h), 0);
+  gst_harness_teardown(h);
+
+  /* rate -1: heartbeat GAPs. */
+  h = new_harness();
+  gst_harness_use_systemclock(h);
+  gst_harness_play(h);
+  GstEvent *gap = wait_event_type(h, GST_EVENT_GAP, 2000);
+  fail_unless(gap != nullptr, "never-drawn canvas at frame-rate -1: no GAP within 2 s");
+  gst_event_unref(gap);
+  fail_unless_equals_int(gst_harness_buffers_received(h), 0);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+/* ---------------------------------------------------------------- CC-4 --- */
+
+GST_START_TEST(test_negative_rate_refused)
+{
+  check_rate_refused(-5.0, "NotSupportedError");
+  check_rate_refused(-0.5, "NotSupportedError");
+}
+GST_END_TEST;
+
+GST_START_TEST(test_nan_inf_rate_refused)
+{
+  /* The property may clamp NaN/inf at set time; if it accepts them the
+   * element must refuse to start with TypeError. */
+  GstElement *el = gst_element_factory_make("canvascapturesrc", nullptr);
+  GParamSpecDouble *pspec = G_PARAM_SPEC_DOUBLE(
+      g_object_class_find_property(G_OBJECT_GET_CLASS(el), "frame-rate"));
+  fail_unless(pspec != nullptr);
+  gst_object_unref(el);
+  check_rate_refused(std::numeric_limits<double>::quiet_NaN(), "TypeError");
+  if (pspec->maximum >= std::numeric_limits<double>::infinity())
+    check_rate_refused(std::numeric_limits<double>::infinity(), "TypeError");
+  if (pspec->minimum <= -std::numeric_limits<double>::infinity())
+    check_rate_refused(-std::numeric_limits<double>::infinity(), "TypeError");
+}
+GST_END_TEST;
+
+GST_START_TEST(test_rate_minus_one_ok)
+{
+  GstHarness *h = new_harness();
+  g_object_set(h->element, "frame-rate", -1.0, nullptr);
+  gst_harness_play(h);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+/* ---------------------------------------------------------------- CC-2 --- */
+
+GST_START_TEST(test_origin_not_clean_at_start)
+{
+  GstElement *el = gst_element_factory_make("canvascapturesrc", nullptr);
+  GstBus *bus = gst_bus_new();
+  gst_element_set_bus(el, bus);
+  g_object_set(el, "origin-clean", FALSE, nullptr);
+  GstMessage *msg = start_expect_error(el, bus);
+  check_web_error(msg, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_AUTHORIZED, "SecurityError");
+  gst_message_unref(msg);
+  GstState state;
+  gst_element_get_state(el, &state, nullptr, 0);
+  fail_unless(state <= GST_STATE_READY, "element started although the canvas is not origin-clean");
+  fail_unless_equals_int(gst_element_set_state(el, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+  gst_element_set_bus(el, nullptr);
+  gst_object_unref(bus);
+  gst_object_unref(el);
+}
+GST_END_TEST;
+
+/* ---------------------------------------------------------------- CC-3 --- */
+
+/* The property should flip at once; allow the element's own thread 1 s. */
+static gboolean wait_muted(GstElement *el, gboolean want)
+{
+  gboolean muted = !want;
+  const gint64 end = g_get_monotonic_time() + G_USEC_PER_SEC;
+  do {
+    g_object_get(el, "muted", &muted, nullptr);
+    if (muted == want)
+      break;
+    g_usleep(1000);
+  } while (g_get_monotonic_time() < end);
+  return muted;
+}
+
+static bool wait_int(gint *v, gint want)
+{
+  const gint64 end = g_get_monotonic_time() + G_USEC_PER_SEC;
+  while (g_atomic_int_get(v) < want && g_get_monotonic_time() < end)
+    g_usleep(1000);
+  return g_atomic_int_get(v) >= want;
+}
+
+static void on_notify_muted(GObject *, GParamSpec *, gpointer user_data)
+{
+  g_atomic_int_inc(static_cast<gint *>(user_data));
+}
+
+GST_START_TEST(test_origin_tainted_while_playing)
+{
+  GstHarness *h = new_harness();
+  gint notifies = 0;
+  g_signal_connect(h->element, "notify::muted", G_CALLBACK(on_notify_muted), &notifies);
+  gst_harness_play(h);
+
+  GstEvent *ev = wait_event(h, is_track_state);
+  fail_unless(ev != nullptr, "no initial mediastream-track-state event");
+  fail_unless(!track_state_muted(ev), "initial track state is muted");
+  gst_event_unref(ev);
+
+  paint(h->element, kRed);
+  GstBuffer *buf = pull_checked(h, "drawing before tainting");
+  gst_buffer_unref(buf);
+  guint frames_before = gst_harness_buffers_received(h);
+  guint64 paints_before = stat(h->element, "paints");
+
+  g_object_set(h->element, "origin-clean", FALSE, nullptr);
+  gboolean muted = wait_muted(h->element, TRUE);
+  fail_unless(muted, "muted not TRUE after origin-clean=false");
+  fail_unless(wait_int(&notifies, 1), "no notify::muted");
+  ev = wait_event(h, is_track_state);
+  fail_unless(ev != nullptr, "no track-state event on mute");
+  fail_unless(track_state_muted(ev), "track-state event says unmuted");
+  gst_event_unref(ev);
+  /* The sticky event on the pad reflects the state too. */
+  GstPad *src = gst_element_get_static_pad(h->element, "src");
+  ev = gst_pad_get_sticky_event(src, GST_EVENT_CUSTOM_DOWNSTREAM_STICKY, 0);
+  fail_unless(ev != nullptr && is_track_state(ev) && track_state_muted(ev),
+              "sticky track-state event not muted=true");
+  gst_event_unref(ev);
+  gst_object_unref(src);
+
+  /* No frames while muted, not even on request-frame (CC-3). Wait until the
+   * element has processed the paints (stats), or 1 s. */
+  paint(h->element, kGreen);
+  request_frame(h->element);
+  paint(h->element, kBlue);
+  request_frame(h->element);
+  const gint64 end = g_get_monotonic_time() + G_USEC_PER_SEC;
+  while (stat(h->element, "paints") < paints_before + 2 && g_get_monotonic_time() < end)
+    g_usleep(1000);
+  g_usleep(50 * 1000);
+  fail_unless_equals_int(gst_harness_buffers_received(h), frames_before);
+
+  g_object_set(h->element, "origin-clean", TRUE, nullptr);
+  muted = wait_muted(h->element, FALSE);
+  fail_unless(!muted, "still muted after origin-clean=true");
+  fail_unless(wait_int(&notifies, 2), "no notify::muted on unmute");
+  ev = wait_event(h, is_track_state);
+  fail_unless(ev != nullptr, "no track-state event on unmute");
+  fail_unless(!track_state_muted(ev), "track-state event says muted after unmute");
+  gst_event_unref(ev);
+
+  paint(h->element, kYellow);
+  /* The content drawn while muted may be captured once unmuted; the new
+   * drawing must come right after. */
+  buf = pull_checked(h, "drawing after unmute");
+  Pixel px = pixel_at(h, buf, 10, 10);
+  gst_buffer_unref(buf);
+  if (px.r != 255 || px.g != 255) {
+    buf = pull_checked(h, "drawing after unmute (second frame)");
+    px = pixel_at(h, buf, 10, 10);
+    gst_buffer_unref(buf);
+  }
+  assert_pixel(px, opaque(kYellow), 1, true, "frames again after unmute");
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+/* --------------------------------------------------------------- CC-10 --- */
+
+static void paint_alpha_pattern(GstElement *el)
+{
+  cairo_t *cr = nullptr;
+  g_signal_emit_by_name(el, "begin-draw", &cr);
+  fail_unless(cr != nullptr);
+  cairo_set_operator(cr, CAIRO_OPERATOR_SOURCE);
+  cairo_set_source_rgba(cr, 1, 0, 0, 0.5); /* half-transparent red */
+  cairo_rectangle(cr, 0, 0, 100, 150);
+  cairo_fill(cr);
+  cairo_set_source_rgba(cr, 0, 0, 0, 0); /* fully transparent */
+  cairo_rectangle(cr, 100, 0, 100, 150);
+  cairo_fill(cr);
+  cairo_set_source_rgba(cr, 0.2, 0.4, 0.6, 1); /* opaque */
+  cairo_rectangle(cr, 200, 0, 50, 150);
+  cairo_fill(cr);
+  cairo_set_source_rgba(cr, 0.2, 0.4, 0.6, 0.25); /* quarter-opaque colour */
+  cairo_rectangle(cr, 250, 0, 50, 150);
+  cairo_fill(cr);
+  g_signal_emit_by_name(el, "end-draw", cr);
+  cairo_destroy(cr);
+}
+
+GST_START_TEST(test_alpha_straight)
+{
+  GstHarness *h = new_harness();
+  gst_harness_play(h);
+  paint_alpha_pattern(h->element);
+  GstBuffer *buf = pull_checked(h, "alpha pattern");
+  assert_pixel(pixel_at(h, buf, 50, 75), Pixel{0, 0, 255, 128}, 1, true,
+               "half-transparent red is straight alpha");
+  assert_pixel(pixel_at(h, buf, 150, 75), Pixel{0, 0, 0, 0}, 0, true, "transparent");
+  assert_pixel(pixel_at(h, buf, 225, 75), Pixel{153, 102, 51, 255}, 1, true, "opaque unchanged");
+  assert_pixel(pixel_at(h, buf, 275, 75), Pixel{153, 102, 51, 64}, 4, true,
+               "quarter-opaque colour un-premultiplied");
+  gst_buffer_unref(buf);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_alpha_false_opaque)
+{
+  GstHarness *h = new_harness();
+  g_object_set(h->element, "alpha", FALSE, nullptr);
+  gst_harness_play(h);
+  /* Default operator (OVER) as an application would draw. */
+  paint(h->element, Rgba{1, 0, 0, 0.5}, CAIRO_OPERATOR_OVER);
+  GstBuffer *buf = pull_checked(h, "alpha=false drawing");
+  GstCaps *caps = current_caps(h);
+  fail_unless_equals_string(gst_structure_get_string(gst_caps_get_structure(caps, 0), "format"),
+                            "BGRx");
+  gst_caps_unref(caps);
+  assert_pixel(pixel_at(h, buf, 10, 10), Pixel{0, 0, 128, 0}, 1, false,
+               "half red composited on black");
+  gst_buffer_unref(buf);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+/* ------------------------------------------------------------- offline --- */
+
+GST_START_TEST(test_offline_constant_rate)
+{
+  const int n_frames = 10;
+  GstHarness *h = new_harness();
+  DrawRecorder rec;
+  rec.paint_always = true;
+  rec.colour = kBlue;
+  g_object_set(h->element, "is-live", FALSE, "frame-rate", 25.0, "num-buffers", n_frames,
+               nullptr);
+  g_signal_connect(h->element, "draw", G_CALLBACK(on_draw), &rec);
+  gst_harness_play(h);
+  for (int n = 0; n < n_frames; n++) {
+    /* Nobody cranks the test clock: offline must not wait for it. */
+    GstBuffer *buf = pull_checked(h, "offline frame");
+    GstClockTime pts = gst_util_uint64_scale_int(n, GST_SECOND, 25);
+    fail_unless_equals_uint64(GST_BUFFER_PTS(buf), pts);
+    fail_unless_equals_uint64(GST_BUFFER_DURATION(buf),
+                              gst_util_uint64_scale_int(n + 1, GST_SECOND, 25) - pts);
+    assert_frame_colour(h, buf, kBlue, "offline frame drawn by the draw handler");
+    gst_buffer_unref(buf);
+  }
+  GstEvent *eos = wait_event_type(h, GST_EVENT_EOS);
+  fail_unless(eos != nullptr, "no EOS after num-buffers");
+  gst_event_unref(eos);
+  GstCaps *caps = current_caps(h);
+  check_caps(caps, "BGRA", 300, 150, 25, 0);
+  gst_caps_unref(caps);
+  fail_unless_equals_int(gst_harness_buffers_received(h), n_frames);
+  {
+    std::lock_guard<std::mutex> g(rec.lock);
+    fail_unless_equals_int(rec.running_times.size(), n_frames);
+    for (int n = 0; n < n_frames; n++)
+      fail_unless_equals_uint64(rec.running_times[n], gst_util_uint64_scale_int(n, GST_SECOND, 25));
+  }
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_offline_static_canvas_every_frame)
+{
+  /* Offline is constant rate: a handler that never draws still gets every
+   * frame (design.md: every frame is output). */
+  GstHarness *h = new_harness();
+  g_object_set(h->element, "is-live", FALSE, "frame-rate", 50.0, "num-buffers", 5, nullptr);
+  gst_harness_play(h);
+  for (int n = 0; n < 5; n++) {
+    GstBuffer *buf = pull_checked(h, "offline frame of a static canvas");
+    fail_unless_equals_uint64(GST_BUFFER_PTS(buf), gst_util_uint64_scale_int(n, GST_SECOND, 50));
+    gst_buffer_unref(buf);
+  }
+  GstEvent *eos = wait_event_type(h, GST_EVENT_EOS);
+  fail_unless(eos != nullptr);
+  gst_event_unref(eos);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_offline_requires_rate)
+{
+  const double rates[] = {-1.0, 0.0};
+  for (double rate : rates) {
+    GstElement *el = gst_element_factory_make("canvascapturesrc", nullptr);
+    GstBus *bus = gst_bus_new();
+    gst_element_set_bus(el, bus);
+    g_object_set(el, "is-live", FALSE, "frame-rate", rate, nullptr);
+    GstMessage *msg = start_expect_error(el, bus);
+    gst_message_unref(msg);
+    fail_unless_equals_int(gst_element_set_state(el, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+    gst_element_set_bus(el, nullptr);
+    gst_object_unref(bus);
+    gst_object_unref(el);
+  }
+}
+GST_END_TEST;
+
+/* -------------------------------------------------------------- resize --- */
+
+static void check_resize(GstHarness *h, const char *prop, int width, int height)
+{
+  g_object_set(h->element, prop, std::string(prop) == "width" ? width : height, nullptr);
+  GstEvent *ev = wait_event(h, [&](GstEvent *e) {
+    if (GST_EVENT_TYPE(e) != GST_EVENT_CAPS)
+      return false;
+    GstCaps *caps;
+    gst_event_parse_caps(e, &caps);
+    gint w = 0, hh = 0;
+    const GstStructure *s = gst_caps_get_structure(caps, 0);
+    return gst_structure_get_int(s, "width", &w) && gst_structure_get_int(s, "height", &hh) &&
+           w == width && hh == height;
+  });
+  fail_unless(ev != nullptr, "no caps event with the new size %dx%d", width, height);
+  gst_event_unref(ev);
+
+  /* The cleared canvas counts as new content: the next paint (here a
+   * request-frame at rate -1) captures it. */
+  request_frame(h->element);
+  GstBuffer *buf = pull_checked(h, "frame after resize");
+  GstCaps *caps = current_caps(h);
+  check_caps(caps, "BGRA", width, height, 0, 0);
+  gst_caps_unref(caps);
+  fail_unless(gst_buffer_get_size(buf) >= (gsize)width * height * 4u, "frame of %u bytes for %dx%d",
+              (guint)gst_buffer_get_size(buf), width, height);
+  assert_pixel(pixel_at(h, buf, width - 1, height - 1), Pixel{0, 0, 0, 0}, 0, true,
+               "canvas cleared by resize");
+  assert_pixel(pixel_at(h, buf, 10, 10), Pixel{0, 0, 0, 0}, 0, true, "canvas cleared by resize");
+  gst_buffer_unref(buf);
+
+  paint(h->element, kBlue);
+  buf = pull_checked(h, "drawing after resize");
+  assert_pixel(pixel_at(h, buf, width - 1, height - 1), opaque(kBlue), 1, true,
+               "drawing on the resized canvas");
+  gst_buffer_unref(buf);
+}
+
+GST_START_TEST(test_resize_while_playing)
+{
+  GstHarness *h = new_harness();
+  gst_harness_play(h);
+  paint(h->element, kRed);
+  GstBuffer *buf = pull_checked(h, "frame before resize");
+  gst_buffer_unref(buf);
+  check_resize(h, "width", 64, 150);
+  check_resize(h, "height", 64, 32);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+/* ---------------------------------------------------- refresh-interval --- */
+
+GST_START_TEST(test_refresh_interval)
+{
+  GstHarness *h = new_harness();
+  gst_harness_use_systemclock(h);
+  g_object_set(h->element, "refresh-interval", 50u, nullptr);
+  gst_harness_play(h);
+  paint(h->element, kRed);
+  GstBuffer *buf = pull_checked(h, "drawing");
+  GstClockTime last = GST_BUFFER_PTS(buf);
+  fail_unless(GST_CLOCK_TIME_IS_VALID(last));
+  gst_buffer_unref(buf);
+  for (int i = 0; i < 3; i++) {
+    buf = pull(h, 2000);
+    fail_unless(buf != nullptr, "refresh %d: no re-sent frame within 2 s", i);
+    assert_frame_colour(h, buf, kRed, "refresh re-sends the last frame");
+    GstClockTime pts = GST_BUFFER_PTS(buf);
+    fail_unless(GST_CLOCK_TIME_IS_VALID(pts) && pts > last, "refresh PTS not increasing");
+    fail_unless(pts - last >= 40 * GST_MSECOND,
+                "refresh after %" GST_TIME_FORMAT ", interval is 50 ms", GST_TIME_ARGS(pts - last));
+    last = pts;
+    gst_buffer_unref(buf);
+  }
+  fail_unless(stat(h->element, "refreshes") >= 3);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_refresh_interval_off)
+{
+  GstHarness *h = new_harness();
+  gst_harness_use_systemclock(h);
+  gst_harness_play(h);
+  paint(h->element, kRed);
+  GstBuffer *buf = pull_checked(h, "drawing");
+  gst_buffer_unref(buf);
+  /* Let the canvas idle for at least ~300 ms (three heartbeat GAPs, or
+   * 3 s if the element sends none): no frame may follow. */
+  for (int i = 0; i < 3; i++) {
+    GstEvent *gap = wait_event_type(h, GST_EVENT_GAP, 1000);
+    if (gap)
+      gst_event_unref(gap);
+  }
+  fail_unless_equals_int(gst_harness_buffers_received(h), 1);
+  fail_unless_equals_uint64(stat(h->element, "refreshes"), 0);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+/* ------------------------------------------------------------ location --- */
+
+GST_START_TEST(test_location_png)
+{
+  gchar *dir = g_dir_make_tmp("canvascapture-XXXXXX", nullptr);
+  fail_unless(dir != nullptr);
+  gchar *path = g_build_filename(dir, "initial.png", nullptr);
+  cairo_surface_t *img = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 20, 10);
+  cairo_t *cr = cairo_create(img);
+  cairo_set_source_rgb(cr, 0, 1, 0);
+  cairo_paint(cr);
+  cairo_destroy(cr);
+  fail_unless_equals_int(cairo_surface_write_to_png(img, path), CAIRO_STATUS_SUCCESS);
+  cairo_surface_destroy(img);
+
+  GstHarness *h = new_harness();
+  g_object_set(h->element, "location", path, nullptr);
+  gst_harness_play(h);
+  /* Content preserved across begin-draw: an empty drawing shows the PNG. */
+  touch(h->element);
+  GstBuffer *buf = pull_checked(h, "first frame with a location");
+  assert_pixel(pixel_at(h, buf, 5, 5), opaque(kGreen), 1, true, "PNG drawn at 0,0");
+  assert_pixel(pixel_at(h, buf, 19, 9), opaque(kGreen), 1, true, "PNG drawn at 0,0");
+  assert_pixel(pixel_at(h, buf, 25, 5), Pixel{0, 0, 0, 0}, 0, true, "outside the PNG");
+  assert_pixel(pixel_at(h, buf, 5, 15), Pixel{0, 0, 0, 0}, 0, true, "outside the PNG");
+  gst_buffer_unref(buf);
+  gst_harness_teardown(h);
+
+  g_unlink(path);
+  g_rmdir(dir);
+  g_free(path);
+  g_free(dir);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_location_missing)
+{
+  gchar *dir = g_dir_make_tmp("canvascapture-XXXXXX", nullptr);
+  gchar *path = g_build_filename(dir, "does-not-exist.png", nullptr);
+  GstElement *el = gst_element_factory_make("canvascapturesrc", nullptr);
+  GstBus *bus = gst_bus_new();
+  gst_element_set_bus(el, bus);
+  g_object_set(el, "location", path, nullptr);
+  GstStateChangeReturn ret = gst_element_set_state(el, GST_STATE_PLAYING);
+  (void)ret; /* may fail at start or post the error from the streaming thread */
+  GstMessage *msg = gst_bus_timed_pop_filtered(bus, 5 * GST_SECOND, GST_MESSAGE_ERROR);
+  fail_unless(msg != nullptr, "no ERROR for a missing location");
+  GError *err = nullptr;
+  gchar *dbg = nullptr;
+  gst_message_parse_error(msg, &err, &dbg);
+  fail_unless(err->domain == GST_RESOURCE_ERROR, "domain %s", g_quark_to_string(err->domain));
+  fail_unless(err->code == GST_RESOURCE_ERROR_OPEN_READ || err->code == GST_RESOURCE_ERROR_NOT_FOUND,
+              "code %d", err->code);
+  fail_unless(strstr(err->message, path) != nullptr, "error message '%s' does not name %s",
+              err->message, path);
+  g_error_free(err);
+  g_free(dbg);
+  gst_message_unref(msg);
+  fail_unless_equals_int(gst_element_set_state(el, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+  gst_element_set_bus(el, nullptr);
+  gst_object_unref(bus);
+  gst_object_unref(el);
+  g_rmdir(dir);
+  g_free(path);
+  g_free(dir);
+}
+GST_END_TEST;
+
+/* --------------------------------------------------------------- stats --- */
+
+GST_START_TEST(test_stats_fields)
+{
+  GstElement *el = gst_element_factory_make("canvascapturesrc", nullptr);
+  GstStructure *s = nullptr;
+  g_object_get(el, "stats", &s, nullptr);
+  fail_unless(s != nullptr);
+  fail_unless(gst_structure_has_name(s, "stats"), "stats structure named %s",
+              gst_structure_get_name(s));
+  const char *fields[] = {"frames-captured", "paints",   "paints-coalesced", "requests",
+                          "refreshes",       "gaps",     "canvas-copies"};
+  for (const char *f : fields) {
+    fail_unless(gst_structure_has_field_typed(s, f, G_TYPE_UINT64), "stats lacks guint64 %s", f);
+    guint64 v = 1;
+    gst_structure_get_uint64(s, f, &v);
+    fail_unless_equals_uint64(v, 0);
+  }
+  gst_structure_free(s);
+  gst_object_unref(el);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_stats_counting)
+{
+  GstHarness *h = new_harness();
+  gst_harness_set_blocking_push_mode(h);
+  gst_harness_play(h);
+  paint(h->element, kRed);
+  /* Frame A is now blocked in the harness chain function. */
+  const gint64 end = g_get_monotonic_time() + kTimeoutMs * 1000;
+  while (gst_harness_buffers_received(h) < 1 && g_get_monotonic_time() < end)
+    g_usleep(1000);
+  fail_unless_equals_int(gst_harness_buffers_received(h), 1);
+  /* Three paints while downstream is busy: coalesced into one frame. */
+  paint(h->element, kGreen);
+  paint(h->element, kBlue);
+  paint(h->element, kYellow);
+  GstBuffer *buf = pull_checked(h, "frame A");
+  assert_frame_colour(h, buf, kRed, "frame A");
+  gst_buffer_unref(buf);
+  buf = pull_checked(h, "coalesced frame");
+  assert_frame_colour(h, buf, kYellow, "the latest of the coalesced paints");
+  gst_buffer_unref(buf);
+
+  guint64 requests_before = stat(h->element, "requests");
+  request_frame(h->element);
+  request_frame(h->element);
+  request_frame(h->element);
+  const gint64 end2 = g_get_monotonic_time() + G_USEC_PER_SEC;
+  while (stat(h->element, "requests") - requests_before < 3 && g_get_monotonic_time() < end2)
+    g_usleep(1000);
+  fail_unless_equals_uint64(stat(h->element, "requests") - requests_before, 3);
+
+  fail_unless_equals_uint64(stat(h->element, "frames-captured"), 2);
+  fail_unless(stat(h->element, "paints") >= 2, "paints %" G_GUINT64_FORMAT,
+              stat(h->element, "paints"));
+  fail_unless(stat(h->element, "paints-coalesced") >= 1, "no coalesced paint counted");
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_zero_copy)
+{
+  GstHarness *h = new_harness();
+  gst_harness_play(h);
+  const Rgba colours[] = {kRed, kGreen, kBlue, kYellow, kMagenta};
+  /* Downstream releases every frame before the next drawing: the frames are
+   * the canvas buffer itself, never copied. */
+  for (int i = 0; i < 30; i++) {
+    const Rgba &c = colours[i % 5];
+    paint(h->element, c);
+    GstBuffer *buf = pull_checked(h, "zero-copy frame");
+    assert_frame_colour(h, buf, c, "zero-copy frame content");
+    gst_buffer_unref(buf);
+  }
+  fail_unless_equals_uint64(stat(h->element, "frames-captured"), 30);
+  fail_unless_equals_uint64(stat(h->element, "canvas-copies"), 0);
+
+  /* Downstream keeps a frame: drawing again copies on write, the held frame
+   * keeps its pixels. */
+  paint(h->element, kRed);
+  GstBuffer *held = pull_checked(h, "held frame");
+  paint(h->element, kBlue);
+  GstBuffer *next = pull_checked(h, "frame after the held one");
+  assert_frame_colour(h, held, kRed, "held frame unchanged by later drawing");
+  assert_frame_colour(h, next, kBlue, "new drawing");
+  fail_unless(stat(h->element, "canvas-copies") >= 1, "no copy-on-write counted");
+  gst_buffer_unref(held);
+  gst_buffer_unref(next);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+/* ------------------------------------------------------------- latency --- */
+
+GST_START_TEST(test_latency_query)
+{
+  GstHarness *h = new_harness();
+  g_object_set(h->element, "frame-rate", 10.0, nullptr);
+  gst_harness_play(h);
+  GstPad *src = gst_element_get_static_pad(h->element, "src");
+  GstQuery *q = gst_query_new_latency();
+  fail_unless(gst_pad_query(src, q), "LATENCY query not answered");
+  gboolean live = FALSE;
+  GstClockTime min = 0, max = 0;
+  gst_query_parse_latency(q, &live, &min, &max);
+  fail_unless(live, "LATENCY says not live");
+  fail_unless_equals_uint64(min, GST_SECOND / 10);
+  fail_unless(!GST_CLOCK_TIME_IS_VALID(max) || max >= min);
+  gst_query_unref(q);
+  gst_object_unref(src);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+/* --------------------------------------------------- threads / locking --- */
+
+GST_START_TEST(test_begin_draw_inside_draw)
+{
+  GstHarness *h = new_harness();
+  DrawRecorder rec;
+  rec.reenter = h->element;
+  g_object_set(h->element, "frame-rate", 0.0, nullptr);
+  g_signal_connect(h->element, "draw", G_CALLBACK(on_draw), &rec);
+  gst_harness_play(h);
+  request_frame(h->element);
+  fail_unless(rec.wait_count(1), "draw not emitted on request-frame (or begin-draw deadlocked "
+                                 "inside the handler)");
+  std::lock_guard<std::mutex> g(rec.lock);
+  fail_unless_equals_int(rec.reenter_null, 1);
+  fail_unless_equals_int(rec.reenter_non_null, 0);
+  rec.reenter = nullptr;
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+namespace {
+struct Hammer {
+  GstElement *el;
+  std::atomic<bool> stop{false};
+  std::atomic<int> null_contexts{0};
+  std::atomic<int> draws{0};
+};
+
+gpointer hammer_thread(gpointer data)
+{
+  auto *hm = static_cast<Hammer *>(data);
+  guint seed = g_random_int();
+  while (!hm->stop.load()) {
+    switch (seed++ % 3) {
+    case 0:
+    case 1: {
+      cairo_t *cr = nullptr;
+      g_signal_emit_by_name(hm->el, "begin-draw", &cr);
+      if (!cr) {
+        hm->null_contexts++;
+        break;
+      }
+      cairo_set_source_rgba(cr, (seed % 7) / 7.0, (seed % 5) / 5.0, 0.5, 0.75);
+      cairo_rectangle(cr, seed % 50, seed % 30, 40, 40);
+      cairo_fill(cr);
+      g_signal_emit_by_name(hm->el, "end-draw", cr);
+      cairo_destroy(cr);
+      hm->draws++;
+      break;
+    }
+    default:
+      g_signal_emit_by_name(hm->el, "request-frame");
+      break;
+    }
+  }
+  return nullptr;
+}
+
+void on_weak_notify(gpointer data, GObject *)
+{
+  *static_cast<gboolean *>(data) = TRUE;
+}
+} // namespace
+
+GST_START_TEST(test_threads_stress)
+{
+  GstHarness *h = new_harness();
+  gst_harness_use_systemclock(h);
+  gst_harness_set_drop_buffers(h, TRUE);
+  g_object_set(h->element, "frame-rate", -1.0, nullptr);
+  gboolean finalized = FALSE;
+  g_object_weak_ref(G_OBJECT(h->element), on_weak_notify, &finalized);
+  gst_harness_play(h);
+
+  Hammer hm;
+  hm.el = h->element;
+  GThread *threads[8];
+  for (auto &t : threads)
+    t = g_thread_new("hammer", hammer_thread, &hm);
+
+  const gint64 start = g_get_monotonic_time();
+  int step = 0;
+  while (g_get_monotonic_time() - start < 3 * G_USEC_PER_SEC) {
+    g_usleep(100 * 1000);
+    step++;
+    if (step == 10) {
+      fail_unless(gst_element_set_state(h->element, GST_STATE_READY) != GST_STATE_CHANGE_FAILURE);
+    } else if (step == 12) {
+      fail_unless(gst_element_set_state(h->element, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+    } else if (step == 20 || step == 22) {
+      /* Resizing while other threads draw (the canvas is replaced). */
+      g_object_set(h->element, "width", step == 20 ? 200 : 300, nullptr);
+    }
+  }
+  hm.stop = true;
+  for (auto *t : threads)
+    g_thread_join(t);
+
+  fail_unless_equals_int(hm.null_contexts.load(), 0);
+  fail_unless(hm.draws.load() > 100, "only %d drawings in 3 s", hm.draws.load());
+  fail_unless(gst_harness_buffers_received(h) > 10, "only %u frames in 3 s",
+              gst_harness_buffers_received(h));
+  gst_harness_teardown(h);
+  fail_unless(finalized, "element not finalized after teardown (leaked reference)");
+}
+GST_END_TEST;
+
+namespace {
+struct StateJob {
+  GstElement *el;
+  std::mutex lock;
+  std::condition_variable cond;
+  bool done = false;
+  GstStateChangeReturn ret = GST_STATE_CHANGE_FAILURE;
+};
+
+gpointer set_null_thread(gpointer data)
+{
+  auto *job = static_cast<StateJob *>(data);
+  GstStateChangeReturn ret = gst_element_set_state(job->el, GST_STATE_NULL);
+  std::lock_guard<std::mutex> g(job->lock);
+  job->ret = ret;
+  job->done = true;
+  job->cond.notify_all();
+  return nullptr;
+}
+} // namespace
+
+GST_START_TEST(test_unlock_to_null)
+{
+  const double rates[] = {0.0, -1.0, 10.0};
+  for (double rate : rates) {
+    GstHarness *h = new_harness();
+    g_object_set(h->element, "frame-rate", rate, nullptr);
+    gst_harness_play(h);
+    if (rate > 0) /* waiting on the clock for a tick that never comes */
+      fail_unless(gst_harness_wait_for_clock_id_waits(h, 1, 5));
+    else /* waiting for a drawing or request */
+      g_usleep(50 * 1000);
+    StateJob job;
+    job.el = h->element;
+    GThread *t = g_thread_new("set-null", set_null_thread, &job);
+    {
+      std::unique_lock<std::mutex> g(job.lock);
+      bool done = job.cond.wait_for(g, std::chrono::seconds(3), [&] { return job.done; });
+      fail_unless(done, "set_state(NULL) hangs at frame-rate %g", rate);
+    }
+    g_thread_join(t);
+    fail_unless_equals_int(job.ret, GST_STATE_CHANGE_SUCCESS);
+    gst_harness_teardown(h);
+  }
+}
+GST_END_TEST;
+
+static Suite *canvascapturesrc_suite(void)
+{
+  Suite *s = suite_create("canvascapturesrc");
+  TCase *tc = tcase_create("general");
+  suite_add_tcase(s, tc);
+  tcase_add_test(tc, test_defaults_and_pads);
+  tcase_add_test(tc, test_caps_live_default);
+  tcase_add_test(tc, test_caps_live_rate_and_size);
+  tcase_add_test(tc, test_static_canvas_no_frame);
+  tcase_add_test(tc, test_static_canvas_no_frame_unset_rate);
+  tcase_add_test(tc, test_rate_zero_requests);
+  tcase_add_test(tc, test_unset_rate_every_paint);
+  tcase_add_test(tc, test_rate_ticks);
+  tcase_add_test(tc, test_rate_gap_events);
+  tcase_add_test(tc, test_idle_gap_events_unset_rate);
+  tcase_add_test(tc, test_gap_before_first_frame);
+  tcase_add_test(tc, test_negative_rate_refused);
+  tcase_add_test(tc, test_nan_inf_rate_refused);
+  tcase_add_test(tc, test_rate_minus_one_ok);
+  tcase_add_test(tc, test_origin_not_clean_at_start);
+  tcase_add_test(tc, test_origin_tainted_while_playing);
+  tcase_add_test(tc, test_alpha_straight);
+  tcase_add_test(tc, test_alpha_false_opaque);
+  tcase_add_test(tc, test_offline_constant_rate);
+  tcase_add_test(tc, test_offline_static_canvas_every_frame);
+  tcase_add_test(tc, test_offline_requires_rate);
+  tcase_add_test(tc, test_resize_while_playing);
+  tcase_add_test(tc, test_refresh_interval);
+  tcase_add_test(tc, test_refresh_interval_off);
+  tcase_add_test(tc, test_location_png);
+  tcase_add_test(tc, test_location_missing);
+  tcase_add_test(tc, test_stats_fields);
+  tcase_add_test(tc, test_stats_counting);
+  tcase_add_test(tc, test_zero_copy);
+  tcase_add_test(tc, test_latency_query);
+  tcase_add_test(tc, test_begin_draw_inside_draw);
+  tcase_add_test(tc, test_threads_stress);
+  tcase_add_test(tc, test_unlock_to_null);
+  return s;
+}
+
+GST_CHECK_MAIN(canvascapturesrc);
