@@ -27,7 +27,8 @@
 #include <string>
 #include <vector>
 
-namespace {
+namespace
+{
 
 constexpr int kFrameRate = 30; // frames per second, every configuration
 
@@ -113,9 +114,9 @@ struct SinkRecord {
   GstElement *sink = nullptr;
   guint64 frames = 0;
   std::vector<GstClockTime> pts;
-  bool timing = false;                  // live: also record arrival/render delays
-  std::vector<double> arrival_ms;       // clock running time at the sink pad - PTS
-  std::vector<double> render_ms;        // clock running time at render (after sync) - PTS
+  bool timing = false;            // live: also record arrival/render delays
+  std::vector<double> arrival_ms; // clock running time at the sink pad - PTS
+  std::vector<double> render_ms;  // clock running time at render (after sync) - PTS
 };
 
 GstClockTime sink_running_time(GstElement *sink)
@@ -361,10 +362,10 @@ RunResult run_offline(Config &cfg, int frames)
     feed.cr = cairo_create(feed.surface);
     feed.size = static_cast<gsize>(cairo_image_surface_get_stride(feed.surface)) * h;
     g_assert(cairo_image_surface_get_stride(feed.surface) == w * 4);
-    GstCaps *caps = gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "BGRA", "width",
-                                        G_TYPE_INT, w, "height", G_TYPE_INT, h, "framerate",
-                                        GST_TYPE_FRACTION, kFrameRate, 1, "pixel-aspect-ratio",
-                                        GST_TYPE_FRACTION, 1, 1, nullptr);
+    GstCaps *caps =
+        gst_caps_new_simple("video/x-raw", "format", G_TYPE_STRING, "BGRA", "width", G_TYPE_INT, w,
+                            "height", G_TYPE_INT, h, "framerate", GST_TYPE_FRACTION, kFrameRate, 1,
+                            "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, nullptr);
     g_object_set(src, "caps", caps, "format", GST_FORMAT_TIME, "is-live", FALSE, nullptr);
     gst_caps_unref(caps);
     GstAppSrcCallbacks cb = {};
@@ -477,9 +478,9 @@ LiveResult run_live(const char *label, double seconds, bool with_queue)
     failures.push_back(std::string(label) + ": " + take_error(bus));
     ok = false;
   } else {
-    GstMessage *msg =
-        gst_bus_timed_pop_filtered(bus, static_cast<GstClockTime>(seconds * GST_SECOND),
-                                   static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+    GstMessage *msg = gst_bus_timed_pop_filtered(
+        bus, static_cast<GstClockTime>(seconds * GST_SECOND),
+        static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
     out.wall = now_wall() - t0;
     out.cpu = now_cpu() - c0;
     GstQuery *q = gst_query_new_latency();
@@ -575,8 +576,8 @@ void print_offline(const std::vector<Config> &configs, int frames)
 {
   g_print("\nA. Offline %dx%d BGRA/BGRx, %d frames at %d/1, %d round(s), median of rounds\n",
           opts.width, opts.height, frames, kFrameRate, opts.rounds);
-  g_print("%-4s %-44s %8s %9s %9s %7s %17s\n", "id", "configuration", "wall s", "fps",
-          "CPU ms/fr", "CPU %", "fps min..max");
+  g_print("%-4s %-44s %8s %9s %9s %7s %17s\n", "id", "configuration", "wall s", "fps", "CPU ms/fr",
+          "CPU %", "fps min..max");
   g_print("%s\n", std::string(104, '-').c_str());
   for (const auto &c : configs) {
     std::vector<double> wall, fps, cpupct;
@@ -600,7 +601,8 @@ void print_offline(const std::vector<Config> &configs, int frames)
     if (c.runs.empty())
       continue;
     const RunResult &r = c.runs.back();
-    g_print("  %-4s frames=%" G_GUINT64_FORMAT " draws=%" G_GUINT64_FORMAT " pts-max-err=%.0f ns%s%s\n",
+    g_print("  %-4s frames=%" G_GUINT64_FORMAT " draws=%" G_GUINT64_FORMAT
+            " pts-max-err=%.0f ns%s%s\n",
             c.key, r.frames, r.draws, r.pts_max_err_ns, r.stats.empty() ? "" : "\n       ",
             r.stats.c_str());
   }
@@ -639,7 +641,10 @@ void print_live(const char *title, const LiveResult &live)
     g_print("  element %s\n", live.stats.c_str());
 }
 
-const char *verdict(bool pass) { return pass ? "PASS" : "MISS"; }
+const char *verdict(bool pass)
+{
+  return pass ? "PASS" : "MISS";
+}
 
 } // namespace
 
@@ -703,17 +708,43 @@ int main(int argc, char **argv)
           sysconf(_SC_NPROCESSORS_ONLN));
 
   std::vector<Config> configs;
-  configs.push_back({"A1", "canvascapturesrc alpha=false (BGRx)", Producer::Canvas, false, false, false, {}});
-  configs.push_back({"A1a", "canvascapturesrc alpha=true (BGRA straight)", Producer::Canvas, true,
-                     false, false, {}});
-  configs.push_back({"A1t", "A1a with a translucent fill (unpremultiply)", Producer::Canvas, true,
-                     false, true, {}});
-  configs.push_back({"A1'", "A1 + sink keeps last buffer (copy-on-write)", Producer::Canvas, false,
-                     true, false, {}});
-  configs.push_back({"A2", "appsrc + app Cairo + alloc/memcpy (BGRA)", Producer::AppSrc, false,
-                     false, false, {}});
-  configs.push_back({"A3", "videotestsrc pattern=solid-color (BGRA)", Producer::TestSrc, false,
-                     false, false, {}});
+  configs.push_back(
+      {"A1", "canvascapturesrc alpha=false (BGRx)", Producer::Canvas, false, false, false, {}});
+  configs.push_back({"A1a",
+                     "canvascapturesrc alpha=true (BGRA straight)",
+                     Producer::Canvas,
+                     true,
+                     false,
+                     false,
+                     {}});
+  configs.push_back({"A1t",
+                     "A1a with a translucent fill (unpremultiply)",
+                     Producer::Canvas,
+                     true,
+                     false,
+                     true,
+                     {}});
+  configs.push_back({"A1'",
+                     "A1 + sink keeps last buffer (copy-on-write)",
+                     Producer::Canvas,
+                     false,
+                     true,
+                     false,
+                     {}});
+  configs.push_back({"A2",
+                     "appsrc + app Cairo + alloc/memcpy (BGRA)",
+                     Producer::AppSrc,
+                     false,
+                     false,
+                     false,
+                     {}});
+  configs.push_back({"A3",
+                     "videotestsrc pattern=solid-color (BGRA)",
+                     Producer::TestSrc,
+                     false,
+                     false,
+                     false,
+                     {}});
   if (opts.only) {
     gchar **ids = g_strsplit(opts.only, ",", -1);
     std::vector<Config> kept;
