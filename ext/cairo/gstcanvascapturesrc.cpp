@@ -52,7 +52,9 @@ constexpr gint DEFAULT_HEIGHT = 150;
 constexpr gint MAX_SIZE = 16384;
 constexpr gdouble DEFAULT_FRAME_RATE = -1.0;
 constexpr gdouble FRAME_RATE_UNSET = -1.0;
-/* An idle live canvas without a frame rate announces a GAP this often. */
+/* An idle live canvas repeats its last frame, flagged GAP, this often so that
+ * encoders and muxers downstream keep going (encoders hold GAP events back
+ * until their next frame, so an event alone would stall a muxer). */
 constexpr GstClockTime IDLE_HEARTBEAT = 100 * GST_MSECOND;
 
 enum {
@@ -143,10 +145,9 @@ struct GstCanvasCaptureSrcPrivate {
   /* Timing (running time). */
   guint64 next_tick = 0;
   guint64 frame_number = 0; /* offline frame index, or live frames pushed */
-  GstClockTime gap_position = GST_CLOCK_TIME_NONE;
-  GstClockTime last_output = GST_CLOCK_TIME_NONE;
   GstClockTime last_pts = GST_CLOCK_TIME_NONE;
-  GstBuffer *last_frame = nullptr; /* kept only while refresh-interval > 0 */
+  GstClockTime last_output = GST_CLOCK_TIME_NONE;  /* any buffer or GAP */
+  GstClockTime last_picture = GST_CLOCK_TIME_NONE; /* a captured or refreshed frame */
 
   Stats stats;
 };
@@ -200,12 +201,27 @@ const UnpremultiplyTable &unpremultiply_table()
  * Returns the first row holding a partly transparent pixel, or @height. */
 gint first_translucent_row(const guint8 *data, gint stride, gint width, gint height)
 {
+  constexpr guint64 ALPHA = G_GUINT64_CONSTANT(0xff000000ff000000);
   for (gint y = 0; y < height; y++) {
-    const guint32 *row = reinterpret_cast<const guint32 *>(data + (gsize)y * stride);
+    const guint8 *row = data + (gsize)y * stride;
+    gint pairs = width / 2;
+    /* Fast path: a row that is opaque throughout (the common case). */
+    guint64 all = ~G_GUINT64_CONSTANT(0);
+    for (gint i = 0; i < pairs; i++) {
+      guint64 two;
+      memcpy(&two, row + (gsize)i * 8, 8);
+      all &= two;
+    }
+    if (width & 1)
+      all &= G_GUINT64_CONSTANT(0xffffffff00000000) |
+             reinterpret_cast<const guint32 *>(row)[width - 1];
+    if ((all & ALPHA) == ALPHA)
+      continue;
+    /* Exact: (a + 1) & 0xfe is zero only for a == 0 and a == 255. */
+    const guint32 *px = reinterpret_cast<const guint32 *>(row);
     guint32 translucent = 0;
-    /* (a + 1) & 0xfe is zero only for a == 0 and a == 255. */
     for (gint x = 0; x < width; x++)
-      translucent |= ((row[x] >> 24) + 1) & 0xfe;
+      translucent |= ((px[x] >> 24) + 1) & 0xfe;
     if (translucent)
       return y;
   }
@@ -219,6 +235,7 @@ void unpremultiply_rows(const guint8 *src, guint8 *dst, gint stride, gint width,
   for (gint y = y0; y < y1; y++) {
     const guint32 *in = reinterpret_cast<const guint32 *>(src + (gsize)y * stride);
     guint32 *out = reinterpret_cast<guint32 *>(dst + (gsize)y * stride);
+    guint32 last_in = 0, last_out = 0; /* runs of one colour are common */
     for (gint x = 0; x < width; x++) {
       guint32 p = in[x];
       guint32 a = p >> 24;
@@ -226,9 +243,13 @@ void unpremultiply_rows(const guint8 *src, guint8 *dst, gint stride, gint width,
         out[x] = p;
         continue;
       }
-      const guint8 *div = t.v[a];
-      out[x] = (a << 24) | ((guint32)div[(p >> 16) & 0xff] << 16) |
-               ((guint32)div[(p >> 8) & 0xff] << 8) | div[p & 0xff];
+      if (p != last_in) {
+        const guint8 *div = t.v[a];
+        last_in = p;
+        last_out = (a << 24) | ((guint32)div[(p >> 16) & 0xff] << 16) |
+                   ((guint32)div[(p >> 8) & 0xff] << 8) | div[p & 0xff];
+      }
+      out[x] = last_out;
     }
   }
 }
@@ -564,17 +585,18 @@ static void push_track_state(GstCanvasCaptureSrc *self, bool muted)
                      gst_media_stream_track_state_event_new(muted, nullptr));
 }
 
-/* Says that nothing comes before @now, so live muxers and aggregators need
- * not wait for an idle canvas. Lock held; released while pushing. */
+/* Says that nothing comes before @now. Used when the canvas holds content
+ * that may not be shown (not requested, or not origin-clean), so the last
+ * frame cannot be repeated. Lock held; released while pushing. */
 static void push_gap_locked(GstCanvasCaptureSrc *self, std::unique_lock<std::mutex> &lk,
                             GstClockTime now)
 {
   GstCanvasCaptureSrcPrivate *priv = self->priv;
-  if (!priv->segment_sent || !GST_CLOCK_TIME_IS_VALID(priv->gap_position) ||
-      now <= priv->gap_position)
+  if (!priv->segment_sent || !GST_CLOCK_TIME_IS_VALID(priv->last_output) ||
+      now <= priv->last_output)
     return;
-  GstEvent *gap = gst_event_new_gap(priv->gap_position, now - priv->gap_position);
-  priv->gap_position = now;
+  GstEvent *gap = gst_event_new_gap(priv->last_output + 1, now - priv->last_output - 1);
+  priv->last_output = now;
   priv->stats.gaps++;
   lk.unlock();
   gst_pad_push_event(GST_BASE_SRC_PAD(self), gap);
@@ -583,9 +605,15 @@ static void push_gap_locked(GstCanvasCaptureSrc *self, std::unique_lock<std::mut
 
 /* Stamps and accounts for a frame about to be returned. Lock held. */
 static void finish_frame_locked(GstCanvasCaptureSrc *self, GstBuffer *frame, GstClockTime pts,
-                                GstClockTime duration)
+                                GstClockTime duration, bool gap)
 {
   GstCanvasCaptureSrcPrivate *priv = self->priv;
+  if (GST_CLOCK_TIME_IS_VALID(priv->last_pts) && pts <= priv->last_pts)
+    pts = priv->last_pts + 1;
+  if (gap)
+    GST_BUFFER_FLAG_SET(frame, GST_BUFFER_FLAG_GAP);
+  else
+    priv->last_picture = pts;
   GST_BUFFER_PTS(frame) = pts;
   GST_BUFFER_DTS(frame) = GST_CLOCK_TIME_NONE;
   GST_BUFFER_DURATION(frame) = duration;
@@ -594,11 +622,7 @@ static void finish_frame_locked(GstCanvasCaptureSrc *self, GstBuffer *frame, Gst
   priv->frame_number++;
   priv->last_pts = pts;
   priv->last_output = pts;
-  priv->gap_position = pts + (GST_CLOCK_TIME_IS_VALID(duration) ? duration : frame_period(priv));
   priv->segment_sent = true;
-  gst_clear_buffer(&priv->last_frame);
-  if (priv->refresh_interval > 0)
-    priv->last_frame = gst_buffer_ref(frame);
 }
 
 static GstFlowReturn create_offline(GstCanvasCaptureSrc *self, GstBuffer **outbuf)
@@ -655,7 +679,7 @@ static GstFlowReturn create_offline(GstCanvasCaptureSrc *self, GstBuffer **outbu
   release_canvas_locked(priv);
   if (!frame)
     return GST_FLOW_ERROR;
-  finish_frame_locked(self, frame, pts, duration);
+  finish_frame_locked(self, frame, pts, duration, false);
   *outbuf = frame;
   return GST_FLOW_OK;
 }
@@ -691,12 +715,17 @@ static GstFlowReturn create_live(GstCanvasCaptureSrc *self, GstBuffer **outbuf)
     GstClockTime draw_time = now;
 
     if (priv->fps_n > 0 && now >= frame_time(priv, priv->next_tick)) {
-      /* CC-6: the timer sets frameCaptureRequested; missed ticks are
-       * skipped, not caught up. */
+      /* CC-6: the timer sets frameCaptureRequested. The tick is the latest
+       * one passed (a late wake-up skips ticks, it does not catch up), and
+       * the frame is stamped on the tick grid. */
+      guint64 k = gst_util_uint64_scale(now, priv->fps_n, (guint64)priv->fps_d * GST_SECOND);
+      k = MAX(k, priv->next_tick);
+      while (k > priv->next_tick && frame_time(priv, k) > now)
+        k--;
       what = Opportunity::TICK;
-      draw_time = frame_time(priv, priv->next_tick);
+      draw_time = frame_time(priv, k);
       priv->capture_requested = true;
-      priv->next_tick = gst_util_uint64_scale(now, priv->fps_n, (guint64)priv->fps_d * GST_SECOND) + 1;
+      priv->next_tick = k + 1;
     }
     if (priv->request_pending) {
       /* CC-11 */
@@ -743,45 +772,59 @@ static GstFlowReturn create_live(GstCanvasCaptureSrc *self, GstBuffer **outbuf)
         if (!frame)
           return GST_FLOW_ERROR;
         priv->stats.frames_captured++;
-        GstClockTime pts = now;
-        if (GST_CLOCK_TIME_IS_VALID(priv->last_pts) && pts <= priv->last_pts)
-          pts = priv->last_pts + 1;
-        finish_frame_locked(self, frame, pts, GST_CLOCK_TIME_NONE);
+        finish_frame_locked(self, frame, what == Opportunity::TICK ? draw_time : now,
+                            GST_CLOCK_TIME_NONE, false);
         *outbuf = frame;
         return GST_FLOW_OK;
       }
       release_canvas_locked(priv);
-      if (what == Opportunity::TICK)
-        push_gap_locked(self, lk, now);
       continue;
     }
 
-    /* Idle. refresh-interval re-sends the last frame (not while muted). */
-    GstClockTime refresh_at = GST_CLOCK_TIME_NONE;
-    if (priv->refresh_interval > 0 && priv->last_frame && !priv->muted) {
-      refresh_at = priv->last_output + priv->refresh_interval * GST_MSECOND;
-      if (now >= refresh_at) {
-        GstBuffer *frame = gst_buffer_copy(priv->last_frame);
-        priv->stats.refreshes++;
-        finish_frame_locked(self, frame, MAX(now, priv->last_pts + 1), GST_CLOCK_TIME_NONE);
-        *outbuf = frame;
-        return GST_FLOW_OK;
-      }
+    /* Idle: repeat the last frame. refresh-interval sends it as a frame
+     * (not while muted); the heartbeat sends it flagged GAP. Both only while
+     * the canvas still holds exactly what was last captured; otherwise a GAP
+     * event says time went by. */
+    GstClockTime refresh_at = GST_CLOCK_TIME_NONE, heartbeat_at = GST_CLOCK_TIME_NONE;
+    if (priv->segment_sent) {
+      heartbeat_at = priv->last_output + IDLE_HEARTBEAT;
+      if (priv->refresh_interval > 0 && !priv->muted)
+        refresh_at = priv->last_picture + priv->refresh_interval * GST_MSECOND;
     }
-
-    GstClockTime deadline = GST_CLOCK_TIME_NONE;
-    if (priv->fps_n > 0) {
-      deadline = frame_time(priv, priv->next_tick);
-    } else if (priv->segment_sent && GST_CLOCK_TIME_IS_VALID(priv->gap_position)) {
-      GstClockTime heartbeat = priv->gap_position + IDLE_HEARTBEAT;
-      if (now >= heartbeat) {
+    bool refresh = GST_CLOCK_TIME_IS_VALID(refresh_at) && now >= refresh_at;
+    if (refresh || (GST_CLOCK_TIME_IS_VALID(heartbeat_at) && now >= heartbeat_at)) {
+      if (priv->new_content) {
+        if (refresh)
+          priv->last_picture = now; /* nothing to re-send until the next capture */
         push_gap_locked(self, lk, now);
         continue;
       }
-      deadline = heartbeat;
+      if (!acquire_canvas(self, lk, true))
+        return GST_FLOW_FLUSHING;
+      if (priv->new_content || priv->caps_changed) {
+        release_canvas_locked(priv); /* drawn meanwhile: start over */
+        continue;
+      }
+      lk.unlock();
+      GstBuffer *frame = make_frame(self);
+      lk.lock();
+      release_canvas_locked(priv);
+      if (!frame)
+        return GST_FLOW_ERROR;
+      if (refresh)
+        priv->stats.refreshes++;
+      else
+        priv->stats.gaps++;
+      finish_frame_locked(self, frame, now, GST_CLOCK_TIME_NONE, !refresh);
+      *outbuf = frame;
+      return GST_FLOW_OK;
     }
-    if (GST_CLOCK_TIME_IS_VALID(refresh_at))
-      deadline = GST_CLOCK_TIME_IS_VALID(deadline) ? MIN(deadline, refresh_at) : refresh_at;
+
+    GstClockTime deadline = priv->fps_n > 0 ? frame_time(priv, priv->next_tick)
+                                            : GST_CLOCK_TIME_NONE;
+    for (GstClockTime t : {refresh_at, heartbeat_at})
+      if (GST_CLOCK_TIME_IS_VALID(t))
+        deadline = GST_CLOCK_TIME_IS_VALID(deadline) ? MIN(deadline, t) : t;
     wait_until(self, lk, deadline);
   }
 }
@@ -956,8 +999,8 @@ static gboolean gst_canvas_capture_src_start(GstBaseSrc *src)
   priv->caps_changed = false;
   priv->next_tick = 0;
   priv->frame_number = 0;
-  priv->gap_position = GST_CLOCK_TIME_NONE;
   priv->last_output = GST_CLOCK_TIME_NONE;
+  priv->last_picture = GST_CLOCK_TIME_NONE;
   priv->last_pts = GST_CLOCK_TIME_NONE;
   gst_video_info_init(&priv->info);
   std::string location = priv->location;
@@ -1002,7 +1045,6 @@ static gboolean gst_canvas_capture_src_stop(GstBaseSrc *src)
     priv->started = false;
     was_muted = priv->muted;
     priv->muted = false;
-    gst_clear_buffer(&priv->last_frame);
   }
   if (was_muted)
     g_object_notify(G_OBJECT(self), "muted");
@@ -1146,6 +1188,7 @@ static void gst_canvas_capture_src_set_property(GObject *object, guint prop_id,
       /* CC-3: capture stops at once, and resumes when clean again. */
       priv->muted = !priv->origin_clean;
       priv->state_event_pending = true;
+      priv->paint_pending = !priv->muted; /* what is there now may be captured */
       notify_muted = true;
       wake_locked(priv);
     }
@@ -1163,8 +1206,6 @@ static void gst_canvas_capture_src_set_property(GObject *object, guint prop_id,
   }
   case PROP_REFRESH_INTERVAL:
     priv->refresh_interval = g_value_get_uint(value);
-    if (priv->refresh_interval == 0)
-      gst_clear_buffer(&priv->last_frame);
     wake_locked(priv);
     break;
   default:
@@ -1227,7 +1268,6 @@ static void gst_canvas_capture_src_finalize(GObject *object)
 
   close_session(self);
   gst_clear_buffer(&priv->canvas);
-  gst_clear_buffer(&priv->last_frame);
   delete priv;
   self->priv = nullptr;
   G_OBJECT_CLASS(parent_class)->finalize(object);
@@ -1332,8 +1372,9 @@ static void gst_canvas_capture_src_class_init(GstCanvasCaptureSrcClass *klass)
       g_param_spec_boxed("stats", "Statistics",
                          "Counters (guint64): frames-captured, paints (paints with new "
                          "content), paints-coalesced (paints never captured on their own), "
-                         "requests (request-frame calls), refreshes, gaps (GAP events sent "
-                         "while idle), canvas-copies (copy-on-write of the canvas because "
+                         "requests (request-frame calls), refreshes, gaps (idle heartbeats: "
+                         "the last frame repeated with the GAP flag every 100 ms, or a GAP "
+                         "event), canvas-copies (copy-on-write of the canvas because "
                          "downstream still held the previous frame)",
                          GST_TYPE_STRUCTURE,
                          (GParamFlags)(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
