@@ -228,6 +228,15 @@ void sync_clock_wait(GstHarness *h)
               "the element does not wait on the clock again");
 }
 
+/* Gives the streaming thread the chance to act on what the test just did
+ * before the next step, so that a wrong frame cannot hide by being coalesced
+ * with the next drawing: returns once the element waits on the clock again
+ * (idle heartbeat or tick), or after 1 s. Asserts nothing. */
+void settle(GstHarness *h)
+{
+  gst_harness_wait_for_clock_id_waits(h, 1, 1);
+}
+
 /* Records draw emissions; optionally paints a colour and returns TRUE. */
 struct DrawRecorder {
   std::mutex lock;
@@ -497,6 +506,7 @@ GST_START_TEST(test_static_canvas_no_frame_unset_rate)
   gst_harness_play(h);
   request_frame(h->element); /* a paint without new content */
   request_frame(h->element);
+  settle(h);
   paint(h->element, kGreen);
   GstBuffer *buf = pull_checked(h, "first drawing");
   assert_frame_colour(h, buf, kGreen, "no frame of the untouched canvas before the drawing");
@@ -522,7 +532,9 @@ GST_START_TEST(test_rate_zero_requests)
   /* CC-7: further drawings give nothing until request-frame, which then
    * captures the latest drawing (end-draw then request-frame). */
   paint(h->element, kGreen);
+  settle(h);
   paint(h->element, kBlue);
+  settle(h);
   request_frame(h->element);
   buf = pull_checked(h, "request-frame after drawing");
   assert_frame_colour(h, buf, kBlue, "end-draw then request-frame captures the drawing");
@@ -538,6 +550,7 @@ GST_START_TEST(test_rate_zero_requests)
   /* The request was consumed: another drawing is not captured until the
    * next request, and then the draw handler's own content wins. */
   paint(h->element, kGreen);
+  settle(h);
   {
     std::lock_guard<std::mutex> g(rec.lock);
     rec.paint_next = true;
@@ -598,7 +611,9 @@ GST_START_TEST(test_rate_ticks)
   /* The request is consumed: two more drawings wait for the next tick, which
    * captures only the latest (at most one frame per tick). */
   paint(h->element, kGreen);
+  sync_clock_wait(h);
   paint(h->element, kBlue);
+  sync_clock_wait(h);
   GstClockTime t = crank(h);
   buf = pull_checked(h, "tick after drawings");
   assert_frame_colour(h, buf, kBlue, "one frame per tick, the latest drawing");
@@ -1483,6 +1498,8 @@ static Suite *canvascapturesrc_suite(void)
 {
   Suite *s = suite_create("canvascapturesrc");
   TCase *tc = tcase_create("general");
+  /* The slowest test takes ~4 s; a hang fails one test, not the suite. */
+  tcase_set_timeout(tc, 20);
   suite_add_tcase(s, tc);
   tcase_add_test(tc, test_defaults_and_pads);
   tcase_add_test(tc, test_caps_live_default);
