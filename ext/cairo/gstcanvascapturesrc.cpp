@@ -415,6 +415,7 @@ static cairo_t *open_session(GstCanvasCaptureSrc *self)
       priv->canvas_width, priv->canvas_height, canvas_stride(priv->canvas_width));
   cairo_t *cr = cairo_create(surface);
   cairo_surface_destroy(surface);
+  std::lock_guard<std::mutex> guard(priv->lock); /* end-draw compares it */
   priv->session_cr = cr;
   return cr;
 }
@@ -424,13 +425,18 @@ static cairo_t *open_session(GstCanvasCaptureSrc *self)
 static void close_session(GstCanvasCaptureSrc *self)
 {
   GstCanvasCaptureSrcPrivate *priv = self->priv;
-  if (!priv->session_cr)
+  cairo_t *cr;
+  {
+    std::lock_guard<std::mutex> guard(priv->lock);
+    cr = priv->session_cr;
+    priv->session_cr = nullptr;
+  }
+  if (!cr)
     return;
-  cairo_surface_t *surface = cairo_get_target(priv->session_cr);
+  cairo_surface_t *surface = cairo_get_target(cr);
   cairo_surface_flush(surface);
   cairo_surface_finish(surface);
-  cairo_destroy(priv->session_cr);
-  priv->session_cr = nullptr;
+  cairo_destroy(cr);
   gst_buffer_unmap(priv->canvas, &priv->session_map);
 }
 
@@ -616,6 +622,10 @@ static void finish_frame_locked(GstCanvasCaptureSrc *self, GstBuffer *frame, Gst
   GstCanvasCaptureSrcPrivate *priv = self->priv;
   if (GST_CLOCK_TIME_IS_VALID(priv->last_pts) && pts <= priv->last_pts)
     pts = priv->last_pts + 1;
+  /* The canvas buffer goes out again and again: clear what a previous trip
+   * left on it (GstBaseSrc marks the first buffer DISCONT). */
+  GST_BUFFER_FLAG_UNSET(frame, GST_BUFFER_FLAG_DISCONT | GST_BUFFER_FLAG_GAP |
+                                   GST_BUFFER_FLAG_RESYNC | GST_BUFFER_FLAG_DROPPABLE);
   if (gap)
     GST_BUFFER_FLAG_SET(frame, GST_BUFFER_FLAG_GAP);
   else
