@@ -45,17 +45,19 @@ GST_DEBUG_CATEGORY_STATIC(gst_canvas_capture_src_debug);
 #define CANVAS_CAPS_FORMATS "{ ARGB, xRGB }"
 #endif
 
-namespace {
+namespace
+{
 
 constexpr gint DEFAULT_WIDTH = 300; /* as HTML's canvas */
 constexpr gint DEFAULT_HEIGHT = 150;
 constexpr gint MAX_SIZE = 16384;
 constexpr gdouble DEFAULT_FRAME_RATE = -1.0;
 constexpr gdouble FRAME_RATE_UNSET = -1.0;
-/* An idle live canvas repeats its last frame, flagged GAP, this often so that
- * encoders and muxers downstream keep going (encoders hold GAP events back
- * until their next frame, so an event alone would stall a muxer). */
-constexpr GstClockTime IDLE_HEARTBEAT = 100 * GST_MSECOND;
+/* By default an idle live canvas repeats its last frame, flagged GAP, every
+ * 100 ms so that encoders and muxers downstream keep going (encoders hold GAP
+ * events back until their next frame, so an event alone would stall a muxer).
+ * heartbeat-interval=0 turns it off: then a static canvas sends nothing. */
+constexpr guint DEFAULT_HEARTBEAT_INTERVAL = 100; /* ms */
 
 enum {
   PROP_0,
@@ -68,6 +70,7 @@ enum {
   PROP_IS_LIVE,
   PROP_LOCATION,
   PROP_REFRESH_INTERVAL,
+  PROP_HEARTBEAT_INTERVAL,
   PROP_STATS,
 };
 
@@ -108,7 +111,8 @@ struct GstCanvasCaptureSrcPrivate {
   gboolean origin_clean = TRUE;
   gboolean is_live = TRUE;
   std::string location;
-  guint refresh_interval = 0; /* ms */
+  guint refresh_interval = 0;                            /* ms */
+  guint heartbeat_interval = DEFAULT_HEARTBEAT_INTERVAL; /* ms, 0 = off */
 
   /* The canvas: premultiplied ARGB32 (alpha) or RGB24 pixels in a GstBuffer
    * that is pushed downstream as a frame when no conversion is needed. */
@@ -126,10 +130,10 @@ struct GstCanvasCaptureSrcPrivate {
   GstMapInfo session_map = GST_MAP_INFO_INIT;
 
   /* Capture state (CC-5..CC-9). */
-  bool new_content = false;       /* changed since the last captured frame */
-  bool capture_requested = true;  /* frameCaptureRequested */
-  bool request_pending = false;   /* request-frame not yet seen by the streaming thread */
-  bool paint_pending = false;     /* end-draw not yet seen by the streaming thread */
+  bool new_content = false;      /* changed since the last captured frame */
+  bool capture_requested = true; /* frameCaptureRequested */
+  bool request_pending = false;  /* request-frame not yet seen by the streaming thread */
+  bool paint_pending = false;    /* end-draw not yet seen by the streaming thread */
   bool muted = false;
   bool state_event_pending = false;
   bool flushing = false;
@@ -160,8 +164,7 @@ struct _GstCanvasCaptureSrc {
 #define gst_canvas_capture_src_parent_class parent_class
 G_DEFINE_TYPE(GstCanvasCaptureSrc, gst_canvas_capture_src, GST_TYPE_PUSH_SRC);
 GST_ELEMENT_REGISTER_DEFINE_WITH_CODE(canvascapturesrc, "canvascapturesrc", GST_RANK_NONE,
-                                      GST_TYPE_CANVAS_CAPTURE_SRC,
-                                      gst_webcapture_init_i18n());
+                                      GST_TYPE_CANVAS_CAPTURE_SRC, gst_webcapture_init_i18n());
 
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
     "src", GST_PAD_SRC, GST_PAD_ALWAYS,
@@ -172,7 +175,8 @@ static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
 /* ------------------------------------------------------------------------ */
 /* Pixels */
 
-namespace {
+namespace
+{
 
 gint canvas_stride(gint width)
 {
@@ -234,8 +238,7 @@ gint first_translucent_row(const guint8 *data, gint stride, gint width, gint hei
   return height;
 }
 
-void unpremultiply_rows(const guint8 *src, guint8 *dst, gint stride, gint width, gint y0,
-                        gint y1)
+void unpremultiply_rows(const guint8 *src, guint8 *dst, gint stride, gint width, gint y0, gint y1)
 {
   const UnpremultiplyTable &t = unpremultiply_table();
   for (gint y = y0; y < y1; y++) {
@@ -283,7 +286,7 @@ static GstClockTime frame_time(GstCanvasCaptureSrcPrivate *priv, guint64 n)
 static GstClockTime frame_period(GstCanvasCaptureSrcPrivate *priv)
 {
   if (priv->fps_n <= 0)
-    return IDLE_HEARTBEAT;
+    return 0;
   return gst_util_uint64_scale_ceil(GST_SECOND, priv->fps_d, priv->fps_n);
 }
 
@@ -685,8 +688,8 @@ static GstFlowReturn create_offline(GstCanvasCaptureSrc *self, GstBuffer **outbu
   bool muted = priv->muted;
   lk.unlock();
 
-  GstBuffer *frame = muted ? alloc_cleared_frame(self, priv->canvas_width, priv->canvas_height)
-                           : make_frame(self);
+  GstBuffer *frame =
+      muted ? alloc_cleared_frame(self, priv->canvas_width, priv->canvas_height) : make_frame(self);
   lk.lock();
   if (!muted) {
     priv->new_content = false;
@@ -803,7 +806,8 @@ static GstFlowReturn create_live(GstCanvasCaptureSrc *self, GstBuffer **outbuf)
      * event says time went by. */
     GstClockTime refresh_at = GST_CLOCK_TIME_NONE, heartbeat_at = GST_CLOCK_TIME_NONE;
     if (priv->segment_sent) {
-      heartbeat_at = priv->last_output + IDLE_HEARTBEAT;
+      if (priv->heartbeat_interval > 0)
+        heartbeat_at = priv->last_output + priv->heartbeat_interval * GST_MSECOND;
       if (priv->refresh_interval > 0 && !priv->muted)
         refresh_at = priv->last_picture + priv->refresh_interval * GST_MSECOND;
     }
@@ -836,8 +840,8 @@ static GstFlowReturn create_live(GstCanvasCaptureSrc *self, GstBuffer **outbuf)
       return GST_FLOW_OK;
     }
 
-    GstClockTime deadline = priv->fps_n > 0 ? frame_time(priv, priv->next_tick)
-                                            : GST_CLOCK_TIME_NONE;
+    GstClockTime deadline =
+        priv->fps_n > 0 ? frame_time(priv, priv->next_tick) : GST_CLOCK_TIME_NONE;
     for (GstClockTime t : {refresh_at, heartbeat_at})
       if (GST_CLOCK_TIME_IS_VALID(t))
         deadline = GST_CLOCK_TIME_IS_VALID(deadline) ? MIN(deadline, t) : t;
@@ -967,8 +971,8 @@ static gboolean gst_canvas_capture_src_start(GstBaseSrc *src)
   }
   if (rate < 0 && rate != FRAME_RATE_UNSET) {
     /* CC-4 */
-    gchar *text = g_strdup_printf(_("frame-rate must not be negative (%g); use -1 for no rate."),
-                                  rate);
+    gchar *text =
+        g_strdup_printf(_("frame-rate must not be negative (%g); use -1 for no rate."), rate);
     lk.unlock();
     GST_WEB_ERROR(self, GST_WEB_ERROR_NOT_SUPPORTED, nullptr, text, nullptr);
     g_free(text);
@@ -1124,8 +1128,8 @@ static gboolean gst_canvas_capture_src_do_seek(GstBaseSrc *src, GstSegment *segm
     return GST_BASE_SRC_CLASS(parent_class)->do_seek(src, segment);
   if (segment->rate < 0 || priv->fps_n <= 0)
     return FALSE;
-  guint64 n = gst_util_uint64_scale_ceil(segment->position, priv->fps_n,
-                                         (guint64)priv->fps_d * GST_SECOND);
+  guint64 n =
+      gst_util_uint64_scale_ceil(segment->position, priv->fps_n, (guint64)priv->fps_d * GST_SECOND);
   priv->frame_number = n;
   segment->position = frame_time(priv, n);
   segment->time = segment->start;
@@ -1138,11 +1142,11 @@ static gboolean gst_canvas_capture_src_do_seek(GstBaseSrc *src, GstSegment *segm
 static GstStructure *stats_locked(GstCanvasCaptureSrcPrivate *priv)
 {
   const Stats &s = priv->stats;
-  return gst_structure_new("stats", "frames-captured", G_TYPE_UINT64, s.frames_captured,
-                           "paints", G_TYPE_UINT64, s.paints, "paints-coalesced", G_TYPE_UINT64,
-                           s.paints_coalesced, "requests", G_TYPE_UINT64, s.requests,
-                           "refreshes", G_TYPE_UINT64, s.refreshes, "gaps", G_TYPE_UINT64,
-                           s.gaps, "canvas-copies", G_TYPE_UINT64, s.canvas_copies, NULL);
+  return gst_structure_new("stats", "frames-captured", G_TYPE_UINT64, s.frames_captured, "paints",
+                           G_TYPE_UINT64, s.paints, "paints-coalesced", G_TYPE_UINT64,
+                           s.paints_coalesced, "requests", G_TYPE_UINT64, s.requests, "refreshes",
+                           G_TYPE_UINT64, s.refreshes, "gaps", G_TYPE_UINT64, s.gaps,
+                           "canvas-copies", G_TYPE_UINT64, s.canvas_copies, NULL);
 }
 
 static bool is_running(GstCanvasCaptureSrc *self)
@@ -1153,8 +1157,8 @@ static bool is_running(GstCanvasCaptureSrc *self)
   return running;
 }
 
-static void gst_canvas_capture_src_set_property(GObject *object, guint prop_id,
-                                                const GValue *value, GParamSpec *pspec)
+static void gst_canvas_capture_src_set_property(GObject *object, guint prop_id, const GValue *value,
+                                                GParamSpec *pspec)
 {
   GstCanvasCaptureSrc *self = GST_CANVAS_CAPTURE_SRC(object);
   GstCanvasCaptureSrcPrivate *priv = self->priv;
@@ -1166,8 +1170,7 @@ static void gst_canvas_capture_src_set_property(GObject *object, guint prop_id,
   case PROP_IS_LIVE:
   case PROP_LOCATION:
     if (is_running(self)) {
-      GST_WARNING_OBJECT(self, "%s can only be changed in the NULL or READY state",
-                         pspec->name);
+      GST_WARNING_OBJECT(self, "%s can only be changed in the NULL or READY state", pspec->name);
       return;
     }
     break;
@@ -1224,6 +1227,10 @@ static void gst_canvas_capture_src_set_property(GObject *object, guint prop_id,
     priv->refresh_interval = g_value_get_uint(value);
     wake_locked(priv);
     break;
+  case PROP_HEARTBEAT_INTERVAL:
+    priv->heartbeat_interval = g_value_get_uint(value);
+    wake_locked(priv);
+    break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
     break;
@@ -1267,6 +1274,9 @@ static void gst_canvas_capture_src_get_property(GObject *object, guint prop_id, 
     break;
   case PROP_REFRESH_INTERVAL:
     g_value_set_uint(value, priv->refresh_interval);
+    break;
+  case PROP_HEARTBEAT_INTERVAL:
+    g_value_set_uint(value, priv->heartbeat_interval);
     break;
   case PROP_STATS:
     g_value_take_boxed(value, stats_locked(priv));
@@ -1384,13 +1394,21 @@ static void gst_canvas_capture_src_class_init(GstCanvasCaptureSrcClass *klass)
                         "0 = off, as the spec (CC-9)",
                         0, G_MAXUINT, 0, rw_playing));
   g_object_class_install_property(
+      gobject_class, PROP_HEARTBEAT_INTERVAL,
+      g_param_spec_uint("heartbeat-interval", "Heartbeat interval",
+                        "Milliseconds after which an idle live canvas repeats its last frame "
+                        "flagged GAP (not a new frame: a sign of life), so that live encoders "
+                        "and muxers downstream do not wait for it. 0 = off: a static canvas "
+                        "sends nothing at all (CC-9), and a muxer fed by it may stall",
+                        0, G_MAXUINT, DEFAULT_HEARTBEAT_INTERVAL, rw_playing));
+  g_object_class_install_property(
       gobject_class, PROP_STATS,
       g_param_spec_boxed("stats", "Statistics",
                          "Counters (guint64): frames-captured, paints (paints with new "
                          "content), paints-coalesced (paints never captured on their own), "
                          "requests (request-frame calls), refreshes, gaps (idle heartbeats: "
-                         "the last frame repeated with the GAP flag every 100 ms, or a GAP "
-                         "event), canvas-copies (copy-on-write of the canvas because "
+                         "the last frame repeated with the GAP flag each heartbeat-interval, "
+                         "or a GAP event), canvas-copies (copy-on-write of the canvas because "
                          "downstream still held the previous frame)",
                          GST_TYPE_STRUCTURE,
                          (GParamFlags)(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
@@ -1406,9 +1424,8 @@ static void gst_canvas_capture_src_class_init(GstCanvasCaptureSrcClass *klass)
    * Returns: TRUE if the handler drew new content.
    */
   signals[SIGNAL_DRAW] = g_signal_new(
-      "draw", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, draw_accumulator, nullptr,
-      nullptr, G_TYPE_BOOLEAN, 2, CAIRO_GOBJECT_TYPE_CONTEXT | G_SIGNAL_TYPE_STATIC_SCOPE,
-      G_TYPE_UINT64);
+      "draw", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, draw_accumulator, nullptr, nullptr,
+      G_TYPE_BOOLEAN, 2, CAIRO_GOBJECT_TYPE_CONTEXT | G_SIGNAL_TYPE_STATIC_SCOPE, G_TYPE_UINT64);
 
   /**
    * GstCanvasCaptureSrc::request-frame:
@@ -1429,9 +1446,8 @@ static void gst_canvas_capture_src_class_init(GstCanvasCaptureSrcClass *klass)
    * Returns NULL if the calling thread already holds the canvas.
    */
   signals[SIGNAL_BEGIN_DRAW] = g_signal_new_class_handler(
-      "begin-draw", G_TYPE_FROM_CLASS(klass),
-      (GSignalFlags)(G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION), G_CALLBACK(begin_draw), nullptr,
-      nullptr, nullptr, CAIRO_GOBJECT_TYPE_CONTEXT, 0);
+      "begin-draw", G_TYPE_FROM_CLASS(klass), (GSignalFlags)(G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
+      G_CALLBACK(begin_draw), nullptr, nullptr, nullptr, CAIRO_GOBJECT_TYPE_CONTEXT, 0);
 
   /**
    * GstCanvasCaptureSrc::end-draw:

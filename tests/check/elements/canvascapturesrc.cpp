@@ -792,6 +792,33 @@ GST_START_TEST(test_idle_heartbeat_unset_rate)
 }
 GST_END_TEST;
 
+GST_START_TEST(test_heartbeat_off)
+{
+  /* heartbeat-interval=0: a static canvas sends nothing at all (CC-9), and
+   * the property can be turned on again while playing. */
+  GstHarness *h = new_harness();
+  guint interval = 0;
+  g_object_get(h->element, "heartbeat-interval", &interval, nullptr);
+  fail_unless_equals_int(interval, 100);
+  g_object_set(h->element, "heartbeat-interval", 0u, nullptr);
+  gst_harness_use_systemclock(h);
+  gst_harness_play(h);
+  paint(h->element, kRed);
+  GstBuffer *buf = pull_checked(h, "drawing");
+  gst_buffer_unref(buf);
+  g_usleep(350 * 1000);
+  fail_unless_equals_int(gst_harness_buffers_in_queue(h), 0);
+  fail_unless_equals_uint64(stat(h->element, "gaps"), 0);
+  g_object_set(h->element, "heartbeat-interval", 50u, nullptr);
+  buf = pull_any(h, 2000);
+  fail_unless(buf != nullptr, "no heartbeat within 2 s after turning it on");
+  fail_unless(is_heartbeat(buf), "the heartbeat is not flagged GAP");
+  assert_frame_colour(h, buf, kRed, "the heartbeat repeats the last frame");
+  gst_buffer_unref(buf);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_nothing_before_first_frame)
 {
   /* CC-9: a canvas never drawn gives no frame; there is no frame to repeat
@@ -1572,6 +1599,7 @@ static Suite *canvascapturesrc_suite(void)
   tcase_add_test(tc, test_rate_idle_heartbeat);
   tcase_add_test(tc, test_idle_heartbeat_unset_rate);
   tcase_add_test(tc, test_nothing_before_first_frame);
+  tcase_add_test(tc, test_heartbeat_off);
   tcase_add_test(tc, test_negative_rate_refused);
   tcase_add_test(tc, test_nan_inf_rate_refused);
   tcase_add_test(tc, test_rate_minus_one_ok);
