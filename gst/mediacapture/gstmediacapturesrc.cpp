@@ -1,0 +1,1764 @@
+/* mediacapturesrc: HTMLMediaElement.captureStream() for GStreamer.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The "media element" is an internal GstPipeline (uridecodebin -> one appsink
+ * per selected track) that runs on the outer pipeline's clock. Its appsinks
+ * render in real time; each rendered buffer is re-stamped with the outer
+ * running time of the moment it is rendered and queued to the track's src pad,
+ * whose own task pushes it. Pause, seek, rate, loop and source changes only
+ * touch the internal pipeline, so the outer pipeline never sees a flush and its
+ * running time never goes back. Muted audio is filled with generated silence so
+ * audio tracks stay continuous (ME-7).
+ *
+ * Threads: the internal streaming threads (appsink callbacks, bus sync
+ * handler), one task per src pad, and a control thread that runs every change
+ * of the media element (load, seek, rate, pause, end, restart) in order. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstmediacapturesrc.h"
+
+#include <gst/app/gstappsink.h>
+#include <gst/audio/audio.h>
+#include <gst/base/gstbasesink.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gstmediastreamtrackstate.h"
+#include "gstwebcaptureerror.h"
+#include "gstwebcapturei18n.h"
+
+GST_DEBUG_CATEGORY_STATIC(gst_media_capture_src_debug);
+#define GST_CAT_DEFAULT gst_media_capture_src_debug
+
+namespace
+{
+
+/* What the element adds to the outer latency: buffers are pushed when the
+ * internal sink renders them (at their timestamp) and silence for an
+ * unexplained gap is only generated after kGapHold. */
+constexpr GstClockTime kLatency = 100 * GST_MSECOND;
+constexpr GstClockTime kSilenceChunk = 20 * GST_MSECOND;
+constexpr GstClockTime kGapHold = 60 * GST_MSECOND;
+/* An unexplained audio gap longer than this mutes the track (outside content). */
+constexpr GstClockTime kGapMute = 200 * GST_MSECOND;
+/* Real audio this close to the running clock of the track is made contiguous. */
+constexpr GstClockTime kAudioTolerance = 30 * GST_MSECOND;
+constexpr size_t kMaxQueuedVideo = 30;
+constexpr size_t kMaxQueuedAudio = 100;
+
+constexpr gdouble kMinRate = 0.0625;
+constexpr gdouble kMaxRate = 16.0;
+/* ME-9: audio keeps its pitch between these rates; outside, it is muted. */
+constexpr gdouble kMinAudioRate = 0.5;
+constexpr gdouble kMaxAudioRate = 4.0;
+
+struct Track;
+
+/* One decoded stream of the internal pipeline that is captured. */
+struct Branch {
+  GstMediaCaptureSrc *self = nullptr;
+  bool is_video = false;
+  GstElement *appsink = nullptr; /* owned by the internal pipeline */
+  GstCaps *caps = nullptr;       /* output caps, known when the stream is exposed */
+  GstCaps *last_caps = nullptr;  /* last caps seen on a sample */
+  Track *track = nullptr;        /* the live track capturing it; under priv lock */
+  bool eos = false;              /* the stream's content ended (under priv lock) */
+  ~Branch()
+  {
+    gst_clear_caps(&caps);
+    gst_clear_caps(&last_caps);
+  }
+};
+
+struct Item {
+  GstBuffer *buffer = nullptr; /* PTS already in outer running time */
+  GstCaps *caps = nullptr;     /* new caps to send first, or null */
+};
+
+/* One captured track: an outer src pad and the state its task works on. */
+struct Track {
+  GstMediaCaptureSrc *self = nullptr;
+  Branch *branch = nullptr;
+  GstPad *pad = nullptr; /* strong ref */
+  bool is_video = false;
+  guint index = 0;
+  gchar *stream_id = nullptr;
+  guint group_id = 0;
+  GstCaps *caps = nullptr; /* caps of the pad */
+
+  /* under priv lock */
+  std::deque<Item> queue;
+  bool eos_pending = false;
+  bool eos_pushed = false;
+  bool stopping = false;
+  bool got_content = false;
+  bool gap_muted = false;
+  GstClockTime gap_since = GST_CLOCK_TIME_NONE;
+
+  /* task only */
+  bool started = false;
+  bool muted_sent = false;
+  bool muted_state = false;
+  GstClockTime next_ts = GST_CLOCK_TIME_NONE; /* audio: end of the last pushed sample */
+  GstClockTime last_pts = GST_CLOCK_TIME_NONE;
+  gint rate = 0;
+  gint bpf = 0;
+
+  ~Track()
+  {
+    for (auto &it : queue) {
+      gst_clear_buffer(&it.buffer);
+      gst_clear_caps(&it.caps);
+    }
+    gst_clear_caps(&caps);
+    g_free(stream_id);
+    gst_clear_object(&pad);
+  }
+};
+
+enum class CommandType { Load, State, Seek, Rate, Paused, Ended, Quit };
+
+struct Command {
+  CommandType type;
+  std::string uri;
+  gdouble value = 0.0;
+  gboolean flag = FALSE;
+  guint generation = 0;
+};
+
+gboolean parse_audio_tracks(const gchar *spec, std::vector<gint> *out, gboolean *all)
+{
+  out->clear();
+  *all = FALSE;
+  if (!spec)
+    return FALSE;
+  gchar *s = g_strstrip(g_strdup(spec));
+  gboolean ok = TRUE;
+  if (g_ascii_strcasecmp(s, "all") == 0) {
+    *all = TRUE;
+  } else if (g_ascii_strcasecmp(s, "none") == 0 || *s == '\0') {
+  } else {
+    gchar **parts = g_strsplit(s, ",", -1);
+    for (gchar **p = parts; *p; p++) {
+      gchar *t = g_strstrip(*p);
+      gchar *end = nullptr;
+      gint64 v = g_ascii_strtoll(t, &end, 10);
+      if (*t == '\0' || !end || *end != '\0' || v < 0 || v > G_MAXINT) {
+        ok = FALSE;
+        break;
+      }
+      out->push_back((gint)v);
+    }
+    g_strfreev(parts);
+  }
+  g_free(s);
+  return ok;
+}
+
+gint default_port(const gchar *scheme)
+{
+  if (!scheme)
+    return -1;
+  if (g_ascii_strcasecmp(scheme, "http") == 0)
+    return 80;
+  if (g_ascii_strcasecmp(scheme, "https") == 0)
+    return 443;
+  return -1;
+}
+
+/* ME-10: @uri is inside @prefix when scheme, host and port are the same and
+ * its path starts with the prefix's path. */
+gboolean uri_has_prefix(const gchar *uri, const gchar *prefix)
+{
+  GUri *u = g_uri_parse(uri, G_URI_FLAGS_NONE, nullptr);
+  GUri *p = g_uri_parse(prefix, G_URI_FLAGS_NONE, nullptr);
+  gboolean ok = FALSE;
+  if (u && p) {
+    const gchar *us = g_uri_get_scheme(u), *ps = g_uri_get_scheme(p);
+    const gchar *uh = g_uri_get_host(u), *ph = g_uri_get_host(p);
+    gint up = g_uri_get_port(u), pp = g_uri_get_port(p);
+    if (up < 0)
+      up = default_port(us);
+    if (pp < 0)
+      pp = default_port(ps);
+    const gchar *upath = g_uri_get_path(u), *ppath = g_uri_get_path(p);
+    ok = us && ps && g_ascii_strcasecmp(us, ps) == 0 &&
+         g_ascii_strcasecmp(uh ? uh : "", ph ? ph : "") == 0 && up == pp &&
+         g_str_has_prefix(upath ? upath : "", ppath ? ppath : "");
+  }
+  if (u)
+    g_uri_unref(u);
+  if (p)
+    g_uri_unref(p);
+  return ok;
+}
+
+} // namespace
+
+struct GstMediaCaptureSrcPrivate {
+  std::mutex lock;
+  std::condition_variable data_cond;    /* tracks' tasks */
+  std::condition_variable control_cond; /* control thread and its waits */
+
+  /* properties (under lock) */
+  std::string uri;
+  gboolean paused = FALSE;
+  gboolean loop = FALSE;
+  gdouble rate = 1.0;
+  gint video_track = 0;
+  std::string audio_tracks = "0";
+  GStrv allowed_origins = nullptr;
+
+  /* state (under lock) */
+  bool ended = false;
+  bool outer_playing = false;
+  bool origin_left = false;
+  guint next_video_index = 0;
+  guint next_audio_index = 0;
+  guint generation = 0; /* of the internal pipeline */
+  GstElement *pipeline = nullptr;
+  GstElement *decodebin = nullptr;
+  std::string loaded_uri;
+  std::vector<std::unique_ptr<Branch>> branches;
+  std::vector<Track *> tracks;
+  guint video_seen = 0;
+  guint audio_seen = 0;
+  gdouble last_position = 0.0;
+  gdouble start_position = 0.0; /* current-time set before the element runs */
+
+  /* control thread */
+  std::thread control;
+  std::deque<Command> commands;
+  bool quit = false;
+};
+
+struct _GstMediaCaptureSrc {
+  GstElement parent;
+  GstMediaCaptureSrcPrivate *priv;
+};
+
+struct _GstMediaCaptureSrcPad {
+  GstPad parent;
+  gboolean muted;
+};
+
+G_DEFINE_TYPE(GstMediaCaptureSrcPad, gst_media_capture_src_pad, GST_TYPE_PAD);
+
+enum { PAD_PROP_0, PAD_PROP_MUTED };
+
+static void gst_media_capture_src_pad_get_property(GObject *object, guint prop_id, GValue *value,
+                                                   GParamSpec *pspec)
+{
+  GstMediaCaptureSrcPad *pad = GST_MEDIA_CAPTURE_SRC_PAD(object);
+  switch (prop_id) {
+  case PAD_PROP_MUTED:
+    GST_OBJECT_LOCK(pad);
+    g_value_set_boolean(value, pad->muted);
+    GST_OBJECT_UNLOCK(pad);
+    break;
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+    break;
+  }
+}
+
+static void gst_media_capture_src_pad_class_init(GstMediaCaptureSrcPadClass *klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS(klass);
+  gobject_class->get_property = gst_media_capture_src_pad_get_property;
+  g_object_class_install_property(
+      gobject_class, PAD_PROP_MUTED,
+      g_param_spec_boolean("muted", "Muted",
+                           "TRUE while the captured track has no accessible content (media "
+                           "paused, outside the track's content, origin left): video sends no "
+                           "frames, audio sends silence (ME-6, ME-7)",
+                           FALSE, (GParamFlags)(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+}
+
+static void gst_media_capture_src_pad_init(GstMediaCaptureSrcPad *pad)
+{
+  pad->muted = FALSE;
+}
+
+enum {
+  PROP_0,
+  PROP_URI,
+  PROP_PAUSED,
+  PROP_LOOP,
+  PROP_PLAYBACK_RATE,
+  PROP_CURRENT_TIME,
+  PROP_DURATION,
+  PROP_ENDED,
+  PROP_VIDEO_TRACK,
+  PROP_AUDIO_TRACKS,
+  PROP_ALLOWED_ORIGINS,
+};
+
+static GstStaticPadTemplate video_template = GST_STATIC_PAD_TEMPLATE(
+    "video_%u", GST_PAD_SRC, GST_PAD_SOMETIMES, GST_STATIC_CAPS("video/x-raw(ANY)"));
+
+static GstStaticPadTemplate audio_template =
+    GST_STATIC_PAD_TEMPLATE("audio_%u", GST_PAD_SRC, GST_PAD_SOMETIMES,
+                            GST_STATIC_CAPS("audio/x-raw, format = (string) " GST_AUDIO_NE(
+                                F32) ", layout = (string) interleaved, rate = (int) [ 1, MAX ], "
+                                     "channels = (int) [ 1, MAX ]"));
+
+#define gst_media_capture_src_parent_class parent_class
+G_DEFINE_TYPE(GstMediaCaptureSrc, gst_media_capture_src, GST_TYPE_ELEMENT);
+GST_ELEMENT_REGISTER_DEFINE(mediacapturesrc, "mediacapturesrc", GST_RANK_NONE,
+                            GST_TYPE_MEDIA_CAPTURE_SRC);
+
+static void post_command(GstMediaCaptureSrc *self, Command cmd);
+
+/* ---------------------------------------------------------------- muting */
+
+/* Hard reasons are known at once (silence is generated without waiting);
+ * soft ones (no content yet, a gap) are only guesses from missing data. */
+static bool track_hard_muted(GstMediaCaptureSrcPrivate *priv, Track *t)
+{
+  bool rate_muted =
+      !t->is_video && (priv->rate < kMinAudioRate || priv->rate > kMaxAudioRate); /* ME-9 */
+  return priv->paused || priv->origin_left || (t->branch && t->branch->eos) || rate_muted ||
+         priv->ended;
+}
+
+static bool track_muted(GstMediaCaptureSrcPrivate *priv, Track *t)
+{
+  return track_hard_muted(priv, t) || !t->got_content || t->gap_muted;
+}
+
+/* Pad task side: pushes the track-state event when muted changed (ME-6). */
+static void track_announce_muted(Track *t, bool muted)
+{
+  if (t->muted_sent && t->muted_state == muted)
+    return;
+  t->muted_sent = true;
+  t->muted_state = muted;
+  GstMediaCaptureSrcPad *pad = GST_MEDIA_CAPTURE_SRC_PAD(t->pad);
+  GST_OBJECT_LOCK(pad);
+  gboolean changed = pad->muted != (gboolean)muted;
+  pad->muted = muted;
+  GST_OBJECT_UNLOCK(pad);
+  GST_DEBUG_OBJECT(t->pad, "muted %d", muted);
+  gst_pad_push_event(t->pad, gst_media_stream_track_state_event_new(muted, nullptr));
+  if (changed)
+    g_object_notify(G_OBJECT(pad), "muted");
+}
+
+/* ------------------------------------------------------------ pad task */
+
+static void track_send_start(Track *t)
+{
+  GstEvent *ev = gst_event_new_stream_start(t->stream_id);
+  gst_event_set_group_id(ev, t->group_id);
+  GstStream *stream = gst_stream_new(t->stream_id, t->caps,
+                                     t->is_video ? GST_STREAM_TYPE_VIDEO : GST_STREAM_TYPE_AUDIO,
+                                     GST_STREAM_FLAG_NONE);
+  gst_event_set_stream(ev, stream);
+  gst_object_unref(stream);
+  gst_pad_push_event(t->pad, ev);
+  gst_pad_push_event(t->pad, gst_event_new_caps(t->caps));
+  GstSegment segment;
+  gst_segment_init(&segment, GST_FORMAT_TIME);
+  gst_pad_push_event(t->pad, gst_event_new_segment(&segment));
+  t->started = true;
+}
+
+static void track_set_caps(Track *t, GstCaps *caps)
+{
+  if (t->caps && gst_caps_is_equal(t->caps, caps))
+    return;
+  gst_caps_replace(&t->caps, caps);
+  if (!t->is_video) {
+    GstAudioInfo info;
+    if (gst_audio_info_from_caps(&info, caps)) {
+      t->rate = GST_AUDIO_INFO_RATE(&info);
+      t->bpf = GST_AUDIO_INFO_BPF(&info);
+    }
+  }
+  if (t->started)
+    gst_pad_push_event(t->pad, gst_event_new_caps(caps));
+}
+
+static GstBuffer *make_silence(Track *t, GstClockTime pts, guint64 samples)
+{
+  gsize size = samples * t->bpf;
+  GstBuffer *buf = gst_buffer_new_allocate(nullptr, size, nullptr);
+  gst_buffer_memset(buf, 0, 0, size); /* F32 zero is all bits zero */
+  GST_BUFFER_PTS(buf) = pts;
+  GST_BUFFER_DURATION(buf) = gst_util_uint64_scale(samples, GST_SECOND, t->rate);
+  GST_BUFFER_FLAG_SET(buf, GST_BUFFER_FLAG_GAP);
+  return buf;
+}
+
+static GstFlowReturn track_push_audio(Track *t, GstBuffer *buf, bool silence_it)
+{
+  /* Audio is made contiguous: each buffer starts where the previous ended, so
+   * silence fills and real audio add up to an exact sample clock. */
+  GstClockTime pts = GST_BUFFER_PTS(buf);
+  guint64 samples = gst_buffer_get_size(buf) / t->bpf;
+  GstFlowReturn ret = GST_FLOW_OK;
+  if (!GST_CLOCK_TIME_IS_VALID(t->next_ts))
+    t->next_ts = pts;
+  if (pts > t->next_ts + kAudioTolerance) {
+    guint64 gap = gst_util_uint64_scale(pts - t->next_ts, t->rate, GST_SECOND);
+    if (gap > 0) {
+      GstBuffer *s = make_silence(t, t->next_ts, gap);
+      t->next_ts += GST_BUFFER_DURATION(s);
+      ret = gst_pad_push(t->pad, s);
+      if (ret != GST_FLOW_OK) {
+        gst_buffer_unref(buf);
+        return ret;
+      }
+    }
+  } else if (pts + kAudioTolerance < t->next_ts) {
+    guint64 skip = gst_util_uint64_scale(t->next_ts - pts, t->rate, GST_SECOND);
+    if (skip >= samples) {
+      gst_buffer_unref(buf);
+      return GST_FLOW_OK;
+    }
+    GstBuffer *rest =
+        gst_buffer_copy_region(buf, GST_BUFFER_COPY_ALL, skip * t->bpf, (samples - skip) * t->bpf);
+    gst_buffer_unref(buf);
+    buf = rest;
+    samples -= skip;
+  }
+  if (silence_it) {
+    GstBuffer *s = make_silence(t, t->next_ts, samples);
+    gst_buffer_unref(buf);
+    buf = s;
+  } else {
+    buf = gst_buffer_make_writable(buf);
+  }
+  GST_BUFFER_PTS(buf) = t->next_ts;
+  GST_BUFFER_DTS(buf) = GST_CLOCK_TIME_NONE;
+  GST_BUFFER_DURATION(buf) = gst_util_uint64_scale(samples, GST_SECOND, t->rate);
+  t->next_ts += GST_BUFFER_DURATION(buf);
+  return gst_pad_push(t->pad, buf);
+}
+
+static GstFlowReturn track_push_video(Track *t, GstBuffer *buf)
+{
+  buf = gst_buffer_make_writable(buf);
+  /* The outer running time never goes back, even across a seek or a loop. */
+  if (GST_CLOCK_TIME_IS_VALID(t->last_pts) && GST_BUFFER_PTS(buf) <= t->last_pts)
+    GST_BUFFER_PTS(buf) = t->last_pts + 1;
+  t->last_pts = GST_BUFFER_PTS(buf);
+  GST_BUFFER_DTS(buf) = GST_CLOCK_TIME_NONE;
+  return gst_pad_push(t->pad, buf);
+}
+
+static GstClockTime outer_now(GstMediaCaptureSrc *self, GstClock **clock_out)
+{
+  GstClock *clock = gst_element_get_clock(GST_ELEMENT(self));
+  if (!clock)
+    return GST_CLOCK_TIME_NONE;
+  GstClockTime now = gst_clock_get_time(clock);
+  GstClockTime base = gst_element_get_base_time(GST_ELEMENT(self));
+  if (clock_out)
+    *clock_out = clock;
+  else
+    gst_object_unref(clock);
+  return now > base ? now - base : 0;
+}
+
+static void track_loop(gpointer user_data)
+{
+  Track *t = static_cast<Track *>(user_data);
+  GstMediaCaptureSrc *self = t->self;
+  GstMediaCaptureSrcPrivate *priv = self->priv;
+
+  if (!t->started)
+    track_send_start(t);
+
+  std::unique_lock<std::mutex> lk(priv->lock);
+  for (;;) {
+    if (t->stopping) {
+      lk.unlock();
+      gst_pad_pause_task(t->pad);
+      return;
+    }
+    bool muted = track_muted(priv, t);
+    if (!t->muted_sent || muted != t->muted_state) {
+      lk.unlock();
+      track_announce_muted(t, muted);
+      lk.lock();
+      continue;
+    }
+    if (!t->queue.empty()) {
+      Item it = t->queue.front();
+      t->queue.pop_front();
+      bool silence_it = track_hard_muted(priv, t);
+      lk.unlock();
+      if (it.caps) {
+        track_set_caps(t, it.caps);
+        gst_caps_unref(it.caps);
+      }
+      GstFlowReturn ret;
+      if (t->is_video)
+        ret = track_push_video(t, it.buffer);
+      else
+        ret = track_push_audio(t, it.buffer, silence_it);
+      if (ret != GST_FLOW_OK && ret != GST_FLOW_NOT_LINKED) {
+        GST_DEBUG_OBJECT(t->pad, "push returned %s", gst_flow_get_name(ret));
+        if (ret == GST_FLOW_FLUSHING || ret == GST_FLOW_EOS) {
+          lk.lock();
+          if (ret == GST_FLOW_EOS || t->stopping) {
+            /* downstream does not want more: wait for the end of the track */
+            t->eos_pushed = t->eos_pushed || ret == GST_FLOW_EOS;
+            priv->control_cond.notify_all();
+          }
+          lk.unlock();
+          if (ret == GST_FLOW_FLUSHING) {
+            gst_pad_pause_task(t->pad);
+            return;
+          }
+        }
+      }
+      lk.lock();
+      continue;
+    }
+    if (t->eos_pending) {
+      lk.unlock();
+      gst_pad_push_event(t->pad, gst_event_new_eos());
+      lk.lock();
+      t->eos_pushed = true;
+      priv->control_cond.notify_all();
+      lk.unlock();
+      gst_pad_pause_task(t->pad);
+      return;
+    }
+
+    /* Nothing queued. Video waits; audio fills with silence when the media
+     * has nothing to say (ME-7), promptly for known reasons, after kGapHold
+     * for an unexplained gap. */
+    if (t->is_video || !priv->outer_playing || t->bpf == 0 || t->rate == 0) {
+      priv->data_cond.wait_for(lk, std::chrono::milliseconds(100));
+      continue;
+    }
+    bool hard = track_hard_muted(priv, t);
+    lk.unlock();
+    GstClockTime now = outer_now(self, nullptr);
+    lk.lock();
+    if (!GST_CLOCK_TIME_IS_VALID(now)) {
+      priv->data_cond.wait_for(lk, std::chrono::milliseconds(20));
+      continue;
+    }
+    if (!GST_CLOCK_TIME_IS_VALID(t->next_ts))
+      t->next_ts = now;
+    GstClockTime deadline = t->next_ts + kSilenceChunk + (hard ? 0 : kGapHold);
+    if (now < deadline) {
+      priv->data_cond.wait_for(lk, std::chrono::nanoseconds(deadline - now));
+      continue;
+    }
+    if (!hard) {
+      if (!GST_CLOCK_TIME_IS_VALID(t->gap_since))
+        t->gap_since = t->next_ts;
+      else if (t->next_ts - t->gap_since >= kGapMute)
+        t->gap_muted = true; /* outside the track's content (ME-6) */
+    }
+    lk.unlock();
+    guint64 samples = gst_util_uint64_scale(kSilenceChunk, t->rate, GST_SECOND);
+    GstBuffer *s = make_silence(t, t->next_ts, samples);
+    t->next_ts += GST_BUFFER_DURATION(s);
+    GstFlowReturn ret = gst_pad_push(t->pad, s);
+    lk.lock();
+    if (ret == GST_FLOW_FLUSHING) {
+      lk.unlock();
+      gst_pad_pause_task(t->pad);
+      return;
+    }
+  }
+}
+
+static gboolean track_pad_query(GstPad *pad, GstObject *parent, GstQuery *query)
+{
+  switch (GST_QUERY_TYPE(query)) {
+  case GST_QUERY_LATENCY:
+    /* Live: buffers carry the running time they are rendered at. */
+    gst_query_set_latency(query, TRUE, kLatency, GST_CLOCK_TIME_NONE);
+    return TRUE;
+  case GST_QUERY_CAPS: {
+    GstCaps *caps = gst_pad_get_current_caps(pad);
+    if (!caps)
+      caps = gst_pad_get_pad_template_caps(pad);
+    GstCaps *filter = nullptr;
+    gst_query_parse_caps(query, &filter);
+    if (filter) {
+      GstCaps *i = gst_caps_intersect_full(filter, caps, GST_CAPS_INTERSECT_FIRST);
+      gst_caps_unref(caps);
+      caps = i;
+    }
+    gst_query_set_caps_result(query, caps);
+    gst_caps_unref(caps);
+    return TRUE;
+  }
+  case GST_QUERY_SCHEDULING:
+    gst_query_set_scheduling(query, GST_SCHEDULING_FLAG_SEQUENTIAL, 1, -1, 0);
+    gst_query_add_scheduling_mode(query, GST_PAD_MODE_PUSH);
+    return TRUE;
+  default:
+    return gst_pad_query_default(pad, parent, query);
+  }
+}
+
+static gboolean track_pad_event(GstPad *pad, GstObject *parent, GstEvent *event)
+{
+  /* Upstream events (seek, QoS, reconfigure) do not reach the media element:
+   * its time is its own (ME-5). */
+  gboolean ret = GST_EVENT_TYPE(event) == GST_EVENT_RECONFIGURE;
+  gst_event_unref(event);
+  return ret;
+}
+
+/* ------------------------------------------------------ tracks (control) */
+
+/* Creates the tracks of every branch and exposes them together, then
+ * no-more-pads (ME-2, WPT creation.html). Called without the lock. */
+static void expose_tracks(GstMediaCaptureSrc *self)
+{
+  GstMediaCaptureSrcPrivate *priv = self->priv;
+  std::vector<Track *> created;
+  guint group = gst_util_group_id_next();
+  {
+    std::lock_guard<std::mutex> lk(priv->lock);
+    if (priv->quit || !priv->tracks.empty() || priv->branches.empty())
+      return;
+    for (auto &b : priv->branches) {
+      Track *t = new Track();
+      t->self = self;
+      t->branch = b.get();
+      t->is_video = b->is_video;
+      t->index = b->is_video ? priv->next_video_index++ : priv->next_audio_index++;
+      t->group_id = group;
+      t->caps = gst_caps_ref(b->caps);
+      if (!t->is_video) {
+        GstAudioInfo info;
+        if (gst_audio_info_from_caps(&info, t->caps)) {
+          t->rate = GST_AUDIO_INFO_RATE(&info);
+          t->bpf = GST_AUDIO_INFO_BPF(&info);
+        }
+      }
+      gchar *name = g_strdup_printf(t->is_video ? "video_%u" : "audio_%u", t->index);
+      GstPadTemplate *templ = gst_element_class_get_pad_template(
+          GST_ELEMENT_GET_CLASS(self), t->is_video ? "video_%u" : "audio_%u");
+      t->pad = GST_PAD(g_object_new(GST_TYPE_MEDIA_CAPTURE_SRC_PAD, "name", name, "direction",
+                                    GST_PAD_SRC, "template", templ, nullptr));
+      gst_object_ref_sink(t->pad);
+      g_free(name);
+      gst_pad_set_query_function(t->pad, track_pad_query);
+      gst_pad_set_event_function(t->pad, track_pad_event);
+      gst_pad_use_fixed_caps(t->pad);
+      b->track = t;
+      priv->tracks.push_back(t);
+      created.push_back(t);
+    }
+  }
+  for (Track *t : created) {
+    gst_pad_set_active(t->pad, TRUE);
+    gst_element_add_pad(GST_ELEMENT(self), t->pad);
+    gchar *sid = gst_pad_create_stream_id_printf(t->pad, GST_ELEMENT(self), "%s%u",
+                                                 t->is_video ? "video" : "audio", t->index);
+    t->stream_id = sid;
+    gst_pad_start_task(t->pad, track_loop, t, nullptr);
+  }
+  GST_INFO_OBJECT(self, "exposed %zu tracks", created.size());
+  gst_element_no_more_pads(GST_ELEMENT(self));
+}
+
+/* Ends every track (ME-3): EOS after what is queued (or at once when
+ * @drop_queued), then removes its pad. Control thread or state change. */
+static void end_tracks(GstMediaCaptureSrc *self, bool drop_queued, bool force)
+{
+  GstMediaCaptureSrcPrivate *priv = self->priv;
+  std::vector<Track *> tracks;
+  {
+    std::unique_lock<std::mutex> lk(priv->lock);
+    tracks.swap(priv->tracks);
+    for (Track *t : tracks) {
+      t->eos_pending = true;
+      if (force)
+        t->stopping = true;
+      if (drop_queued) {
+        for (auto &it : t->queue) {
+          gst_clear_buffer(&it.buffer);
+          gst_clear_caps(&it.caps);
+        }
+        t->queue.clear();
+      }
+      if (t->branch)
+        t->branch->track = nullptr;
+    }
+    priv->data_cond.notify_all();
+    if (!force) {
+      for (Track *t : tracks) {
+        /* A task blocked downstream is released by the outer state change,
+         * which then forces (quit). */
+        priv->control_cond.wait(lk, [&] { return t->eos_pushed || t->stopping || priv->quit; });
+      }
+    }
+  }
+  for (Track *t : tracks) {
+    {
+      std::lock_guard<std::mutex> lk(priv->lock);
+      t->stopping = true;
+      priv->data_cond.notify_all();
+    }
+    gst_pad_set_active(t->pad, FALSE); /* stops the task (joins it) */
+    gst_pad_stop_task(t->pad);
+    gst_element_remove_pad(GST_ELEMENT(self), t->pad);
+    delete t;
+  }
+}
+
+/* ------------------------------------------------- internal pipeline */
+
+static void on_appsink_eos(GstAppSink *sink, gpointer user_data)
+{
+  Branch *b = static_cast<Branch *>(user_data);
+  GstMediaCaptureSrcPrivate *priv = b->self->priv;
+  std::lock_guard<std::mutex> lk(priv->lock);
+  b->eos = true; /* outside this track's content from now on (ME-6) */
+  priv->data_cond.notify_all();
+}
+
+static GstFlowReturn on_appsink_preroll(GstAppSink *sink, gpointer user_data)
+{
+  /* A prerolled frame is what a paused element shows; muted tracks send
+   * nothing of it (ME-7). */
+  GstSample *s = gst_app_sink_pull_preroll(sink);
+  if (s)
+    gst_sample_unref(s);
+  return GST_FLOW_OK;
+}
+
+static GstFlowReturn on_appsink_sample(GstAppSink *sink, gpointer user_data)
+{
+  Branch *b = static_cast<Branch *>(user_data);
+  GstMediaCaptureSrc *self = b->self;
+  GstMediaCaptureSrcPrivate *priv = self->priv;
+  GstSample *sample = gst_app_sink_pull_sample(sink);
+  if (!sample)
+    return GST_FLOW_FLUSHING;
+
+  GstBuffer *buffer = gst_sample_get_buffer(sample);
+  const GstSegment *segment = gst_sample_get_segment(sample);
+  GstCaps *caps = gst_sample_get_caps(sample);
+  if (!buffer || !segment || !GST_BUFFER_PTS_IS_VALID(buffer)) {
+    gst_sample_unref(sample);
+    return GST_FLOW_OK;
+  }
+  GstClockTime rt = gst_segment_to_running_time(segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buffer));
+  if (!GST_CLOCK_TIME_IS_VALID(rt)) {
+    gst_sample_unref(sample);
+    return GST_FLOW_OK;
+  }
+  /* The internal sink rendered this buffer at clock time base + rt + latency
+   * of the internal pipeline, on the outer clock: that moment in outer running
+   * time is the captured buffer's timestamp. */
+  GstClockTime clock_time = gst_element_get_base_time(GST_ELEMENT(sink)) + rt +
+                            gst_base_sink_get_latency(GST_BASE_SINK(sink));
+  GstClockTime outer_base = gst_element_get_base_time(GST_ELEMENT(self));
+  GstClockTime pts = clock_time > outer_base ? clock_time - outer_base : 0;
+
+  GstBuffer *out = gst_buffer_ref(buffer);
+  out = gst_buffer_make_writable(out);
+  GST_BUFFER_PTS(out) = pts;
+  if (GST_BUFFER_DURATION_IS_VALID(out) && segment->rate > 0)
+    GST_BUFFER_DURATION(out) = (GstClockTime)(GST_BUFFER_DURATION(out) / segment->rate);
+
+  std::lock_guard<std::mutex> lk(priv->lock);
+  Track *t = b->track;
+  if (!t || t->eos_pending || priv->origin_left) {
+    gst_buffer_unref(out);
+    gst_sample_unref(sample);
+    return GST_FLOW_OK;
+  }
+  Item it;
+  it.buffer = out;
+  if (caps && (!b->last_caps || !gst_caps_is_equal(caps, b->last_caps))) {
+    gst_caps_replace(&b->last_caps, caps);
+    it.caps = gst_caps_ref(caps);
+  }
+  if (!priv->paused) {
+    t->got_content = true;
+    t->gap_muted = false;
+    t->gap_since = GST_CLOCK_TIME_NONE;
+  }
+  t->queue.push_back(it);
+  /* A live source drops what a stalled consumer cannot take. */
+  size_t max = t->is_video ? kMaxQueuedVideo : kMaxQueuedAudio;
+  while (t->queue.size() > max) {
+    Item &old = t->queue.front();
+    if (old.caps) {
+      /* keep the caps change for the next item */
+      if (!t->queue[1].caps)
+        t->queue[1].caps = gst_caps_ref(old.caps);
+      gst_caps_unref(old.caps);
+    }
+    gst_buffer_unref(old.buffer);
+    t->queue.pop_front();
+  }
+  priv->data_cond.notify_all();
+  gst_sample_unref(sample);
+  return GST_FLOW_OK;
+}
+
+static GstElement *make_element(const gchar *factory)
+{
+  GstElement *e = gst_element_factory_make(factory, nullptr);
+  if (!e)
+    GST_WARNING("missing element %s", factory);
+  return e;
+}
+
+static GstPadProbeReturn source_probe(GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  /* ME-10: an HTTP redirect that leaves the allowed origins must not leak a
+   * byte of the new origin. souphttpsrc sets redirection-uri before pushing
+   * data of the new location. */
+  GstMediaCaptureSrc *self = GST_MEDIA_CAPTURE_SRC(user_data);
+  GstMediaCaptureSrcPrivate *priv = self->priv;
+  GstElement *src = GST_ELEMENT(gst_pad_get_parent(pad));
+  if (!src)
+    return GST_PAD_PROBE_OK;
+  gchar *redirect = nullptr;
+  g_object_get(src, "redirection-uri", &redirect, nullptr);
+  gst_object_unref(src);
+  if (!redirect)
+    return GST_PAD_PROBE_OK;
+
+  bool allowed = true;
+  bool have_tracks = false;
+  bool first = false;
+  {
+    std::lock_guard<std::mutex> lk(priv->lock);
+    if (priv->allowed_origins && priv->allowed_origins[0]) {
+      allowed = false;
+      for (GStrv o = priv->allowed_origins; *o; o++)
+        allowed = allowed || uri_has_prefix(redirect, *o);
+    }
+    if (!allowed) {
+      first = !priv->origin_left;
+      priv->origin_left = true;
+      have_tracks = !priv->tracks.empty();
+      priv->data_cond.notify_all();
+    }
+  }
+  if (!allowed && first) {
+    GST_WARNING_OBJECT(self, "redirected to %s, outside allowed-origins: muting", redirect);
+    if (!have_tracks) {
+      gchar *text = g_strdup_printf(_("\"%s\" redirected to \"%s\", which is not in "
+                                      "allowed-origins"),
+                                    priv->loaded_uri.c_str(), redirect);
+      GST_WEB_ERROR(self, GST_WEB_ERROR_SECURITY, nullptr, text, nullptr);
+      g_free(text);
+    }
+  }
+  g_free(redirect);
+  return allowed ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
+}
+
+static void on_source_setup(GstElement *uridecodebin, GstElement *source, gpointer user_data)
+{
+  if (!g_object_class_find_property(G_OBJECT_GET_CLASS(source), "redirection-uri"))
+    return;
+  GstPad *pad = gst_element_get_static_pad(source, "src");
+  if (pad) {
+    gst_pad_add_probe(pad,
+                      (GstPadProbeType)(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+                      source_probe, user_data, nullptr);
+    gst_object_unref(pad);
+  }
+}
+
+/* uridecodebin exposes decoded streams in a stable order; a stream is
+ * captured when selected (ME-1), else it goes to a fakesink. */
+static void on_pad_added(GstElement *decodebin, GstPad *pad, gpointer user_data)
+{
+  GstMediaCaptureSrc *self = GST_MEDIA_CAPTURE_SRC(user_data);
+  GstMediaCaptureSrcPrivate *priv = self->priv;
+  GstCaps *caps = gst_pad_get_current_caps(pad);
+  if (!caps)
+    caps = gst_pad_query_caps(pad, nullptr);
+  const gchar *name = gst_structure_get_name(gst_caps_get_structure(caps, 0));
+  bool is_video = g_str_has_prefix(name, "video/");
+  bool is_audio = g_str_has_prefix(name, "audio/");
+
+  bool selected = false;
+  GstElement *pipeline;
+  {
+    std::lock_guard<std::mutex> lk(priv->lock);
+    pipeline = priv->pipeline ? GST_ELEMENT(gst_object_ref(priv->pipeline)) : nullptr;
+    if (is_video) {
+      selected = priv->video_track >= 0 && (guint)priv->video_track == priv->video_seen;
+      priv->video_seen++;
+    } else if (is_audio) {
+      std::vector<gint> list;
+      gboolean all = FALSE;
+      parse_audio_tracks(priv->audio_tracks.c_str(), &list, &all);
+      selected = all || std::find(list.begin(), list.end(), (gint)priv->audio_seen) != list.end();
+      priv->audio_seen++;
+    }
+  }
+  if (!pipeline) {
+    gst_caps_unref(caps);
+    return;
+  }
+  GST_DEBUG_OBJECT(self, "decoded stream %" GST_PTR_FORMAT " selected %d", caps, selected);
+
+  std::vector<GstElement *> chain;
+  GstElement *sink = nullptr;
+  GstCaps *out_caps = nullptr;
+  if (selected && is_audio) {
+    GstElement *conv = make_element("audioconvert");
+    GstElement *res = make_element("audioresample");
+    GstElement *tempo = make_element("scaletempo");
+    GstElement *conv2 = make_element("audioconvert");
+    GstElement *filter = make_element("capsfilter");
+    out_caps = gst_caps_copy(caps);
+    GstStructure *s = gst_caps_get_structure(out_caps, 0);
+    gst_structure_set(s, "format", G_TYPE_STRING, GST_AUDIO_NE(F32), "layout", G_TYPE_STRING,
+                      "interleaved", nullptr);
+    if (conv && res && tempo && conv2 && filter) {
+      g_object_set(filter, "caps", out_caps, nullptr);
+      chain = {conv, res, tempo, conv2, filter};
+    } else {
+      for (GstElement *e : {conv, res, tempo, conv2, filter})
+        if (e)
+          gst_object_unref(e);
+      GST_ELEMENT_ERROR(self, CORE, MISSING_PLUGIN,
+                        (_("Missing element to play audio (audioconvert, audioresample or "
+                           "scaletempo).")),
+                        (nullptr));
+      selected = false;
+      gst_clear_caps(&out_caps);
+    }
+  } else if (selected && is_video) {
+    out_caps = gst_caps_ref(caps);
+  }
+  if (selected) {
+    sink = make_element("appsink");
+    g_object_set(sink, "sync", TRUE, "enable-last-sample", FALSE, "emit-signals", FALSE, "async",
+                 TRUE, nullptr);
+  } else {
+    sink = make_element("fakesink");
+    g_object_set(sink, "sync", TRUE, "enable-last-sample", FALSE, nullptr);
+  }
+  chain.push_back(sink);
+  for (GstElement *e : chain)
+    gst_bin_add(GST_BIN(pipeline), e);
+  for (size_t i = 0; i + 1 < chain.size(); i++)
+    gst_element_link(chain[i], chain[i + 1]);
+
+  if (selected) {
+    auto branch = std::make_unique<Branch>();
+    branch->self = self;
+    branch->is_video = is_video;
+    branch->appsink = sink;
+    branch->caps = out_caps;
+    GstAppSinkCallbacks cb = {};
+    cb.eos = on_appsink_eos;
+    cb.new_preroll = on_appsink_preroll;
+    cb.new_sample = on_appsink_sample;
+    gst_app_sink_set_callbacks(GST_APP_SINK(sink), &cb, branch.get(), nullptr);
+    std::lock_guard<std::mutex> lk(priv->lock);
+    priv->branches.push_back(std::move(branch));
+  }
+  for (GstElement *e : chain)
+    gst_element_sync_state_with_parent(e);
+  GstPad *sinkpad = gst_element_get_static_pad(chain.front(), "sink");
+  if (gst_pad_link(pad, sinkpad) != GST_PAD_LINK_OK)
+    GST_WARNING_OBJECT(self, "could not link decoded stream");
+  gst_object_unref(sinkpad);
+  gst_caps_unref(caps);
+  gst_object_unref(pipeline);
+}
+
+static void on_no_more_pads(GstElement *decodebin, gpointer user_data)
+{
+  GstMediaCaptureSrc *self = GST_MEDIA_CAPTURE_SRC(user_data);
+  /* Metadata known, selection determined: the tracks appear (ME-2). */
+  expose_tracks(self);
+}
+
+static void forward_error(GstMediaCaptureSrc *self, GstMessage *msg)
+{
+  GError *err = nullptr;
+  gchar *debug = nullptr;
+  gst_message_parse_error(msg, &err, &debug);
+  std::string uri;
+  {
+    std::lock_guard<std::mutex> lk(self->priv->lock);
+    uri = self->priv->loaded_uri;
+  }
+  gchar *text = g_strdup_printf(_("Could not play \"%s\": %s"), uri.c_str(), err->message);
+  GError *out = g_error_new_literal(err->domain, err->code, text);
+  gchar *dbg = g_strdup_printf("%s (from %s)", debug ? debug : "",
+                               GST_MESSAGE_SRC_NAME(msg) ? GST_MESSAGE_SRC_NAME(msg) : "?");
+  gst_element_post_message(GST_ELEMENT(self), gst_message_new_error(GST_OBJECT(self), out, dbg));
+  g_error_free(out);
+  g_error_free(err);
+  g_free(text);
+  g_free(debug);
+  g_free(dbg);
+}
+
+static GstBusSyncReply internal_bus_handler(GstBus *bus, GstMessage *msg, gpointer user_data)
+{
+  GstMediaCaptureSrc *self = GST_MEDIA_CAPTURE_SRC(user_data);
+  guint generation = GPOINTER_TO_UINT(g_object_get_data(G_OBJECT(bus), "mc-generation"));
+  switch (GST_MESSAGE_TYPE(msg)) {
+  case GST_MESSAGE_ERROR:
+    forward_error(self, msg);
+    break;
+  case GST_MESSAGE_WARNING:
+  case GST_MESSAGE_ELEMENT:
+    /* missing-plugin messages and warnings reach the application */
+    gst_element_post_message(GST_ELEMENT(self), gst_message_ref(msg));
+    break;
+  case GST_MESSAGE_EOS: {
+    Command c{CommandType::Ended};
+    c.generation = generation;
+    post_command(self, c);
+    break;
+  }
+  case GST_MESSAGE_DURATION_CHANGED:
+  case GST_MESSAGE_ASYNC_DONE:
+    if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ASYNC_DONE)
+      g_object_notify(G_OBJECT(self), "duration");
+    break;
+  default:
+    break;
+  }
+  return GST_BUS_DROP;
+}
+
+/* Control thread: tears the media element down. */
+static void teardown_pipeline(GstMediaCaptureSrc *self)
+{
+  GstMediaCaptureSrcPrivate *priv = self->priv;
+  GstElement *pipeline;
+  std::vector<std::unique_ptr<Branch>> branches;
+  {
+    std::lock_guard<std::mutex> lk(priv->lock);
+    pipeline = priv->pipeline;
+    priv->pipeline = nullptr;
+    priv->decodebin = nullptr;
+    branches.swap(priv->branches);
+    for (auto &b : branches) {
+      if (b->track)
+        b->track->branch = nullptr;
+      b->track = nullptr;
+    }
+  }
+  if (pipeline) {
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+    GstBus *bus = gst_element_get_bus(pipeline);
+    gst_bus_set_sync_handler(bus, nullptr, nullptr, nullptr);
+    gst_object_unref(bus);
+    gst_object_unref(pipeline);
+  }
+  branches.clear();
+}
+
+static GstState wanted_internal_state(GstMediaCaptureSrcPrivate *priv)
+{
+  return priv->outer_playing && !priv->paused && !priv->ended ? GST_STATE_PLAYING
+                                                              : GST_STATE_PAUSED;
+}
+
+static void apply_state(GstMediaCaptureSrc *self)
+{
+  GstMediaCaptureSrcPrivate *priv = self->priv;
+  GstElement *pipeline = nullptr;
+  GstState state;
+  GstClock *clock = gst_element_get_clock(GST_ELEMENT(self));
+  {
+    std::lock_guard<std::mutex> lk(priv->lock);
+    if (priv->pipeline)
+      pipeline = GST_ELEMENT(gst_object_ref(priv->pipeline));
+    state = wanted_internal_state(priv);
+    priv->data_cond.notify_all();
+  }
+  if (pipeline) {
+    /* The media element plays on the outer clock, so its render times map
+     * onto outer running time. */
+    if (clock)
+      gst_pipeline_use_clock(GST_PIPELINE(pipeline), clock);
+    gst_element_set_state(pipeline, state);
+    gst_object_unref(pipeline);
+  }
+  if (clock)
+    gst_object_unref(clock);
+}
+
+static gboolean uri_allowed(GstMediaCaptureSrcPrivate *priv, const gchar *uri)
+{
+  if (!priv->allowed_origins || !priv->allowed_origins[0])
+    return TRUE;
+  for (GStrv o = priv->allowed_origins; *o; o++)
+    if (uri_has_prefix(uri, *o))
+      return TRUE;
+  return FALSE;
+}
+
+static void load(GstMediaCaptureSrc *self, const std::string &uri, gdouble start)
+{
+  GstMediaCaptureSrcPrivate *priv = self->priv;
+  /* Source change (ME-3): every track ends and goes, then the new ones come. */
+  end_tracks(self, true, false);
+  teardown_pipeline(self);
+  {
+    std::lock_guard<std::mutex> lk(priv->lock);
+    priv->ended = false;
+    priv->origin_left = false;
+    priv->video_seen = priv->audio_seen = 0;
+    priv->loaded_uri = uri;
+    priv->last_position = start;
+  }
+  g_object_notify(G_OBJECT(self), "ended");
+  g_object_notify(G_OBJECT(self), "duration");
+  if (uri.empty())
+    return;
+
+  gboolean allowed;
+  {
+    std::lock_guard<std::mutex> lk(priv->lock);
+    allowed = uri_allowed(priv, uri.c_str());
+  }
+  if (!allowed) {
+    /* ME-10: nothing is read from outside allowed-origins. */
+    gchar *text = g_strdup_printf(_("\"%s\" is not in allowed-origins"), uri.c_str());
+    GST_WEB_ERROR(self, GST_WEB_ERROR_SECURITY, nullptr, text, nullptr);
+    g_free(text);
+    return;
+  }
+  if (!gst_uri_is_valid(uri.c_str())) {
+    GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND,
+                      (_("Could not play \"%s\": not a valid URI."), uri.c_str()), (nullptr));
+    return;
+  }
+
+  GstElement *pipeline = gst_pipeline_new(nullptr);
+  GstElement *decodebin = make_element("uridecodebin");
+  if (!decodebin) {
+    gst_object_unref(pipeline);
+    GST_ELEMENT_ERROR(
+        self, CORE, MISSING_PLUGIN,
+        (_("Could not play \"%s\": the uridecodebin element is missing."), uri.c_str()), (nullptr));
+    return;
+  }
+  g_object_set(decodebin, "uri", uri.c_str(), nullptr);
+  g_signal_connect(decodebin, "pad-added", G_CALLBACK(on_pad_added), self);
+  g_signal_connect(decodebin, "no-more-pads", G_CALLBACK(on_no_more_pads), self);
+  g_signal_connect(decodebin, "source-setup", G_CALLBACK(on_source_setup), self);
+  gst_bin_add(GST_BIN(pipeline), decodebin);
+  GstBus *bus = gst_element_get_bus(pipeline);
+  guint generation;
+  {
+    std::lock_guard<std::mutex> lk(priv->lock);
+    generation = ++priv->generation;
+    priv->pipeline = GST_ELEMENT(gst_object_ref(pipeline));
+    priv->decodebin = decodebin;
+  }
+  g_object_set_data(G_OBJECT(bus), "mc-generation", GUINT_TO_POINTER(generation));
+  gst_bus_set_sync_handler(bus, internal_bus_handler, self, nullptr);
+  gst_object_unref(bus);
+
+  if (start > 0) {
+    /* Start mid-way: preroll, then seek before playing. */
+    gst_element_set_state(pipeline, GST_STATE_PAUSED);
+    gst_element_get_state(pipeline, nullptr, nullptr, 5 * GST_SECOND);
+    gdouble rate;
+    {
+      std::lock_guard<std::mutex> lk(priv->lock);
+      rate = priv->rate;
+    }
+    gst_element_seek(pipeline, rate, GST_FORMAT_TIME,
+                     (GstSeekFlags)(GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_ACCURATE),
+                     GST_SEEK_TYPE_SET, (GstClockTime)(start * GST_SECOND), GST_SEEK_TYPE_NONE,
+                     GST_CLOCK_TIME_NONE);
+  }
+  gst_object_unref(pipeline);
+  apply_state(self);
+}
+
+static void seek_to(GstMediaCaptureSrc *self, gdouble position, gdouble rate)
+{
+  GstMediaCaptureSrcPrivate *priv = self->priv;
+  GstElement *pipeline = nullptr;
+  {
+    std::lock_guard<std::mutex> lk(priv->lock);
+    if (priv->pipeline)
+      pipeline = GST_ELEMENT(gst_object_ref(priv->pipeline));
+  }
+  if (!pipeline)
+    return;
+  GstClockTime pos;
+  if (position < 0) {
+    gint64 cur = 0;
+    pos = gst_element_query_position(pipeline, GST_FORMAT_TIME, &cur) ? (GstClockTime)cur : 0;
+  } else {
+    pos = (GstClockTime)(position * GST_SECOND);
+  }
+  gboolean ok = gst_element_seek(pipeline, rate, GST_FORMAT_TIME,
+                                 (GstSeekFlags)(GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_ACCURATE),
+                                 GST_SEEK_TYPE_SET, pos, GST_SEEK_TYPE_NONE, GST_CLOCK_TIME_NONE);
+  GST_DEBUG_OBJECT(self, "seek to %" GST_TIME_FORMAT " rate %f: %d", GST_TIME_ARGS(pos), rate, ok);
+  {
+    /* After a flushing seek every stream has content again until it says
+     * otherwise. */
+    std::lock_guard<std::mutex> lk(priv->lock);
+    for (auto &b : priv->branches)
+      b->eos = false;
+    priv->last_position = (gdouble)pos / GST_SECOND;
+    priv->data_cond.notify_all();
+  }
+  gst_object_unref(pipeline);
+}
+
+/* Playing again after the end (ME-4): a new set of tracks. */
+static void restart(GstMediaCaptureSrc *self, gdouble position)
+{
+  GstMediaCaptureSrcPrivate *priv = self->priv;
+  gdouble rate;
+  {
+    std::lock_guard<std::mutex> lk(priv->lock);
+    priv->ended = false;
+    rate = priv->rate;
+  }
+  g_object_notify(G_OBJECT(self), "ended");
+  seek_to(self, position, rate);
+  expose_tracks(self);
+  apply_state(self);
+}
+
+static void handle_command(GstMediaCaptureSrc *self, const Command &c)
+{
+  GstMediaCaptureSrcPrivate *priv = self->priv;
+  switch (c.type) {
+  case CommandType::Load:
+    load(self, c.uri, c.value);
+    break;
+  case CommandType::State:
+    apply_state(self);
+    break;
+  case CommandType::Seek: {
+    bool ended;
+    gdouble rate;
+    {
+      std::lock_guard<std::mutex> lk(priv->lock);
+      ended = priv->ended;
+      rate = priv->rate;
+    }
+    if (ended)
+      restart(self, c.value);
+    else
+      seek_to(self, c.value, rate); /* ME-5: no event, no track ends */
+    break;
+  }
+  case CommandType::Rate: {
+    bool ended;
+    {
+      std::lock_guard<std::mutex> lk(priv->lock);
+      ended = priv->ended;
+    }
+    if (!ended)
+      seek_to(self, -1.0, c.value);
+    break;
+  }
+  case CommandType::Paused: {
+    bool ended;
+    {
+      std::lock_guard<std::mutex> lk(priv->lock);
+      ended = priv->ended;
+    }
+    if (!c.flag && ended)
+      restart(self, 0.0); /* play() after the end starts over */
+    else
+      apply_state(self);
+    break;
+  }
+  case CommandType::Ended: {
+    bool loop, stale;
+    gdouble rate;
+    {
+      std::lock_guard<std::mutex> lk(priv->lock);
+      stale = c.generation != priv->generation || priv->ended;
+      loop = priv->loop;
+      rate = priv->rate;
+    }
+    if (stale)
+      break;
+    if (loop) {
+      seek_to(self, 0.0, rate); /* continuous, no event (ME-5) */
+      break;
+    }
+    gdouble duration = -1;
+    {
+      std::lock_guard<std::mutex> lk(priv->lock);
+      priv->ended = true;
+      /* HTML: reaching the end pauses the element. */
+      priv->paused = TRUE;
+      GstElement *p = priv->pipeline;
+      gint64 d;
+      if (p && gst_element_query_duration(p, GST_FORMAT_TIME, &d))
+        duration = (gdouble)d / GST_SECOND;
+      if (duration >= 0)
+        priv->last_position = duration;
+    }
+    GST_INFO_OBJECT(self, "playback ended");
+    end_tracks(self, false, false); /* ME-3 */
+    apply_state(self);
+    g_object_notify(G_OBJECT(self), "paused");
+    g_object_notify(G_OBJECT(self), "ended");
+    break;
+  }
+  case CommandType::Quit:
+    break;
+  }
+}
+
+static void control_thread(GstMediaCaptureSrc *self)
+{
+  GstMediaCaptureSrcPrivate *priv = self->priv;
+  std::unique_lock<std::mutex> lk(priv->lock);
+  for (;;) {
+    priv->control_cond.wait(lk, [&] { return priv->quit || !priv->commands.empty(); });
+    if (priv->quit)
+      return;
+    Command c = priv->commands.front();
+    priv->commands.pop_front();
+    /* Only the last of a run of source changes matters. */
+    if (c.type == CommandType::Load) {
+      bool later = false;
+      for (auto &o : priv->commands)
+        later = later || o.type == CommandType::Load;
+      if (later)
+        continue;
+    }
+    lk.unlock();
+    handle_command(self, c);
+    lk.lock();
+  }
+}
+
+static void post_command(GstMediaCaptureSrc *self, Command cmd)
+{
+  GstMediaCaptureSrcPrivate *priv = self->priv;
+  std::lock_guard<std::mutex> lk(priv->lock);
+  if (!priv->control.joinable() || priv->quit)
+    return;
+  priv->commands.push_back(std::move(cmd));
+  priv->control_cond.notify_all();
+}
+
+static void start_control(GstMediaCaptureSrc *self)
+{
+  GstMediaCaptureSrcPrivate *priv = self->priv;
+  std::lock_guard<std::mutex> lk(priv->lock);
+  if (priv->control.joinable())
+    return;
+  priv->quit = false;
+  priv->commands.clear();
+  priv->control = std::thread(control_thread, self);
+}
+
+static void stop_all(GstMediaCaptureSrc *self)
+{
+  GstMediaCaptureSrcPrivate *priv = self->priv;
+  {
+    std::lock_guard<std::mutex> lk(priv->lock);
+    priv->quit = true;
+    priv->outer_playing = false;
+    for (Track *t : priv->tracks)
+      t->stopping = true;
+    priv->data_cond.notify_all();
+    priv->control_cond.notify_all();
+  }
+  if (priv->control.joinable())
+    priv->control.join();
+  teardown_pipeline(self);
+  end_tracks(self, true, true);
+  std::lock_guard<std::mutex> lk(priv->lock);
+  priv->commands.clear();
+  priv->start_position = 0.0;
+  priv->ended = false;
+  priv->origin_left = false;
+}
+
+/* ---------------------------------------------------------- GstElement */
+
+static GstStateChangeReturn gst_media_capture_src_change_state(GstElement *element,
+                                                               GstStateChange transition)
+{
+  GstMediaCaptureSrc *self = GST_MEDIA_CAPTURE_SRC(element);
+  GstMediaCaptureSrcPrivate *priv = self->priv;
+
+  switch (transition) {
+  case GST_STATE_CHANGE_NULL_TO_READY: {
+    GstElementFactory *f = gst_element_factory_find("uridecodebin");
+    if (!f) {
+      GST_ELEMENT_ERROR(self, CORE, MISSING_PLUGIN,
+                        (_("The uridecodebin element is missing (gst-plugins-base).")), (nullptr));
+      return GST_STATE_CHANGE_FAILURE;
+    }
+    gst_object_unref(f);
+    break;
+  }
+  case GST_STATE_CHANGE_READY_TO_PAUSED: {
+    start_control(self);
+    Command c{CommandType::Load};
+    {
+      std::lock_guard<std::mutex> lk(priv->lock);
+      c.uri = priv->uri;
+      c.value = priv->start_position;
+    }
+    post_command(self, c);
+    break;
+  }
+  case GST_STATE_CHANGE_PAUSED_TO_PLAYING: {
+    {
+      std::lock_guard<std::mutex> lk(priv->lock);
+      priv->outer_playing = true;
+    }
+    post_command(self, Command{CommandType::State});
+    break;
+  }
+  default:
+    break;
+  }
+
+  GstStateChangeReturn ret = GST_ELEMENT_CLASS(parent_class)->change_state(element, transition);
+  if (ret == GST_STATE_CHANGE_FAILURE)
+    return ret;
+
+  switch (transition) {
+  case GST_STATE_CHANGE_READY_TO_PAUSED:
+    ret = GST_STATE_CHANGE_NO_PREROLL; /* live */
+    break;
+  case GST_STATE_CHANGE_PLAYING_TO_PAUSED: {
+    {
+      std::lock_guard<std::mutex> lk(priv->lock);
+      priv->outer_playing = false;
+    }
+    post_command(self, Command{CommandType::State});
+    ret = GST_STATE_CHANGE_NO_PREROLL;
+    break;
+  }
+  case GST_STATE_CHANGE_PAUSED_TO_READY:
+    stop_all(self);
+    break;
+  default:
+    break;
+  }
+  return ret;
+}
+
+static void gst_media_capture_src_set_property(GObject *object, guint prop_id, const GValue *value,
+                                               GParamSpec *pspec)
+{
+  GstMediaCaptureSrc *self = GST_MEDIA_CAPTURE_SRC(object);
+  GstMediaCaptureSrcPrivate *priv = self->priv;
+
+  switch (prop_id) {
+  case PROP_URI: {
+    const gchar *uri = g_value_get_string(value);
+    Command c{CommandType::Load};
+    {
+      std::lock_guard<std::mutex> lk(priv->lock);
+      priv->uri = uri ? uri : "";
+      c.uri = priv->uri;
+    }
+    post_command(self, c); /* only while running */
+    break;
+  }
+  case PROP_PAUSED: {
+    Command c{CommandType::Paused};
+    {
+      std::lock_guard<std::mutex> lk(priv->lock);
+      priv->paused = g_value_get_boolean(value);
+      c.flag = priv->paused;
+      priv->data_cond.notify_all();
+    }
+    post_command(self, c);
+    break;
+  }
+  case PROP_LOOP: {
+    std::lock_guard<std::mutex> lk(priv->lock);
+    priv->loop = g_value_get_boolean(value);
+    break;
+  }
+  case PROP_PLAYBACK_RATE: {
+    Command c{CommandType::Rate};
+    {
+      std::lock_guard<std::mutex> lk(priv->lock);
+      if (priv->rate == g_value_get_double(value))
+        break;
+      priv->rate = g_value_get_double(value);
+      c.value = priv->rate;
+      priv->data_cond.notify_all();
+    }
+    post_command(self, c);
+    break;
+  }
+  case PROP_CURRENT_TIME: {
+    Command c{CommandType::Seek};
+    c.value = g_value_get_double(value);
+    {
+      std::lock_guard<std::mutex> lk(priv->lock);
+      priv->last_position = c.value;
+      if (!priv->control.joinable())
+        priv->start_position = c.value;
+    }
+    post_command(self, c);
+    break;
+  }
+  case PROP_VIDEO_TRACK:
+  case PROP_AUDIO_TRACKS: {
+    Command c{CommandType::Load};
+    bool running;
+    {
+      std::lock_guard<std::mutex> lk(priv->lock);
+      if (prop_id == PROP_VIDEO_TRACK) {
+        priv->video_track = g_value_get_int(value);
+      } else {
+        const gchar *s = g_value_get_string(value);
+        std::vector<gint> list;
+        gboolean all;
+        if (!parse_audio_tracks(s, &list, &all)) {
+          g_warning("mediacapturesrc: audio-tracks must be \"all\", \"none\" or a comma "
+                    "separated list of indices, not \"%s\"",
+                    s ? s : "(null)");
+          break;
+        }
+        priv->audio_tracks = s;
+      }
+      running = priv->pipeline != nullptr;
+      c.uri = priv->uri;
+      c.value = priv->last_position;
+    }
+    /* A new selection ends the tracks and adds the selected ones (ME-3, ME-4);
+     * playback continues where it was. */
+    if (running) {
+      GstElement *p = nullptr;
+      {
+        std::lock_guard<std::mutex> lk(priv->lock);
+        if (priv->pipeline)
+          p = GST_ELEMENT(gst_object_ref(priv->pipeline));
+      }
+      gint64 pos;
+      if (p && gst_element_query_position(p, GST_FORMAT_TIME, &pos))
+        c.value = (gdouble)pos / GST_SECOND;
+      if (p)
+        gst_object_unref(p);
+      post_command(self, c);
+    }
+    break;
+  }
+  case PROP_ALLOWED_ORIGINS: {
+    std::lock_guard<std::mutex> lk(priv->lock);
+    g_strfreev(priv->allowed_origins);
+    priv->allowed_origins = (GStrv)g_value_dup_boxed(value);
+    break;
+  }
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+    break;
+  }
+}
+
+static void gst_media_capture_src_get_property(GObject *object, guint prop_id, GValue *value,
+                                               GParamSpec *pspec)
+{
+  GstMediaCaptureSrc *self = GST_MEDIA_CAPTURE_SRC(object);
+  GstMediaCaptureSrcPrivate *priv = self->priv;
+
+  switch (prop_id) {
+  case PROP_URI: {
+    std::lock_guard<std::mutex> lk(priv->lock);
+    g_value_set_string(value, priv->uri.c_str());
+    break;
+  }
+  case PROP_PAUSED: {
+    std::lock_guard<std::mutex> lk(priv->lock);
+    g_value_set_boolean(value, priv->paused);
+    break;
+  }
+  case PROP_LOOP: {
+    std::lock_guard<std::mutex> lk(priv->lock);
+    g_value_set_boolean(value, priv->loop);
+    break;
+  }
+  case PROP_PLAYBACK_RATE: {
+    std::lock_guard<std::mutex> lk(priv->lock);
+    g_value_set_double(value, priv->rate);
+    break;
+  }
+  case PROP_CURRENT_TIME:
+  case PROP_DURATION: {
+    GstElement *p = nullptr;
+    gdouble result;
+    bool ended;
+    {
+      std::lock_guard<std::mutex> lk(priv->lock);
+      if (priv->pipeline)
+        p = GST_ELEMENT(gst_object_ref(priv->pipeline));
+      result = prop_id == PROP_CURRENT_TIME ? priv->last_position : -1.0;
+      ended = priv->ended;
+    }
+    if (p) {
+      gint64 v;
+      if (prop_id == PROP_DURATION && gst_element_query_duration(p, GST_FORMAT_TIME, &v))
+        result = (gdouble)v / GST_SECOND;
+      else if (prop_id == PROP_CURRENT_TIME && !ended &&
+               gst_element_query_position(p, GST_FORMAT_TIME, &v))
+        result = (gdouble)v / GST_SECOND;
+      gst_object_unref(p);
+    }
+    g_value_set_double(value, result);
+    break;
+  }
+  case PROP_ENDED: {
+    std::lock_guard<std::mutex> lk(priv->lock);
+    g_value_set_boolean(value, priv->ended);
+    break;
+  }
+  case PROP_VIDEO_TRACK: {
+    std::lock_guard<std::mutex> lk(priv->lock);
+    g_value_set_int(value, priv->video_track);
+    break;
+  }
+  case PROP_AUDIO_TRACKS: {
+    std::lock_guard<std::mutex> lk(priv->lock);
+    g_value_set_string(value, priv->audio_tracks.c_str());
+    break;
+  }
+  case PROP_ALLOWED_ORIGINS: {
+    std::lock_guard<std::mutex> lk(priv->lock);
+    g_value_set_boxed(value, priv->allowed_origins);
+    break;
+  }
+  default:
+    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+    break;
+  }
+}
+
+static void gst_media_capture_src_finalize(GObject *object)
+{
+  GstMediaCaptureSrc *self = GST_MEDIA_CAPTURE_SRC(object);
+  g_strfreev(self->priv->allowed_origins);
+  delete self->priv;
+  G_OBJECT_CLASS(parent_class)->finalize(object);
+}
+
+static void gst_media_capture_src_class_init(GstMediaCaptureSrcClass *klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS(klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS(klass);
+
+  GST_DEBUG_CATEGORY_INIT(gst_media_capture_src_debug, "mediacapturesrc", 0,
+                          "HTMLMediaElement.captureStream()");
+
+  gobject_class->set_property = gst_media_capture_src_set_property;
+  gobject_class->get_property = gst_media_capture_src_get_property;
+  gobject_class->finalize = gst_media_capture_src_finalize;
+  element_class->change_state = GST_DEBUG_FUNCPTR(gst_media_capture_src_change_state);
+
+  const GParamFlags rw = (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
+  const GParamFlags ro = (GParamFlags)(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_property(
+      gobject_class, PROP_URI,
+      g_param_spec_string("uri", "URI",
+                          "Media to play (any URI uridecodebin handles). Setting it while "
+                          "running changes the source: the old tracks end and their pads go, "
+                          "then the new source's tracks are added; \"\" ends all tracks",
+                          "", rw));
+  g_object_class_install_property(
+      gobject_class, PROP_PAUSED,
+      g_param_spec_boolean("paused", "Paused",
+                           "Pause the media element: its tracks are muted (video sends nothing, "
+                           "audio sends silence) while the outer pipeline keeps running. "
+                           "Becomes TRUE when playback ends; FALSE after the end plays again "
+                           "from the start with new tracks",
+                           FALSE, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_LOOP,
+      g_param_spec_boolean("loop", "Loop", "Start over at the end instead of ending the tracks",
+                           FALSE, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_PLAYBACK_RATE,
+      g_param_spec_double("playback-rate", "Playback rate",
+                          "Speed of playback. Audio is time-stretched with its pitch kept "
+                          "between 0.5 and 4; outside that range audio tracks are muted (ME-9)",
+                          kMinRate, kMaxRate, 1.0, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_CURRENT_TIME,
+      g_param_spec_double("current-time", "Current time",
+                          "Playback position in seconds; setting it seeks the media element "
+                          "(no track ends, the outer pipeline sees no flush). Setting it after "
+                          "the end plays again with new tracks",
+                          0.0, G_MAXDOUBLE, 0.0, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_DURATION,
+      g_param_spec_double("duration", "Duration",
+                          "Duration of the media in seconds, -1 while unknown", -1.0, G_MAXDOUBLE,
+                          -1.0, ro));
+  g_object_class_install_property(
+      gobject_class, PROP_ENDED,
+      g_param_spec_boolean("ended", "Ended",
+                           "TRUE when playback reached the end without loop: every track got "
+                           "EOS and its pad was removed",
+                           FALSE, ro));
+  g_object_class_install_property(
+      gobject_class, PROP_VIDEO_TRACK,
+      g_param_spec_int("video-track", "Video track",
+                       "Index of the selected video track of the media (-1: none). Changing "
+                       "it while running ends the current tracks and adds the new selection",
+                       -1, G_MAXINT, 0, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_AUDIO_TRACKS,
+      g_param_spec_string("audio-tracks", "Audio tracks",
+                          "Enabled audio tracks of the media: \"all\", \"none\" or indices "
+                          "such as \"0\" or \"0,2\". Changing it while running ends the "
+                          "current tracks and adds the new selection",
+                          "0", rw));
+  g_object_class_install_property(
+      gobject_class, PROP_ALLOWED_ORIGINS,
+      g_param_spec_boxed("allowed-origins", "Allowed origins",
+                         "URI prefixes (scheme://host[:port]/path-prefix) the media may be "
+                         "loaded from; empty = any. Outside: SecurityError and no track; a "
+                         "redirect outside mid-stream mutes the tracks (ME-10)",
+                         G_TYPE_STRV, rw));
+
+  gst_element_class_add_static_pad_template(element_class, &video_template);
+  gst_element_class_add_static_pad_template(element_class, &audio_template);
+  gst_type_mark_as_plugin_api(GST_TYPE_MEDIA_CAPTURE_SRC_PAD, (GstPluginAPIFlags)0);
+
+  gst_element_class_set_static_metadata(
+      element_class, "Media capture source", "Source/Audio/Video",
+      "Plays a media URI like an HTML media element and outputs what it renders as live "
+      "audio and video tracks (HTMLMediaElement.captureStream)",
+      "GStreamer Web Capture");
+}
+
+static void gst_media_capture_src_init(GstMediaCaptureSrc *self)
+{
+  self->priv = new GstMediaCaptureSrcPrivate();
+  GST_OBJECT_FLAG_SET(self, GST_ELEMENT_FLAG_SOURCE);
+}

@@ -1,0 +1,21 @@
+/* The "mediacapture" plugin.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <gst/gst.h>
+
+#include "gstmediacapturesrc.h"
+#include "gstwebcapturei18n.h"
+
+static gboolean plugin_init(GstPlugin *plugin)
+{
+  gst_webcapture_init_i18n();
+  return GST_ELEMENT_REGISTER(mediacapturesrc, plugin);
+}
+
+GST_PLUGIN_DEFINE(
+    GST_VERSION_MAJOR, GST_VERSION_MINOR, mediacapture,
+    "Live tracks captured from what a media URI plays (HTMLMediaElement.captureStream)",
+    plugin_init, VERSION, GST_LICENSE, GST_PACKAGE_NAME, GST_PACKAGE_ORIGIN)
