@@ -1,0 +1,1030 @@
+/* Unit suite for mediastreambin (MS-1..MS-10; MS-11 is in mediastreambin_webrtc).
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <gst/audio/audio.h>
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+#include <gst/video/video.h>
+
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "gstmediastreamtrackstate.h"
+
+static GstElement *make_bin()
+{
+  GstElement *ms = gst_element_factory_make("mediastreambin", nullptr);
+  fail_unless(ms != nullptr, "mediastreambin not found");
+  return ms;
+}
+
+static bool is_uuid_v4(const gchar *s)
+{
+  if (!s || strlen(s) != 36)
+    return false;
+  for (int i = 0; i < 36; i++) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (s[i] != '-')
+        return false;
+    } else if (!g_ascii_isxdigit(s[i]) || g_ascii_isupper(s[i])) {
+      return false;
+    }
+  }
+  return s[14] == '4' && strchr("89ab", s[19]) != nullptr;
+}
+
+static gchar *get_string(gpointer object, const gchar *name)
+{
+  gchar *value = nullptr;
+  g_object_get(object, name, &value, NULL);
+  return value;
+}
+
+static gboolean get_bool(gpointer object, const gchar *name)
+{
+  gboolean value = FALSE;
+  g_object_get(object, name, &value, NULL);
+  return value;
+}
+
+struct Counter {
+  int count = 0;
+  GstPad *last = nullptr;
+};
+
+static void on_track_signal(GstElement *, GstPad *pad, Counter *c)
+{
+  c->count++;
+  c->last = pad;
+}
+
+static void on_notify(GObject *, GParamSpec *, int *count)
+{
+  (*count)++;
+}
+
+static void on_pad_signal(GstPad *, int *count)
+{
+  (*count)++;
+}
+
+/* Element messages "mediastream-track" with event=@event on @bus, drained. */
+static int count_track_messages(GstBus *bus, const gchar *event)
+{
+  int n = 0;
+  GstMessage *msg;
+  while ((msg = gst_bus_pop(bus))) {
+    const GstStructure *s = gst_message_get_structure(msg);
+    if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ELEMENT && s &&
+        gst_structure_has_name(s, "mediastream-track") &&
+        g_strcmp0(gst_structure_get_string(s, "event"), event) == 0)
+      n++;
+    gst_message_unref(msg);
+  }
+  return n;
+}
+
+/* ---------------------------------------------------------------------------- */
+
+GST_START_TEST(test_request_creates_track_pad)
+{
+  GstElement *ms = make_bin();
+  Counter added, removed;
+  g_signal_connect(ms, "track-added", G_CALLBACK(on_track_signal), &added);
+  g_signal_connect(ms, "track-removed", G_CALLBACK(on_track_signal), &removed);
+  int active_notifies = 0;
+  g_signal_connect(ms, "notify::active", G_CALLBACK(on_notify), &active_notifies);
+  GstBus *bus = gst_bus_new();
+  gst_element_set_bus(ms, bus);
+
+  fail_if(get_bool(ms, "active"), "a stream with no tracks is inactive (MS-3)");
+
+  GstPad *vsink = gst_element_request_pad_simple(ms, "video_sink_%u");
+  fail_unless(vsink != nullptr);
+  fail_unless_equals_string(GST_PAD_NAME(vsink), "video_sink_0");
+  GstPad *vsrc = gst_element_get_static_pad(ms, "video_0");
+  fail_unless(vsrc != nullptr, "the track pad exists at once");
+  fail_unless_equals_string(G_OBJECT_TYPE_NAME(vsrc), "GstMediaStreamTrackPad");
+  fail_unless_equals_int(added.count, 1);
+  fail_unless(added.last == vsrc);
+  fail_unless(get_bool(ms, "active"));
+  fail_unless_equals_int(active_notifies, 1);
+  fail_unless_equals_int(count_track_messages(bus, "addtrack"), 1);
+
+  GstPad *asink = gst_element_request_pad_simple(ms, "audio_sink_%u");
+  fail_unless_equals_string(GST_PAD_NAME(asink), "audio_sink_0");
+  GstPad *asrc = gst_element_get_static_pad(ms, "audio_0");
+  fail_unless(asrc != nullptr);
+  /* A given index. */
+  GstPad *vsink5 = gst_element_request_pad_simple(ms, "video_sink_5");
+  fail_unless_equals_string(GST_PAD_NAME(vsink5), "video_sink_5");
+  GstPad *vsrc5 = gst_element_get_static_pad(ms, "video_5");
+  fail_unless(vsrc5 != nullptr);
+  fail_unless_equals_int(added.count, 3);
+
+  gchar *k = get_string(vsrc, "kind");
+  fail_unless_equals_string(k, "video");
+  g_free(k);
+  k = get_string(asrc, "kind");
+  fail_unless_equals_string(k, "audio");
+  g_free(k);
+
+  gchar *id0 = get_string(vsrc, "track-id");
+  gchar *id1 = get_string(asrc, "track-id");
+  gchar *id2 = get_string(vsrc5, "track-id");
+  fail_unless(is_uuid_v4(id0), "track-id %s is a UUID v4", id0);
+  fail_unless(is_uuid_v4(id1));
+  fail_unless(is_uuid_v4(id2));
+  fail_if(g_str_equal(id0, id1) || g_str_equal(id0, id2) || g_str_equal(id1, id2));
+  g_free(id0);
+  g_free(id1);
+  g_free(id2);
+
+  gchar *state = get_string(vsrc, "ready-state");
+  fail_unless_equals_string(state, "live");
+  g_free(state);
+  fail_unless(get_bool(vsrc, "enabled"));
+  fail_if(get_bool(vsrc, "muted"));
+
+  /* Release removes the pair. */
+  gst_element_release_request_pad(ms, vsink);
+  gst_object_unref(vsink);
+  fail_unless_equals_int(removed.count, 1);
+  fail_unless(removed.last == vsrc);
+  GstPad *gone = gst_element_get_static_pad(ms, "video_0");
+  fail_unless(gone == nullptr, "the track pad went with its sink pad");
+  fail_unless_equals_int(count_track_messages(bus, "removetrack"), 1);
+  gst_object_unref(vsrc);
+
+  /* The freed index is given again. */
+  GstPad *again = gst_element_request_pad_simple(ms, "video_sink_%u");
+  fail_unless_equals_string(GST_PAD_NAME(again), "video_sink_0");
+  gst_element_release_request_pad(ms, again);
+  gst_object_unref(again);
+
+  gst_element_release_request_pad(ms, asink);
+  gst_element_release_request_pad(ms, vsink5);
+  gst_object_unref(asink);
+  gst_object_unref(vsink5);
+  gst_object_unref(asrc);
+  gst_object_unref(vsrc5);
+  fail_if(get_bool(ms, "active"), "no tracks left: inactive");
+  fail_unless_equals_int(GST_ELEMENT(ms)->numpads, 0);
+
+  gst_element_set_bus(ms, nullptr);
+  gst_object_unref(bus);
+  gst_object_unref(ms);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_stream_id)
+{
+  GstElement *ms = make_bin();
+  GstElement *other = make_bin();
+  gchar *id = get_string(ms, "id");
+  gchar *id_other = get_string(other, "id");
+  fail_unless(is_uuid_v4(id), "default id %s is a UUID v4 (MS-1)", id);
+  fail_if(g_str_equal(id, id_other));
+  g_free(id);
+  g_free(id_other);
+
+  g_object_set(ms, "id", "my-stream_1", NULL);
+  id = get_string(ms, "id");
+  fail_unless_equals_string(id, "my-stream_1");
+  g_free(id);
+
+  /* Not a token: refused with a warning, id unchanged. */
+  GstBus *bus = gst_bus_new();
+  gst_element_set_bus(ms, bus);
+  for (const gchar *bad : {"", "has space", "a/b",
+                           "0123456789012345678901234567890123456789012345678901234567890123x"}) {
+    g_object_set(ms, "id", bad, NULL);
+    id = get_string(ms, "id");
+    fail_unless_equals_string(id, "my-stream_1");
+    g_free(id);
+    GstMessage *msg = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING);
+    fail_unless(msg != nullptr, "a warning for \"%s\"", bad);
+    GError *err = nullptr;
+    gst_message_parse_warning(msg, &err, nullptr);
+    fail_unless(g_str_has_prefix(err->message, "TypeError"), "%s", err->message);
+    g_error_free(err);
+    gst_message_unref(msg);
+  }
+
+  /* Fixed once running. */
+  fail_unless_equals_int(gst_element_set_state(ms, GST_STATE_PAUSED), GST_STATE_CHANGE_SUCCESS);
+  g_object_set(ms, "id", "later", NULL);
+  id = get_string(ms, "id");
+  fail_unless_equals_string(id, "my-stream_1");
+  g_free(id);
+  GstMessage *msg = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING);
+  fail_unless(msg != nullptr);
+  gst_message_unref(msg);
+  gst_element_set_state(ms, GST_STATE_NULL);
+
+  gst_element_set_bus(ms, nullptr);
+  gst_object_unref(bus);
+  gst_object_unref(ms);
+  gst_object_unref(other);
+}
+GST_END_TEST;
+
+/* ---------------------------------------------------------------------------- */
+
+static GstHarness *video_harness(GstElement *ms, guint index, const gchar *caps)
+{
+  gchar *sink = g_strdup_printf("video_sink_%u", index);
+  gchar *src = g_strdup_printf("video_%u", index);
+  GstHarness *h = gst_harness_new_with_element(ms, sink, src);
+  g_free(sink);
+  g_free(src);
+  gst_harness_set_src_caps_str(h, caps);
+  return h;
+}
+
+static GstHarness *audio_harness(GstElement *ms, guint index, const gchar *caps)
+{
+  gchar *sink = g_strdup_printf("audio_sink_%u", index);
+  gchar *src = g_strdup_printf("audio_%u", index);
+  GstHarness *h = gst_harness_new_with_element(ms, sink, src);
+  g_free(sink);
+  g_free(src);
+  gst_harness_set_src_caps_str(h, caps);
+  return h;
+}
+
+static GstBuffer *filled_buffer(gsize size, guint8 value, GstClockTime pts, GstClockTime duration)
+{
+  GstBuffer *buf = gst_buffer_new_allocate(nullptr, size, nullptr);
+  gst_buffer_memset(buf, 0, value, size);
+  GST_BUFFER_PTS(buf) = pts;
+  GST_BUFFER_DTS(buf) = pts;
+  GST_BUFFER_DURATION(buf) = duration;
+  GST_BUFFER_OFFSET(buf) = 7;
+  return buf;
+}
+
+static GstPad *track_pad(GstElement *ms, const gchar *name)
+{
+  GstPad *pad = gst_element_get_static_pad(ms, name);
+  fail_unless(pad != nullptr);
+  return pad;
+}
+
+static void assert_same_timing(GstBuffer *out, GstClockTime pts, GstClockTime duration)
+{
+  fail_unless_equals_uint64(GST_BUFFER_PTS(out), pts);
+  fail_unless_equals_uint64(GST_BUFFER_DTS(out), pts);
+  fail_unless_equals_uint64(GST_BUFFER_DURATION(out), duration);
+}
+
+GST_START_TEST(test_passthrough_is_zero_copy)
+{
+  GstElement *ms = make_bin();
+  GstHarness *h = video_harness(ms, 0, "video/x-raw,format=BGRA,width=16,height=8,framerate=30/1");
+  GstBuffer *in = filled_buffer(16 * 8 * 4, 0x5a, 0, GST_SECOND / 30);
+  GstBuffer *out = gst_harness_push_and_pull(h, gst_buffer_ref(in));
+  fail_unless(out == in, "an enabled track passes the very buffer");
+  gst_buffer_unref(out);
+  gst_buffer_unref(in);
+  gst_harness_teardown(h);
+  gst_object_unref(ms);
+}
+GST_END_TEST;
+
+/* Pushes one frame of 0x5a bytes on a disabled track and returns the output. */
+static GstBuffer *disabled_video_frame(const gchar *caps, GstVideoInfo *info)
+{
+  GstElement *ms = make_bin();
+  GstHarness *h = video_harness(ms, 0, caps);
+  GstCaps *c = gst_caps_from_string(caps);
+  fail_unless(gst_video_info_from_caps(info, c));
+  gst_caps_unref(c);
+  GstPad *track = track_pad(ms, "video_0");
+  g_object_set(track, "enabled", FALSE, NULL);
+  const GstClockTime pts = 3 * GST_SECOND, dur = GST_SECOND / 25;
+  GstBuffer *out = gst_harness_push_and_pull(h, filled_buffer(info->size, 0x5a, pts, dur));
+  fail_unless(out != nullptr);
+  assert_same_timing(out, pts, dur);
+  fail_unless_equals_uint64(gst_buffer_get_size(out), info->size);
+  /* The same caps downstream. */
+  GstCaps *sink_caps = gst_pad_get_current_caps(h->sinkpad);
+  GstCaps *expected = gst_caps_from_string(caps);
+  fail_unless(gst_caps_is_equal(sink_caps, expected));
+  gst_caps_unref(sink_caps);
+  gst_caps_unref(expected);
+  gst_object_unref(track);
+  gst_harness_teardown(h);
+  gst_object_unref(ms);
+  return out;
+}
+
+GST_START_TEST(test_disabled_black_bgra)
+{
+  GstVideoInfo info;
+  GstBuffer *out =
+      disabled_video_frame("video/x-raw,format=BGRA,width=33,height=17,framerate=25/1", &info);
+  GstVideoFrame frame;
+  fail_unless(gst_video_frame_map(&frame, &info, out, GST_MAP_READ));
+  for (int y = 0; y < 17; y++) {
+    const guint8 *row = static_cast<const guint8 *>(GST_VIDEO_FRAME_PLANE_DATA(&frame, 0)) +
+                        y * GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0);
+    for (int x = 0; x < 33; x++) {
+      fail_unless(row[x * 4 + 0] == 0 && row[x * 4 + 1] == 0 && row[x * 4 + 2] == 0, "BGR at %d,%d",
+                  x, y);
+      fail_unless_equals_int(row[x * 4 + 3], 255); /* opaque */
+    }
+  }
+  gst_video_frame_unmap(&frame);
+  gst_buffer_unref(out);
+}
+GST_END_TEST;
+
+static void check_planar_420(const gchar *caps, guint8 luma)
+{
+  GstVideoInfo info;
+  GstBuffer *out = disabled_video_frame(caps, &info);
+  GstVideoFrame frame;
+  fail_unless(gst_video_frame_map(&frame, &info, out, GST_MAP_READ));
+  const gint w = GST_VIDEO_INFO_WIDTH(&info), hgt = GST_VIDEO_INFO_HEIGHT(&info);
+  for (int y = 0; y < hgt; y++) {
+    const guint8 *row = static_cast<const guint8 *>(GST_VIDEO_FRAME_PLANE_DATA(&frame, 0)) +
+                        y * GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0);
+    for (int x = 0; x < w; x++)
+      fail_unless(row[x] == luma, "Y at %d,%d is %d, not %d", x, y, row[x], luma);
+  }
+  const gint cw = (w + 1) / 2, ch = (hgt + 1) / 2;
+  if (GST_VIDEO_INFO_N_PLANES(&info) == 3) { /* I420 */
+    for (int p = 1; p < 3; p++)
+      for (int y = 0; y < ch; y++) {
+        const guint8 *row = static_cast<const guint8 *>(GST_VIDEO_FRAME_PLANE_DATA(&frame, p)) +
+                            y * GST_VIDEO_FRAME_PLANE_STRIDE(&frame, p);
+        for (int x = 0; x < cw; x++)
+          fail_unless(row[x] == 128, "plane %d at %d,%d is %d", p, x, y, row[x]);
+      }
+  } else { /* NV12 */
+    for (int y = 0; y < ch; y++) {
+      const guint8 *row = static_cast<const guint8 *>(GST_VIDEO_FRAME_PLANE_DATA(&frame, 1)) +
+                          y * GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 1);
+      for (int x = 0; x < cw * 2; x++)
+        fail_unless(row[x] == 128, "UV at byte %d,%d is %d", x, y, row[x]);
+    }
+  }
+  gst_video_frame_unmap(&frame);
+  gst_buffer_unref(out);
+}
+
+GST_START_TEST(test_disabled_black_i420_nv12)
+{
+  /* Limited range (the default for YUV): Y=16, U=V=128. Odd sizes on purpose. */
+  check_planar_420("video/x-raw,format=I420,width=35,height=19,framerate=30/1", 16);
+  check_planar_420("video/x-raw,format=NV12,width=35,height=19,framerate=30/1", 16);
+  /* Full range as the colorimetry says: Y=0. */
+  check_planar_420(
+      "video/x-raw,format=I420,width=32,height=18,framerate=30/1,colorimetry=(string)1:4:0:0", 0);
+  check_planar_420("video/x-raw,format=NV12,width=32,height=18,framerate=30/1,"
+                   "colorimetry=(string)1:4:0:0",
+                   0);
+}
+GST_END_TEST;
+
+/* Every raw format GStreamer can pack: the disabled output, unpacked by the
+ * format's own unpacker, is black (RGB 0 / Y at the range's black level,
+ * chroma neutral) and opaque. */
+GST_START_TEST(test_disabled_black_every_format)
+{
+  int checked = 0;
+  guint n_formats = 0;
+  const GstVideoFormat *formats = gst_video_formats_raw(&n_formats);
+  for (guint i = 0; i < n_formats; i++) {
+    const GstVideoFormat f = formats[i];
+    const GstVideoFormatInfo *finfo = gst_video_format_get_info(f);
+    if (GST_VIDEO_FORMAT_INFO_FORMAT(finfo) == GST_VIDEO_FORMAT_ENCODED || !finfo->unpack_func ||
+        !finfo->pack_func)
+      continue;
+    for (int full = 0; full < 2; full++) {
+      GstVideoInfo info;
+      /* 128x128 fits every tile size; an interlaced-free progressive frame. */
+      fail_unless(gst_video_info_set_format(&info, f, 128, 128));
+      if (full)
+        info.colorimetry.range = GST_VIDEO_COLOR_RANGE_0_255;
+      else if (!GST_VIDEO_FORMAT_INFO_IS_RGB(finfo))
+        info.colorimetry.range = GST_VIDEO_COLOR_RANGE_16_235;
+      GstCaps *caps = gst_video_info_to_caps(&info);
+      gchar *caps_str = gst_caps_to_string(caps);
+      gst_caps_unref(caps);
+      GstVideoInfo got;
+      GstBuffer *out = disabled_video_frame(caps_str, &got);
+      g_free(caps_str);
+
+      GstVideoFrame frame;
+      fail_unless(gst_video_frame_map(&frame, &got, out, GST_MAP_READ));
+      const GstVideoFormatInfo *uinfo = gst_video_format_get_info(finfo->unpack_format);
+      const bool wide = GST_VIDEO_FORMAT_INFO_BITS(uinfo) > 8;
+      const bool rgb = GST_VIDEO_FORMAT_INFO_IS_RGB(uinfo);
+      const bool full_range = got.colorimetry.range == GST_VIDEO_COLOR_RANGE_0_255;
+      const bool has_alpha = GST_VIDEO_FORMAT_INFO_HAS_ALPHA(finfo);
+      const bool gray = GST_VIDEO_FORMAT_INFO_IS_GRAY(finfo);
+      const int depth = GST_VIDEO_FORMAT_INFO_DEPTH(finfo, 0);
+      std::vector<guint8> line(128 * 8 + 1024);
+      for (int y = 0; y < 128; y++) {
+        finfo->unpack_func(finfo, GST_VIDEO_PACK_FLAG_NONE, line.data(), frame.data,
+                           frame.info.stride, 0, y, 128);
+        for (int x = 0; x < 128; x++) {
+          /* Compare at the format's own depth (unpack widens to 8/16 bits). */
+          /* Unpacked order A, Y/R, U/G, V/B; format components Y/R=0, U/G=1,
+           * V/B=2, A=3. */
+          auto comp_depth = [&](int c) {
+            int d = GST_VIDEO_FORMAT_INFO_DEPTH(finfo, c == 0 ? 3 : c - 1);
+            return MIN(d ? d : depth, wide ? 16 : 8);
+          };
+          auto comp = [&](int c) -> int {
+            int v = wide ? reinterpret_cast<guint16 *>(line.data())[x * 4 + c] : line[x * 4 + c];
+            return v >> ((wide ? 16 : 8) - comp_depth(c));
+          };
+          const int top = (1 << comp_depth(0)) - 1;
+          if (has_alpha)
+            fail_unless(comp(0) == top, "%s: alpha %d at %d,%d", finfo->name, comp(0), x, y);
+          if (rgb) {
+            fail_unless(comp(1) == 0 && comp(2) == 0 && comp(3) == 0, "%s: RGB %d,%d,%d at %d,%d",
+                        finfo->name, comp(1), comp(2), comp(3), x, y);
+          } else {
+            const int black = full_range ? 0 : (16 << (comp_depth(1) - 8));
+            const int neutral = 1 << (comp_depth(2) - 1);
+            fail_unless(comp(1) == black, "%s (%s range): Y %d at %d,%d, expected %d", finfo->name,
+                        full_range ? "full" : "limited", comp(1), x, y, black);
+            if (!gray)
+              fail_unless(comp(2) == neutral && comp(3) == neutral, "%s: UV %d,%d at %d,%d",
+                          finfo->name, comp(2), comp(3), x, y);
+          }
+        }
+      }
+      gst_video_frame_unmap(&frame);
+      gst_buffer_unref(out);
+      checked++;
+    }
+  }
+  GST_INFO("checked %d format/range pairs", checked);
+  fail_unless(checked > 100, "only %d formats checked", checked);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_black_prepared_once_per_caps)
+{
+  GstElement *ms = make_bin();
+  GstHarness *h = video_harness(ms, 0, "video/x-raw,format=I420,width=64,height=48,framerate=30/1");
+  GstPad *track = track_pad(ms, "video_0");
+  g_object_set(track, "enabled", FALSE, NULL);
+  GstBuffer *a = gst_harness_push_and_pull(h, filled_buffer(64 * 48 * 3 / 2, 1, 0, 10));
+  GstBuffer *b = gst_harness_push_and_pull(h, filled_buffer(64 * 48 * 3 / 2, 2, 10, 10));
+  fail_unless(gst_buffer_peek_memory(a, 0) == gst_buffer_peek_memory(b, 0),
+              "black frames share one prepared memory");
+  fail_if(gst_buffer_is_writable(a) && gst_memory_is_writable(gst_buffer_peek_memory(a, 0)),
+          "shared black must not be writable in place");
+  /* New caps: prepared again, at the new size. */
+  gst_harness_set_src_caps_str(h, "video/x-raw,format=I420,width=32,height=16,framerate=30/1");
+  GstBuffer *c = gst_harness_push_and_pull(h, filled_buffer(32 * 16 * 3 / 2, 3, 20, 10));
+  fail_unless_equals_uint64(gst_buffer_get_size(c), 32 * 16 * 3 / 2);
+  fail_if(gst_buffer_peek_memory(c, 0) == gst_buffer_peek_memory(a, 0));
+  gst_buffer_unref(a);
+  gst_buffer_unref(b);
+  gst_buffer_unref(c);
+  gst_object_unref(track);
+  gst_harness_teardown(h);
+  gst_object_unref(ms);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_reenable_passes_at_once)
+{
+  GstElement *ms = make_bin();
+  GstHarness *h = video_harness(ms, 0, "video/x-raw,format=GRAY8,width=8,height=8,framerate=30/1");
+  GstPad *track = track_pad(ms, "video_0");
+  for (int round = 0; round < 3; round++) {
+    g_object_set(track, "enabled", FALSE, NULL);
+    GstBuffer *out = gst_harness_push_and_pull(h, filled_buffer(64, 0x77, round * 2, 1));
+    GstMapInfo map;
+    gst_buffer_map(out, &map, GST_MAP_READ);
+    for (gsize i = 0; i < map.size; i++)
+      fail_unless(map.data[i] != 0x77, "disabled: no media");
+    gst_buffer_unmap(out, &map);
+    gst_buffer_unref(out);
+    g_object_set(track, "enabled", TRUE, NULL);
+    GstBuffer *in = filled_buffer(64, 0x77, round * 2 + 1, 1);
+    out = gst_harness_push_and_pull(h, gst_buffer_ref(in));
+    fail_unless(out == in, "enabled again: the next buffer is media");
+    gst_buffer_unref(out);
+    gst_buffer_unref(in);
+  }
+  gst_object_unref(track);
+  gst_harness_teardown(h);
+  gst_object_unref(ms);
+}
+GST_END_TEST;
+
+template <typename T> static void check_silence(const gchar *format, T silence)
+{
+  gchar *caps =
+      g_strdup_printf("audio/x-raw,format=%s,rate=48000,channels=2,layout=interleaved", format);
+  GstElement *ms = make_bin();
+  GstHarness *h = audio_harness(ms, 0, caps);
+  GstPad *track = track_pad(ms, "audio_0");
+  g_object_set(track, "enabled", FALSE, NULL);
+  /* Varying sizes: the prepared silence grows and is shared. */
+  for (int i = 0, frames = 480; i < 4; i++, frames = (i % 2) ? 1024 : 100) {
+    gsize size = frames * 2 * sizeof(T);
+    GstClockTime pts = i * GST_MSECOND * 20, dur = gst_util_uint64_scale(frames, GST_SECOND, 48000);
+    GstBuffer *in = filled_buffer(size, 0x3c, pts, dur);
+    GST_BUFFER_FLAG_SET(in, GST_BUFFER_FLAG_DISCONT);
+    GstBuffer *out = gst_harness_push_and_pull(h, in);
+    assert_same_timing(out, pts, dur);
+    fail_unless(GST_BUFFER_FLAG_IS_SET(out, GST_BUFFER_FLAG_DISCONT), "flags kept");
+    fail_unless_equals_uint64(gst_buffer_get_size(out), size);
+    GstMapInfo map;
+    gst_buffer_map(out, &map, GST_MAP_READ);
+    const T *samples = reinterpret_cast<const T *>(map.data);
+    for (gsize s = 0; s < size / sizeof(T); s++)
+      fail_unless(memcmp(&samples[s], &silence, sizeof(T)) == 0,
+                  "%s sample %" G_GSIZE_FORMAT " is not silence", format, s);
+    gst_buffer_unmap(out, &map);
+    gst_buffer_unref(out);
+  }
+  gst_object_unref(track);
+  gst_harness_teardown(h);
+  gst_object_unref(ms);
+  g_free(caps);
+}
+
+GST_START_TEST(test_disabled_silence)
+{
+  check_silence<gint16>("S16LE", 0);
+  check_silence<gfloat>("F32LE", 0.0f);
+  check_silence<guint8>("U8", 0x80);
+  check_silence<guint16>("U16LE", 0x8000);
+  check_silence<gdouble>("F64LE", 0.0);
+}
+GST_END_TEST;
+
+/* Every raw audio format: output equals the format's silence pattern. */
+GST_START_TEST(test_disabled_silence_every_format)
+{
+  const GstAudioFormat *formats;
+  guint n = 0;
+  formats = gst_audio_formats_raw(&n);
+  fail_unless(n > 20);
+  for (guint i = 0; i < n; i++) {
+    const GstAudioFormatInfo *finfo = gst_audio_format_get_info(formats[i]);
+    GstAudioInfo info;
+    gst_audio_info_set_format(&info, formats[i], 44100, 1, nullptr);
+    GstCaps *caps = gst_audio_info_to_caps(&info);
+    gchar *caps_str = gst_caps_to_string(caps);
+    gst_caps_unref(caps);
+    GstElement *ms = make_bin();
+    GstHarness *h = audio_harness(ms, 0, caps_str);
+    GstPad *track = track_pad(ms, "audio_0");
+    g_object_set(track, "enabled", FALSE, NULL);
+    const gsize bpf = GST_AUDIO_INFO_BPF(&info);
+    GstBuffer *out =
+        gst_harness_push_and_pull(h, filled_buffer(bpf * 441, 0x3c, 0, GST_MSECOND * 10));
+    GstMapInfo map;
+    gst_buffer_map(out, &map, GST_MAP_READ);
+    fail_unless_equals_uint64(map.size, bpf * 441);
+    for (gsize s = 0; s < 441; s++)
+      fail_unless(memcmp(map.data + s * bpf, finfo->silence, bpf) == 0, "%s sample %d", finfo->name,
+                  (int)s);
+    gst_buffer_unmap(out, &map);
+    gst_buffer_unref(out);
+    gst_object_unref(track);
+    gst_harness_teardown(h);
+    gst_object_unref(ms);
+    g_free(caps_str);
+  }
+}
+GST_END_TEST;
+
+/* ---------------------------------------------------------------------------- */
+
+GST_START_TEST(test_muted_follows_source)
+{
+  GstElement *ms = make_bin();
+  GstBus *bus = gst_bus_new();
+  gst_element_set_bus(ms, bus);
+  GstHarness *h = video_harness(ms, 0, "video/x-raw,format=BGRx,width=8,height=8,framerate=30/1");
+  GstPad *track = track_pad(ms, "video_0");
+  int notifies = 0, mutes = 0, unmutes = 0;
+  g_signal_connect(track, "notify::muted", G_CALLBACK(on_notify), &notifies);
+  g_signal_connect(track, "mute", G_CALLBACK(on_pad_signal), &mutes);
+  g_signal_connect(track, "unmute", G_CALLBACK(on_pad_signal), &unmutes);
+  count_track_messages(bus, "");
+
+  fail_unless(gst_harness_push_event(h, gst_media_stream_track_state_event_new(TRUE, nullptr)));
+  fail_unless(get_bool(track, "muted"));
+  fail_unless_equals_int(notifies, 1);
+  fail_unless_equals_int(mutes, 1);
+  fail_unless_equals_int(count_track_messages(bus, "mute"), 1);
+  /* The same state again: no event fires. */
+  fail_unless(gst_harness_push_event(h, gst_media_stream_track_state_event_new(TRUE, nullptr)));
+  fail_unless_equals_int(notifies, 1);
+  fail_unless(gst_harness_push_event(h, gst_media_stream_track_state_event_new(FALSE, nullptr)));
+  fail_if(get_bool(track, "muted"));
+  fail_unless_equals_int(notifies, 2);
+  fail_unless_equals_int(unmutes, 1);
+  fail_unless_equals_int(count_track_messages(bus, "unmute"), 1);
+
+  /* The event goes on downstream (sticky). */
+  GstEvent *ev = gst_pad_get_sticky_event(h->sinkpad, GST_EVENT_CUSTOM_DOWNSTREAM_STICKY, 0);
+  fail_unless(ev != nullptr);
+  gboolean m = TRUE;
+  fail_unless(gst_media_stream_track_state_event_parse(ev, &m, nullptr));
+  fail_if(m);
+  gst_event_unref(ev);
+
+  gst_object_unref(track);
+  gst_harness_teardown(h);
+  gst_element_set_bus(ms, nullptr);
+  gst_object_unref(bus);
+  gst_object_unref(ms);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_label)
+{
+  GstElement *ms = make_bin();
+  GstHarness *h = video_harness(ms, 0, "video/x-raw,format=BGRx,width=8,height=8,framerate=30/1");
+  GstPad *track = track_pad(ms, "video_0");
+  int notifies = 0;
+  g_signal_connect(track, "notify::label", G_CALLBACK(on_notify), &notifies);
+
+  /* Track-state label, then title tag. */
+  gst_harness_push_event(h, gst_media_stream_track_state_event_new(FALSE, "from state"));
+  gchar *label = get_string(track, "label");
+  fail_unless_equals_string(label, "from state");
+  g_free(label);
+  gst_harness_push_event(h, gst_event_new_tag(gst_tag_list_new(GST_TAG_TITLE, "Camera", NULL)));
+  label = get_string(track, "label");
+  fail_unless_equals_string(label, "Camera");
+  g_free(label);
+  fail_unless_equals_int(notifies, 2);
+  /* The track's GstStream carries it as its title. */
+  gst_harness_push(h, filled_buffer(8 * 8 * 4, 1, 0, 1));
+  GstEvent *ev = gst_pad_get_sticky_event(h->sinkpad, GST_EVENT_STREAM_START, 0);
+  GstStream *stream = nullptr;
+  gst_event_parse_stream(ev, &stream);
+  GstTagList *tags = gst_stream_get_tags(stream);
+  fail_unless(tags != nullptr);
+  gchar *title = nullptr;
+  fail_unless(gst_tag_list_get_string(tags, GST_TAG_TITLE, &title));
+  fail_unless_equals_string(title, "Camera");
+  g_free(title);
+  gst_tag_list_unref(tags);
+  gst_object_unref(stream);
+  gst_event_unref(ev);
+
+  /* The application's label wins. */
+  g_object_set(track, "label", "mine", NULL);
+  gst_harness_push_event(h, gst_event_new_tag(gst_tag_list_new(GST_TAG_TITLE, "Other", NULL)));
+  label = get_string(track, "label");
+  fail_unless_equals_string(label, "mine");
+  g_free(label);
+
+  gst_object_unref(track);
+  gst_harness_teardown(h);
+  gst_object_unref(ms);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_label_defaults_to_upstream_name)
+{
+  GstElement *pipeline = gst_parse_launch(
+      "videotestsrc name=camera num-buffers=1 ! ms. ms.video_0 ! fakesink mediastreambin name=ms",
+      nullptr);
+  fail_unless(pipeline != nullptr);
+  GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
+  GstPad *track = track_pad(ms, "video_0");
+  gchar *label = get_string(track, "label");
+  fail_unless_equals_string(label, "camera");
+  g_free(label);
+  gst_object_unref(track);
+  gst_object_unref(ms);
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_settings)
+{
+  GstElement *ms = make_bin();
+  GstHarness *hv =
+      video_harness(ms, 0, "video/x-raw,format=I420,width=320,height=240,framerate=30000/1001");
+  GstHarness *ha =
+      audio_harness(ms, 0, "audio/x-raw,format=S16LE,rate=44100,channels=2,layout=interleaved");
+  GstPad *vtrack = track_pad(ms, "video_0");
+  GstPad *atrack = track_pad(ms, "audio_0");
+  GstStructure *s = nullptr;
+  g_object_get(vtrack, "settings", &s, NULL);
+  gint v = 0;
+  fail_unless(gst_structure_get_int(s, "width", &v) && v == 320);
+  fail_unless(gst_structure_get_int(s, "height", &v) && v == 240);
+  gdouble rate = 0;
+  fail_unless(gst_structure_get_double(s, "frame-rate", &rate));
+  fail_unless(fabs(rate - 29.97) < 0.01, "frame-rate %f", rate);
+  gst_structure_free(s);
+  g_object_get(atrack, "settings", &s, NULL);
+  fail_unless(gst_structure_get_int(s, "sample-rate", &v) && v == 44100);
+  fail_unless(gst_structure_get_int(s, "channel-count", &v) && v == 2);
+  gst_structure_free(s);
+  /* Follows renegotiation. */
+  int notifies = 0;
+  g_signal_connect(vtrack, "notify::settings", G_CALLBACK(on_notify), &notifies);
+  gst_harness_set_src_caps_str(
+      hv, "video/x-raw,format=I420,width=640,height=360,framerate=0/1,max-framerate=15/1");
+  fail_unless_equals_int(notifies, 1);
+  g_object_get(vtrack, "settings", &s, NULL);
+  fail_unless(gst_structure_get_int(s, "width", &v) && v == 640);
+  fail_unless(gst_structure_get_double(s, "frame-rate", &rate) && rate == 15.0);
+  gst_structure_free(s);
+  gst_object_unref(vtrack);
+  gst_object_unref(atrack);
+  gst_harness_teardown(hv);
+  gst_harness_teardown(ha);
+  gst_object_unref(ms);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_eos_ends_track)
+{
+  GstElement *ms = make_bin();
+  GstBus *bus = gst_bus_new();
+  gst_element_set_bus(ms, bus);
+  GstHarness *hv = video_harness(ms, 0, "video/x-raw,format=BGRx,width=8,height=8,framerate=30/1");
+  GstHarness *ha =
+      audio_harness(ms, 0, "audio/x-raw,format=S16LE,rate=8000,channels=1,layout=interleaved");
+  GstPad *vtrack = track_pad(ms, "video_0");
+  GstPad *atrack = track_pad(ms, "audio_0");
+  Counter ended;
+  g_signal_connect(ms, "track-ended", G_CALLBACK(on_track_signal), &ended);
+  int active_notifies = 0, state_notifies = 0;
+  g_signal_connect(ms, "notify::active", G_CALLBACK(on_notify), &active_notifies);
+  g_signal_connect(vtrack, "notify::ready-state", G_CALLBACK(on_notify), &state_notifies);
+  count_track_messages(bus, "");
+
+  gst_harness_push(hv, filled_buffer(256, 1, 0, 1));
+  fail_unless(gst_harness_push_event(hv, gst_event_new_eos()));
+  gchar *state = get_string(vtrack, "ready-state");
+  fail_unless_equals_string(state, "ended");
+  g_free(state);
+  fail_unless_equals_int(state_notifies, 1);
+  fail_unless_equals_int(ended.count, 1);
+  fail_unless(ended.last == vtrack);
+  fail_unless_equals_int(count_track_messages(bus, "ended"), 1);
+  fail_unless(get_bool(ms, "active"), "the audio track is still live (MS-3)");
+  fail_unless_equals_int(active_notifies, 0);
+  /* EOS forwarded. */
+  bool saw_eos = false;
+  GstEvent *ev;
+  while ((ev = gst_harness_try_pull_event(hv))) {
+    saw_eos |= GST_EVENT_TYPE(ev) == GST_EVENT_EOS;
+    gst_event_unref(ev);
+  }
+  fail_unless(saw_eos);
+
+  fail_unless(gst_harness_push_event(ha, gst_event_new_eos()));
+  fail_if(get_bool(ms, "active"), "every track ended: inactive");
+  fail_unless_equals_int(active_notifies, 1);
+  fail_unless_equals_int(ended.count, 2);
+
+  gst_object_unref(vtrack);
+  gst_object_unref(atrack);
+  gst_harness_teardown(hv);
+  gst_harness_teardown(ha);
+  gst_element_set_bus(ms, nullptr);
+  gst_object_unref(bus);
+  gst_object_unref(ms);
+}
+GST_END_TEST;
+
+static GstStreamCollection *pull_collection(GstHarness *h)
+{
+  GstEvent *ev;
+  GstStreamCollection *collection = nullptr;
+  while ((ev = gst_harness_try_pull_event(h))) {
+    if (GST_EVENT_TYPE(ev) == GST_EVENT_STREAM_COLLECTION) {
+      gst_clear_object(&collection);
+      gst_event_parse_stream_collection(ev, &collection);
+    }
+    gst_event_unref(ev);
+  }
+  return collection;
+}
+
+GST_START_TEST(test_stream_start_and_collection)
+{
+  GstElement *ms = make_bin();
+  g_object_set(ms, "id", "stream-A", NULL);
+  GstBus *bus = gst_bus_new();
+  gst_element_set_bus(ms, bus);
+  GstHarness *hv = video_harness(ms, 0, "video/x-raw,format=BGRx,width=8,height=8,framerate=30/1");
+  GstHarness *ha =
+      audio_harness(ms, 0, "audio/x-raw,format=S16LE,rate=8000,channels=1,layout=interleaved");
+  GstPad *vtrack = track_pad(ms, "video_0");
+  GstPad *atrack = track_pad(ms, "audio_0");
+  gchar *vid = get_string(vtrack, "track-id");
+  gchar *aid = get_string(atrack, "track-id");
+
+  /* STREAM_START: stream-id = track id, the track's GstStream, one group. */
+  guint groups[2];
+  GstHarness *hs[2] = {hv, ha};
+  const gchar *ids[2] = {vid, aid};
+  for (int i = 0; i < 2; i++) {
+    GstEvent *ev = gst_pad_get_sticky_event(hs[i]->sinkpad, GST_EVENT_STREAM_START, 0);
+    fail_unless(ev != nullptr);
+    const gchar *sid = nullptr;
+    gst_event_parse_stream_start(ev, &sid);
+    fail_unless_equals_string(sid, ids[i]);
+    fail_unless(gst_event_parse_group_id(ev, &groups[i]));
+    GstStream *stream = nullptr;
+    gst_event_parse_stream(ev, &stream);
+    fail_unless(stream != nullptr);
+    fail_unless_equals_string(gst_stream_get_stream_id(stream), ids[i]);
+    fail_unless_equals_int(gst_stream_get_stream_type(stream),
+                           i == 0 ? GST_STREAM_TYPE_VIDEO : GST_STREAM_TYPE_AUDIO);
+    GstCaps *caps = gst_stream_get_caps(stream);
+    fail_unless(caps != nullptr, "the stream knows its caps");
+    gst_caps_unref(caps);
+    gst_object_unref(stream);
+    gst_event_unref(ev);
+  }
+  fail_unless_equals_int(groups[0], groups[1]);
+
+  /* The video track carried a collection of one, then (on its next data) the
+   * collection of two. */
+  gst_harness_push(hv, filled_buffer(256, 1, 0, 1));
+  gst_buffer_unref(gst_harness_pull(hv));
+  GstStreamCollection *c = pull_collection(hv);
+  fail_unless(c != nullptr);
+  fail_unless_equals_string(gst_stream_collection_get_upstream_id(c), "stream-A");
+  fail_unless_equals_int(gst_stream_collection_get_size(c), 2);
+  bool seen_v = false, seen_a = false;
+  for (guint i = 0; i < 2; i++) {
+    const gchar *sid = gst_stream_get_stream_id(gst_stream_collection_get_stream(c, i));
+    seen_v |= g_str_equal(sid, vid);
+    seen_a |= g_str_equal(sid, aid);
+  }
+  fail_unless(seen_v && seen_a);
+  gst_object_unref(c);
+
+  /* Bus: a collection per change of the track set (2 adds). */
+  int collections = 0;
+  GstMessage *msg;
+  GstStreamCollection *last = nullptr;
+  while ((msg = gst_bus_pop_filtered(bus, GST_MESSAGE_STREAM_COLLECTION))) {
+    collections++;
+    gst_clear_object(&last);
+    gst_message_parse_stream_collection(msg, &last);
+    gst_message_unref(msg);
+  }
+  fail_unless_equals_int(collections, 2);
+  fail_unless_equals_int(gst_stream_collection_get_size(last), 2);
+  gst_object_unref(last);
+
+  /* Removing the audio track: a collection of one on the bus and downstream. */
+  gst_object_unref(atrack);
+  gst_harness_teardown(ha);
+  msg = gst_bus_pop_filtered(bus, GST_MESSAGE_STREAM_COLLECTION);
+  fail_unless(msg != nullptr);
+  gst_message_parse_stream_collection(msg, &last);
+  fail_unless_equals_int(gst_stream_collection_get_size(last), 1);
+  gst_object_unref(last);
+  gst_message_unref(msg);
+  gst_harness_push(hv, filled_buffer(256, 1, 1, 1));
+  gst_buffer_unref(gst_harness_pull(hv));
+  c = pull_collection(hv);
+  fail_unless(c != nullptr);
+  fail_unless_equals_int(gst_stream_collection_get_size(c), 1);
+  gst_object_unref(c);
+
+  g_free(vid);
+  g_free(aid);
+  gst_object_unref(vtrack);
+  gst_harness_teardown(hv);
+  gst_element_set_bus(ms, nullptr);
+  gst_object_unref(bus);
+  gst_object_unref(ms);
+}
+GST_END_TEST;
+
+/* ---------------------------------------------------------------------------- */
+
+static void run_to_eos(GstElement *pipeline, GstClockTime timeout)
+{
+  fail_unless(gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+  GstBus *bus = gst_element_get_bus(pipeline);
+  GstMessage *msg = gst_bus_timed_pop_filtered(
+      bus, timeout, static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  fail_unless(msg != nullptr, "no EOS in time");
+  if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
+    GError *err = nullptr;
+    gst_message_parse_error(msg, &err, nullptr);
+    fail("error: %s", err->message);
+  }
+  gst_message_unref(msg);
+  gst_object_unref(bus);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+}
+
+GST_START_TEST(test_gst_launch_linking)
+{
+  /* Sink side first, then the track pad by name; then the other order (the
+   * track pad link waits for the pad to appear). */
+  const gchar *lines[] = {
+      "videotestsrc num-buffers=10 ! ms. audiotestsrc num-buffers=10 ! ms. "
+      "ms.video_0 ! fakesink ms.audio_0 ! fakesink mediastreambin name=ms",
+      "mediastreambin name=ms ms.video_0 ! fakesink ms.audio_0 ! fakesink "
+      "videotestsrc num-buffers=10 ! ms. audiotestsrc num-buffers=10 ! ms.",
+  };
+  for (const gchar *line : lines) {
+    GError *err = nullptr;
+    GstElement *pipeline = gst_parse_launch(line, &err);
+    fail_unless(pipeline != nullptr && err == nullptr, "%s", err ? err->message : "");
+    run_to_eos(pipeline, 10 * GST_SECOND);
+    gst_object_unref(pipeline);
+  }
+}
+GST_END_TEST;
+
+GST_START_TEST(test_state_cycles)
+{
+  GstElement *pipeline = gst_parse_launch(
+      "videotestsrc is-live=true ! video/x-raw,width=64,height=48 ! ms.video_sink_0 "
+      "audiotestsrc is-live=true ! ms.audio_sink_0 "
+      "ms.video_0 ! fakesink async=false ms.audio_0 ! fakesink async=false mediastreambin name=ms",
+      nullptr);
+  fail_unless(pipeline != nullptr);
+  const GstState order[] = {GST_STATE_READY,   GST_STATE_PLAYING, GST_STATE_NULL,
+                            GST_STATE_PAUSED,  GST_STATE_PLAYING, GST_STATE_READY,
+                            GST_STATE_PLAYING, GST_STATE_PAUSED,  GST_STATE_NULL};
+  for (int round = 0; round < 3; round++) {
+    for (GstState s : order) {
+      fail_if(gst_element_set_state(pipeline, s) == GST_STATE_CHANGE_FAILURE);
+      fail_if(gst_element_get_state(pipeline, nullptr, nullptr, 5 * GST_SECOND) ==
+              GST_STATE_CHANGE_FAILURE);
+    }
+  }
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
+/* After EOS and a restart (READY then PLAYING), tracks are live again. */
+GST_START_TEST(test_restart_after_eos)
+{
+  GstElement *pipeline = gst_parse_launch(
+      "videotestsrc num-buffers=3 ! ms. ms.video_0 ! fakesink mediastreambin name=ms", nullptr);
+  GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
+  GstPad *track = track_pad(ms, "video_0");
+  for (int i = 0; i < 2; i++) {
+    run_to_eos(pipeline, 10 * GST_SECOND);
+    gchar *state = get_string(track, "ready-state");
+    fail_unless_equals_string(state, "live"); /* a new run starts live */
+    g_free(state);
+    fail_unless(get_bool(ms, "active"));
+  }
+  gst_object_unref(track);
+  gst_object_unref(ms);
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
+static Suite *mediastreambin_suite()
+{
+  Suite *s = suite_create("mediastreambin");
+  TCase *tc = tcase_create("general");
+  tcase_set_timeout(tc, 60);
+  suite_add_tcase(s, tc);
+  tcase_add_test(tc, test_request_creates_track_pad);
+  tcase_add_test(tc, test_stream_id);
+  tcase_add_test(tc, test_passthrough_is_zero_copy);
+  tcase_add_test(tc, test_disabled_black_bgra);
+  tcase_add_test(tc, test_disabled_black_i420_nv12);
+  tcase_add_test(tc, test_disabled_black_every_format);
+  tcase_add_test(tc, test_black_prepared_once_per_caps);
+  tcase_add_test(tc, test_reenable_passes_at_once);
+  tcase_add_test(tc, test_disabled_silence);
+  tcase_add_test(tc, test_disabled_silence_every_format);
+  tcase_add_test(tc, test_muted_follows_source);
+  tcase_add_test(tc, test_label);
+  tcase_add_test(tc, test_label_defaults_to_upstream_name);
+  tcase_add_test(tc, test_settings);
+  tcase_add_test(tc, test_eos_ends_track);
+  tcase_add_test(tc, test_stream_start_and_collection);
+  tcase_add_test(tc, test_gst_launch_linking);
+  tcase_add_test(tc, test_state_cycles);
+  tcase_add_test(tc, test_restart_after_eos);
+  return s;
+}
+
+GST_CHECK_MAIN(mediastreambin);
