@@ -999,6 +999,234 @@ GST_START_TEST(test_restart_after_eos)
 }
 GST_END_TEST;
 
+/* --- MS-11: msid on webrtcbin sink pads ------------------------------------- */
+
+static gchar *pad_msid(GstPad *pad)
+{
+  gchar *msid = nullptr;
+  g_object_get(pad, "msid", &msid, NULL);
+  return msid;
+}
+
+static bool have_webrtcbin()
+{
+  GstElementFactory *f = gst_element_factory_find("webrtcbin");
+  if (!f)
+    return false;
+  gst_object_unref(f);
+  return true;
+}
+
+GST_START_TEST(test_msid_through_encoders)
+{
+  if (!have_webrtcbin()) {
+    GST_WARNING("webrtcbin not available: skipped");
+    return;
+  }
+  GError *err = nullptr;
+  GstElement *pipeline = gst_parse_launch(
+      "videotestsrc ! ms. audiotestsrc ! ms. mediastreambin name=ms id=stream-X "
+      "ms.video_0 ! queue ! videoconvert ! vp8enc ! rtpvp8pay ! capsfilter ! webrtcbin name=w "
+      "ms.audio_0 ! audioconvert ! audioresample ! opusenc ! rtpopuspay ! queue ! w.",
+      &err);
+  fail_unless(pipeline != nullptr, "%s", err ? err->message : "");
+  GstElement *w = gst_bin_get_by_name(GST_BIN(pipeline), "w");
+  int n = 0;
+  GstIterator *it = gst_element_iterate_sink_pads(w);
+  GValue v = G_VALUE_INIT;
+  while (gst_iterator_next(it, &v) == GST_ITERATOR_OK) {
+    gchar *msid = pad_msid(GST_PAD(g_value_get_object(&v)));
+    fail_unless_equals_string(msid, "stream-X");
+    g_free(msid);
+    g_value_reset(&v);
+    n++;
+  }
+  g_value_unset(&v);
+  gst_iterator_free(it);
+  fail_unless_equals_int(n, 2);
+
+  /* A new id before start reaches the pads too. */
+  GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
+  g_object_set(ms, "id", "stream-Y", NULL);
+  GstPad *wpad = gst_element_get_static_pad(w, "sink_0");
+  gchar *msid = pad_msid(wpad);
+  fail_unless_equals_string(msid, "stream-Y");
+  g_free(msid);
+  gst_object_unref(wpad);
+  gst_object_unref(ms);
+  gst_object_unref(w);
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_msid_linked_later)
+{
+  if (!have_webrtcbin()) {
+    GST_WARNING("webrtcbin not available: skipped");
+    return;
+  }
+  GstElement *pipeline = gst_pipeline_new(nullptr);
+  GstElement *ms = make_bin();
+  GstElement *queue = gst_element_factory_make("queue", nullptr);
+  GstElement *enc = gst_element_factory_make("vp8enc", nullptr);
+  GstElement *pay = gst_element_factory_make("rtpvp8pay", nullptr);
+  GstElement *w = gst_element_factory_make("webrtcbin", nullptr);
+  fail_unless(queue && enc && pay && w);
+  gst_bin_add_many(GST_BIN(pipeline), ms, queue, enc, pay, w, NULL);
+  g_object_set(ms, "id", "late", NULL);
+
+  GstPad *sink = gst_element_request_pad_simple(ms, "video_sink_%u");
+  GstPad *track = track_pad(ms, "video_0");
+  GstPad *qsink = gst_element_get_static_pad(queue, "sink");
+  fail_unless_equals_int(gst_pad_link(track, qsink), GST_PAD_LINK_OK);
+  gst_object_unref(qsink);
+  /* Then the rest of the path, piece by piece, the webrtcbin pad last. */
+  fail_unless(gst_element_link(queue, enc));
+  GstPad *wpad = gst_element_request_pad_simple(w, "sink_%u");
+  gchar *msid = pad_msid(wpad);
+  fail_unless(msid == nullptr, "not on the path yet");
+  g_free(msid);
+  GstPad *paysrc = gst_element_get_static_pad(pay, "src");
+  fail_unless_equals_int(gst_pad_link(paysrc, wpad), GST_PAD_LINK_OK);
+  msid = pad_msid(wpad);
+  fail_unless(msid == nullptr, "the path is still broken between vp8enc and rtpvp8pay");
+  g_free(msid);
+  fail_unless(gst_element_link(enc, pay));
+  msid = pad_msid(wpad);
+  fail_unless_equals_string(msid, "late");
+  g_free(msid);
+
+  gst_object_unref(paysrc);
+  gst_object_unref(wpad);
+  gst_object_unref(track);
+  gst_element_release_request_pad(ms, sink);
+  gst_object_unref(sink);
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
+/* --- add / remove tracks while PLAYING --------------------------------------- */
+
+struct FlowWatch {
+  GMutex lock;
+  GCond cond;
+  guint64 buffers = 0;
+  guint64 next_offset = 0;
+  guint64 gaps = 0; /* offsets skipped: lost buffers */
+};
+
+static GstPadProbeReturn count_probe(GstPad *, GstPadProbeInfo *info, gpointer user_data)
+{
+  auto *w = static_cast<FlowWatch *>(user_data);
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER(info);
+  g_mutex_lock(&w->lock);
+  if (w->buffers > 0 && GST_BUFFER_OFFSET(buf) != w->next_offset)
+    w->gaps++;
+  w->next_offset = GST_BUFFER_OFFSET(buf) + 1;
+  w->buffers++;
+  g_cond_broadcast(&w->cond);
+  g_mutex_unlock(&w->lock);
+  return GST_PAD_PROBE_OK;
+}
+
+static bool wait_buffers(FlowWatch *w, guint64 count)
+{
+  gint64 end = g_get_monotonic_time() + 10 * G_TIME_SPAN_SECOND;
+  g_mutex_lock(&w->lock);
+  bool ok = true;
+  while (w->buffers < count && ok)
+    ok = g_cond_wait_until(&w->cond, &w->lock, end);
+  g_mutex_unlock(&w->lock);
+  return ok || w->buffers >= count;
+}
+
+GST_START_TEST(test_add_remove_while_playing)
+{
+  GstElement *pipeline = gst_parse_launch(
+      "videotestsrc is-live=true ! video/x-raw,width=32,height=24,framerate=200/1 ! "
+      "ms.video_sink_0 ms.video_0 ! fakesink name=vsink sync=false mediastreambin name=ms",
+      nullptr);
+  fail_unless(pipeline != nullptr);
+  GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
+  GstElement *vsink = gst_bin_get_by_name(GST_BIN(pipeline), "vsink");
+  FlowWatch steady;
+  g_mutex_init(&steady.lock);
+  g_cond_init(&steady.cond);
+  GstPad *vpad = gst_element_get_static_pad(vsink, "sink");
+  gst_pad_add_probe(vpad, GST_PAD_PROBE_TYPE_BUFFER, count_probe, &steady, nullptr);
+  gst_object_unref(vpad);
+  Counter added, removed;
+  g_signal_connect(ms, "track-added", G_CALLBACK(on_track_signal), &added);
+  g_signal_connect(ms, "track-removed", G_CALLBACK(on_track_signal), &removed);
+
+  fail_if(gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE);
+  fail_unless(wait_buffers(&steady, 5));
+
+  const int cycles = 100;
+  for (int i = 0; i < cycles; i++) {
+    /* Alternate audio and video tracks. */
+    const bool audio = i % 2 == 0;
+    GstElement *src = gst_element_factory_make(audio ? "audiotestsrc" : "videotestsrc", nullptr);
+    g_object_set(src, "is-live", TRUE, NULL);
+    if (audio)
+      g_object_set(src, "samplesperbuffer", 96, NULL);
+    GstElement *sink = gst_element_factory_make("fakesink", nullptr);
+    g_object_set(sink, "sync", FALSE, "async", FALSE, NULL);
+    gst_bin_add_many(GST_BIN(pipeline), src, sink, NULL);
+
+    GstPad *mssink = gst_element_request_pad_simple(ms, audio ? "audio_sink_%u" : "video_sink_%u");
+    fail_unless(mssink != nullptr);
+    gchar *track_name = g_strdup(GST_PAD_NAME(mssink));
+    /* "video_sink_N" -> "video_N" */
+    gchar *p = strstr(track_name, "_sink");
+    memmove(p, p + 5, strlen(p + 5) + 1);
+    GstPad *track = track_pad(ms, track_name);
+    g_free(track_name);
+    GstPad *srcpad = gst_element_get_static_pad(src, "src");
+    GstPad *sinkpad = gst_element_get_static_pad(sink, "sink");
+    fail_unless_equals_int(gst_pad_link(srcpad, mssink), GST_PAD_LINK_OK);
+    fail_unless_equals_int(gst_pad_link(track, sinkpad), GST_PAD_LINK_OK);
+    FlowWatch w;
+    g_mutex_init(&w.lock);
+    g_cond_init(&w.cond);
+    gst_pad_add_probe(sinkpad, GST_PAD_PROBE_TYPE_BUFFER, count_probe, &w, nullptr);
+    fail_unless(gst_element_sync_state_with_parent(sink));
+    fail_unless(gst_element_sync_state_with_parent(src));
+    fail_unless(wait_buffers(&w, 2), "cycle %d: the new track flows", i);
+
+    /* Remove: stop the source, release the track, drop the consumer. */
+    gst_element_set_state(src, GST_STATE_NULL);
+    gst_element_release_request_pad(ms, mssink);
+    gst_element_set_state(sink, GST_STATE_NULL);
+    gst_bin_remove_many(GST_BIN(pipeline), src, sink, NULL);
+    fail_unless(GST_PAD_PEER(sinkpad) == nullptr);
+    gst_object_unref(srcpad);
+    gst_object_unref(sinkpad);
+    gst_object_unref(track);
+    gst_object_unref(mssink);
+    g_mutex_clear(&w.lock);
+    g_cond_clear(&w.cond);
+  }
+  fail_unless_equals_int(added.count, cycles);
+  fail_unless_equals_int(removed.count, cycles);
+  fail_unless_equals_int(GST_ELEMENT(ms)->numpads, 2);
+
+  /* The steady track kept flowing, nothing lost on it. */
+  guint64 before = steady.buffers;
+  fail_unless(wait_buffers(&steady, before + 5));
+  g_mutex_lock(&steady.lock);
+  fail_unless_equals_uint64(steady.gaps, 0);
+  g_mutex_unlock(&steady.lock);
+
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(vsink);
+  gst_object_unref(ms);
+  gst_object_unref(pipeline);
+  g_mutex_clear(&steady.lock);
+  g_cond_clear(&steady.cond);
+}
+GST_END_TEST;
+
 static Suite *mediastreambin_suite()
 {
   Suite *s = suite_create("mediastreambin");
@@ -1024,6 +1252,9 @@ static Suite *mediastreambin_suite()
   tcase_add_test(tc, test_gst_launch_linking);
   tcase_add_test(tc, test_state_cycles);
   tcase_add_test(tc, test_restart_after_eos);
+  tcase_add_test(tc, test_msid_through_encoders);
+  tcase_add_test(tc, test_msid_linked_later);
+  tcase_add_test(tc, test_add_remove_while_playing);
   return s;
 }
 

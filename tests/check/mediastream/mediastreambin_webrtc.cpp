@@ -1,0 +1,279 @@
+/* MS-11 end to end: a mediastreambin's tracks sent through one webrtcbin to
+ * another in the same process; the receiving pads report the sender's stream
+ * id (msid) for every track, audio and video.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * libnice gathers no loopback candidates, so the two peers need a real
+ * interface: the program re-executes itself under `unshare -rn` (a private
+ * user + network namespace, no privilege needed) and creates a veth pair
+ * 10.99.0.1/24 <-> 10.99.0.2/24 there. It never touches the host's
+ * interfaces: inside it first checks that the namespace holds nothing but
+ * `lo`. Where user namespaces are not allowed it exits 77 (meson: skipped)
+ * with a message saying so. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#define GST_USE_UNSTABLE_API
+#include <gst/check/gstcheck.h>
+#include <gst/sdp/sdp.h>
+#include <gst/webrtc/webrtc.h>
+
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace
+{
+
+constexpr const gchar *NETNS_ENV = "MEDIASTREAM_WEBRTC_NETNS";
+
+struct Peers {
+  GstElement *pipeline = nullptr;
+  GstElement *send = nullptr;
+  GstElement *recv = nullptr;
+  GMutex lock;
+  GCond cond;
+  std::vector<std::string> kinds; /* media of each receiving pad */
+  std::vector<std::string> msids; /* msid of each receiving pad */
+  bool failed = false;
+};
+
+} // namespace
+
+static void on_answer_created(GstPromise *promise, gpointer user_data)
+{
+  auto *p = static_cast<Peers *>(user_data);
+  const GstStructure *reply = gst_promise_get_reply(promise);
+  GstWebRTCSessionDescription *answer = nullptr;
+  gst_structure_get(reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer, NULL);
+  gst_promise_unref(promise);
+  if (!answer) {
+    p->failed = true;
+    return;
+  }
+  g_signal_emit_by_name(p->recv, "set-local-description", answer, nullptr);
+  g_signal_emit_by_name(p->send, "set-remote-description", answer, nullptr);
+  gst_webrtc_session_description_free(answer);
+}
+
+static void on_offer_created(GstPromise *promise, gpointer user_data)
+{
+  auto *p = static_cast<Peers *>(user_data);
+  const GstStructure *reply = gst_promise_get_reply(promise);
+  GstWebRTCSessionDescription *offer = nullptr;
+  gst_structure_get(reply, "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer, NULL);
+  gst_promise_unref(promise);
+  if (!offer) {
+    p->failed = true;
+    return;
+  }
+  gchar *sdp = gst_sdp_message_as_text(offer->sdp);
+  GST_INFO("offer:\n%s", sdp);
+  g_free(sdp);
+  g_signal_emit_by_name(p->send, "set-local-description", offer, nullptr);
+  g_signal_emit_by_name(p->recv, "set-remote-description", offer, nullptr);
+  gst_webrtc_session_description_free(offer);
+  GstPromise *answer = gst_promise_new_with_change_func(on_answer_created, p, nullptr);
+  g_signal_emit_by_name(p->recv, "create-answer", nullptr, answer);
+}
+
+static void on_negotiation_needed(GstElement *send, gpointer user_data)
+{
+  GstPromise *offer = gst_promise_new_with_change_func(on_offer_created, user_data, nullptr);
+  g_signal_emit_by_name(send, "create-offer", nullptr, offer);
+}
+
+static void on_send_candidate(GstElement *, guint mline, gchar *candidate, gpointer user_data)
+{
+  g_signal_emit_by_name(static_cast<Peers *>(user_data)->recv, "add-ice-candidate", mline,
+                        candidate);
+}
+
+static void on_recv_candidate(GstElement *, guint mline, gchar *candidate, gpointer user_data)
+{
+  g_signal_emit_by_name(static_cast<Peers *>(user_data)->send, "add-ice-candidate", mline,
+                        candidate);
+}
+
+static void on_recv_pad_added(GstElement *recv, GstPad *pad, gpointer user_data)
+{
+  auto *p = static_cast<Peers *>(user_data);
+  if (GST_PAD_DIRECTION(pad) != GST_PAD_SRC)
+    return;
+  gchar *msid = nullptr;
+  g_object_get(pad, "msid", &msid, NULL);
+  GstCaps *caps = gst_pad_get_current_caps(pad);
+  if (!caps)
+    caps = gst_pad_query_caps(pad, nullptr);
+  const gchar *media = nullptr;
+  if (caps && !gst_caps_is_empty(caps))
+    media = gst_structure_get_string(gst_caps_get_structure(caps, 0), "media");
+  GST_INFO("receiving pad %s: media %s msid %s", GST_PAD_NAME(pad), media, msid);
+
+  GstElement *sink = gst_element_factory_make("fakesink", nullptr);
+  g_object_set(sink, "async", FALSE, "sync", FALSE, NULL);
+  gst_bin_add(GST_BIN(p->pipeline), sink);
+  gst_element_sync_state_with_parent(sink);
+  GstPad *sinkpad = gst_element_get_static_pad(sink, "sink");
+  gst_pad_link(pad, sinkpad);
+  gst_object_unref(sinkpad);
+
+  g_mutex_lock(&p->lock);
+  p->kinds.push_back(media ? media : "");
+  p->msids.push_back(msid ? msid : "");
+  g_cond_broadcast(&p->cond);
+  g_mutex_unlock(&p->lock);
+  if (caps)
+    gst_caps_unref(caps);
+  g_free(msid);
+}
+
+GST_START_TEST(test_webrtc_pair_msid)
+{
+  Peers p;
+  g_mutex_init(&p.lock);
+  g_cond_init(&p.cond);
+  GError *err = nullptr;
+  /* The track pads are linked before the encoders reach webrtcbin (the msid
+   * is found by walking the path) and the audio path is completed only after
+   * the video one, so both ways of getting there are exercised. */
+  p.pipeline = gst_parse_launch(
+      "videotestsrc is-live=true ! video/x-raw,width=160,height=120,framerate=15/1 ! ms. "
+      "audiotestsrc is-live=true ! ms. "
+      "mediastreambin name=ms id=sender-stream "
+      "ms.video_0 ! queue ! videoconvert ! vp8enc deadline=1 ! rtpvp8pay ! queue ! "
+      "application/x-rtp,media=video,encoding-name=VP8,payload=96 ! "
+      "webrtcbin name=send bundle-policy=max-bundle "
+      "ms.audio_0 ! queue ! audioconvert ! audioresample ! opusenc ! rtpopuspay ! queue ! "
+      "application/x-rtp,media=audio,encoding-name=OPUS,payload=97 ! send. "
+      "webrtcbin name=recv bundle-policy=max-bundle",
+      &err);
+  fail_unless(p.pipeline != nullptr, "%s", err ? err->message : "");
+  p.send = gst_bin_get_by_name(GST_BIN(p.pipeline), "send");
+  p.recv = gst_bin_get_by_name(GST_BIN(p.pipeline), "recv");
+  g_signal_connect(p.send, "on-negotiation-needed", G_CALLBACK(on_negotiation_needed), &p);
+  g_signal_connect(p.send, "on-ice-candidate", G_CALLBACK(on_send_candidate), &p);
+  g_signal_connect(p.recv, "on-ice-candidate", G_CALLBACK(on_recv_candidate), &p);
+  g_signal_connect(p.recv, "pad-added", G_CALLBACK(on_recv_pad_added), &p);
+
+  fail_if(gst_element_set_state(p.pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE);
+
+  gint64 end = g_get_monotonic_time() + 30 * G_TIME_SPAN_SECOND;
+  GstBus *bus = gst_element_get_bus(p.pipeline);
+  g_mutex_lock(&p.lock);
+  while (p.kinds.size() < 2 && g_get_monotonic_time() < end && !p.failed) {
+    g_mutex_unlock(&p.lock);
+    GstMessage *msg = gst_bus_timed_pop_filtered(bus, 100 * GST_MSECOND, GST_MESSAGE_ERROR);
+    if (msg) {
+      GError *e = nullptr;
+      gchar *dbg = nullptr;
+      gst_message_parse_error(msg, &e, &dbg);
+      fail("pipeline error: %s (%s)", e->message, dbg);
+    }
+    g_mutex_lock(&p.lock);
+  }
+  std::vector<std::string> kinds = p.kinds, msids = p.msids;
+  g_mutex_unlock(&p.lock);
+  gst_object_unref(bus);
+  fail_if(p.failed, "negotiation failed");
+  fail_unless_equals_int(kinds.size(), 2);
+
+  bool audio = false, video = false;
+  for (size_t i = 0; i < kinds.size(); i++) {
+    fail_unless_equals_string(msids[i].c_str(), "sender-stream");
+    audio |= kinds[i] == "audio";
+    video |= kinds[i] == "video";
+  }
+  fail_unless(audio && video, "one audio and one video pad on the receiving side");
+
+  gst_element_set_state(p.pipeline, GST_STATE_NULL);
+  gst_object_unref(p.send);
+  gst_object_unref(p.recv);
+  gst_object_unref(p.pipeline);
+  g_mutex_clear(&p.lock);
+  g_cond_clear(&p.cond);
+}
+GST_END_TEST;
+
+static Suite *mediastreambin_webrtc_suite()
+{
+  Suite *s = suite_create("mediastreambin_webrtc");
+  TCase *tc = tcase_create("webrtc");
+  tcase_set_timeout(tc, 60);
+  suite_add_tcase(s, tc);
+  tcase_add_test(tc, test_webrtc_pair_msid);
+  return s;
+}
+
+static bool run_quiet(const gchar *command)
+{
+  gint status = -1;
+  gchar *out = nullptr, *errout = nullptr;
+  gboolean ok = g_spawn_command_line_sync(command, &out, &errout, &status, nullptr);
+  if (!ok || !g_spawn_check_wait_status(status, nullptr))
+    g_printerr("`%s` failed: %s", command, errout ? errout : "");
+  g_free(out);
+  g_free(errout);
+  return ok && g_spawn_check_wait_status(status, nullptr);
+}
+
+/* Only "lo" in /proc/self/net/dev (per network namespace, unlike sysfs):
+ * we are in a fresh network namespace. */
+static bool in_empty_netns()
+{
+  gchar *contents = nullptr;
+  if (!g_file_get_contents("/proc/self/net/dev", &contents, nullptr, nullptr))
+    return false;
+  bool only_lo = true;
+  gchar **lines = g_strsplit(contents, "\n", -1);
+  for (gchar **l = lines; *l; l++) {
+    const gchar *colon = strchr(*l, ':');
+    if (!colon)
+      continue; /* the two header lines */
+    gchar *name = g_strstrip(g_strndup(*l, colon - *l));
+    only_lo &= g_str_equal(name, "lo");
+    g_free(name);
+  }
+  g_strfreev(lines);
+  g_free(contents);
+  return only_lo;
+}
+
+int main(int argc, char **argv)
+{
+  if (!g_getenv(NETNS_ENV)) {
+    if (!run_quiet("unshare -rn true")) {
+      g_print("SKIP: user and network namespaces are not permitted here (unshare -rn failed); "
+              "the webrtcbin pair needs a private veth pair\n");
+      return 77;
+    }
+    g_setenv(NETNS_ENV, "1", TRUE);
+    std::vector<gchar *> args = {const_cast<gchar *>("unshare"), const_cast<gchar *>("-rn"),
+                                 const_cast<gchar *>("--")};
+    for (int i = 0; i < argc; i++)
+      args.push_back(argv[i]);
+    args.push_back(nullptr);
+    execvp("unshare", args.data());
+    g_print("SKIP: cannot run unshare: %s\n", g_strerror(errno));
+    return 77;
+  }
+
+  if (!in_empty_netns()) {
+    g_print("SKIP: not in a private network namespace; refusing to create interfaces\n");
+    return 77;
+  }
+  if (!run_quiet("ip link set lo up") ||
+      !run_quiet("ip link add msveth0 type veth peer name msveth1") ||
+      !run_quiet("ip addr add 10.99.0.1/24 dev msveth0") ||
+      !run_quiet("ip addr add 10.99.0.2/24 dev msveth1") || !run_quiet("ip link set msveth0 up") ||
+      !run_quiet("ip link set msveth1 up")) {
+    g_print("SKIP: cannot create the veth pair in the private namespace\n");
+    return 77;
+  }
+
+  gst_check_init(&argc, &argv);
+  return gst_check_run_suite(mediastreambin_webrtc_suite(), "mediastreambin_webrtc", __FILE__);
+}
