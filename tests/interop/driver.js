@@ -229,6 +229,10 @@ async function run() {
   console.log(`video ${videoStats.frameWidth}x${videoStats.frameHeight}, ${videoStats.packetsReceived} packets, ${videoStats.packetsLost} lost; audio ${audioStats.packetsReceived} packets, ${audioStats.packetsLost} lost`);
   console.log(`ICE pair: ${summary.pair}`);
 
+  if (process.env.INTEROP_SCREENSHOT) {
+    await page.screenshot({ path: process.env.INTEROP_SCREENSHOT });
+    log(`screenshot of the page: ${process.env.INTEROP_SCREENSHOT}`);
+  }
   const late = await page.evaluate(() => window.interop.errors);
   check('no errors in the page', late.length === 0, late.join('; '));
 }
