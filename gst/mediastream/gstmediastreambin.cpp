@@ -14,9 +14,10 @@
  * (so the event is always serialized with the data). STREAM_START is
  * rewritten: stream-id = track id, the track's GstStream, the bin's group-id.
  *
- * WebRTC (MS-11): the track's downstream path is walked through one-in /
- * one-out elements to a pad with a writable "msid" property (webrtcbin's sink
- * pads), which gets the stream id. The walk runs when the track pad is
+ * WebRTC (MS-11): the track's downstream path is walked through one-input
+ * elements (one-in/one-out ones, and tee-like ones branch by branch) to pads
+ * with a writable "msid" property (webrtcbin's sink pads), which get the
+ * stream id. The walk runs when the track pad is
  * linked, at each caps event, and when any unlinked src pad met on the path
  * gets linked later.
  *
@@ -251,11 +252,76 @@ static bool pad_has_msid(GstPad *pad)
   return pspec && pspec->value_type == G_TYPE_STRING && (pspec->flags & G_PARAM_WRITABLE);
 }
 
-/* Follows the track downstream through elements with one sink and one src
- * pad (converters, encoders, payloaders, queues, capsfilters, or bins such
- * as these) and sets the stream id as msid on the first pad that has one. An
- * unlinked src pad on the way is watched, so a later link completes the
- * walk. */
+static void on_path_pad_added(GstElement *element, GstPad *pad, gpointer user_data)
+{
+  if (GST_PAD_DIRECTION(pad) == GST_PAD_SRC)
+    on_path_linked(pad, nullptr, user_data);
+}
+
+/* Connects @callback on @instance once per track, for as long as both live. */
+static void watch_once(gpointer instance, const gchar *signal, GCallback callback,
+                       GstMediaStreamTrackPad *track)
+{
+  if (g_signal_handler_find(
+          instance, static_cast<GSignalMatchType>(G_SIGNAL_MATCH_FUNC | G_SIGNAL_MATCH_DATA), 0, 0,
+          nullptr, reinterpret_cast<gpointer>(callback), track) == 0)
+    g_signal_connect_object(instance, signal, callback, track, static_cast<GConnectFlags>(0));
+}
+
+/* Depth-first from @pad (a src pad on the track's path). */
+static void walk_msid_from(GstMediaStreamTrackPad *track, GstPad *pad, const std::string &id,
+                           int depth)
+{
+  if (depth > MAX_MSID_HOPS)
+    return;
+  GstPad *peer = gst_pad_get_peer(pad);
+  if (!peer) {
+    /* Not linked yet: come back when it is. */
+    if (pad != GST_PAD(track))
+      watch_once(pad, "linked", G_CALLBACK(on_path_linked), track);
+    return;
+  }
+
+  if (pad_has_msid(peer)) {
+    gchar *current = nullptr;
+    g_object_get(peer, "msid", &current, NULL);
+    if (g_strcmp0(current, id.c_str()) != 0) {
+      GST_INFO_OBJECT(track, "msid of %" GST_PTR_FORMAT " := %s", peer, id.c_str());
+      g_object_set(peer, "msid", id.c_str(), NULL);
+    }
+    g_free(current);
+    gst_object_unref(peer);
+    return;
+  }
+
+  GstElement *element = gst_pad_get_parent_element(peer);
+  gst_object_unref(peer);
+  if (!element)
+    return;
+  /* Only through elements whose single input is this track: converters,
+   * encoders, payloaders, queues, capsfilters, bins of those, and branching
+   * ones (tee) whose every branch is followed. Muxers and mixers stop it. */
+  std::vector<GstPad *> srcpads;
+  GST_OBJECT_LOCK(element);
+  if (element->numsinkpads == 1) {
+    for (GList *l = element->srcpads; l; l = l->next)
+      srcpads.push_back(GST_PAD(gst_object_ref(l->data)));
+  }
+  const bool one_input = element->numsinkpads == 1;
+  GST_OBJECT_UNLOCK(element);
+  if (one_input)
+    watch_once(element, "pad-added", G_CALLBACK(on_path_pad_added), track);
+  gst_object_unref(element);
+  for (GstPad *srcpad : srcpads) {
+    walk_msid_from(track, srcpad, id, depth + 1);
+    gst_object_unref(srcpad);
+  }
+}
+
+/* MS-11: sets the stream id as msid on every pad with a writable "msid"
+ * property that the track's path reaches (webrtcbin's sink pads). Unlinked
+ * pads and elements that may grow src pads on the way are watched, so a
+ * later link completes the walk. */
 static void walk_msid(GstMediaStreamBin *self, GstMediaStreamTrackPad *track)
 {
   std::string id;
@@ -263,45 +329,7 @@ static void walk_msid(GstMediaStreamBin *self, GstMediaStreamTrackPad *track)
     std::lock_guard<std::mutex> guard(self->priv->lock);
     id = self->priv->id;
   }
-  GstPad *pad = GST_PAD(gst_object_ref(track));
-  for (int hop = 0; pad && hop < MAX_MSID_HOPS; hop++) {
-    GstPad *peer = gst_pad_get_peer(pad);
-    if (!peer) {
-      if (pad != GST_PAD(track) &&
-          g_signal_handler_find(
-              pad, static_cast<GSignalMatchType>(G_SIGNAL_MATCH_FUNC | G_SIGNAL_MATCH_DATA), 0, 0,
-              nullptr, reinterpret_cast<gpointer>(on_path_linked), track) == 0) {
-        g_signal_connect_object(pad, "linked", G_CALLBACK(on_path_linked), track,
-                                static_cast<GConnectFlags>(0));
-      }
-      break;
-    }
-    gst_object_unref(pad);
-    pad = nullptr;
-
-    if (pad_has_msid(peer)) {
-      gchar *current = nullptr;
-      g_object_get(peer, "msid", &current, NULL);
-      if (g_strcmp0(current, id.c_str()) != 0) {
-        GST_INFO_OBJECT(track, "msid of %" GST_PTR_FORMAT " := %s", peer, id.c_str());
-        g_object_set(peer, "msid", id.c_str(), NULL);
-      }
-      g_free(current);
-      gst_object_unref(peer);
-      break;
-    }
-
-    GstElement *element = gst_pad_get_parent_element(peer);
-    gst_object_unref(peer);
-    if (!element)
-      break;
-    GST_OBJECT_LOCK(element);
-    if (element->numsinkpads == 1 && element->numsrcpads == 1)
-      pad = GST_PAD(gst_object_ref(element->srcpads->data));
-    GST_OBJECT_UNLOCK(element);
-    gst_object_unref(element);
-  }
-  gst_clear_object(&pad);
+  walk_msid_from(track, GST_PAD(track), id, 0);
 }
 
 static void on_track_linked(GstPad *pad, GstPad *peer, gpointer user_data)

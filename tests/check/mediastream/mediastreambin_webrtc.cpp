@@ -15,11 +15,17 @@
 #endif
 
 #define GST_USE_UNSTABLE_API
+#include <glib/gstdio.h>
 #include <gst/check/gstcheck.h>
 #include <gst/sdp/sdp.h>
 #include <gst/webrtc/webrtc.h>
 
 #include <unistd.h>
+
+#ifdef HAVE_CANVASCAPTURE
+#include <cairo.h>
+#endif
+#include <cmath>
 
 #include <cstring>
 #include <string>
@@ -39,6 +45,8 @@ struct Peers {
   std::vector<std::string> kinds; /* media of each receiving pad */
   std::vector<std::string> msids; /* msid of each receiving pad */
   bool failed = false;
+  bool offer_on_demand = false;
+  bool file_done = false;
 };
 
 } // namespace
@@ -198,6 +206,214 @@ GST_START_TEST(test_webrtc_pair_msid)
 }
 GST_END_TEST;
 
+#ifdef HAVE_CANVASCAPTURE
+/* --- canvascapturesrc + mediacapturesrc -> one MediaStream -> WebM and WebRTC */
+
+static gboolean on_draw(GstElement *, cairo_t *cr, guint64 running_time, gpointer)
+{
+  double t = running_time / 1e9;
+  cairo_set_source_rgb(cr, fmod(t, 1.0), 0.4, 0.7);
+  cairo_paint(cr);
+  return TRUE;
+}
+
+static GstPadProbeReturn on_file_eos(GstPad *, GstPadProbeInfo *info, gpointer user_data)
+{
+  auto *p = static_cast<Peers *>(user_data);
+  if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) == GST_EVENT_EOS) {
+    g_mutex_lock(&p->lock);
+    p->file_done = true;
+    g_cond_broadcast(&p->cond);
+    g_mutex_unlock(&p->lock);
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+static gchar *send_pad_msid(GstElement *send, const gchar *name)
+{
+  GstPad *pad = gst_element_get_static_pad(send, name);
+  if (!pad)
+    return nullptr;
+  gchar *msid = nullptr;
+  g_object_get(pad, "msid", &msid, NULL);
+  gst_object_unref(pad);
+  return msid;
+}
+
+static void on_demux_pad(GstElement *, GstPad *pad, gpointer user_data)
+{
+  auto *names = static_cast<std::vector<std::string> *>(user_data);
+  GstCaps *caps = gst_pad_get_current_caps(pad);
+  names->push_back(gst_structure_get_name(gst_caps_get_structure(caps, 0)));
+  gst_caps_unref(caps);
+  GstElement *bin = GST_ELEMENT(gst_element_get_parent(gst_pad_get_parent_element(pad)));
+  GstElement *sink = gst_element_factory_make("fakesink", nullptr);
+  gst_bin_add(GST_BIN(bin), sink);
+  gst_element_sync_state_with_parent(sink);
+  GstPad *sinkpad = gst_element_get_static_pad(sink, "sink");
+  gst_pad_link(pad, sinkpad);
+  gst_object_unref(sinkpad);
+  gst_object_unref(bin);
+}
+
+/* The WebM file's streams by caps name. */
+static std::vector<std::string> webm_streams(const gchar *path)
+{
+  std::vector<std::string> names;
+  gchar *desc = g_strdup_printf("filesrc location=\"%s\" ! matroskademux name=d", path);
+  GstElement *pipeline = gst_parse_launch(desc, nullptr);
+  g_free(desc);
+  GstElement *demux = gst_bin_get_by_name(GST_BIN(pipeline), "d");
+  g_signal_connect(demux, "pad-added", G_CALLBACK(on_demux_pad), &names);
+  gst_object_unref(demux);
+  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  GstBus *bus = gst_element_get_bus(pipeline);
+  GstMessage *msg = gst_bus_timed_pop_filtered(
+      bus, 10 * GST_SECOND, static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  fail_unless(msg && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS, "the WebM file plays to its end");
+  gst_message_unref(msg);
+  gst_object_unref(bus);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(pipeline);
+  return names;
+}
+
+GST_START_TEST(test_record_and_send)
+{
+  gchar *dir = g_dir_make_tmp("mediastream-XXXXXX", nullptr);
+  gchar *wav = g_build_filename(dir, "tone.wav", NULL);
+  gchar *webm = g_build_filename(dir, "stream.webm", NULL);
+
+  /* A 3 s media file for the media element. */
+  gchar *desc = g_strdup_printf("audiotestsrc num-buffers=300 samplesperbuffer=441 ! "
+                                "audio/x-raw,rate=44100,channels=1 ! wavenc ! filesink "
+                                "location=\"%s\"",
+                                wav);
+  GstElement *maker = gst_parse_launch(desc, nullptr);
+  g_free(desc);
+  gst_element_set_state(maker, GST_STATE_PLAYING);
+  GstBus *mbus = gst_element_get_bus(maker);
+  gst_message_unref(gst_bus_timed_pop_filtered(
+      mbus, 10 * GST_SECOND, static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR)));
+  gst_object_unref(mbus);
+  gst_element_set_state(maker, GST_STATE_NULL);
+  gst_object_unref(maker);
+
+  GstElementFactory *mc = gst_element_factory_find("mediacapturesrc");
+  gchar *uri = gst_filename_to_uri(wav, nullptr);
+  gchar *audio_src =
+      mc ? g_strdup_printf("mediacapturesrc uri=\"%s\"", uri)
+         : g_strdup("audiotestsrc is-live=true num-buffers=130 samplesperbuffer=1024");
+  if (mc)
+    gst_object_unref(mc);
+  else
+    g_print("mediacapturesrc not available: audiotestsrc feeds the audio track\n");
+  g_free(uri);
+
+  Peers p;
+  g_mutex_init(&p.lock);
+  g_cond_init(&p.cond);
+  p.offer_on_demand = true;
+  GError *err = nullptr;
+  desc = g_strdup_printf(
+      "canvascapturesrc name=canvas width=160 height=120 frame-rate=15 num-buffers=45 ! ms. "
+      "%s ! ms. "
+      "mediastreambin name=ms id=recorded-stream "
+      "ms.video_0 ! queue ! videoconvert ! vp8enc deadline=1 ! tee name=vt "
+      "vt. ! queue ! webmmux name=mux ! filesink name=file location=\"%s\" "
+      "vt. ! queue ! rtpvp8pay ! application/x-rtp,media=video,encoding-name=VP8,payload=96 ! "
+      "webrtcbin name=send bundle-policy=max-bundle "
+      "ms.audio_0 ! queue ! audioconvert ! audioresample ! opusenc ! tee name=at "
+      "at. ! queue ! mux. "
+      "at. ! queue ! rtpopuspay ! application/x-rtp,media=audio,encoding-name=OPUS,payload=97 ! "
+      "send. "
+      "webrtcbin name=recv bundle-policy=max-bundle",
+      audio_src, webm);
+  g_free(audio_src);
+  p.pipeline = gst_parse_launch(desc, &err);
+  g_free(desc);
+  fail_unless(p.pipeline != nullptr, "%s", err ? err->message : "");
+  GstElement *canvas = gst_bin_get_by_name(GST_BIN(p.pipeline), "canvas");
+  g_signal_connect(canvas, "draw", G_CALLBACK(on_draw), nullptr);
+  gst_object_unref(canvas);
+  GstElement *file = gst_bin_get_by_name(GST_BIN(p.pipeline), "file");
+  GstPad *filepad = gst_element_get_static_pad(file, "sink");
+  gst_pad_add_probe(filepad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_file_eos, &p, nullptr);
+  gst_object_unref(filepad);
+  gst_object_unref(file);
+  p.send = gst_bin_get_by_name(GST_BIN(p.pipeline), "send");
+  p.recv = gst_bin_get_by_name(GST_BIN(p.pipeline), "recv");
+  g_signal_connect(p.send, "on-ice-candidate", G_CALLBACK(on_send_candidate), &p);
+  g_signal_connect(p.recv, "on-ice-candidate", G_CALLBACK(on_recv_candidate), &p);
+  g_signal_connect(p.recv, "pad-added", G_CALLBACK(on_recv_pad_added), &p);
+
+  fail_if(gst_element_set_state(p.pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE);
+
+  /* The application makes its offer once every track reached webrtcbin
+   * (both sink pads carry the stream id as msid, through the tees). */
+  GstBus *bus = gst_element_get_bus(p.pipeline);
+  gint64 end = g_get_monotonic_time() + 40 * G_TIME_SPAN_SECOND;
+  bool offered = false;
+  while (g_get_monotonic_time() < end) {
+    GstMessage *msg = gst_bus_timed_pop_filtered(bus, 50 * GST_MSECOND, GST_MESSAGE_ERROR);
+    if (msg) {
+      GError *e = nullptr;
+      gchar *dbg = nullptr;
+      gst_message_parse_error(msg, &e, &dbg);
+      fail("pipeline error: %s (%s)", e->message, dbg);
+    }
+    if (!offered) {
+      gchar *m0 = send_pad_msid(p.send, "sink_0");
+      gchar *m1 = send_pad_msid(p.send, "sink_1");
+      if (g_strcmp0(m0, "recorded-stream") == 0 && g_strcmp0(m1, "recorded-stream") == 0) {
+        offered = true;
+        on_negotiation_needed(p.send, &p);
+      }
+      g_free(m0);
+      g_free(m1);
+    }
+    g_mutex_lock(&p.lock);
+    bool done = p.file_done && p.kinds.size() >= 2;
+    g_mutex_unlock(&p.lock);
+    if (done || p.failed)
+      break;
+  }
+  gst_object_unref(bus);
+  fail_unless(offered, "both webrtcbin sink pads got the stream id");
+  fail_if(p.failed, "negotiation failed");
+  g_mutex_lock(&p.lock);
+  std::vector<std::string> kinds = p.kinds, msids = p.msids;
+  bool file_done = p.file_done;
+  g_mutex_unlock(&p.lock);
+  fail_unless(file_done, "the WebM recording ended (both tracks ended)");
+  fail_unless_equals_int(kinds.size(), 2);
+  for (const std::string &m : msids)
+    fail_unless_equals_string(m.c_str(), "recorded-stream");
+
+  gst_element_set_state(p.pipeline, GST_STATE_NULL);
+  std::vector<std::string> streams = webm_streams(webm);
+  bool vp8 = false, opus = false;
+  for (const std::string &n : streams) {
+    vp8 |= n == "video/x-vp8";
+    opus |= n == "audio/x-opus";
+  }
+  fail_unless(vp8 && opus, "the WebM file has a VP8 and an Opus stream");
+
+  gst_object_unref(p.send);
+  gst_object_unref(p.recv);
+  gst_object_unref(p.pipeline);
+  g_mutex_clear(&p.lock);
+  g_cond_clear(&p.cond);
+  g_unlink(wav);
+  g_unlink(webm);
+  g_rmdir(dir);
+  g_free(wav);
+  g_free(webm);
+  g_free(dir);
+}
+GST_END_TEST;
+#endif
+
 static Suite *mediastreambin_webrtc_suite()
 {
   Suite *s = suite_create("mediastreambin_webrtc");
@@ -205,6 +421,9 @@ static Suite *mediastreambin_webrtc_suite()
   tcase_set_timeout(tc, 60);
   suite_add_tcase(s, tc);
   tcase_add_test(tc, test_webrtc_pair_msid);
+#ifdef HAVE_CANVASCAPTURE
+  tcase_add_test(tc, test_record_and_send);
+#endif
   return s;
 }
 

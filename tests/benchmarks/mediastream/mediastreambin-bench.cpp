@@ -1,0 +1,273 @@
+/* mediastreambin-bench: what a track costs.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * 1. Pipeline: 1080p30 I420 from videotestsrc, 30 s of buffers (900), not
+ *    synchronised, into fakesink, through identity / mediastreambin (enabled)
+ *    / mediastreambin (disabled: black frames). Process CPU time and wall
+ *    time; the ratio of mediastreambin to identity (target <= 1.02).
+ * 2. Per buffer: the same buffers pushed from this thread straight into the
+ *    element (no source cost), thread CPU time per buffer: a direct link,
+ *    identity, mediastreambin enabled and disabled.
+ * Never asserts on time. --quick: 320x240, 30 buffers, 1 round (smoke test:
+ * checks that every variant delivers every buffer). */
+#include <gst/gst.h>
+
+#include <sys/resource.h>
+#include <time.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace
+{
+
+struct Config {
+  int width = 1920;
+  int height = 1080;
+  int buffers = 900; /* 30 s at 30 fps */
+  int rounds = 3;
+};
+
+struct Result {
+  double cpu_s = 0; /* process CPU (user + sys) */
+  double wall_s = 0;
+  guint64 buffers = 0;
+};
+
+double process_cpu()
+{
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+         (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+double thread_cpu()
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+double median(std::vector<double> v)
+{
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+GstPadProbeReturn count_buffer(GstPad *, GstPadProbeInfo *, gpointer user_data)
+{
+  (*static_cast<guint64 *>(user_data))++;
+  return GST_PAD_PROBE_OK;
+}
+
+/* variant: "identity", "enabled", "disabled" */
+Result run_pipeline(const Config &cfg, const std::string &variant)
+{
+  std::string middle = variant == "identity" ? "identity ! fakesink name=sink sync=false"
+                                             : "ms.video_sink_0 mediastreambin name=ms "
+                                               "ms.video_0 ! fakesink name=sink sync=false";
+  gchar *desc = g_strdup_printf("videotestsrc num-buffers=%d pattern=ball ! "
+                                "video/x-raw,format=I420,width=%d,height=%d,framerate=30/1 ! %s",
+                                cfg.buffers, cfg.width, cfg.height, middle.c_str());
+  GError *err = nullptr;
+  GstElement *pipeline = gst_parse_launch(desc, &err);
+  g_free(desc);
+  if (!pipeline) {
+    g_printerr("pipeline: %s\n", err ? err->message : "?");
+    exit(1);
+  }
+  if (variant == "disabled") {
+    GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
+    GstPad *track = gst_element_get_static_pad(ms, "video_0");
+    g_object_set(track, "enabled", FALSE, NULL);
+    gst_object_unref(track);
+    gst_object_unref(ms);
+  }
+  Result r;
+  GstElement *sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
+  GstPad *pad = gst_element_get_static_pad(sink, "sink");
+  gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, count_buffer, &r.buffers, nullptr);
+  gst_object_unref(pad);
+  gst_object_unref(sink);
+
+  double cpu0 = process_cpu();
+  gint64 t0 = g_get_monotonic_time();
+  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  GstBus *bus = gst_element_get_bus(pipeline);
+  GstMessage *msg = gst_bus_timed_pop_filtered(
+      bus, GST_CLOCK_TIME_NONE, static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
+    g_printerr("error in %s\n", variant.c_str());
+    exit(1);
+  }
+  gst_message_unref(msg);
+  r.wall_s = (g_get_monotonic_time() - t0) / 1e6;
+  r.cpu_s = process_cpu() - cpu0;
+  gst_object_unref(bus);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(pipeline);
+  return r;
+}
+
+/* Pushes cfg.buffers shallow copies of one frame from this thread. variant:
+ * "direct", "identity", "enabled", "disabled". Returns thread CPU seconds. */
+Result run_push(const Config &cfg, const std::string &variant)
+{
+  GstElement *pipeline = gst_pipeline_new(nullptr);
+  GstElement *sink = gst_element_factory_make("fakesink", nullptr);
+  g_object_set(sink, "sync", FALSE, "async", FALSE, NULL);
+  gst_bin_add(GST_BIN(pipeline), sink);
+  GstPad *target = nullptr;
+  if (variant == "direct") {
+    target = gst_element_get_static_pad(sink, "sink");
+  } else if (variant == "identity") {
+    GstElement *identity = gst_element_factory_make("identity", nullptr);
+    gst_bin_add(GST_BIN(pipeline), identity);
+    gst_element_link(identity, sink);
+    target = gst_element_get_static_pad(identity, "sink");
+  } else {
+    GstElement *ms = gst_element_factory_make("mediastreambin", nullptr);
+    gst_bin_add(GST_BIN(pipeline), ms);
+    target = gst_element_request_pad_simple(ms, "video_sink_%u");
+    GstPad *track = gst_element_get_static_pad(ms, "video_0");
+    GstPad *sinkpad = gst_element_get_static_pad(sink, "sink");
+    gst_pad_link(track, sinkpad);
+    if (variant == "disabled")
+      g_object_set(track, "enabled", FALSE, NULL);
+    gst_object_unref(sinkpad);
+    gst_object_unref(track);
+  }
+  Result r;
+  GstPad *sinkpad = gst_element_get_static_pad(sink, "sink");
+  gst_pad_add_probe(sinkpad, GST_PAD_PROBE_TYPE_BUFFER, count_buffer, &r.buffers, nullptr);
+  gst_object_unref(sinkpad);
+
+  GstPad *src = gst_pad_new("src", GST_PAD_SRC);
+  gst_pad_set_active(src, TRUE);
+  gst_pad_link(src, target);
+  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+
+  gchar *caps_str = g_strdup_printf("video/x-raw,format=I420,width=%d,height=%d,framerate=30/1",
+                                    cfg.width, cfg.height);
+  GstCaps *caps = gst_caps_from_string(caps_str);
+  g_free(caps_str);
+  gst_pad_push_event(src, gst_event_new_stream_start("bench"));
+  gst_pad_push_event(src, gst_event_new_caps(caps));
+  gst_caps_unref(caps);
+  GstSegment segment;
+  gst_segment_init(&segment, GST_FORMAT_TIME);
+  gst_pad_push_event(src, gst_event_new_segment(&segment));
+
+  const gsize size = (gsize)cfg.width * cfg.height * 3 / 2;
+  GstBuffer *frame = gst_buffer_new_allocate(nullptr, size, nullptr);
+  gst_buffer_memset(frame, 0, 0x80, size);
+  /* Buffers made outside the timed loop: only the push is measured. */
+  std::vector<GstBuffer *> buffers;
+  for (int i = 0; i < cfg.buffers; i++) {
+    GstBuffer *b = gst_buffer_copy(frame);
+    GST_BUFFER_PTS(b) = gst_util_uint64_scale(i, GST_SECOND, 30);
+    GST_BUFFER_DURATION(b) = GST_SECOND / 30;
+    buffers.push_back(b);
+  }
+  double t0 = thread_cpu();
+  gint64 w0 = g_get_monotonic_time();
+  for (GstBuffer *b : buffers)
+    gst_pad_push(src, b);
+  r.cpu_s = thread_cpu() - t0;
+  r.wall_s = (g_get_monotonic_time() - w0) / 1e6;
+  gst_buffer_unref(frame);
+
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_pad_unlink(src, target);
+  gst_pad_set_active(src, FALSE);
+  gst_object_unref(src);
+  gst_object_unref(target);
+  gst_object_unref(pipeline);
+  return r;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+  gst_init(&argc, &argv);
+  Config cfg;
+  bool quick = false;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--quick"))
+      quick = true;
+  }
+  if (quick) {
+    cfg.width = 320;
+    cfg.height = 240;
+    cfg.buffers = 30;
+    cfg.rounds = 1;
+  }
+  bool ok = true;
+
+  printf("mediastreambin-bench: %dx%d I420, %d buffers (%.0f s at 30 fps), median of %d round(s)\n",
+         cfg.width, cfg.height, cfg.buffers, cfg.buffers / 30.0, cfg.rounds);
+
+  printf("\n1. videotestsrc ! X ! fakesink sync=false (process CPU, wall)\n");
+  const char *pipeline_variants[] = {"identity", "enabled", "disabled"};
+  double cpu_median[3];
+  for (int v = 0; v < 3; v++) {
+    std::vector<double> cpu, wall;
+    for (int r = 0; r < cfg.rounds; r++) {
+      Result res = run_pipeline(cfg, pipeline_variants[v]);
+      if (res.buffers != (guint64)cfg.buffers) {
+        printf("  %s: %" G_GUINT64_FORMAT " buffers of %d!\n", pipeline_variants[v], res.buffers,
+               cfg.buffers);
+        ok = false;
+      }
+      cpu.push_back(res.cpu_s);
+      wall.push_back(res.wall_s);
+    }
+    cpu_median[v] = median(cpu);
+    printf("  %-26s cpu %8.3f s  wall %8.3f s  %7.1f us cpu/buffer\n",
+           v == 0   ? "identity"
+           : v == 1 ? "mediastreambin enabled"
+                    : "mediastreambin disabled",
+           cpu_median[v], median(wall), cpu_median[v] * 1e6 / cfg.buffers);
+  }
+  printf("  CPU ratio mediastreambin / identity: %.3f (target <= 1.02)\n",
+         cpu_median[1] / cpu_median[0]);
+  printf("  CPU ratio disabled / enabled:        %.3f (target <= 1)\n",
+         cpu_median[2] / cpu_median[1]);
+
+  printf("\n2. buffers pushed straight into X (this thread's CPU per buffer)\n");
+  const char *push_variants[] = {"direct", "identity", "enabled", "disabled"};
+  double per_buffer[4];
+  for (int v = 0; v < 4; v++) {
+    std::vector<double> cpu;
+    for (int r = 0; r < cfg.rounds; r++) {
+      Result res = run_push(cfg, push_variants[v]);
+      if (res.buffers != (guint64)cfg.buffers) {
+        printf("  %s: %" G_GUINT64_FORMAT " buffers of %d!\n", push_variants[v], res.buffers,
+               cfg.buffers);
+        ok = false;
+      }
+      cpu.push_back(res.cpu_s);
+    }
+    per_buffer[v] = median(cpu) * 1e6 / cfg.buffers;
+    printf("  %-26s %7.3f us/buffer\n",
+           v == 0   ? "direct link"
+           : v == 1 ? "identity"
+           : v == 2 ? "mediastreambin enabled"
+                    : "mediastreambin disabled",
+           per_buffer[v]);
+  }
+  printf("  overhead over a direct link: identity %+.3f us, mediastreambin %+.3f us (enabled), "
+         "%+.3f us (disabled)\n",
+         per_buffer[1] - per_buffer[0], per_buffer[2] - per_buffer[0],
+         per_buffer[3] - per_buffer[0]);
+  printf("  at 30 fps: mediastreambin adds %.4f%% of one core\n",
+         (per_buffer[2] - per_buffer[0]) * 30 / 1e4);
+
+  printf("\n%s\n", ok ? "all variants delivered every buffer" : "FAILED: buffers lost");
+  return ok ? 0 : 1;
+}
