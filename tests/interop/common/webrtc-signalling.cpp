@@ -292,13 +292,21 @@ bool SignallingServer::listen(const std::string &address, guint port, GError **e
   if (!ok)
     return false;
 
-  GSList *uris = soup_server_get_uris(server_);
-  for (GSList *l = uris; l; l = l->next) {
-    GUri *uri = static_cast<GUri *>(l->data);
-    port_ = guint(g_uri_get_port(uri));
-    host_ = g_uri_get_host(uri);
+  // The listening sockets tell the port chosen for port 0 (soup_server_get_uris() leaks in
+  // libsoup 3.2).
+  GSList *listeners = soup_server_get_listeners(server_);
+  for (GSList *l = listeners; l; l = l->next) {
+    GSocketAddress *local = g_socket_get_local_address(G_SOCKET(l->data), nullptr);
+    if (local && G_IS_INET_SOCKET_ADDRESS(local)) {
+      GInetSocketAddress *inet_local = G_INET_SOCKET_ADDRESS(local);
+      port_ = g_inet_socket_address_get_port(inet_local);
+      gchar *host = g_inet_address_to_string(g_inet_socket_address_get_address(inet_local));
+      host_ = host;
+      g_free(host);
+    }
+    g_clear_object(&local);
   }
-  g_slist_free_full(uris, reinterpret_cast<GDestroyNotify>(g_uri_unref));
+  g_slist_free(listeners);
   return true;
 }
 
