@@ -999,6 +999,131 @@ GST_START_TEST(test_restart_after_eos)
 }
 GST_END_TEST;
 
+/* Video in another memory: no black frame can be made there, so a disabled
+ * track says "nothing here" with a GAP event of the buffer's time instead. */
+GST_START_TEST(test_disabled_other_memory_sends_gap)
+{
+  GstElement *ms = make_bin();
+  GstHarness *h = video_harness(
+      ms, 0, "video/x-raw(memory:OtherMemory),format=NV12,width=16,height=16,framerate=30/1");
+  GstPad *track = track_pad(ms, "video_0");
+  g_object_set(track, "enabled", FALSE, NULL);
+  while (GstEvent *ev = gst_harness_try_pull_event(h))
+    gst_event_unref(ev);
+  fail_unless_equals_int(
+      gst_harness_push(h, filled_buffer(16 * 16 * 3 / 2, 9, GST_SECOND, GST_SECOND / 30)),
+      GST_FLOW_OK);
+  fail_unless(gst_harness_try_pull(h) == nullptr, "no media leaves a disabled track");
+  GstEvent *gap = nullptr;
+  while (GstEvent *ev = gst_harness_try_pull_event(h)) {
+    if (GST_EVENT_TYPE(ev) == GST_EVENT_GAP && !gap)
+      gap = ev;
+    else
+      gst_event_unref(ev);
+  }
+  fail_unless(gap != nullptr);
+  GstClockTime ts, dur;
+  gst_event_parse_gap(gap, &ts, &dur);
+  fail_unless_equals_uint64(ts, GST_SECOND);
+  fail_unless_equals_uint64(dur, GST_SECOND / 30);
+  gst_event_unref(gap);
+  /* Enabled again: the buffer itself. */
+  g_object_set(track, "enabled", TRUE, NULL);
+  GstBuffer *in = filled_buffer(16 * 16 * 3 / 2, 9, 2 * GST_SECOND, 1);
+  GstBuffer *out = gst_harness_push_and_pull(h, gst_buffer_ref(in));
+  fail_unless(out == in);
+  gst_buffer_unref(out);
+  gst_buffer_unref(in);
+  gst_object_unref(track);
+  gst_harness_teardown(h);
+  gst_object_unref(ms);
+}
+GST_END_TEST;
+
+/* Planar audio with its GstAudioMeta: silence in every plane, meta kept. */
+GST_START_TEST(test_disabled_silence_planar)
+{
+  GstElement *ms = make_bin();
+  GstHarness *h =
+      audio_harness(ms, 0, "audio/x-raw,format=F32LE,rate=48000,channels=2,layout=non-interleaved");
+  GstPad *track = track_pad(ms, "audio_0");
+  g_object_set(track, "enabled", FALSE, NULL);
+  GstAudioInfo info;
+  gst_audio_info_set_format(&info, GST_AUDIO_FORMAT_F32LE, 48000, 2, nullptr);
+  info.layout = GST_AUDIO_LAYOUT_NON_INTERLEAVED;
+  GstBuffer *in = filled_buffer(480 * 2 * 4, 0x3c, 0, GST_MSECOND * 10);
+  gst_buffer_add_audio_meta(in, &info, 480, nullptr);
+  GstBuffer *out = gst_harness_push_and_pull(h, in);
+  GstAudioMeta *meta = gst_buffer_get_audio_meta(out);
+  fail_unless(meta != nullptr, "the planar layout is described");
+  fail_unless_equals_int(meta->samples, 480);
+  GstAudioBuffer abuf;
+  fail_unless(gst_audio_buffer_map(&abuf, &info, out, GST_MAP_READ));
+  for (int c = 0; c < 2; c++) {
+    const gfloat *plane = static_cast<const gfloat *>(abuf.planes[c]);
+    for (int i = 0; i < 480; i++)
+      fail_unless(plane[i] == 0.0f, "channel %d sample %d", c, i);
+  }
+  gst_audio_buffer_unmap(&abuf);
+  gst_buffer_unref(out);
+  gst_object_unref(track);
+  gst_harness_teardown(h);
+  gst_object_unref(ms);
+}
+GST_END_TEST;
+
+static gboolean draw_something(GstElement *, gpointer, guint64, gpointer)
+{
+  return TRUE;
+}
+
+/* canvascapturesrc mutes its track when the canvas stops being origin-clean
+ * (CC-3): the track pad follows (MS-7). */
+GST_START_TEST(test_canvas_mute_reaches_track)
+{
+  GstElementFactory *f = gst_element_factory_find("canvascapturesrc");
+  if (!f) {
+    GST_WARNING("canvascapturesrc not available: skipped");
+    return;
+  }
+  gst_object_unref(f);
+  GstElement *pipeline = gst_parse_launch(
+      "canvascapturesrc name=canvas frame-rate=30 ! ms. ms.video_0 ! fakesink sync=false "
+      "mediastreambin name=ms",
+      nullptr);
+  GstElement *canvas = gst_bin_get_by_name(GST_BIN(pipeline), "canvas");
+  g_signal_connect(canvas, "draw", G_CALLBACK(draw_something), nullptr);
+  GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
+  GstPad *track = track_pad(ms, "video_0");
+  int mutes = 0, unmutes = 0;
+  g_signal_connect(track, "mute", G_CALLBACK(on_pad_signal), &mutes);
+  g_signal_connect(track, "unmute", G_CALLBACK(on_pad_signal), &unmutes);
+  fail_if(gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE);
+  fail_if(gst_element_get_state(pipeline, nullptr, nullptr, 5 * GST_SECOND) ==
+          GST_STATE_CHANGE_FAILURE);
+  gchar *label = get_string(track, "label");
+  fail_unless_equals_string(label, "canvas");
+  g_free(label);
+
+  g_object_set(canvas, "origin-clean", FALSE, NULL);
+  gint64 end = g_get_monotonic_time() + 5 * G_TIME_SPAN_SECOND;
+  while (!get_bool(track, "muted") && g_get_monotonic_time() < end)
+    g_usleep(10000);
+  fail_unless(get_bool(track, "muted"), "the canvas's mute reached the track");
+  g_object_set(canvas, "origin-clean", TRUE, NULL);
+  while (get_bool(track, "muted") && g_get_monotonic_time() < end)
+    g_usleep(10000);
+  fail_if(get_bool(track, "muted"));
+  fail_unless_equals_int(mutes, 1);
+  fail_unless_equals_int(unmutes, 1);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(track);
+  gst_object_unref(ms);
+  gst_object_unref(canvas);
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
 /* --- MS-11: msid on webrtcbin sink pads ------------------------------------- */
 
 static gchar *pad_msid(GstPad *pad)
@@ -1243,6 +1368,9 @@ static Suite *mediastreambin_suite()
   tcase_add_test(tc, test_reenable_passes_at_once);
   tcase_add_test(tc, test_disabled_silence);
   tcase_add_test(tc, test_disabled_silence_every_format);
+  tcase_add_test(tc, test_disabled_other_memory_sends_gap);
+  tcase_add_test(tc, test_disabled_silence_planar);
+  tcase_add_test(tc, test_canvas_mute_reaches_track);
   tcase_add_test(tc, test_muted_follows_source);
   tcase_add_test(tc, test_label);
   tcase_add_test(tc, test_label_defaults_to_upstream_name);
