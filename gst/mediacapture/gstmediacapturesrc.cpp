@@ -228,6 +228,7 @@ struct GstMediaCaptureSrcPrivate {
   guint next_video_index = 0;
   guint next_audio_index = 0;
   guint generation = 0; /* of the internal pipeline */
+  bool prerolled = false;
   GstElement *pipeline = nullptr;
   GstElement *decodebin = nullptr;
   std::string loaded_uri;
@@ -330,8 +331,8 @@ static bool track_hard_muted(GstMediaCaptureSrcPrivate *priv, Track *t)
 {
   bool rate_muted =
       !t->is_video && (priv->rate < kMinAudioRate || priv->rate > kMaxAudioRate); /* ME-9 */
-  return priv->paused || priv->origin_left || (t->branch && t->branch->eos) || rate_muted ||
-         priv->ended;
+  return priv->paused || priv->origin_left || (t->branch && t->branch->eos && !priv->loop) ||
+         rate_muted || priv->ended;
 }
 
 static bool track_muted(GstMediaCaptureSrcPrivate *priv, Track *t)
@@ -483,8 +484,9 @@ static void track_loop(gpointer user_data)
   if (!t->started)
     track_send_start(t);
 
+  /* One step per call, so the pad's stream lock is released between steps. */
   std::unique_lock<std::mutex> lk(priv->lock);
-  for (;;) {
+  {
     if (t->stopping) {
       lk.unlock();
       gst_pad_pause_task(t->pad);
@@ -495,7 +497,7 @@ static void track_loop(gpointer user_data)
       lk.unlock();
       track_announce_muted(t, muted);
       lk.lock();
-      continue;
+      return;
     }
     if (!t->queue.empty()) {
       Item it = t->queue.front();
@@ -528,7 +530,7 @@ static void track_loop(gpointer user_data)
         }
       }
       lk.lock();
-      continue;
+      return;
     }
     if (t->eos_pending) {
       lk.unlock();
@@ -546,7 +548,7 @@ static void track_loop(gpointer user_data)
      * for an unexplained gap. */
     if (t->is_video || !priv->outer_playing || t->bpf == 0 || t->rate == 0) {
       priv->data_cond.wait_for(lk, std::chrono::milliseconds(100));
-      continue;
+      return;
     }
     bool hard = track_hard_muted(priv, t);
     lk.unlock();
@@ -554,14 +556,14 @@ static void track_loop(gpointer user_data)
     lk.lock();
     if (!GST_CLOCK_TIME_IS_VALID(now)) {
       priv->data_cond.wait_for(lk, std::chrono::milliseconds(20));
-      continue;
+      return;
     }
     if (!GST_CLOCK_TIME_IS_VALID(t->next_ts))
       t->next_ts = now;
     GstClockTime deadline = t->next_ts + kSilenceChunk + (hard ? 0 : kGapHold);
     if (now < deadline) {
       priv->data_cond.wait_for(lk, std::chrono::nanoseconds(deadline - now));
-      continue;
+      return;
     }
     if (!hard) {
       if (!GST_CLOCK_TIME_IS_VALID(t->gap_since))
@@ -773,6 +775,8 @@ static GstFlowReturn on_appsink_sample(GstAppSink *sink, gpointer user_data)
   GstClockTime outer_base = gst_element_get_base_time(GST_ELEMENT(self));
   GstClockTime pts = clock_time > outer_base ? clock_time - outer_base : 0;
 
+  GST_LOG_OBJECT(self, "%s sample rt %" GST_TIME_FORMAT " -> pts %" GST_TIME_FORMAT,
+                 b->is_video ? "video" : "audio", GST_TIME_ARGS(rt), GST_TIME_ARGS(pts));
   GstBuffer *out = gst_buffer_ref(buffer);
   out = gst_buffer_make_writable(out);
   GST_BUFFER_PTS(out) = pts;
@@ -824,61 +828,72 @@ static GstElement *make_element(const gchar *factory)
   return e;
 }
 
+static gboolean uri_allowed(GstMediaCaptureSrcPrivate *priv, const gchar *uri)
+{
+  if (!priv->allowed_origins || !priv->allowed_origins[0])
+    return TRUE;
+  for (GStrv o = priv->allowed_origins; *o; o++)
+    if (uri_has_prefix(uri, *o))
+      return TRUE;
+  return FALSE;
+}
+
 static GstPadProbeReturn source_probe(GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
   /* ME-10: an HTTP redirect that leaves the allowed origins must not leak a
-   * byte of the new origin. souphttpsrc sets redirection-uri before pushing
-   * data of the new location. */
+   * byte of the new origin. HTTP sources announce each response, before its
+   * data, with a sticky "http-headers" event carrying the redirection-uri. */
   GstMediaCaptureSrc *self = GST_MEDIA_CAPTURE_SRC(user_data);
   GstMediaCaptureSrcPrivate *priv = self->priv;
-  GstElement *src = GST_ELEMENT(gst_pad_get_parent(pad));
-  if (!src)
-    return GST_PAD_PROBE_OK;
-  gchar *redirect = nullptr;
-  g_object_get(src, "redirection-uri", &redirect, nullptr);
-  gst_object_unref(src);
-  if (!redirect)
-    return GST_PAD_PROBE_OK;
 
-  bool allowed = true;
-  bool have_tracks = false;
-  bool first = false;
-  {
-    std::lock_guard<std::mutex> lk(priv->lock);
-    if (priv->allowed_origins && priv->allowed_origins[0]) {
-      allowed = false;
-      for (GStrv o = priv->allowed_origins; *o; o++)
-        allowed = allowed || uri_has_prefix(redirect, *o);
+  if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+    GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
+    const GstStructure *st = gst_event_get_structure(ev);
+    if (GST_EVENT_TYPE(ev) != GST_EVENT_CUSTOM_DOWNSTREAM_STICKY || !st ||
+        !gst_structure_has_name(st, "http-headers"))
+      return GST_PAD_PROBE_OK;
+    const gchar *redirect = gst_structure_get_string(st, "redirection-uri");
+    if (!redirect)
+      return GST_PAD_PROBE_OK;
+
+    bool allowed, first = false, have_tracks = false;
+    std::string loaded;
+    {
+      std::lock_guard<std::mutex> lk(priv->lock);
+      allowed = uri_allowed(priv, redirect);
+      if (!allowed) {
+        first = !priv->origin_left;
+        priv->origin_left = true; /* mutes every track */
+        have_tracks = !priv->tracks.empty();
+        loaded = priv->loaded_uri;
+        priv->data_cond.notify_all();
+      }
     }
-    if (!allowed) {
-      first = !priv->origin_left;
-      priv->origin_left = true;
-      have_tracks = !priv->tracks.empty();
-      priv->data_cond.notify_all();
+    if (!allowed && first) {
+      GST_WARNING_OBJECT(self, "redirected to %s, outside allowed-origins: muted", redirect);
+      if (!have_tracks) {
+        /* Nothing known of the media yet: the load itself fails. */
+        gchar *text = g_strdup_printf(_("\"%s\" redirected to \"%s\", which is not in "
+                                        "allowed-origins"),
+                                      loaded.c_str(), redirect);
+        GST_WEB_ERROR(self, GST_WEB_ERROR_SECURITY, nullptr, text, nullptr);
+        g_free(text);
+      }
     }
+    return allowed ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
   }
-  if (!allowed && first) {
-    GST_WARNING_OBJECT(self, "redirected to %s, outside allowed-origins: muting", redirect);
-    if (!have_tracks) {
-      gchar *text = g_strdup_printf(_("\"%s\" redirected to \"%s\", which is not in "
-                                      "allowed-origins"),
-                                    priv->loaded_uri.c_str(), redirect);
-      GST_WEB_ERROR(self, GST_WEB_ERROR_SECURITY, nullptr, text, nullptr);
-      g_free(text);
-    }
-  }
-  g_free(redirect);
-  return allowed ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
+
+  std::lock_guard<std::mutex> lk(priv->lock);
+  return priv->origin_left ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
 }
 
 static void on_source_setup(GstElement *uridecodebin, GstElement *source, gpointer user_data)
 {
-  if (!g_object_class_find_property(G_OBJECT_GET_CLASS(source), "redirection-uri"))
-    return;
   GstPad *pad = gst_element_get_static_pad(source, "src");
   if (pad) {
     gst_pad_add_probe(pad,
-                      (GstPadProbeType)(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+                      (GstPadProbeType)(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST |
+                                        GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
                       source_probe, user_data, nullptr);
     gst_object_unref(pad);
   }
@@ -1035,11 +1050,22 @@ static GstBusSyncReply internal_bus_handler(GstBus *bus, GstMessage *msg, gpoint
     post_command(self, c);
     break;
   }
-  case GST_MESSAGE_DURATION_CHANGED:
-  case GST_MESSAGE_ASYNC_DONE:
-    if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ASYNC_DONE)
+  case GST_MESSAGE_ASYNC_DONE: {
+    bool first = false;
+    {
+      std::lock_guard<std::mutex> lk(self->priv->lock);
+      if (generation == self->priv->generation && !self->priv->prerolled) {
+        self->priv->prerolled = true;
+        first = true;
+      }
+    }
+    if (first) {
+      Command c{CommandType::State};
+      post_command(self, c);
       g_object_notify(G_OBJECT(self), "duration");
+    }
     break;
+  }
   default:
     break;
   }
@@ -1076,8 +1102,11 @@ static void teardown_pipeline(GstMediaCaptureSrc *self)
 
 static GstState wanted_internal_state(GstMediaCaptureSrcPrivate *priv)
 {
-  return priv->outer_playing && !priv->paused && !priv->ended ? GST_STATE_PLAYING
-                                                              : GST_STATE_PAUSED;
+  /* Preroll first: going to PLAYING while the decoded streams are still
+   * being exposed leaves the late-added sinks playing on their own. */
+  return priv->prerolled && priv->outer_playing && !priv->paused && !priv->ended
+             ? GST_STATE_PLAYING
+             : GST_STATE_PAUSED;
 }
 
 static void apply_state(GstMediaCaptureSrc *self)
@@ -1098,21 +1127,17 @@ static void apply_state(GstMediaCaptureSrc *self)
      * onto outer running time. */
     if (clock)
       gst_pipeline_use_clock(GST_PIPELINE(pipeline), clock);
-    gst_element_set_state(pipeline, state);
+    GstStateChangeReturn r = gst_element_set_state(pipeline, state);
+    GstState cur, pend;
+    gst_element_get_state(pipeline, &cur, &pend, 0);
+    GST_DEBUG_OBJECT(self, "media element to %s: %s (now %s, pending %s)",
+                     gst_element_state_get_name(state),
+                     gst_element_state_change_return_get_name(r),
+                     gst_element_state_get_name(cur), gst_element_state_get_name(pend));
     gst_object_unref(pipeline);
   }
   if (clock)
     gst_object_unref(clock);
-}
-
-static gboolean uri_allowed(GstMediaCaptureSrcPrivate *priv, const gchar *uri)
-{
-  if (!priv->allowed_origins || !priv->allowed_origins[0])
-    return TRUE;
-  for (GStrv o = priv->allowed_origins; *o; o++)
-    if (uri_has_prefix(uri, *o))
-      return TRUE;
-  return FALSE;
 }
 
 static void load(GstMediaCaptureSrc *self, const std::string &uri, gdouble start)
@@ -1171,6 +1196,7 @@ static void load(GstMediaCaptureSrc *self, const std::string &uri, gdouble start
   {
     std::lock_guard<std::mutex> lk(priv->lock);
     generation = ++priv->generation;
+    priv->prerolled = false;
     priv->pipeline = GST_ELEMENT(gst_object_ref(pipeline));
     priv->decodebin = decodebin;
   }
@@ -1430,6 +1456,10 @@ static GstStateChangeReturn gst_media_capture_src_change_state(GstElement *eleme
     post_command(self, c);
     break;
   }
+  case GST_STATE_CHANGE_PAUSED_TO_READY:
+    /* before the pads are deactivated: their tasks must let go first */
+    stop_all(self);
+    break;
   case GST_STATE_CHANGE_PAUSED_TO_PLAYING: {
     {
       std::lock_guard<std::mutex> lk(priv->lock);
@@ -1459,9 +1489,6 @@ static GstStateChangeReturn gst_media_capture_src_change_state(GstElement *eleme
     ret = GST_STATE_CHANGE_NO_PREROLL;
     break;
   }
-  case GST_STATE_CHANGE_PAUSED_TO_READY:
-    stop_all(self);
-    break;
   default:
     break;
   }
