@@ -40,6 +40,7 @@
 #include "gstmediastreamblank.h"
 #include "gstmediastreamtrack.h"
 #include "gstmediastreamtrackstate.h"
+#include "gstwebcaptureerror.h"
 #include "gstwebcapturei18n.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_media_stream_bin_debug);
@@ -769,6 +770,17 @@ static GstStateChangeReturn gst_media_stream_bin_change_state(GstElement *elemen
   return ret;
 }
 
+/* A refused id: a WARNING named after the web error (the id is kept). */
+static void post_id_warning(GstMediaStreamBin *self, GstWebError error, const gchar *text,
+                            const gchar *id)
+{
+  gchar *message = g_strdup_printf("%s: %s", gst_web_error_name(error), text);
+  GST_ELEMENT_WARNING_WITH_DETAILS(
+      self, RESOURCE, SETTINGS, ("%s", message), ("id \"%s\" ignored", id ? id : "(null)"),
+      ("dom-exception", G_TYPE_STRING, gst_web_error_name(error), NULL));
+  g_free(message);
+}
+
 static void gst_media_stream_bin_set_property(GObject *object, guint prop_id, const GValue *value,
                                               GParamSpec *pspec)
 {
@@ -778,17 +790,15 @@ static void gst_media_stream_bin_set_property(GObject *object, guint prop_id, co
     const gchar *id = g_value_get_string(value);
     if (GST_STATE(self) > GST_STATE_READY || GST_STATE_PENDING(self) > GST_STATE_READY) {
       /* MS-1: the id never changes while the stream runs. */
-      GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS,
-                          (_("The stream id can only be set in the NULL or READY state")),
-                          ("id \"%s\" ignored", id ? id : ""));
+      post_id_warning(self, GST_WEB_ERROR_NOT_SUPPORTED,
+                      _("the stream id can only be set in the NULL or READY state."), id);
       break;
     }
     if (!is_token(id)) {
-      GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS,
-                          (_("TypeError: the stream id must be 1 to 64 token characters (letters, "
-                             "digits, !#$%%&'*+-.^_`|~); \"%s\" ignored"),
-                           id ? id : ""),
-                          (nullptr));
+      post_id_warning(self, GST_WEB_ERROR_TYPE,
+                      _("the stream id must be 1 to 64 RFC 7230 token characters (letters, "
+                        "digits and symbols such as - _ . ~ !)."),
+                      id);
       break;
     }
     std::vector<GstMediaStreamTrackPad *> tracks;

@@ -211,7 +211,12 @@ GST_START_TEST(test_stream_id)
     fail_unless(msg != nullptr, "a warning for \"%s\"", bad);
     GError *err = nullptr;
     gst_message_parse_warning(msg, &err, nullptr);
-    fail_unless(g_str_has_prefix(err->message, "TypeError"), "%s", err->message);
+    fail_unless(g_str_has_prefix(err->message, "TypeError: "), "%s", err->message);
+    fail_unless(g_error_matches(err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS));
+    const GstStructure *details = nullptr;
+    gst_message_parse_warning_details(msg, &details);
+    fail_unless(details != nullptr);
+    fail_unless_equals_string(gst_structure_get_string(details, "dom-exception"), "TypeError");
     g_error_free(err);
     gst_message_unref(msg);
   }
@@ -224,6 +229,10 @@ GST_START_TEST(test_stream_id)
   g_free(id);
   GstMessage *msg = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING);
   fail_unless(msg != nullptr);
+  GError *err = nullptr;
+  gst_message_parse_warning(msg, &err, nullptr);
+  fail_unless(g_str_has_prefix(err->message, "NotSupportedError: "), "%s", err->message);
+  g_error_free(err);
   gst_message_unref(msg);
   gst_element_set_state(ms, GST_STATE_NULL);
 
