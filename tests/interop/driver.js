@@ -201,11 +201,10 @@ async function run() {
   const framesInWindow = window1.frames - window0.frames;
   check('the barcode timestamps decode from most frames', decoded >= 0.8 * framesInWindow,
     `${decoded} of ${framesInWindow} frames, ${window1.failures - window0.failures} failed the check`);
-  const present = windowLatency.map((s) => s.captureToPresent);
-  const receive = windowLatency.map((s) => s.captureToReceive).filter((v) => v !== null);
-  const latencyOk = present.length > 0 && percentile(present, 0.5) < 1000 && present.every((v) => v < 60000);
-  check('end-to-end latency is measured and below 1 s (median)', latencyOk,
-    present.length ? `median ${percentile(present, 0.5)} ms` : 'no samples');
+  const present = windowLatency.map((s) => s.captureToRead);
+  const latencyOk = present.length > 0 && Math.min(...present) >= -2 && percentile(present, 0.5) < 1000;
+  check('end-to-end latency is measured, never negative, median below 1 s', latencyOk,
+    present.length ? `median ${percentile(present, 0.5)} ms, min ${Math.min(...present)} ms` : 'no samples');
 
   // 4. Audio energy above silence (440 Hz sine at volume 0.4 -> RMS ~0.28).
   const audioStats = summary.inbound.audio || {};
@@ -220,10 +219,7 @@ async function run() {
   console.log(`time to first frame: ${info.firstFrameMs.toFixed(0)} ms after the page's WebSocket opened (signalling + ICE + DTLS + first keyframe), ${info.firstFrameWallMs - navigatedAt} ms after the driver asked chromium to open the page`);
   console.log(`frames received: ${fps.toFixed(1)} per second presented (requestVideoFrameCallback over 3 s), ${decodedInWindow} decoded of ${drawn} drawn by the canvas (${drawnFps.toFixed(1)} fps); RTP framesPerSecond ${videoStats.framesPerSecond}, dropped ${videoStats.framesDropped}`);
   if (present.length) {
-    console.log(`end-to-end latency (canvas draw -> presentation in the page): median ${percentile(present, 0.5)} ms, p95 ${percentile(present, 0.95)} ms, min ${Math.min(...present)} ms, max ${Math.max(...present)} ms over ${present.length} frames`);
-  }
-  if (receive.length) {
-    console.log(`  of which canvas draw -> frame received by chromium: median ${percentile(receive, 0.5)} ms, p95 ${percentile(receive, 0.95)} ms`);
+    console.log(`end-to-end latency (canvas draw -> pixels read back in the page): median ${percentile(present, 0.5)} ms, p95 ${percentile(present, 0.95)} ms, min ${Math.min(...present)} ms, max ${Math.max(...present)} ms over ${present.length} frames`);
   }
   if (colourChanges.length) console.log(`colour change round trip (page asks -> page sees it): ${colourChanges.join(', ')} ms`);
   console.log(`video ${videoStats.frameWidth}x${videoStats.frameHeight}, ${videoStats.packetsReceived} packets, ${videoStats.packetsLost} lost; audio ${audioStats.packetsReceived} packets, ${audioStats.packetsLost} lost`);

@@ -13,7 +13,7 @@
  * The canvas shows what the page checks: its top two thirds are one solid colour, which the page
  * can change with {"type":"set-color","rgb":"#rrggbb"}; its bottom third is a 48-bit barcode
  * drawn in the `draw` handler at each capture: the low 32 bits of the wall clock in milliseconds,
- * an 8-bit frame counter and an 8-bit check, so the page reads the capture time back from the
+ * and a 16-bit check, so the page reads the capture time back from the
  * decoded video and measures end-to-end latency. The layout is sent to the page in "hello".
  *
  * Prints "interop-sender: listening on <url>" once it serves; stops on SIGINT/SIGTERM or after
@@ -73,7 +73,7 @@ gboolean draw_scene(GstElement *, cairo_t *cr, guint64, gpointer user_data)
 {
   auto *sender = static_cast<Sender *>(user_data);
   const guint32 rgb = sender->colour.load();
-  const guint64 frame = sender->frames_drawn.fetch_add(1);
+  sender->frames_drawn.fetch_add(1);
   const guint32 stamp = guint32(wall_clock_ms() & 0xffffffffu);
 
   cairo_set_source_rgb(cr, ((rgb >> 16) & 0xff) / 255.0, ((rgb >> 8) & 0xff) / 255.0,
@@ -81,10 +81,10 @@ gboolean draw_scene(GstElement *, cairo_t *cr, guint64, gpointer user_data)
   cairo_rectangle(cr, 0, 0, kWidth, kColourHeight);
   cairo_fill(cr);
 
-  const guint8 counter = guint8(frame & 0xff);
-  const guint8 check = guint8((stamp & 0xff) ^ ((stamp >> 8) & 0xff) ^ ((stamp >> 16) & 0xff) ^
-                              ((stamp >> 24) & 0xff) ^ counter ^ 0x5a);
-  const guint64 value = (guint64(check) << 40) | (guint64(counter) << 32) | stamp;
+  // 16-bit check: a multiplicative hash of the stamp, so a misread block is caught (a plain XOR
+  // of bytes misses two flips in the same bit position).
+  const guint16 check = guint16(guint32(stamp * 2654435761u) >> 16);
+  const guint64 value = (guint64(check) << 32) | stamp;
 
   cairo_set_source_rgb(cr, 0, 0, 0);
   cairo_rectangle(cr, 0, kColourHeight, kWidth, kHeight - kColourHeight);

@@ -177,6 +177,11 @@ void WebRtcSession::on_offer_created(GstPromise *promise, gpointer user_data)
   if (!offer)
     return;
 
+  // The offer goes to the browser only once webrtcbin has applied it: an answer that came back
+  // before set-local-description ran would be refused ("not in the correct state (stable)").
+  // Candidates gathered meanwhile may reach the page before the offer; the page keeps them
+  // until it has the remote description.
+  auto *pending = new PendingText{session, ""};
   gchar *sdp = gst_sdp_message_as_text(offer->sdp);
   JsonBuilder *builder = json_builder_new();
   json_builder_begin_object(builder);
@@ -186,14 +191,31 @@ void WebRtcSession::on_offer_created(GstPromise *promise, gpointer user_data)
   json_builder_add_string_value(builder, sdp);
   json_builder_end_object(builder);
   JsonNode *root = json_builder_get_root(builder);
-  // The offer is queued before set-local-description starts gathering, so no candidate can
-  // overtake it on the WebSocket.
-  session->send_json(root);
+  pending->text = node_to_text(root);
   json_node_unref(root);
   g_object_unref(builder);
   g_free(sdp);
 
-  g_signal_emit_by_name(session->webrtcbin_, "set-local-description", offer, nullptr);
+  GstPromise *applied = gst_promise_new_with_change_func(
+      [](GstPromise *p, gpointer data) {
+        auto *offer_text = static_cast<PendingText *>(data);
+        auto self = offer_text->session.lock();
+        const bool replied = gst_promise_wait(p) == GST_PROMISE_RESULT_REPLIED;
+        const GstStructure *result = replied ? gst_promise_get_reply(p) : nullptr;
+        GError *failure = nullptr;
+        if (result && gst_structure_has_field(result, "error"))
+          gst_structure_get(result, "error", G_TYPE_ERROR, &failure, nullptr);
+        if (failure || !replied) {
+          g_printerr("webrtc-signalling: set-local-description(offer) failed: %s\n",
+                     failure ? failure->message : "no reply");
+          g_clear_error(&failure);
+        } else if (self) {
+          self->send_text(std::move(offer_text->text));
+        }
+        gst_promise_unref(p);
+      },
+      pending, [](gpointer data) { delete static_cast<PendingText *>(data); });
+  g_signal_emit_by_name(session->webrtcbin_, "set-local-description", offer, applied);
   gst_webrtc_session_description_free(offer);
 }
 

@@ -14,7 +14,8 @@
  * handle itself (anything but "answer" and "candidate") go to the message callback.
  *
  * Wire protocol (JSON text frames on /ws):
- *   server -> page  {"type":"offer","sdp":"v=0..."}
+ *   server -> page  {"type":"offer","sdp":"v=0..."}  (sent once webrtcbin applied it; candidates
+ *                   may come before it: keep them until the remote description is set)
  *                   {"type":"candidate","sdpMLineIndex":0,"candidate":"candidate:..."}
  *                   anything the application sends with send_json()
  *   page -> server  {"type":"answer","sdp":"v=0..."}

@@ -25,7 +25,7 @@
     videoHeight: 0,
     lastColour: null,
     colourHistory: [], // [wallMs, '#rrggbb'] when the sampled colour changed
-    latency: [], // {captureToPresent, captureToReceive, counter}
+    latency: [], // {stamp, captureToRead}: canvas draw -> pixels read back in this page (ms)
     barcodeFailures: 0,
     audioRms: 0,
     audioPeakHz: null,
@@ -175,7 +175,7 @@
   const scratchContext = scratch.getContext('2d', { willReadFrequently: true });
   const hex = (rgb) => '#' + rgb.map((v) => v.toString(16).padStart(2, '0')).join('');
 
-  function readFrame(now, metadata) {
+  function readFrame() {
     const w = video.videoWidth;
     const h = video.videoHeight;
     if (!w || !h) return;
@@ -221,24 +221,20 @@
       if (i < 24) high = high * 2 + bit;
       else low = low * 2 + bit;
     }
-    const check = (high >> 16) & 0xff;
-    const counter = (high >> 8) & 0xff;
+    const check = (high >>> 8) & 0xffff;
     const stamp = ((high & 0xff) * 0x1000000 + low) >>> 0;
-    const expected = ((stamp & 0xff) ^ ((stamp >>> 8) & 0xff) ^ ((stamp >>> 16) & 0xff) ^
-                      ((stamp >>> 24) & 0xff) ^ counter ^ 0x5a) & 0xff;
-    if (check !== expected) {
+    if (check !== (Math.imul(stamp, 0x9e3779b1) >>> 16)) {
       state.barcodeFailures++;
       return;
     }
-    // Wall clock of presentation and of reception, low 32 bits of milliseconds like the stamp.
-    const presented = performance.timeOrigin + metadata.presentationTime;
-    const received = metadata.receiveTime !== undefined ? performance.timeOrigin + metadata.receiveTime : null;
-    const delta = (t) => ((Math.round(t) - stamp) % 0x100000000 + 0x100000000) % 0x100000000;
-    state.latency.push({
-      counter,
-      captureToPresent: delta(presented),
-      captureToReceive: received === null ? null : delta(received),
-    });
+    // The frame drawn above is the video's current frame, which may already be newer than the
+    // one this callback's metadata describes: so the latency ends now, when the page holds the
+    // frame's pixels (low 32 bits of wall-clock milliseconds, like the stamp; signed).
+    const readAt = Math.round(performance.timeOrigin + performance.now());
+    let latency = (readAt - stamp) % 0x100000000;
+    if (latency < 0) latency += 0x100000000;
+    if (latency >= 0x80000000) latency -= 0x100000000;
+    state.latency.push({ stamp, captureToRead: latency });
     if (state.latency.length > 2000) state.latency.splice(0, 1000);
   }
 
@@ -247,7 +243,7 @@
       fail('requestVideoFrameCallback is not supported');
       return;
     }
-    const onFrame = (now, metadata) => {
+    const onFrame = (now) => {
       state.frames++;
       state.frameTimes.push(now);
       if (state.frameTimes.length > 600) state.frameTimes.splice(0, 300);
@@ -258,7 +254,7 @@
         setStatus('receiving');
       }
       try {
-        readFrame(now, metadata);
+        readFrame();
       } catch (e) {
         fail(`reading the frame: ${e}`);
       }
@@ -331,7 +327,7 @@
   };
 
   setInterval(() => {
-    const l = state.latency.slice(-30).map((s) => s.captureToPresent).sort((a, b) => a - b);
+    const l = state.latency.slice(-30).map((s) => s.captureToRead).sort((a, b) => a - b);
     const median = l.length ? l[Math.floor(l.length / 2)] : null;
     document.getElementById('figures').textContent =
       `frames ${state.frames}, first frame after ${state.firstFrameMs === null ? '–' : state.firstFrameMs.toFixed(0)} ms, ` +
