@@ -434,7 +434,10 @@ static void update_stream_title(GstMediaStreamTrackPad *track)
   GstTagList *tags = gst_stream_get_tags(tp->stream);
   tags = tags ? gst_tag_list_make_writable(tags) : gst_tag_list_new_empty();
   gst_tag_list_set_scope(tags, GST_TAG_SCOPE_STREAM);
-  gst_tag_list_add(tags, GST_TAG_MERGE_REPLACE, GST_TAG_TITLE, label, NULL);
+  if (label && *label)
+    gst_tag_list_add(tags, GST_TAG_MERGE_REPLACE, GST_TAG_TITLE, label, NULL);
+  else
+    gst_tag_list_remove_tag(tags, GST_TAG_TITLE);
   gst_stream_set_tags(tp->stream, tags);
   gst_tag_list_unref(tags);
   g_free(label);
@@ -473,6 +476,7 @@ static gboolean sink_event(GstPad *pad, GstObject *parent, GstEvent *event)
     gst_event_set_group_id(start, self->priv->group_id);
     gst_event_set_stream(start, tp->stream);
     gst_event_unref(event);
+    update_stream_title(track); /* title tag = label, default included */
     tp->stream_started = true;
     tp->collection_cookie = 0;
     ret = gst_pad_push_event(srcpad, start);
@@ -746,7 +750,7 @@ static GstStateChangeReturn gst_media_stream_bin_change_state(GstElement *elemen
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
     /* Pads are inactive now: a new run starts with live tracks, a fresh
      * STREAM_START and collection on each. */
-    std::vector<GstMediaStreamTrackPad *> revived;
+    std::vector<GstMediaStreamTrackPad *> revived, unmuted;
     {
       std::lock_guard<std::mutex> guard(self->priv->lock);
       for (const Track &t : self->priv->tracks) {
@@ -754,8 +758,10 @@ static GstStateChangeReturn gst_media_stream_bin_change_state(GstElement *elemen
         std::lock_guard<std::mutex> tguard(tp->lock);
         if (tp->ended)
           revived.push_back(GST_MEDIA_STREAM_TRACK_PAD(gst_object_ref(t.srcpad)));
+        if (tp->muted)
+          unmuted.push_back(GST_MEDIA_STREAM_TRACK_PAD(gst_object_ref(t.srcpad)));
         tp->ended = false;
-        tp->muted = false;
+        tp->muted = false; /* the sources send their state again */
         tp->stream_started = false;
         tp->collection_cookie = 0;
         gst_clear_buffer(&tp->blank);
@@ -763,6 +769,10 @@ static GstStateChangeReturn gst_media_stream_bin_change_state(GstElement *elemen
     }
     for (GstMediaStreamTrackPad *track : revived) {
       g_object_notify(G_OBJECT(track), "ready-state");
+      gst_object_unref(track);
+    }
+    for (GstMediaStreamTrackPad *track : unmuted) {
+      gst_media_stream_track_pad_notify_muted(track, FALSE);
       gst_object_unref(track);
     }
     update_active(self);

@@ -156,11 +156,15 @@ static void gst_media_stream_track_pad_set_property(GObject *object, guint prop_
       if (priv->stream)
         stream = GST_STREAM(gst_object_ref(priv->stream));
     }
+    g_object_notify(object, "label");
     if (stream) {
       gchar *now = gst_media_stream_track_pad_dup_label(pad);
       GstTagList *tags = gst_stream_get_tags(stream);
       tags = tags ? gst_tag_list_make_writable(tags) : gst_tag_list_new_empty();
-      gst_tag_list_add(tags, GST_TAG_MERGE_REPLACE, GST_TAG_TITLE, now, NULL);
+      if (now && *now)
+        gst_tag_list_add(tags, GST_TAG_MERGE_REPLACE, GST_TAG_TITLE, now, NULL);
+      else
+        gst_tag_list_remove_tag(tags, GST_TAG_TITLE);
       gst_stream_set_tags(stream, tags);
       gst_tag_list_unref(tags);
       g_free(now);
