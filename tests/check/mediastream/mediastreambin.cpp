@@ -9,6 +9,7 @@
 #include <gst/check/gstharness.h>
 #include <gst/video/video.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -1156,6 +1157,63 @@ GST_START_TEST(test_canvas_mute_reaches_track)
 }
 GST_END_TEST;
 
+struct Toggler {
+  GstPad *track;
+  std::atomic<bool> stop{false};
+  int toggles = 0;
+};
+
+static gpointer toggle_enabled(gpointer data)
+{
+  auto *t = static_cast<Toggler *>(data);
+  while (!t->stop.load()) {
+    g_object_set(t->track, "enabled", t->toggles % 2 == 0 ? FALSE : TRUE, NULL);
+    t->toggles++;
+  }
+  return nullptr;
+}
+
+/* enabled switched from another thread while buffers flow: every output is
+ * either the buffer itself or a whole black frame, never a mix. */
+GST_START_TEST(test_enabled_toggled_concurrently)
+{
+  GstElement *ms = make_bin();
+  GstHarness *h =
+      video_harness(ms, 0, "video/x-raw,format=GRAY8,width=64,height=64,framerate=30/1");
+  Toggler t;
+  t.track = track_pad(ms, "video_0");
+  GThread *thread = g_thread_new("toggler", toggle_enabled, &t);
+  int media = 0, black = 0;
+  for (int i = 0; i < 2000; i++) {
+    GstBuffer *in = filled_buffer(64 * 64, 0x77, i, 1);
+    GstBuffer *out = gst_harness_push_and_pull(h, gst_buffer_ref(in));
+    fail_unless(out != nullptr);
+    fail_unless_equals_uint64(GST_BUFFER_PTS(out), (guint64)i);
+    if (out == in) {
+      media++;
+    } else {
+      GstMapInfo map;
+      gst_buffer_map(out, &map, GST_MAP_READ);
+      for (gsize j = 0; j < map.size; j++)
+        fail_unless(map.data[j] == 0, "byte %d of buffer %d", (int)j, i);
+      gst_buffer_unmap(out, &map);
+      black++;
+    }
+    gst_buffer_unref(out);
+    gst_buffer_unref(in);
+    if (i % 50 == 0)
+      g_usleep(200); /* let the toggler run in between */
+  }
+  t.stop = true;
+  g_thread_join(thread);
+  GST_INFO("%d media, %d black, %d toggles", media, black, t.toggles);
+  fail_unless(t.toggles > 0);
+  gst_object_unref(t.track);
+  gst_harness_teardown(h);
+  gst_object_unref(ms);
+}
+GST_END_TEST;
+
 /* --- MS-11: msid on webrtcbin sink pads ------------------------------------- */
 
 static gchar *pad_msid(GstPad *pad)
@@ -1398,6 +1456,7 @@ static Suite *mediastreambin_suite()
   tcase_add_test(tc, test_disabled_black_every_format);
   tcase_add_test(tc, test_black_prepared_once_per_caps);
   tcase_add_test(tc, test_reenable_passes_at_once);
+  tcase_add_test(tc, test_enabled_toggled_concurrently);
   tcase_add_test(tc, test_disabled_silence);
   tcase_add_test(tc, test_disabled_silence_every_format);
   tcase_add_test(tc, test_disabled_other_memory_sends_gap);
