@@ -45,7 +45,6 @@ struct Peers {
   std::vector<std::string> kinds; /* media of each receiving pad */
   std::vector<std::string> msids; /* msid of each receiving pad */
   bool failed = false;
-  bool offer_on_demand = false;
   bool file_done = false;
 };
 
@@ -139,6 +138,22 @@ static void on_recv_pad_added(GstElement *recv, GstPad *pad, gpointer user_data)
   g_free(msid);
 }
 
+/* The text of an ERROR message popped within @timeout, or "". */
+static std::string pop_error(GstBus *bus, GstClockTime timeout)
+{
+  GstMessage *msg = gst_bus_timed_pop_filtered(bus, timeout, GST_MESSAGE_ERROR);
+  if (!msg)
+    return "";
+  GError *e = nullptr;
+  gchar *dbg = nullptr;
+  gst_message_parse_error(msg, &e, &dbg);
+  std::string text = std::string(e->message) + " (" + (dbg ? dbg : "") + ")";
+  g_error_free(e);
+  g_free(dbg);
+  gst_message_unref(msg);
+  return text;
+}
+
 GST_START_TEST(test_webrtc_pair_msid)
 {
   Peers p;
@@ -171,21 +186,19 @@ GST_START_TEST(test_webrtc_pair_msid)
 
   gint64 end = g_get_monotonic_time() + 30 * G_TIME_SPAN_SECOND;
   GstBus *bus = gst_element_get_bus(p.pipeline);
+  std::string error;
   g_mutex_lock(&p.lock);
-  while (p.kinds.size() < 2 && g_get_monotonic_time() < end && !p.failed) {
+  while (p.kinds.size() < 2 && g_get_monotonic_time() < end && !p.failed && error.empty()) {
     g_mutex_unlock(&p.lock);
-    GstMessage *msg = gst_bus_timed_pop_filtered(bus, 100 * GST_MSECOND, GST_MESSAGE_ERROR);
-    if (msg) {
-      GError *e = nullptr;
-      gchar *dbg = nullptr;
-      gst_message_parse_error(msg, &e, &dbg);
-      fail("pipeline error: %s (%s)", e->message, dbg);
-    }
+    error = pop_error(bus, 100 * GST_MSECOND);
     g_mutex_lock(&p.lock);
   }
-  std::vector<std::string> kinds = p.kinds, msids = p.msids;
   g_mutex_unlock(&p.lock);
   gst_object_unref(bus);
+  /* Stopped before any check, so no callback outlives the test. */
+  gst_element_set_state(p.pipeline, GST_STATE_NULL);
+  std::vector<std::string> kinds = p.kinds, msids = p.msids;
+  fail_unless(error.empty(), "pipeline error: %s", error.c_str());
   fail_if(p.failed, "negotiation failed");
   fail_unless_equals_int(kinds.size(), 2);
 
@@ -197,7 +210,6 @@ GST_START_TEST(test_webrtc_pair_msid)
   }
   fail_unless(audio && video, "one audio and one video pad on the receiving side");
 
-  gst_element_set_state(p.pipeline, GST_STATE_NULL);
   gst_object_unref(p.send);
   gst_object_unref(p.recv);
   gst_object_unref(p.pipeline);
@@ -317,7 +329,6 @@ GST_START_TEST(test_record_and_send)
   Peers p;
   g_mutex_init(&p.lock);
   g_cond_init(&p.cond);
-  p.offer_on_demand = true;
   GError *err = nullptr;
   desc = g_strdup_printf(
       "canvascapturesrc name=canvas width=160 height=120 frame-rate=15 num-buffers=60 ! ms. "
@@ -358,14 +369,9 @@ GST_START_TEST(test_record_and_send)
   GstBus *bus = gst_element_get_bus(p.pipeline);
   gint64 end = g_get_monotonic_time() + 40 * G_TIME_SPAN_SECOND;
   bool offered = false;
-  while (g_get_monotonic_time() < end) {
-    GstMessage *msg = gst_bus_timed_pop_filtered(bus, 50 * GST_MSECOND, GST_MESSAGE_ERROR);
-    if (msg) {
-      GError *e = nullptr;
-      gchar *dbg = nullptr;
-      gst_message_parse_error(msg, &e, &dbg);
-      fail("pipeline error: %s (%s)", e->message, dbg);
-    }
+  std::string error;
+  while (g_get_monotonic_time() < end && error.empty()) {
+    error = pop_error(bus, 50 * GST_MSECOND);
     if (!offered) {
       gchar *m0 = send_pad_msid(p.send, "sink_0");
       gchar *m1 = send_pad_msid(p.send, "sink_1");
@@ -383,15 +389,13 @@ GST_START_TEST(test_record_and_send)
       break;
   }
   gst_object_unref(bus);
-  fail_unless(offered, "both webrtcbin sink pads got the stream id");
-  fail_if(p.failed, "negotiation failed");
   g_mutex_lock(&p.lock);
   std::vector<std::string> kinds = p.kinds, msids = p.msids;
   bool file_done = p.file_done;
   g_mutex_unlock(&p.lock);
+  std::string states;
   if (!file_done) {
     GstElement *ms = gst_bin_get_by_name(GST_BIN(p.pipeline), "ms");
-    std::string states;
     for (const gchar *name : {"video_0", "audio_0"}) {
       GstPad *track = gst_element_get_static_pad(ms, name);
       gchar *state = nullptr;
@@ -403,13 +407,18 @@ GST_START_TEST(test_record_and_send)
       g_free(state);
     }
     gst_object_unref(ms);
-    fail("the WebM recording did not end (both tracks should have ended): %s", states.c_str());
   }
+  /* Stopped before any check, so no callback outlives the test. */
+  gst_element_set_state(p.pipeline, GST_STATE_NULL);
+  fail_unless(error.empty(), "pipeline error: %s", error.c_str());
+  fail_unless(offered, "both webrtcbin sink pads got the stream id");
+  fail_if(p.failed, "negotiation failed");
+  fail_unless(file_done, "the WebM recording did not end (both tracks should have ended): %s",
+              states.c_str());
   fail_unless_equals_int(kinds.size(), 2);
   for (const std::string &m : msids)
     fail_unless_equals_string(m.c_str(), "recorded-stream");
 
-  gst_element_set_state(p.pipeline, GST_STATE_NULL);
   std::vector<std::string> streams = webm_streams(webm);
   bool vp8 = false, opus = false;
   for (const std::string &n : streams) {
