@@ -1214,6 +1214,36 @@ GST_START_TEST(test_enabled_toggled_concurrently)
 }
 GST_END_TEST;
 
+/* Releasing a track whose source still pushes as fast as it can: release
+ * returns (no deadlock), the track is gone, the source just stops (flushing
+ * or not-linked, as with any request pad). */
+GST_START_TEST(test_release_while_source_pushes)
+{
+  for (int round = 0; round < 20; round++) {
+    GstElement *pipeline = gst_parse_launch(
+        "videotestsrc ! video/x-raw,width=16,height=16 ! ms.video_sink_0 "
+        "audiotestsrc ! ms.audio_sink_0 "
+        "ms.video_0 ! fakesink sync=false ms.audio_0 ! fakesink sync=false mediastreambin name=ms",
+        nullptr);
+    GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
+    fail_if(gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE);
+    fail_if(gst_element_get_state(pipeline, nullptr, nullptr, 5 * GST_SECOND) ==
+            GST_STATE_CHANGE_FAILURE);
+    g_usleep(round * 500);
+    for (const gchar *name : {"video_sink_0", "audio_sink_0"}) {
+      GstPad *sink = gst_element_get_static_pad(ms, name);
+      gst_element_release_request_pad(ms, sink);
+      gst_object_unref(sink);
+    }
+    fail_unless_equals_int(GST_ELEMENT(ms)->numpads, 0);
+    fail_if(get_bool(ms, "active"));
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+    gst_object_unref(ms);
+    gst_object_unref(pipeline);
+  }
+}
+GST_END_TEST;
+
 /* --- MS-11: msid on webrtcbin sink pads ------------------------------------- */
 
 static gchar *pad_msid(GstPad *pad)
@@ -1474,6 +1504,7 @@ static Suite *mediastreambin_suite()
   tcase_add_test(tc, test_msid_through_encoders);
   tcase_add_test(tc, test_msid_linked_later);
   tcase_add_test(tc, test_add_remove_while_playing);
+  tcase_add_test(tc, test_release_while_source_pushes);
   return s;
 }
 
