@@ -53,8 +53,9 @@ constexpr GstClockTime kSilenceChunk = 20 * GST_MSECOND;
 constexpr GstClockTime kGapHold = 60 * GST_MSECOND;
 /* An unexplained audio gap longer than this mutes the track (outside content). */
 constexpr GstClockTime kGapMute = 200 * GST_MSECOND;
-/* Real audio this close to the running clock of the track is made contiguous. */
-constexpr GstClockTime kAudioTolerance = 30 * GST_MSECOND;
+/* Real audio this close to where the track is (8 ms) is made contiguous;
+ * further off it is re-synced (silence or clipping), keeping A/V in sync. */
+constexpr GstClockTime kAudioTolerance = 8 * GST_MSECOND;
 constexpr size_t kMaxQueuedVideo = 30;
 constexpr size_t kMaxQueuedAudio = 100;
 
@@ -128,7 +129,7 @@ struct Track {
   }
 };
 
-enum class CommandType { Load, State, Seek, Rate, Paused, Ended, Quit };
+enum class CommandType { Load, Prerolled, State, Seek, Rate, Paused, Ended, Quit };
 
 struct Command {
   CommandType type;
@@ -229,6 +230,9 @@ struct GstMediaCaptureSrcPrivate {
   guint next_audio_index = 0;
   guint generation = 0; /* of the internal pipeline */
   bool prerolled = false;
+  bool preroll_failed = false;
+  std::chrono::steady_clock::time_point preroll_deadline;
+  gdouble pending_start = 0.0; /* applied at the first preroll */
   GstElement *pipeline = nullptr;
   GstElement *decodebin = nullptr;
   std::string loaded_uri;
@@ -866,6 +870,8 @@ static GstPadProbeReturn source_probe(GstPad *pad, GstPadProbeInfo *info, gpoint
         priv->origin_left = true; /* mutes every track */
         have_tracks = !priv->tracks.empty();
         loaded = priv->loaded_uri;
+        if (!have_tracks)
+          priv->preroll_failed = true; /* the SecurityError says it all */
         priv->data_cond.notify_all();
       }
     }
@@ -916,7 +922,11 @@ static void on_pad_added(GstElement *decodebin, GstPad *pad, gpointer user_data)
   GstElement *pipeline;
   {
     std::lock_guard<std::mutex> lk(priv->lock);
-    pipeline = priv->pipeline ? GST_ELEMENT(gst_object_ref(priv->pipeline)) : nullptr;
+    /* only the current media element's streams (an old one may still be
+     * shutting down) */
+    pipeline = priv->pipeline && priv->decodebin == decodebin
+                   ? GST_ELEMENT(gst_object_ref(priv->pipeline))
+                   : nullptr;
     if (is_video) {
       selected = priv->video_track >= 0 && (guint)priv->video_track == priv->video_seen;
       priv->video_seen++;
@@ -1005,6 +1015,11 @@ static void on_pad_added(GstElement *decodebin, GstPad *pad, gpointer user_data)
 static void on_no_more_pads(GstElement *decodebin, gpointer user_data)
 {
   GstMediaCaptureSrc *self = GST_MEDIA_CAPTURE_SRC(user_data);
+  {
+    std::lock_guard<std::mutex> lk(self->priv->lock);
+    if (self->priv->decodebin != decodebin)
+      return;
+  }
   /* Metadata known, selection determined: the tracks appear (ME-2). */
   expose_tracks(self);
 }
@@ -1020,6 +1035,7 @@ static void forward_error(GstMediaCaptureSrc *self, GstMessage *msg)
     uri = self->priv->loaded_uri;
   }
   gchar *text = g_strdup_printf(_("Could not play \"%s\": %s"), uri.c_str(), err->message);
+  GST_WARNING_OBJECT(self, "%s", text);
   GError *out = g_error_new_literal(err->domain, err->code, text);
   gchar *dbg = g_strdup_printf("%s (from %s)", debug ? debug : "",
                                GST_MESSAGE_SRC_NAME(msg) ? GST_MESSAGE_SRC_NAME(msg) : "?");
@@ -1035,8 +1051,20 @@ static GstBusSyncReply internal_bus_handler(GstBus *bus, GstMessage *msg, gpoint
 {
   GstMediaCaptureSrc *self = GST_MEDIA_CAPTURE_SRC(user_data);
   guint generation = GPOINTER_TO_UINT(g_object_get_data(G_OBJECT(bus), "mc-generation"));
+  bool current;
+  {
+    std::lock_guard<std::mutex> lk(self->priv->lock);
+    current = generation == self->priv->generation;
+  }
+  if (!current) {
+    GST_DEBUG_OBJECT(self, "dropping %s of an old media element", GST_MESSAGE_TYPE_NAME(msg));
+    return GST_BUS_DROP; /* a media element being torn down */
+  }
   switch (GST_MESSAGE_TYPE(msg)) {
-  case GST_MESSAGE_ERROR:
+  case GST_MESSAGE_ERROR: {
+    std::lock_guard<std::mutex> lk(self->priv->lock);
+    self->priv->preroll_failed = true;
+  }
     forward_error(self, msg);
     break;
   case GST_MESSAGE_WARNING:
@@ -1060,7 +1088,8 @@ static GstBusSyncReply internal_bus_handler(GstBus *bus, GstMessage *msg, gpoint
       }
     }
     if (first) {
-      Command c{CommandType::State};
+      Command c{CommandType::Prerolled};
+      c.generation = generation;
       post_command(self, c);
       g_object_notify(G_OBJECT(self), "duration");
     }
@@ -1077,10 +1106,14 @@ static void teardown_pipeline(GstMediaCaptureSrc *self)
 {
   GstMediaCaptureSrcPrivate *priv = self->priv;
   GstElement *pipeline;
+  bool prerolled;
   std::vector<std::unique_ptr<Branch>> branches;
   {
     std::lock_guard<std::mutex> lk(priv->lock);
     pipeline = priv->pipeline;
+    prerolled = priv->prerolled;
+    if (pipeline)
+      priv->generation++; /* what the old media element still says is stale */
     priv->pipeline = nullptr;
     priv->decodebin = nullptr;
     branches.swap(priv->branches);
@@ -1091,6 +1124,11 @@ static void teardown_pipeline(GstMediaCaptureSrc *self)
     }
   }
   if (pipeline) {
+    /* decodebin still plugging elements while it is shut down can leave
+     * them running on their own: let a preroll in progress finish (or fail)
+     * first. */
+    if (!prerolled)
+      gst_element_get_state(pipeline, nullptr, nullptr, GST_SECOND);
     gst_element_set_state(pipeline, GST_STATE_NULL);
     GstBus *bus = gst_element_get_bus(pipeline);
     gst_bus_set_sync_handler(bus, nullptr, nullptr, nullptr);
@@ -1104,9 +1142,8 @@ static GstState wanted_internal_state(GstMediaCaptureSrcPrivate *priv)
 {
   /* Preroll first: going to PLAYING while the decoded streams are still
    * being exposed leaves the late-added sinks playing on their own. */
-  return priv->prerolled && priv->outer_playing && !priv->paused && !priv->ended
-             ? GST_STATE_PLAYING
-             : GST_STATE_PAUSED;
+  return priv->prerolled && priv->outer_playing && !priv->paused && !priv->ended ? GST_STATE_PLAYING
+                                                                                 : GST_STATE_PAUSED;
 }
 
 static void apply_state(GstMediaCaptureSrc *self)
@@ -1131,8 +1168,7 @@ static void apply_state(GstMediaCaptureSrc *self)
     GstState cur, pend;
     gst_element_get_state(pipeline, &cur, &pend, 0);
     GST_DEBUG_OBJECT(self, "media element to %s: %s (now %s, pending %s)",
-                     gst_element_state_get_name(state),
-                     gst_element_state_change_return_get_name(r),
+                     gst_element_state_get_name(state), gst_element_state_change_return_get_name(r),
                      gst_element_state_get_name(cur), gst_element_state_get_name(pend));
     gst_object_unref(pipeline);
   }
@@ -1153,6 +1189,7 @@ static void load(GstMediaCaptureSrc *self, const std::string &uri, gdouble start
     priv->video_seen = priv->audio_seen = 0;
     priv->loaded_uri = uri;
     priv->last_position = start;
+    priv->pending_start = start;
   }
   g_object_notify(G_OBJECT(self), "ended");
   g_object_notify(G_OBJECT(self), "duration");
@@ -1197,6 +1234,10 @@ static void load(GstMediaCaptureSrc *self, const std::string &uri, gdouble start
     std::lock_guard<std::mutex> lk(priv->lock);
     generation = ++priv->generation;
     priv->prerolled = false;
+    priv->preroll_failed = false;
+    /* local files preroll at once; network sources may take a while */
+    priv->preroll_deadline = std::chrono::steady_clock::now() +
+                             std::chrono::seconds(g_str_has_prefix(uri.c_str(), "file:") ? 5 : 30);
     priv->pipeline = GST_ELEMENT(gst_object_ref(pipeline));
     priv->decodebin = decodebin;
   }
@@ -1204,20 +1245,6 @@ static void load(GstMediaCaptureSrc *self, const std::string &uri, gdouble start
   gst_bus_set_sync_handler(bus, internal_bus_handler, self, nullptr);
   gst_object_unref(bus);
 
-  if (start > 0) {
-    /* Start mid-way: preroll, then seek before playing. */
-    gst_element_set_state(pipeline, GST_STATE_PAUSED);
-    gst_element_get_state(pipeline, nullptr, nullptr, 5 * GST_SECOND);
-    gdouble rate;
-    {
-      std::lock_guard<std::mutex> lk(priv->lock);
-      rate = priv->rate;
-    }
-    gst_element_seek(pipeline, rate, GST_FORMAT_TIME,
-                     (GstSeekFlags)(GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_ACCURATE),
-                     GST_SEEK_TYPE_SET, (GstClockTime)(start * GST_SECOND), GST_SEEK_TYPE_NONE,
-                     GST_CLOCK_TIME_NONE);
-  }
   gst_object_unref(pipeline);
   apply_state(self);
 }
@@ -1279,6 +1306,24 @@ static void handle_command(GstMediaCaptureSrc *self, const Command &c)
   case CommandType::Load:
     load(self, c.uri, c.value);
     break;
+  case CommandType::Prerolled: {
+    /* The first preroll: start position and rate apply before playing. */
+    gdouble start, rate;
+    bool stale;
+    {
+      std::lock_guard<std::mutex> lk(priv->lock);
+      stale = c.generation != priv->generation;
+      start = priv->pending_start;
+      priv->pending_start = 0.0;
+      rate = priv->rate;
+    }
+    if (stale)
+      break;
+    if (start > 0.0 || rate != 1.0)
+      seek_to(self, start, rate);
+    apply_state(self);
+    break;
+  }
   case CommandType::State:
     apply_state(self);
     break;
@@ -1363,7 +1408,23 @@ static void control_thread(GstMediaCaptureSrc *self)
   GstMediaCaptureSrcPrivate *priv = self->priv;
   std::unique_lock<std::mutex> lk(priv->lock);
   for (;;) {
-    priv->control_cond.wait(lk, [&] { return priv->quit || !priv->commands.empty(); });
+    auto ready = [&] { return priv->quit || !priv->commands.empty(); };
+    if (priv->pipeline && !priv->prerolled && !priv->preroll_failed) {
+      if (!priv->control_cond.wait_until(lk, priv->preroll_deadline, ready)) {
+        /* decodebin can swallow a demuxer's error while it plugs it: a
+         * media element that never prerolls is an error, not a hang. */
+        priv->preroll_failed = true;
+        std::string uri = priv->loaded_uri;
+        lk.unlock();
+        GST_ELEMENT_ERROR(self, STREAM, DECODE,
+                          (_("Could not play \"%s\": no playable media found."), uri.c_str()),
+                          ("the media element did not preroll in time"));
+        lk.lock();
+        continue;
+      }
+    } else {
+      priv->control_cond.wait(lk, ready);
+    }
     if (priv->quit)
       return;
     Command c = priv->commands.front();

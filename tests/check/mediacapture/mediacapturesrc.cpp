@@ -1,0 +1,1355 @@
+/* mediacapturesrc unit suite (ME-1..ME-10). Every medium is made at test time
+ * with encoders from plugins-base/-good into a temporary directory; HTTP tests
+ * run their own servers on 127.0.0.1.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <gio/gio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
+#include <gst/check/gstcheck.h>
+#include <gst/controller/gstdirectcontrolbinding.h>
+#include <gst/controller/gstinterpolationcontrolsource.h>
+#include <gst/pbutils/missing-plugins.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+/* ------------------------------------------------------------ media */
+
+static gchar *media_dir = nullptr;
+
+/* Media is made before the checks run (no check context yet). */
+#define MEDIA_CHECK(cond, ...)                                                                     \
+  do {                                                                                             \
+    if (!(cond))                                                                                   \
+      g_error("media generation: %s", #cond);                                                      \
+  } while (0)
+
+static std::string media_path(const char *name)
+{
+  gchar *p = g_build_filename(media_dir, name, nullptr);
+  std::string s = p;
+  g_free(p);
+  return s;
+}
+
+static std::string media_uri(const char *name)
+{
+  gchar *u = gst_filename_to_uri(media_path(name).c_str(), nullptr);
+  std::string s = u;
+  g_free(u);
+  return s;
+}
+
+static void run_to_eos(GstElement *pipeline)
+{
+  GstBus *bus = gst_element_get_bus(pipeline);
+  MEDIA_CHECK(gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+  GstMessage *msg = gst_bus_timed_pop_filtered(
+      bus, 60 * GST_SECOND, (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  MEDIA_CHECK(msg != nullptr, "media generation timed out");
+  if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
+    GError *err;
+    gst_message_parse_error(msg, &err, nullptr);
+    g_error("media generation failed: %s", err->message);
+  }
+  gst_message_unref(msg);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(bus);
+  gst_object_unref(pipeline);
+}
+
+static void make_media(const char *name, const char *desc_fmt)
+{
+  gchar *desc = g_strdup_printf(desc_fmt, media_path(name).c_str());
+  GError *err = nullptr;
+  GstElement *p = gst_parse_launch(desc, &err);
+  MEDIA_CHECK(p && !err, "cannot build %s: %s", desc, err ? err->message : "");
+  g_free(desc);
+  run_to_eos(p);
+}
+
+/* Video black until 1.0 s then white; audio silent until 1.0 s then a sine:
+ * both onsets are at the same media time, so captured A/V sync is measurable. */
+static void make_sync_media()
+{
+  gchar *desc = g_strdup_printf(
+      "videotestsrc pattern=black num-buffers=75 ! video/x-raw,width=160,height=120,"
+      "framerate=30/1 ! videobalance name=bal ! theoraenc ! oggmux name=m ! filesink "
+      "location=%s audiotestsrc name=tone wave=sine freq=440 samplesperbuffer=480 "
+      "num-buffers=250 ! audio/x-raw,rate=48000,channels=1 ! vorbisenc ! m.",
+      media_path("sync.ogg").c_str());
+  GstElement *p = gst_parse_launch(desc, nullptr);
+  g_free(desc);
+  MEDIA_CHECK(p != nullptr);
+  GstElement *bal = gst_bin_get_by_name(GST_BIN(p), "bal");
+  GstElement *tone = gst_bin_get_by_name(GST_BIN(p), "tone");
+  /* brightness -1..1 maps from 0..1; volume 0..1 */
+  GstControlSource *vcs = gst_interpolation_control_source_new();
+  g_object_set(vcs, "mode", GST_INTERPOLATION_MODE_NONE, nullptr);
+  gst_timed_value_control_source_set(GST_TIMED_VALUE_CONTROL_SOURCE(vcs), 0, 0.0);
+  gst_timed_value_control_source_set(GST_TIMED_VALUE_CONTROL_SOURCE(vcs), GST_SECOND, 1.0);
+  gst_object_add_control_binding(
+      GST_OBJECT(bal), gst_direct_control_binding_new(GST_OBJECT(bal), "brightness", vcs));
+  GstControlSource *acs = gst_interpolation_control_source_new();
+  g_object_set(acs, "mode", GST_INTERPOLATION_MODE_NONE, nullptr);
+  gst_timed_value_control_source_set(GST_TIMED_VALUE_CONTROL_SOURCE(acs), 0, 0.0);
+  gst_timed_value_control_source_set(GST_TIMED_VALUE_CONTROL_SOURCE(acs), GST_SECOND, 0.8);
+  gst_object_add_control_binding(GST_OBJECT(tone),
+                                 gst_direct_control_binding_new(GST_OBJECT(tone), "volume", acs));
+  gst_object_unref(vcs);
+  gst_object_unref(acs);
+  gst_object_unref(bal);
+  gst_object_unref(tone);
+  run_to_eos(p);
+}
+
+/* A Matroska file whose only stream (ProRes) has no decoder installed. */
+static void make_nodecoder_media()
+{
+  gchar *desc = g_strdup_printf("appsrc name=a format=time caps=video/x-prores,variant=standard,"
+                                "width=160,height=120,framerate=30/1 ! matroskamux ! filesink "
+                                "location=%s",
+                                media_path("nodecoder.mkv").c_str());
+  GstElement *p = gst_parse_launch(desc, nullptr);
+  g_free(desc);
+  GstElement *a = gst_bin_get_by_name(GST_BIN(p), "a");
+  gst_element_set_state(p, GST_STATE_PAUSED);
+  for (int i = 0; i < 10; i++) {
+    GstBuffer *b = gst_buffer_new_allocate(nullptr, 2000, nullptr);
+    gst_buffer_memset(b, 0, 0x5a + i, 2000);
+    GST_BUFFER_PTS(b) = GST_BUFFER_DTS(b) = i * GST_SECOND / 30;
+    GST_BUFFER_DURATION(b) = GST_SECOND / 30;
+    GstFlowReturn r;
+    g_signal_emit_by_name(a, "push-buffer", b, &r);
+    gst_buffer_unref(b);
+  }
+  GstFlowReturn r;
+  g_signal_emit_by_name(a, "end-of-stream", &r);
+  gst_object_unref(a);
+  run_to_eos(p);
+}
+
+static void make_all_media()
+{
+  make_media("av.ogg", "videotestsrc num-buffers=60 ! video/x-raw,width=160,height=120,"
+                       "framerate=30/1 ! theoraenc ! oggmux name=m ! filesink location=%s "
+                       "audiotestsrc samplesperbuffer=960 num-buffers=100 ! "
+                       "audio/x-raw,rate=48000,channels=2 ! vorbisenc ! m.");
+  make_media("av.webm", "videotestsrc num-buffers=45 ! video/x-raw,width=160,height=120,"
+                        "framerate=30/1 ! vp8enc deadline=1 ! webmmux name=m ! filesink "
+                        "location=%s audiotestsrc samplesperbuffer=960 num-buffers=75 ! "
+                        "audio/x-raw,rate=48000,channels=2 ! opusenc ! m.");
+  make_media("two_audio.mka", "matroskamux name=m ! filesink location=%s "
+                              "audiotestsrc freq=440 samplesperbuffer=960 num-buffers=50 ! "
+                              "audio/x-raw,rate=48000,channels=1 ! vorbisenc ! m. "
+                              "audiotestsrc freq=1760 samplesperbuffer=960 num-buffers=50 ! "
+                              "audio/x-raw,rate=48000,channels=1 ! vorbisenc ! m.");
+  make_media("video.ogg", "videotestsrc num-buffers=30 ! video/x-raw,width=160,height=120,"
+                          "framerate=30/1 ! theoraenc ! oggmux ! filesink location=%s");
+  make_media("audio.ogg", "audiotestsrc samplesperbuffer=960 num-buffers=50 ! "
+                          "audio/x-raw,rate=48000,channels=2 ! vorbisenc ! oggmux ! filesink "
+                          "location=%s");
+  make_media("late_audio.mkv", "videotestsrc num-buffers=60 ! video/x-raw,width=160,height=120,"
+                               "framerate=30/1 ! theoraenc ! matroskamux name=m ! filesink "
+                               "location=%s audiotestsrc timestamp-offset=1000000000 "
+                               "samplesperbuffer=960 num-buffers=50 ! "
+                               "audio/x-raw,format=S16LE,rate=48000,channels=2 ! m.");
+  make_media("tone.wav", "audiotestsrc samplesperbuffer=960 num-buffers=150 ! "
+                         "audio/x-raw,format=S16LE,rate=48000,channels=2 ! wavenc ! filesink "
+                         "location=%s");
+  make_sync_media();
+  make_nodecoder_media();
+
+  /* garbage bytes and a file cut inside its headers */
+  std::vector<guint8> junk(65536);
+  GRand *r = g_rand_new_with_seed(42);
+  for (auto &b : junk)
+    b = (guint8)g_rand_int_range(r, 0, 256);
+  g_rand_free(r);
+  MEDIA_CHECK(g_file_set_contents(media_path("garbage.bin").c_str(), (const gchar *)junk.data(),
+                                  junk.size(), nullptr));
+  gchar *data;
+  gsize len;
+  MEDIA_CHECK(g_file_get_contents(media_path("av.ogg").c_str(), &data, &len, nullptr));
+  MEDIA_CHECK(len > 1500);
+  MEDIA_CHECK(g_file_set_contents(media_path("truncated.ogg").c_str(), data, 1500, nullptr));
+  g_free(data);
+}
+
+static void remove_all_media()
+{
+  GDir *d = g_dir_open(media_dir, 0, nullptr);
+  const gchar *n;
+  while (d && (n = g_dir_read_name(d)))
+    g_remove(media_path(n).c_str());
+  if (d)
+    g_dir_close(d);
+  g_rmdir(media_dir);
+  g_free(media_dir);
+}
+
+/* ------------------------------------------------------- capture fixture */
+
+struct Buf {
+  GstClockTime pts, dur;
+  double peak;        /* audio: max |sample| */
+  GstClockTime onset; /* audio: pts of the first sample >= 0.1, or NONE */
+  guint crossings;    /* audio: sign changes (first channel) */
+  guint samples;      /* audio */
+  int luma;           /* video: first Y byte */
+};
+
+struct PadRec {
+  std::string name;
+  bool video = false;
+  std::vector<Buf> bufs;
+  std::vector<bool> muted_events;
+  bool eos = false;
+  bool removed = false;
+  bool removed_before_eos = false;
+  bool stream_start = false;
+  bool stream_ok = false;
+  bool caps = false;
+  bool segment = false;
+  int flushes = 0;
+  gint channels = 0;
+  gint rate = 0;
+  std::chrono::steady_clock::time_point first_buffer_time;
+};
+
+struct Capture {
+  GstElement *pipeline = nullptr;
+  GstElement *src = nullptr;
+  std::mutex m;
+  std::vector<std::unique_ptr<PadRec>> pads;
+  std::vector<std::string> log; /* "add:video_0", "nmp", "eos:video_0", "remove:video_0" */
+  std::vector<GstMessage *> errors;
+  int missing_plugin = 0;
+
+  PadRec *find(const std::string &n)
+  {
+    for (auto &p : pads)
+      if (p->name == n)
+        return p.get();
+    return nullptr;
+  }
+  int count(const std::string &entry)
+  {
+    std::lock_guard<std::mutex> lk(m);
+    return (int)std::count(log.begin(), log.end(), entry);
+  }
+  size_t nbufs(const std::string &n)
+  {
+    std::lock_guard<std::mutex> lk(m);
+    PadRec *p = find(n);
+    return p ? p->bufs.size() : 0;
+  }
+  size_t nerrors()
+  {
+    std::lock_guard<std::mutex> lk(m);
+    return errors.size();
+  }
+};
+
+static bool wait_until(std::function<bool()> pred, int timeout_ms)
+{
+  auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < end) {
+    if (pred())
+      return true;
+    g_usleep(5000);
+  }
+  return pred();
+}
+
+static void sleep_ms(int ms)
+{
+  g_usleep(ms * 1000);
+}
+
+static GstPadProbeReturn capture_probe(GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  Capture *c = static_cast<Capture *>(user_data);
+  PadRec *rec = static_cast<PadRec *>(g_object_get_data(G_OBJECT(pad), "rec"));
+  if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER) {
+    GstBuffer *b = GST_PAD_PROBE_INFO_BUFFER(info);
+    Buf r{GST_BUFFER_PTS(b), GST_BUFFER_DURATION(b), 0.0, GST_CLOCK_TIME_NONE, 0, 0, -1};
+    GstMapInfo map;
+    if (gst_buffer_map(b, &map, GST_MAP_READ)) {
+      if (rec->video) {
+        r.luma = map.size ? map.data[map.size / 2 / 3] : -1; /* a Y byte mid-picture (I420) */
+      } else if (rec->channels > 0) {
+        const float *f = reinterpret_cast<const float *>(map.data);
+        guint n = map.size / sizeof(float) / rec->channels;
+        r.samples = n;
+        float prev = 0.f;
+        for (guint i = 0; i < n; i++) {
+          float v = f[i * rec->channels];
+          for (gint ch = 0; ch < rec->channels; ch++)
+            r.peak = std::max(r.peak, (double)std::fabs(f[i * rec->channels + ch]));
+          if (!GST_CLOCK_TIME_IS_VALID(r.onset) && std::fabs(v) >= 0.1)
+            r.onset = r.pts + gst_util_uint64_scale(i, GST_SECOND, rec->rate);
+          if (i > 0 && ((prev < 0) != (v < 0)))
+            r.crossings++;
+          prev = v;
+        }
+      }
+      gst_buffer_unmap(b, &map);
+    }
+    std::lock_guard<std::mutex> lk(c->m);
+    if (rec->bufs.empty())
+      rec->first_buffer_time = std::chrono::steady_clock::now();
+    rec->bufs.push_back(r);
+  } else if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+    GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
+    std::lock_guard<std::mutex> lk(c->m);
+    switch (GST_EVENT_TYPE(ev)) {
+    case GST_EVENT_STREAM_START: {
+      rec->stream_start = true;
+      GstStream *s = nullptr;
+      gst_event_parse_stream(ev, &s);
+      if (s) {
+        rec->stream_ok = gst_stream_get_stream_type(s) ==
+                         (rec->video ? GST_STREAM_TYPE_VIDEO : GST_STREAM_TYPE_AUDIO);
+        gst_object_unref(s);
+      }
+      break;
+    }
+    case GST_EVENT_CAPS: {
+      GstCaps *caps;
+      gst_event_parse_caps(ev, &caps);
+      rec->caps = true;
+      GstStructure *st = gst_caps_get_structure(caps, 0);
+      gst_structure_get_int(st, "channels", &rec->channels);
+      gst_structure_get_int(st, "rate", &rec->rate);
+      break;
+    }
+    case GST_EVENT_SEGMENT:
+      rec->segment = true;
+      break;
+    case GST_EVENT_FLUSH_START:
+    case GST_EVENT_FLUSH_STOP:
+      rec->flushes++;
+      break;
+    case GST_EVENT_EOS:
+      rec->eos = true;
+      c->log.push_back("eos:" + rec->name);
+      break;
+    default: {
+      gboolean muted;
+      const GstStructure *st = gst_event_get_structure(ev);
+      if (GST_EVENT_TYPE(ev) == GST_EVENT_CUSTOM_DOWNSTREAM_STICKY && st &&
+          gst_structure_has_name(st, "mediastream-track-state") &&
+          gst_structure_get_boolean(st, "muted", &muted))
+        rec->muted_events.push_back(muted);
+      break;
+    }
+    }
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+static void on_pad_added(GstElement *src, GstPad *pad, gpointer user_data)
+{
+  Capture *c = static_cast<Capture *>(user_data);
+  gchar *name = gst_pad_get_name(pad);
+  auto rec = std::make_unique<PadRec>();
+  rec->name = name;
+  rec->video = g_str_has_prefix(name, "video_");
+  g_object_set_data(G_OBJECT(pad), "rec", rec.get());
+  {
+    std::lock_guard<std::mutex> lk(c->m);
+    c->log.push_back(std::string("add:") + name);
+    c->pads.push_back(std::move(rec));
+  }
+  g_free(name);
+  gst_pad_add_probe(pad,
+                    (GstPadProbeType)(GST_PAD_PROBE_TYPE_BUFFER |
+                                      GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM |
+                                      GST_PAD_PROBE_TYPE_EVENT_FLUSH),
+                    capture_probe, c, nullptr);
+  GstElement *sink = gst_element_factory_make("fakesink", nullptr);
+  g_object_set(sink, "sync", TRUE, "async", FALSE, nullptr);
+  gst_bin_add(GST_BIN(c->pipeline), sink);
+  gst_element_sync_state_with_parent(sink);
+  GstPad *sinkpad = gst_element_get_static_pad(sink, "sink");
+  fail_unless_equals_int(gst_pad_link(pad, sinkpad), GST_PAD_LINK_OK);
+  gst_object_unref(sinkpad);
+}
+
+static void on_pad_removed(GstElement *src, GstPad *pad, gpointer user_data)
+{
+  Capture *c = static_cast<Capture *>(user_data);
+  PadRec *rec = static_cast<PadRec *>(g_object_get_data(G_OBJECT(pad), "rec"));
+  std::lock_guard<std::mutex> lk(c->m);
+  rec->removed = true;
+  rec->removed_before_eos = !rec->eos;
+  c->log.push_back("remove:" + rec->name);
+}
+
+static void on_no_more_pads(GstElement *src, gpointer user_data)
+{
+  Capture *c = static_cast<Capture *>(user_data);
+  std::lock_guard<std::mutex> lk(c->m);
+  c->log.push_back("nmp");
+}
+
+static GstBusSyncReply capture_bus(GstBus *bus, GstMessage *msg, gpointer user_data)
+{
+  Capture *c = static_cast<Capture *>(user_data);
+  std::lock_guard<std::mutex> lk(c->m);
+  if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR)
+    c->errors.push_back(gst_message_ref(msg));
+  else if (gst_is_missing_plugin_message(msg))
+    c->missing_plugin++;
+  return GST_BUS_DROP;
+}
+
+static Capture *capture_new(const std::string &uri)
+{
+  Capture *c = new Capture();
+  c->pipeline = gst_pipeline_new(nullptr);
+  c->src = gst_element_factory_make("mediacapturesrc", nullptr);
+  fail_unless(c->src != nullptr);
+  g_object_set(c->src, "uri", uri.c_str(), nullptr);
+  g_signal_connect(c->src, "pad-added", G_CALLBACK(on_pad_added), c);
+  g_signal_connect(c->src, "pad-removed", G_CALLBACK(on_pad_removed), c);
+  g_signal_connect(c->src, "no-more-pads", G_CALLBACK(on_no_more_pads), c);
+  gst_bin_add(GST_BIN(c->pipeline), c->src);
+  GstBus *bus = gst_element_get_bus(c->pipeline);
+  gst_bus_set_sync_handler(bus, capture_bus, c, nullptr);
+  gst_object_unref(bus);
+  return c;
+}
+
+static void capture_play(Capture *c)
+{
+  fail_if(gst_element_set_state(c->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE);
+}
+
+static void capture_free(Capture *c)
+{
+  gst_element_set_state(c->pipeline, GST_STATE_NULL);
+  /* pads are gone once the element is back in READY/NULL */
+  fail_unless_equals_int(GST_ELEMENT(c->src)->numsrcpads, 0);
+  GstBus *bus = gst_element_get_bus(c->pipeline);
+  gst_bus_set_sync_handler(bus, nullptr, nullptr, nullptr);
+  gst_object_unref(bus);
+  gst_object_unref(c->pipeline);
+  for (GstMessage *m : c->errors)
+    gst_message_unref(m);
+  delete c;
+}
+
+static std::string error_text(Capture *c, size_t i, GError **out_err = nullptr)
+{
+  std::lock_guard<std::mutex> lk(c->m);
+  GError *err;
+  gchar *dbg;
+  gst_message_parse_error(c->errors[i], &err, &dbg);
+  std::string s = err->message;
+  g_free(dbg);
+  if (out_err)
+    *out_err = err;
+  else
+    g_error_free(err);
+  return s;
+}
+
+static void assert_no_error(Capture *c)
+{
+  if (c->nerrors() > 0)
+    fail("unexpected error: %s", error_text(c, 0).c_str());
+}
+
+static bool all_ended(Capture *c, size_t npads)
+{
+  std::lock_guard<std::mutex> lk(c->m);
+  if (c->pads.size() < npads)
+    return false;
+  for (auto &p : c->pads)
+    if (!p->eos || !p->removed)
+      return false;
+  return true;
+}
+
+static gboolean get_bool(GObject *o, const char *prop)
+{
+  gboolean v;
+  g_object_get(o, prop, &v, nullptr);
+  return v;
+}
+
+/* Audio is contiguous: each buffer starts where the previous one ended. */
+static void assert_audio_contiguous(Capture *c, PadRec *p)
+{
+  std::lock_guard<std::mutex> lk(c->m);
+  for (size_t i = 1; i < p->bufs.size(); i++) {
+    GstClockTimeDiff d = GST_CLOCK_DIFF(p->bufs[i - 1].pts + p->bufs[i - 1].dur, p->bufs[i].pts);
+    fail_unless(std::llabs(d) <= 1000, "%s buffer %zu not contiguous: %" G_GINT64_FORMAT " ns",
+                p->name.c_str(), i, (gint64)d);
+  }
+}
+
+static void assert_video_increasing(Capture *c, PadRec *p)
+{
+  std::lock_guard<std::mutex> lk(c->m);
+  for (size_t i = 1; i < p->bufs.size(); i++)
+    fail_unless(p->bufs[i].pts > p->bufs[i - 1].pts, "%s pts went back at %zu", p->name.c_str(), i);
+}
+
+static double audio_seconds(Capture *c, PadRec *p, bool loud_only)
+{
+  std::lock_guard<std::mutex> lk(c->m);
+  double s = 0;
+  for (auto &b : p->bufs)
+    if (!loud_only || b.peak > 0.05)
+      s += (double)b.dur / GST_SECOND;
+  return s;
+}
+
+/* ----------------------------------------------------------------- tests */
+
+/* ME-1, ME-2, ME-3: tracks appear together then no-more-pads; live output
+ * paced in real time; end of playback -> EOS on every track, pads removed,
+ * ended. */
+GST_START_TEST(test_tracks_live_and_ended)
+{
+  Capture *c = capture_new(media_uri("av.ogg"));
+  capture_play(c);
+  fail_unless(wait_until([&] { return all_ended(c, 2); }, 10000), "playback did not end");
+  assert_no_error(c);
+  {
+    std::lock_guard<std::mutex> lk(c->m);
+    fail_unless_equals_int((int)c->pads.size(), 2);
+    fail_unless(c->log.size() >= 3);
+    /* both tracks added, then no-more-pads */
+    std::vector<std::string> first(c->log.begin(), c->log.begin() + 3);
+    fail_unless(first[2] == "nmp", "no-more-pads is not after both tracks");
+    fail_unless(std::count(first.begin(), first.end(), "add:video_0") == 1);
+    fail_unless(std::count(first.begin(), first.end(), "add:audio_0") == 1);
+    fail_unless_equals_int((int)std::count(c->log.begin(), c->log.end(), "nmp"), 1);
+    for (auto &p : c->pads) {
+      fail_unless(p->stream_start && p->stream_ok && p->caps && p->segment, "%s events",
+                  p->name.c_str());
+      fail_if(p->removed_before_eos, "%s removed before its EOS", p->name.c_str());
+      fail_unless(!p->muted_events.empty(), "%s: no track-state event", p->name.c_str());
+      fail_unless(p->muted_events.back() == true, "%s ends unmuted", p->name.c_str());
+    }
+  }
+  PadRec *v = c->find("video_0");
+  PadRec *a = c->find("audio_0");
+  assert_video_increasing(c, v);
+  assert_audio_contiguous(c, a);
+  {
+    std::lock_guard<std::mutex> lk(c->m);
+    fail_unless(v->bufs.size() >= 57 && v->bufs.size() <= 60, "%zu frames", v->bufs.size());
+    /* paced by the clock: 60 frames at 30 fps span ~1.97 s of running time */
+    double span = (double)(v->bufs.back().pts - v->bufs.front().pts) / GST_SECOND;
+    fail_unless(span > 1.85 && span < 2.1, "video span %f", span);
+    /* an unmuted track in between */
+    fail_unless(std::find(v->muted_events.begin(), v->muted_events.end(), false) !=
+                v->muted_events.end());
+  }
+  double secs = audio_seconds(c, a, true);
+  fail_unless(secs > 1.85 && secs < 2.15, "audio content %f s", secs);
+  fail_unless(get_bool(G_OBJECT(c->src), "ended"));
+  fail_unless(get_bool(G_OBJECT(c->src), "paused"));
+  gdouble duration;
+  g_object_get(c->src, "duration", &duration, nullptr);
+  fail_unless(duration > 1.9 && duration < 2.1, "duration %f", duration);
+  capture_free(c);
+}
+GST_END_TEST;
+
+/* Live: the LATENCY query says live; no flush ever reaches the outer pipeline. */
+GST_START_TEST(test_live_latency)
+{
+  Capture *c = capture_new(media_uri("av.webm"));
+  capture_play(c);
+  fail_unless(wait_until([&] { return c->nbufs("video_0") > 5 && c->nbufs("audio_0") > 5; }, 5000));
+  GstQuery *q = gst_query_new_latency();
+  fail_unless(gst_element_query(c->pipeline, q));
+  gboolean live;
+  GstClockTime min, max;
+  gst_query_parse_latency(q, &live, &min, &max);
+  fail_unless(live);
+  fail_unless(min > 0 && min <= GST_SECOND);
+  gst_query_unref(q);
+  fail_unless(wait_until([&] { return all_ended(c, 2); }, 10000));
+  assert_no_error(c);
+  capture_free(c);
+}
+GST_END_TEST;
+
+static double estimate_freq(Capture *c, PadRec *p)
+{
+  std::lock_guard<std::mutex> lk(c->m);
+  guint64 crossings = 0, samples = 0;
+  for (auto &b : p->bufs)
+    if (b.peak > 0.05) {
+      crossings += b.crossings;
+      samples += b.samples;
+    }
+  return samples ? crossings / 2.0 / ((double)samples / p->rate) : 0.0;
+}
+
+/* ME-1: the enabled audio tracks of a Matroska file with two; audio-only file
+ * has no video track. */
+GST_START_TEST(test_audio_track_selection)
+{
+  Capture *c = capture_new(media_uri("two_audio.mka"));
+  g_object_set(c->src, "audio-tracks", "all", nullptr);
+  capture_play(c);
+  fail_unless(wait_until([&] { return all_ended(c, 2); }, 10000));
+  assert_no_error(c);
+  {
+    std::lock_guard<std::mutex> lk(c->m);
+    fail_unless_equals_int((int)c->pads.size(), 2);
+  }
+  double f0 = estimate_freq(c, c->find("audio_0")), f1 = estimate_freq(c, c->find("audio_1"));
+  fail_unless((std::fabs(f0 - 440) < 40 && std::fabs(f1 - 1760) < 80) ||
+                  (std::fabs(f1 - 440) < 40 && std::fabs(f0 - 1760) < 80),
+              "frequencies %f %f", f0, f1);
+  capture_free(c);
+
+  c = capture_new(media_uri("two_audio.mka"));
+  g_object_set(c->src, "audio-tracks", "1", nullptr);
+  capture_play(c);
+  fail_unless(wait_until([&] { return all_ended(c, 1); }, 10000));
+  {
+    std::lock_guard<std::mutex> lk(c->m);
+    fail_unless_equals_int((int)c->pads.size(), 1);
+  }
+  double f = estimate_freq(c, c->find("audio_0"));
+  fail_unless(std::fabs(f - 1760) < 80, "second track frequency %f", f);
+  capture_free(c);
+}
+GST_END_TEST;
+
+/* ME-3, WPT src-reset: source changes in any sequence; old tracks end and
+ * go before the new ones come; indices never reused; running time goes on. */
+GST_START_TEST(test_source_change)
+{
+  Capture *c = capture_new(media_uri("video.ogg"));
+  g_object_set(c->src, "loop", TRUE, nullptr);
+  capture_play(c);
+  fail_unless(wait_until([&] { return c->nbufs("video_0") > 5; }, 5000));
+
+  auto t0 = std::chrono::steady_clock::now();
+  g_object_set(c->src, "uri", media_uri("audio.ogg").c_str(), nullptr);
+  fail_unless(wait_until([&] { return c->nbufs("audio_0") > 3; }, 5000));
+  double gap_ms =
+      std::chrono::duration<double, std::milli>(c->find("audio_0")->first_buffer_time - t0).count();
+  GST_INFO("uri switch gap %.1f ms", gap_ms);
+  fail_unless(gap_ms < 1000, "switch gap %f ms", gap_ms);
+
+  g_object_set(c->src, "uri", media_uri("av.ogg").c_str(), nullptr);
+  fail_unless(wait_until([&] { return c->nbufs("video_1") > 3 && c->nbufs("audio_1") > 3; }, 5000));
+  g_object_set(c->src, "uri", "", nullptr);
+  fail_unless(wait_until([&] { return all_ended(c, 4); }, 5000));
+  sleep_ms(200);
+  assert_no_error(c);
+  {
+    std::lock_guard<std::mutex> lk(c->m);
+    std::vector<std::string> expect = {"add:video_0", "nmp", "eos:video_0", "remove:video_0",
+                                       "add:audio_0", "nmp", "eos:audio_0", "remove:audio_0"};
+    fail_unless(c->log.size() >= expect.size() + 6);
+    for (size_t i = 0; i < expect.size(); i++)
+      fail_unless(c->log[i] == expect[i], "log[%zu] = %s, expected %s", i, c->log[i].c_str(),
+                  expect[i].c_str());
+    /* the third source: both new tracks before no-more-pads, after the old one went */
+    std::vector<std::string> next(c->log.begin() + 8, c->log.begin() + 11);
+    fail_unless(next[2] == "nmp");
+    fail_unless_equals_int((int)c->pads.size(), 4);
+    fail_unless_equals_int(GST_ELEMENT(c->src)->numsrcpads, 0);
+    /* running time never goes back across sources */
+    GstClockTime v0 = c->find("video_0")->bufs.back().pts;
+    GstClockTime a0 = c->find("audio_0")->bufs.front().pts;
+    GstClockTime a0e = c->find("audio_0")->bufs.back().pts;
+    GstClockTime v1 = c->find("video_1")->bufs.front().pts;
+    fail_unless(a0 > v0 && v1 > a0e);
+    for (auto &p : c->pads)
+      fail_if(p->flushes > 0);
+  }
+  capture_free(c);
+}
+GST_END_TEST;
+
+/* 100 source changes in a row while playing: no deadlock, pads cleaned. */
+GST_START_TEST(test_many_source_changes)
+{
+  Capture *c = capture_new(media_uri("av.ogg"));
+  capture_play(c);
+  for (int i = 0; i < 100; i++) {
+    g_object_set(c->src, "uri", media_uri(i % 2 ? "av.ogg" : "audio.ogg").c_str(), nullptr);
+    sleep_ms(i % 10 == 0 ? 60 : 15);
+  }
+  /* the last source (av.ogg) plays */
+  fail_unless(wait_until(
+      [&] {
+        std::lock_guard<std::mutex> lk(c->m);
+        int live = 0;
+        for (auto &p : c->pads)
+          live += !p->removed;
+        return live == 2 && GST_ELEMENT(c->src)->numsrcpads == 2;
+      },
+      10000));
+  assert_no_error(c);
+  {
+    std::lock_guard<std::mutex> lk(c->m);
+    for (auto &p : c->pads)
+      if (p->removed)
+        fail_if(p->removed_before_eos, "%s removed without EOS", p->name.c_str());
+  }
+  capture_free(c);
+}
+GST_END_TEST;
+
+/* Bad input: a clear ERROR naming the URI, no crash; the element is reusable. */
+GST_START_TEST(test_bad_input)
+{
+  struct Case {
+    std::string uri;
+    bool missing_plugin;
+  };
+  std::vector<Case> cases = {
+      {media_uri("does-not-exist.ogg"), false}, {"nosuchscheme://host/file.ogg", false},
+      {media_uri("garbage.bin"), false},        {media_uri("truncated.ogg"), false},
+      {media_uri("nodecoder.mkv"), true},
+  };
+  for (auto &cs : cases) {
+    Capture *c = capture_new(cs.uri);
+    capture_play(c);
+    fail_unless(wait_until([&] { return c->nerrors() > 0; }, 10000), "no error for %s",
+                cs.uri.c_str());
+    std::string text = error_text(c, 0);
+    fail_unless(text.find(cs.uri) != std::string::npos, "error \"%s\" does not name %s",
+                text.c_str(), cs.uri.c_str());
+    if (cs.missing_plugin)
+      fail_unless(c->missing_plugin > 0, "no missing-plugin message");
+    /* reusable after NULL */
+    gst_element_set_state(c->pipeline, GST_STATE_NULL);
+    fail_unless_equals_int(GST_ELEMENT(c->src)->numsrcpads, 0);
+    {
+      std::lock_guard<std::mutex> lk(c->m);
+      for (GstMessage *m : c->errors)
+        gst_message_unref(m);
+      c->errors.clear();
+    }
+    g_object_set(c->src, "uri", media_uri("video.ogg").c_str(), nullptr);
+    capture_play(c);
+    fail_unless(wait_until([&] { return all_ended(c, 1); }, 10000), "not reusable after %s",
+                cs.uri.c_str());
+    assert_no_error(c);
+    capture_free(c);
+  }
+}
+GST_END_TEST;
+
+/* Any order of state changes, repeatedly. */
+GST_START_TEST(test_state_cycling)
+{
+  Capture *c = capture_new(media_uri("av.ogg"));
+  GstState states[] = {GST_STATE_NULL, GST_STATE_READY, GST_STATE_PAUSED, GST_STATE_PLAYING};
+  GRand *r = g_rand_new_with_seed(7);
+  for (int i = 0; i < 40; i++) {
+    GstState s = states[g_rand_int_range(r, 0, 4)];
+    fail_if(gst_element_set_state(c->pipeline, s) == GST_STATE_CHANGE_FAILURE);
+    sleep_ms(g_rand_int_range(r, 0, 80));
+  }
+  g_rand_free(r);
+  gst_element_set_state(c->pipeline, GST_STATE_NULL);
+  fail_unless_equals_int(GST_ELEMENT(c->src)->numsrcpads, 0);
+  size_t before;
+  {
+    std::lock_guard<std::mutex> lk(c->m);
+    before = c->pads.size();
+  }
+  capture_play(c);
+  fail_unless(wait_until(
+      [&] {
+        std::lock_guard<std::mutex> lk(c->m);
+        return c->pads.size() >= before + 2 && c->pads[before]->bufs.size() > 5;
+      },
+      5000));
+  assert_no_error(c);
+  capture_free(c);
+}
+GST_END_TEST;
+
+/* ME-6, ME-7: paused -> muted: video sends nothing, audio sends exact
+ * silence, continuous; unpaused -> unmuted. */
+GST_START_TEST(test_paused_muted)
+{
+  Capture *c = capture_new(media_uri("av.ogg"));
+  capture_play(c);
+  fail_unless(wait_until([&] { return c->nbufs("video_0") > 10; }, 5000));
+  GstPad *vpad = gst_element_get_static_pad(c->src, "video_0");
+  GstPad *apad = gst_element_get_static_pad(c->src, "audio_0");
+  fail_unless(vpad && apad);
+  fail_if(get_bool(G_OBJECT(vpad), "muted"));
+  fail_if(get_bool(G_OBJECT(apad), "muted"));
+
+  g_object_set(c->src, "paused", TRUE, nullptr);
+  fail_unless(wait_until(
+      [&] { return get_bool(G_OBJECT(vpad), "muted") && get_bool(G_OBJECT(apad), "muted"); },
+      1000));
+  gdouble t1, t2;
+  g_object_get(c->src, "current-time", &t1, nullptr);
+  sleep_ms(100);
+  size_t v_at = c->nbufs("video_0"), a_at = c->nbufs("audio_0");
+  sleep_ms(600);
+  g_object_get(c->src, "current-time", &t2, nullptr);
+  fail_unless(std::fabs(t2 - t1) < 0.01, "time moved while paused %f -> %f", t1, t2);
+  fail_unless_equals_int((int)c->nbufs("video_0"), (int)v_at);
+  {
+    std::lock_guard<std::mutex> lk(c->m);
+    PadRec *a = c->find("audio_0");
+    fail_unless(a->bufs.size() >= a_at + 20, "audio stopped while paused (%zu -> %zu)", a_at,
+                a->bufs.size());
+    double secs = 0;
+    for (size_t i = a_at; i < a->bufs.size(); i++) {
+      fail_unless(a->bufs[i].peak == 0.0, "not silence while paused");
+      secs += (double)a->bufs[i].dur / GST_SECOND;
+    }
+    fail_unless(secs > 0.45, "only %f s of silence in 0.6 s", secs);
+    fail_unless(a->muted_events.back() == true);
+  }
+  g_object_set(c->src, "paused", FALSE, nullptr);
+  fail_unless(wait_until([&] { return c->nbufs("video_0") > v_at + 5; }, 2000));
+  fail_unless(wait_until(
+      [&] { return !get_bool(G_OBJECT(vpad), "muted") && !get_bool(G_OBJECT(apad), "muted"); },
+      1000));
+  fail_unless(wait_until([&] { return all_ended(c, 2); }, 10000));
+  assert_video_increasing(c, c->find("video_0"));
+  assert_audio_contiguous(c, c->find("audio_0"));
+  assert_no_error(c);
+  gst_object_unref(vpad);
+  gst_object_unref(apad);
+  capture_free(c);
+}
+GST_END_TEST;
+
+/* ME-5: seeking fires no event, ends no track; no flush reaches the outer
+ * pipeline and running time goes on. */
+GST_START_TEST(test_seek_no_events)
+{
+  Capture *c = capture_new(media_uri("av.ogg"));
+  capture_play(c);
+  fail_unless(wait_until([&] { return c->nbufs("video_0") > 20; }, 5000));
+  g_object_set(c->src, "current-time", 0.2, nullptr);
+  sleep_ms(150);
+  gdouble t;
+  g_object_get(c->src, "current-time", &t, nullptr);
+  fail_unless(t < 0.6, "current-time after seek %f", t);
+  fail_unless(wait_until([&] { return all_ended(c, 2); }, 10000));
+  assert_no_error(c);
+  {
+    std::lock_guard<std::mutex> lk(c->m);
+    fail_unless_equals_int((int)c->pads.size(), 2);
+    PadRec *v = c->find("video_0");
+    /* replayed from 0.2 s: more frames than the file has */
+    fail_unless(v->bufs.size() >= 70, "%zu frames", v->bufs.size());
+    for (auto &p : c->pads)
+      fail_unless_equals_int(p->flushes, 0);
+  }
+  assert_video_increasing(c, c->find("video_0"));
+  assert_audio_contiguous(c, c->find("audio_0"));
+  capture_free(c);
+}
+GST_END_TEST;
+
+/* loop: no end, same tracks, content keeps coming. */
+GST_START_TEST(test_loop)
+{
+  Capture *c = capture_new(media_uri("video.ogg"));
+  g_object_set(c->src, "loop", TRUE, nullptr);
+  capture_play(c);
+  sleep_ms(2600);
+  {
+    std::lock_guard<std::mutex> lk(c->m);
+    fail_unless_equals_int((int)c->pads.size(), 1);
+    PadRec *v = c->find("video_0");
+    fail_if(v->eos);
+    fail_unless(v->bufs.size() >= 65, "%zu frames in 2.6 s of a 1 s loop", v->bufs.size());
+  }
+  fail_if(get_bool(G_OBJECT(c->src), "ended"));
+  assert_video_increasing(c, c->find("video_0"));
+  assert_no_error(c);
+  capture_free(c);
+}
+GST_END_TEST;
+
+/* ME-9: rate 2 plays twice as fast with audio kept; rate 8 mutes audio. */
+GST_START_TEST(test_playback_rate)
+{
+  Capture *c = capture_new(media_uri("av.ogg"));
+  g_object_set(c->src, "playback-rate", 2.0, nullptr);
+  capture_play(c);
+  fail_unless(wait_until([&] { return all_ended(c, 2); }, 10000));
+  assert_no_error(c);
+  {
+    std::lock_guard<std::mutex> lk(c->m);
+    PadRec *v = c->find("video_0");
+    double span = (double)(v->bufs.back().pts - v->bufs.front().pts) / GST_SECOND;
+    fail_unless(span > 0.85 && span < 1.15, "video span at rate 2: %f", span);
+  }
+  double secs = audio_seconds(c, c->find("audio_0"), true);
+  fail_unless(secs > 0.85 && secs < 1.2, "audio at rate 2: %f s", secs);
+  /* pitch kept: still ~440 Hz */
+  double f = estimate_freq(c, c->find("audio_0"));
+  fail_unless(std::fabs(f - 440) < 40, "pitch at rate 2: %f Hz", f);
+  capture_free(c);
+
+  c = capture_new(media_uri("av.ogg"));
+  g_object_set(c->src, "playback-rate", 8.0, nullptr);
+  capture_play(c);
+  fail_unless(wait_until([&] { return c->nbufs("audio_0") > 0 && c->nbufs("video_0") > 0; }, 5000));
+  GstPad *apad = gst_element_get_static_pad(c->src, "audio_0");
+  GstPad *vpad = gst_element_get_static_pad(c->src, "video_0");
+  if (apad && vpad) {
+    fail_unless(get_bool(G_OBJECT(apad), "muted"));
+  }
+  gst_clear_object(&apad);
+  gst_clear_object(&vpad);
+  fail_unless(wait_until([&] { return all_ended(c, 2); }, 10000));
+  {
+    std::lock_guard<std::mutex> lk(c->m);
+    PadRec *a = c->find("audio_0");
+    for (auto &b : a->bufs)
+      fail_unless(b.peak == 0.0, "audio not silent at rate 8");
+    fail_unless(c->find("video_0")->bufs.size() > 3);
+    fail_unless(std::find(c->find("video_0")->muted_events.begin(),
+                          c->find("video_0")->muted_events.end(),
+                          false) != c->find("video_0")->muted_events.end());
+  }
+  capture_free(c);
+}
+GST_END_TEST;
+
+/* ME-6: the audio track of a file whose audio starts 1 s after its video is
+ * muted (silence) until its content starts. */
+GST_START_TEST(test_late_audio_muted)
+{
+  Capture *c = capture_new(media_uri("late_audio.mkv"));
+  capture_play(c);
+  fail_unless(wait_until([&] { return all_ended(c, 2); }, 10000));
+  assert_no_error(c);
+  {
+    std::lock_guard<std::mutex> lk(c->m);
+    PadRec *v = c->find("video_0"), *a = c->find("audio_0");
+    fail_unless(v && a);
+    fail_unless(!a->muted_events.empty() && a->muted_events.front() == true);
+    fail_unless(std::find(a->muted_events.begin(), a->muted_events.end(), false) !=
+                a->muted_events.end());
+    GstClockTime onset = GST_CLOCK_TIME_NONE;
+    for (auto &b : a->bufs)
+      if (b.peak > 0.05) {
+        onset = b.pts;
+        break;
+      }
+    fail_unless(GST_CLOCK_TIME_IS_VALID(onset));
+    double delay = (double)GST_CLOCK_DIFF(v->bufs.front().pts, onset) / GST_SECOND;
+    fail_unless(delay > 0.93 && delay < 1.07, "audio starts %f s after video", delay);
+    /* silence before it */
+    fail_unless(a->bufs.front().peak == 0.0);
+  }
+  capture_free(c);
+}
+GST_END_TEST;
+
+/* ME-4: playing again after the end creates new tracks. */
+GST_START_TEST(test_restart_after_end)
+{
+  Capture *c = capture_new(media_uri("video.ogg"));
+  capture_play(c);
+  fail_unless(wait_until([&] { return all_ended(c, 1); }, 10000));
+  fail_unless(get_bool(G_OBJECT(c->src), "ended"));
+  g_object_set(c->src, "paused", FALSE, nullptr);
+  fail_unless(wait_until([&] { return c->nbufs("video_1") > 5; }, 5000));
+  fail_if(get_bool(G_OBJECT(c->src), "ended"));
+  fail_unless(wait_until([&] { return all_ended(c, 2); }, 10000));
+  /* current-time after the end: new tracks, still paused (HTML: the end
+   * paused the element), so muted until played */
+  g_object_set(c->src, "current-time", 0.5, nullptr);
+  fail_unless(wait_until([&] { return c->count("add:video_2") == 1; }, 5000));
+  GstPad *vpad = gst_element_get_static_pad(c->src, "video_2");
+  fail_unless(vpad != nullptr);
+  fail_unless(wait_until([&] { return get_bool(G_OBJECT(vpad), "muted"); }, 1000));
+  gst_object_unref(vpad);
+  fail_unless_equals_int((int)c->nbufs("video_2"), 0);
+  g_object_set(c->src, "paused", FALSE, nullptr);
+  fail_unless(wait_until([&] { return all_ended(c, 3); }, 10000));
+  assert_no_error(c);
+  {
+    std::lock_guard<std::mutex> lk(c->m);
+    fail_unless(c->find("video_2") != nullptr);
+    size_t n = c->find("video_2")->bufs.size();
+    fail_unless(n >= 12 && n <= 16, "%zu frames from 0.5 s of a 1 s file", n);
+  }
+  capture_free(c);
+}
+GST_END_TEST;
+
+/* A/V sync within 20 ms after capture, also after pause, rate change and seek. */
+static void check_sync(Capture *c, int expected_flashes)
+{
+  std::lock_guard<std::mutex> lk(c->m);
+  PadRec *v = c->find("video_0"), *a = c->find("audio_0");
+  fail_unless(v && a);
+  std::vector<GstClockTime> vf, af;
+  for (size_t i = 1; i < v->bufs.size(); i++)
+    if (v->bufs[i].luma > 128 && v->bufs[i - 1].luma < 64)
+      vf.push_back(v->bufs[i].pts);
+  /* an onset follows at least 50 ms of silence */
+  GstClockTime quiet = GST_SECOND;
+  for (auto &b : a->bufs) {
+    if (quiet >= 50 * GST_MSECOND && GST_CLOCK_TIME_IS_VALID(b.onset)) {
+      af.push_back(b.onset);
+      quiet = 0;
+    } else if (!GST_CLOCK_TIME_IS_VALID(b.onset)) {
+      quiet += b.dur;
+    } else {
+      quiet = 0;
+    }
+  }
+  fail_unless_equals_int((int)vf.size(), expected_flashes);
+  fail_unless_equals_int((int)af.size(), expected_flashes);
+  for (size_t i = 0; i < vf.size(); i++) {
+    double d = (double)GST_CLOCK_DIFF(vf[i], af[i]) / GST_MSECOND;
+    GST_INFO("flash %zu: audio - video = %.1f ms", i, d);
+    fail_unless(std::fabs(d) < 20.0, "flash %zu: audio - video = %.1f ms", i, d);
+  }
+}
+
+GST_START_TEST(test_av_sync)
+{
+  Capture *c = capture_new(media_uri("sync.ogg"));
+  capture_play(c);
+  fail_unless(wait_until([&] { return all_ended(c, 2); }, 10000));
+  assert_no_error(c);
+  check_sync(c, 1);
+  capture_free(c);
+
+  /* pause, rate 1.5, then a seek back across the flash */
+  c = capture_new(media_uri("sync.ogg"));
+  capture_play(c);
+  fail_unless(wait_until([&] { return c->nbufs("video_0") > 8; }, 5000));
+  g_object_set(c->src, "paused", TRUE, nullptr);
+  sleep_ms(300);
+  g_object_set(c->src, "paused", FALSE, nullptr);
+  sleep_ms(200);
+  g_object_set(c->src, "playback-rate", 1.5, nullptr);
+  fail_unless(wait_until(
+      [&] {
+        gdouble t;
+        g_object_get(c->src, "current-time", &t, nullptr);
+        return t > 1.4;
+      },
+      5000));
+  g_object_set(c->src, "current-time", 0.4, nullptr);
+  fail_unless(wait_until([&] { return all_ended(c, 2); }, 10000));
+  assert_no_error(c);
+  check_sync(c, 2);
+  capture_free(c);
+}
+GST_END_TEST;
+
+/* ------------------------------------------------------------ HTTP (ME-10) */
+
+struct HttpServer {
+  GThreadedSocketService *service = nullptr;
+  GMainContext *context = nullptr;
+  GMainLoop *loop = nullptr;
+  std::thread thread;
+  guint16 port = 0;
+  std::string other; /* base URL of the other origin */
+  std::atomic<int> requests{0};
+  std::atomic<int> range_requests{0};
+};
+
+static gboolean http_run(GThreadedSocketService *service, GSocketConnection *conn, GObject *source,
+                         gpointer user_data)
+{
+  HttpServer *srv = static_cast<HttpServer *>(user_data);
+  GInputStream *in = g_io_stream_get_input_stream(G_IO_STREAM(conn));
+  GOutputStream *out = g_io_stream_get_output_stream(G_IO_STREAM(conn));
+  GDataInputStream *din = g_data_input_stream_new(in);
+  g_filter_input_stream_set_close_base_stream(G_FILTER_INPUT_STREAM(din), FALSE);
+  gchar *line = g_data_input_stream_read_line(din, nullptr, nullptr, nullptr);
+  std::string path;
+  gint64 range_start = -1;
+  if (line) {
+    gchar **parts = g_strsplit(line, " ", 3);
+    if (parts[0] && parts[1])
+      path = parts[1];
+    g_strfreev(parts);
+    g_free(line);
+    while ((line = g_data_input_stream_read_line(din, nullptr, nullptr, nullptr))) {
+      g_strchomp(line);
+      if (*line == '\0') {
+        g_free(line);
+        break;
+      }
+      if (g_ascii_strncasecmp(line, "Range: bytes=", 13) == 0)
+        range_start = g_ascii_strtoll(line + 13, nullptr, 10);
+      g_free(line);
+    }
+  }
+  srv->requests++;
+  if (range_start > 0)
+    srv->range_requests++;
+
+  std::string resp;
+  gchar *body = nullptr;
+  gsize len = 0;
+  std::string file;
+  bool redirect = false;
+  if (path == "/redirect")
+    redirect = true;
+  else if (path == "/tone-redirect-on-seek.wav")
+    redirect = range_start > 0, file = "tone.wav";
+  else if (path.size() > 1)
+    file = path.substr(1);
+  if (redirect) {
+    std::string target = srv->other + (file.empty() ? "/av.ogg" : "/" + file);
+    resp = "HTTP/1.1 302 Found\r\nLocation: " + target +
+           "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    g_output_stream_write_all(out, resp.data(), resp.size(), nullptr, nullptr, nullptr);
+  } else if (!file.empty() && file.find('/') == std::string::npos &&
+             g_file_get_contents(media_path(file.c_str()).c_str(), &body, &len, nullptr)) {
+    gsize start = range_start > 0 && (gsize)range_start < len ? (gsize)range_start : 0;
+    gchar *hdr;
+    if (range_start >= 0)
+      hdr =
+          g_strdup_printf("HTTP/1.1 206 Partial Content\r\nContent-Type: application/octet-"
+                          "stream\r\nAccept-Ranges: bytes\r\nContent-Range: bytes %" G_GSIZE_FORMAT
+                          "-%" G_GSIZE_FORMAT "/%" G_GSIZE_FORMAT
+                          "\r\nContent-Length: %" G_GSIZE_FORMAT "\r\nConnection: close\r\n\r\n",
+                          start, len - 1, len, len - start);
+    else
+      hdr = g_strdup_printf("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+                            "Accept-Ranges: bytes\r\nContent-Length: %" G_GSIZE_FORMAT
+                            "\r\nConnection: close\r\n\r\n",
+                            len);
+    g_output_stream_write_all(out, hdr, strlen(hdr), nullptr, nullptr, nullptr);
+    g_output_stream_write_all(out, body + start, len - start, nullptr, nullptr, nullptr);
+    g_free(hdr);
+    g_free(body);
+  } else {
+    resp = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    g_output_stream_write_all(out, resp.data(), resp.size(), nullptr, nullptr, nullptr);
+  }
+  g_object_unref(din);
+  g_io_stream_close(G_IO_STREAM(conn), nullptr, nullptr);
+  return TRUE;
+}
+
+static HttpServer *http_server_new()
+{
+  HttpServer *srv = new HttpServer();
+  /* GSocketService accepts on the thread-default context of its creation:
+   * it gets its own context and loop thread. */
+  srv->context = g_main_context_new();
+  srv->loop = g_main_loop_new(srv->context, FALSE);
+  g_main_context_push_thread_default(srv->context);
+  srv->service = G_THREADED_SOCKET_SERVICE(g_threaded_socket_service_new(8));
+  GInetAddress *lo = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
+  GSocketAddress *addr = g_inet_socket_address_new(lo, 0);
+  GSocketAddress *effective = nullptr;
+  fail_unless(g_socket_listener_add_address(G_SOCKET_LISTENER(srv->service), addr,
+                                            G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, nullptr,
+                                            &effective, nullptr));
+  srv->port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(effective));
+  g_object_unref(effective);
+  g_object_unref(addr);
+  g_object_unref(lo);
+  g_signal_connect(srv->service, "run", G_CALLBACK(http_run), srv);
+  g_socket_service_start(G_SOCKET_SERVICE(srv->service));
+  g_main_context_pop_thread_default(srv->context);
+  srv->thread = std::thread([srv] {
+    g_main_context_push_thread_default(srv->context);
+    g_main_loop_run(srv->loop);
+    g_main_context_pop_thread_default(srv->context);
+  });
+  return srv;
+}
+
+static std::string http_base(HttpServer *s)
+{
+  return "http://127.0.0.1:" + std::to_string(s->port);
+}
+
+static void http_server_free(HttpServer *s)
+{
+  g_socket_service_stop(G_SOCKET_SERVICE(s->service));
+  g_socket_listener_close(G_SOCKET_LISTENER(s->service));
+  g_main_loop_quit(s->loop);
+  s->thread.join();
+  g_object_unref(s->service);
+  g_main_loop_unref(s->loop);
+  g_main_context_unref(s->context);
+  delete s;
+}
+
+static void set_origins(GstElement *src, std::vector<std::string> origins)
+{
+  std::vector<const gchar *> v;
+  for (auto &o : origins)
+    v.push_back(o.c_str());
+  v.push_back(nullptr);
+  g_object_set(src, "allowed-origins", v.data(), nullptr);
+}
+
+static void assert_security_error(Capture *c)
+{
+  fail_unless(wait_until([&] { return c->nerrors() > 0; }, 5000), "no SecurityError");
+  GError *err;
+  std::string text = error_text(c, 0, &err);
+  fail_unless(g_error_matches(err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_AUTHORIZED),
+              "not NOT_AUTHORIZED: %s", text.c_str());
+  fail_unless(g_str_has_prefix(text.c_str(), "SecurityError: "), "%s", text.c_str());
+  g_error_free(err);
+  const GstStructure *details = nullptr;
+  {
+    std::lock_guard<std::mutex> lk(c->m);
+    gst_message_parse_error_details(c->errors[0], &details);
+    fail_unless(details && g_strcmp0(gst_structure_get_string(details, "dom-exception"),
+                                     "SecurityError") == 0);
+  }
+}
+
+GST_START_TEST(test_allowed_origins)
+{
+  HttpServer *a = http_server_new(), *b = http_server_new();
+  a->other = http_base(b);
+  b->other = http_base(a);
+
+  /* outside allowed-origins: SecurityError, no track, nothing read */
+  Capture *c = capture_new(http_base(b) + "/av.ogg");
+  set_origins(c->src, {http_base(a) + "/"});
+  capture_play(c);
+  assert_security_error(c);
+  sleep_ms(200);
+  {
+    std::lock_guard<std::mutex> lk(c->m);
+    fail_unless_equals_int((int)c->pads.size(), 0);
+  }
+  fail_unless_equals_int(b->requests.load(), 0);
+  capture_free(c);
+
+  /* a port is an origin: the same host on another port is outside */
+  c = capture_new(http_base(a) + "/redirect");
+  set_origins(c->src, {http_base(a)});
+  capture_play(c);
+  assert_security_error(c);
+  sleep_ms(300);
+  {
+    std::lock_guard<std::mutex> lk(c->m);
+    fail_unless_equals_int((int)c->pads.size(), 0);
+  }
+  capture_free(c);
+
+  /* inside: plays, through the redirect */
+  c = capture_new(http_base(a) + "/redirect");
+  set_origins(c->src, {http_base(a) + "/", http_base(b) + "/"});
+  capture_play(c);
+  fail_unless(wait_until([&] { return all_ended(c, 2); }, 10000));
+  assert_no_error(c);
+  capture_free(c);
+
+  /* mid-stream redirect to another origin (the seek's range request): the
+   * track is muted and nothing of the new origin is output */
+  int b_before = b->requests.load();
+  c = capture_new(http_base(a) + "/tone-redirect-on-seek.wav");
+  set_origins(c->src, {http_base(a) + "/"});
+  capture_play(c);
+  fail_unless(wait_until([&] { return c->nbufs("audio_0") > 20; }, 5000));
+  fail_unless(audio_seconds(c, c->find("audio_0"), true) > 0.1, "no tone before the redirect");
+  GstPad *apad = gst_element_get_static_pad(c->src, "audio_0");
+  g_object_set(c->src, "current-time", 2.0, nullptr);
+  fail_unless(wait_until([&] { return get_bool(G_OBJECT(apad), "muted"); }, 3000),
+              "not muted after the redirect");
+  size_t at = c->nbufs("audio_0");
+  sleep_ms(700);
+  {
+    std::lock_guard<std::mutex> lk(c->m);
+    fail_unless(!c->find("audio_0")->muted_events.empty());
+  }
+  fail_unless(b->requests.load() > b_before, "the redirect was not followed");
+  {
+    std::lock_guard<std::mutex> lk(c->m);
+    PadRec *p = c->find("audio_0");
+    /* the media element plays on (and may reach its end): only silence */
+    for (size_t i = at; i < p->bufs.size(); i++)
+      fail_unless(p->bufs[i].peak == 0.0, "content of the other origin leaked");
+    fail_unless(std::find(p->muted_events.begin(), p->muted_events.end(), true) !=
+                p->muted_events.end());
+  }
+  gst_object_unref(apad);
+  assert_no_error(c);
+  capture_free(c);
+
+  http_server_free(a);
+  http_server_free(b);
+}
+GST_END_TEST;
+
+static Suite *mediacapturesrc_suite()
+{
+  Suite *s = suite_create("mediacapturesrc");
+  TCase *tc = tcase_create("general");
+  tcase_set_timeout(tc, 60);
+  suite_add_tcase(s, tc);
+  tcase_add_test(tc, test_tracks_live_and_ended);
+  tcase_add_test(tc, test_live_latency);
+  tcase_add_test(tc, test_audio_track_selection);
+  tcase_add_test(tc, test_source_change);
+  tcase_add_test(tc, test_many_source_changes);
+  tcase_add_test(tc, test_bad_input);
+  tcase_add_test(tc, test_state_cycling);
+  tcase_add_test(tc, test_paused_muted);
+  tcase_add_test(tc, test_seek_no_events);
+  tcase_add_test(tc, test_loop);
+  tcase_add_test(tc, test_playback_rate);
+  tcase_add_test(tc, test_late_audio_muted);
+  tcase_add_test(tc, test_restart_after_end);
+  tcase_add_test(tc, test_av_sync);
+  tcase_add_test(tc, test_allowed_origins);
+  return s;
+}
+
+int main(int argc, char **argv)
+{
+  gst_check_init(&argc, &argv);
+  media_dir = g_dir_make_tmp("mediacapturesrc-XXXXXX", nullptr);
+  MEDIA_CHECK(media_dir != nullptr);
+  /* Made in a child process: the pipelines leave thread pools behind that
+   * the forked checks could not use. */
+  pid_t pid = fork();
+  if (pid == 0) {
+    make_all_media();
+    _exit(0);
+  }
+  int status = 0;
+  MEDIA_CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+              WEXITSTATUS(status) == 0);
+  Suite *s = mediacapturesrc_suite();
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  remove_all_media();
+  return failed == 0 ? 0 : 1;
+}
