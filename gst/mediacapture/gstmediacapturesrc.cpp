@@ -100,6 +100,7 @@ struct Track {
   GstCaps *caps = nullptr; /* caps of the pad */
 
   /* under priv lock */
+  std::condition_variable cond; /* wakes the pad task */
   std::deque<Item> queue;
   bool eos_pending = false;
   bool eos_pushed = false;
@@ -210,7 +211,6 @@ gboolean uri_has_prefix(const gchar *uri, const gchar *prefix)
 
 struct GstMediaCaptureSrcPrivate {
   std::mutex lock;
-  std::condition_variable data_cond;    /* tracks' tasks */
   std::condition_variable control_cond; /* control thread and its waits */
 
   /* properties (under lock) */
@@ -248,6 +248,13 @@ struct GstMediaCaptureSrcPrivate {
   std::deque<Command> commands;
   bool quit = false;
 };
+
+/* Under the lock: every live track re-evaluates its state. */
+static void wake_tracks(GstMediaCaptureSrcPrivate *priv)
+{
+  for (Track *t : priv->tracks)
+    t->cond.notify_all();
+}
 
 struct _GstMediaCaptureSrc {
   GstElement parent;
@@ -551,7 +558,7 @@ static void track_loop(gpointer user_data)
      * has nothing to say (ME-7), promptly for known reasons, after kGapHold
      * for an unexplained gap. */
     if (t->is_video || !priv->outer_playing || t->bpf == 0 || t->rate == 0) {
-      priv->data_cond.wait_for(lk, std::chrono::milliseconds(100));
+      t->cond.wait_for(lk, std::chrono::milliseconds(100));
       return;
     }
     bool hard = track_hard_muted(priv, t);
@@ -559,14 +566,14 @@ static void track_loop(gpointer user_data)
     GstClockTime now = outer_now(self, nullptr);
     lk.lock();
     if (!GST_CLOCK_TIME_IS_VALID(now)) {
-      priv->data_cond.wait_for(lk, std::chrono::milliseconds(20));
+      t->cond.wait_for(lk, std::chrono::milliseconds(20));
       return;
     }
     if (!GST_CLOCK_TIME_IS_VALID(t->next_ts))
       t->next_ts = now;
     GstClockTime deadline = t->next_ts + kSilenceChunk + (hard ? 0 : kGapHold);
     if (now < deadline) {
-      priv->data_cond.wait_for(lk, std::chrono::nanoseconds(deadline - now));
+      t->cond.wait_for(lk, std::chrono::nanoseconds(deadline - now));
       return;
     }
     if (!hard) {
@@ -707,7 +714,8 @@ static void end_tracks(GstMediaCaptureSrc *self, bool drop_queued, bool force)
       if (t->branch)
         t->branch->track = nullptr;
     }
-    priv->data_cond.notify_all();
+    for (Track *t : tracks)
+      t->cond.notify_all();
     if (!force) {
       for (Track *t : tracks) {
         /* A task blocked downstream is released by the outer state change,
@@ -720,7 +728,7 @@ static void end_tracks(GstMediaCaptureSrc *self, bool drop_queued, bool force)
     {
       std::lock_guard<std::mutex> lk(priv->lock);
       t->stopping = true;
-      priv->data_cond.notify_all();
+      t->cond.notify_all();
     }
     gst_pad_set_active(t->pad, FALSE); /* stops the task (joins it) */
     gst_pad_stop_task(t->pad);
@@ -737,7 +745,8 @@ static void on_appsink_eos(GstAppSink *sink, gpointer user_data)
   GstMediaCaptureSrcPrivate *priv = b->self->priv;
   std::lock_guard<std::mutex> lk(priv->lock);
   b->eos = true; /* outside this track's content from now on (ME-6) */
-  priv->data_cond.notify_all();
+  if (b->track)
+    b->track->cond.notify_all();
 }
 
 static GstFlowReturn on_appsink_preroll(GstAppSink *sink, gpointer user_data)
@@ -819,7 +828,7 @@ static GstFlowReturn on_appsink_sample(GstAppSink *sink, gpointer user_data)
     gst_buffer_unref(old.buffer);
     t->queue.pop_front();
   }
-  priv->data_cond.notify_all();
+  t->cond.notify_all();
   gst_sample_unref(sample);
   return GST_FLOW_OK;
 }
@@ -872,7 +881,7 @@ static GstPadProbeReturn source_probe(GstPad *pad, GstPadProbeInfo *info, gpoint
         loaded = priv->loaded_uri;
         if (!have_tracks)
           priv->preroll_failed = true; /* the SecurityError says it all */
-        priv->data_cond.notify_all();
+        wake_tracks(priv);
       }
     }
     if (!allowed && first) {
@@ -1157,7 +1166,7 @@ static void apply_state(GstMediaCaptureSrc *self)
     if (priv->pipeline)
       pipeline = GST_ELEMENT(gst_object_ref(priv->pipeline));
     state = wanted_internal_state(priv);
-    priv->data_cond.notify_all();
+    wake_tracks(priv);
   }
   if (pipeline) {
     /* The media element plays on the outer clock, so its render times map
@@ -1278,7 +1287,7 @@ static void seek_to(GstMediaCaptureSrc *self, gdouble position, gdouble rate)
     for (auto &b : priv->branches)
       b->eos = false;
     priv->last_position = (gdouble)pos / GST_SECOND;
-    priv->data_cond.notify_all();
+    wake_tracks(priv);
   }
   gst_object_unref(pipeline);
 }
@@ -1473,7 +1482,7 @@ static void stop_all(GstMediaCaptureSrc *self)
     priv->outer_playing = false;
     for (Track *t : priv->tracks)
       t->stopping = true;
-    priv->data_cond.notify_all();
+    wake_tracks(priv);
     priv->control_cond.notify_all();
   }
   if (priv->control.joinable())
@@ -1580,7 +1589,7 @@ static void gst_media_capture_src_set_property(GObject *object, guint prop_id, c
       std::lock_guard<std::mutex> lk(priv->lock);
       priv->paused = g_value_get_boolean(value);
       c.flag = priv->paused;
-      priv->data_cond.notify_all();
+      wake_tracks(priv);
     }
     post_command(self, c);
     break;
@@ -1598,7 +1607,7 @@ static void gst_media_capture_src_set_property(GObject *object, guint prop_id, c
         break;
       priv->rate = g_value_get_double(value);
       c.value = priv->rate;
-      priv->data_cond.notify_all();
+      wake_tracks(priv);
     }
     post_command(self, c);
     break;
