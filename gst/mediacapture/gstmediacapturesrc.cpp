@@ -231,6 +231,7 @@ struct GstMediaCaptureSrcPrivate {
   guint generation = 0; /* of the internal pipeline */
   bool prerolled = false;
   bool preroll_failed = false;
+  bool error_forwarded = false;
   std::chrono::steady_clock::time_point preroll_deadline;
   gdouble pending_start = 0.0; /* applied at the first preroll */
   GstElement *pipeline = nullptr;
@@ -1067,15 +1068,23 @@ static GstBusSyncReply internal_bus_handler(GstBus *bus, GstMessage *msg, gpoint
   }
   if (!current) {
     GST_DEBUG_OBJECT(self, "dropping %s of an old media element", GST_MESSAGE_TYPE_NAME(msg));
-    return GST_BUS_DROP; /* a media element being torn down */
+    gst_message_unref(msg); /* a sync handler that drops owns the message */
+    return GST_BUS_DROP;    /* a media element being torn down */
   }
   switch (GST_MESSAGE_TYPE(msg)) {
   case GST_MESSAGE_ERROR: {
-    std::lock_guard<std::mutex> lk(self->priv->lock);
-    self->priv->preroll_failed = true;
-  }
-    forward_error(self, msg);
+    bool first;
+    {
+      std::lock_guard<std::mutex> lk(self->priv->lock);
+      self->priv->preroll_failed = true;
+      /* the first error says why; what follows (a failed state change...) only repeats it */
+      first = !self->priv->error_forwarded;
+      self->priv->error_forwarded = true;
+    }
+    if (first)
+      forward_error(self, msg);
     break;
+  }
   case GST_MESSAGE_WARNING:
   case GST_MESSAGE_ELEMENT:
     /* missing-plugin messages and warnings reach the application */
@@ -1107,6 +1116,7 @@ static GstBusSyncReply internal_bus_handler(GstBus *bus, GstMessage *msg, gpoint
   default:
     break;
   }
+  gst_message_unref(msg); /* dropped: the handler owns it */
   return GST_BUS_DROP;
 }
 
@@ -1244,6 +1254,7 @@ static void load(GstMediaCaptureSrc *self, const std::string &uri, gdouble start
     generation = ++priv->generation;
     priv->prerolled = false;
     priv->preroll_failed = false;
+    priv->error_forwarded = false;
     /* local files preroll at once; network sources may take a while */
     priv->preroll_deadline = std::chrono::steady_clock::now() +
                              std::chrono::seconds(g_str_has_prefix(uri.c_str(), "file:") ? 5 : 30);

@@ -412,6 +412,7 @@ static GstBusSyncReply capture_bus(GstBus *bus, GstMessage *msg, gpointer user_d
     c->errors.push_back(gst_message_ref(msg));
   else if (gst_is_missing_plugin_message(msg))
     c->missing_plugin++;
+  gst_message_unref(msg); /* a dropping sync handler owns the message */
   return GST_BUS_DROP;
 }
 
