@@ -1003,6 +1003,36 @@ GST_START_TEST(test_restart_after_end)
 }
 GST_END_TEST;
 
+/* ME-3, ME-4: changing the selection while playing ends the deselected track
+ * (EOS, removed) and adds the selected ones as new tracks; playback goes on
+ * from where it was. */
+GST_START_TEST(test_selection_change)
+{
+  Capture *c = capture_new(media_uri("av.ogg"));
+  capture_play(c);
+  fail_unless(wait_until([&] { return c->nbufs("video_0") > 15; }, 5000));
+  g_object_set(c->src, "audio-tracks", "none", nullptr);
+  fail_unless(wait_until([&] { return c->nbufs("video_1") > 3; }, 5000));
+  {
+    std::lock_guard<std::mutex> lk(c->m);
+    PadRec *a = c->find("audio_0");
+    fail_unless(a->eos && a->removed && !a->removed_before_eos);
+    fail_unless(c->find("audio_1") == nullptr, "a deselected audio track came back");
+  }
+  g_object_set(c->src, "audio-tracks", "0", "video-track", -1, nullptr);
+  fail_unless(wait_until([&] { return c->nbufs("audio_1") > 3; }, 5000));
+  fail_unless(wait_until([&] { return all_ended(c, 3); }, 10000));
+  assert_no_error(c);
+  {
+    std::lock_guard<std::mutex> lk(c->m);
+    fail_unless(c->find("video_2") == nullptr, "video-track=-1 still has a video track");
+    /* continued from the position: far fewer than the file's 60 frames again */
+    fail_unless(c->find("video_1")->bufs.size() < 50);
+  }
+  capture_free(c);
+}
+GST_END_TEST;
+
 /* A/V sync within 20 ms after capture, also after pause, rate change and seek. */
 static void check_sync(Capture *c, int expected_flashes)
 {
@@ -1326,6 +1356,7 @@ static Suite *mediacapturesrc_suite()
   tcase_add_test(tc, test_playback_rate);
   tcase_add_test(tc, test_late_audio_muted);
   tcase_add_test(tc, test_restart_after_end);
+  tcase_add_test(tc, test_selection_change);
   tcase_add_test(tc, test_av_sync);
   tcase_add_test(tc, test_allowed_origins);
   return s;
