@@ -522,6 +522,12 @@ static gboolean sink_event(GstPad *pad, GstObject *parent, GstEvent *event)
     }
     break;
   }
+  case GST_EVENT_STREAM_COLLECTION:
+    /* Upstream's own collection (a source's tracks) is replaced by the
+     * stream's: downstream sees one collection, ours. */
+    GST_DEBUG_OBJECT(track, "dropping upstream %" GST_PTR_FORMAT, event);
+    gst_event_unref(event);
+    break;
   case GST_EVENT_EOS: {
     bool was_ended;
     {

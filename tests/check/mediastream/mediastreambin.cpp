@@ -924,6 +924,25 @@ GST_START_TEST(test_stream_start_and_collection)
   fail_unless_equals_int(gst_stream_collection_get_size(last), 2);
   gst_object_unref(last);
 
+  /* A collection from upstream (a source's own) does not go through: the
+   * stream's replaces it. */
+  GstStreamCollection *foreign = gst_stream_collection_new("upstream-source");
+  gst_stream_collection_add_stream(
+      foreign, gst_stream_new("foreign", nullptr, GST_STREAM_TYPE_VIDEO, GST_STREAM_FLAG_NONE));
+  fail_unless(gst_harness_push_event(hv, gst_event_new_stream_collection(foreign)));
+  gst_object_unref(foreign);
+  gst_harness_push(hv, filled_buffer(256, 1, 1, 1));
+  gst_buffer_unref(gst_harness_pull(hv));
+  c = pull_collection(hv);
+  fail_unless(c == nullptr, "no upstream collection downstream");
+  c = GST_STREAM_COLLECTION(nullptr);
+  GstEvent *sticky = gst_pad_get_sticky_event(hv->sinkpad, GST_EVENT_STREAM_COLLECTION, 0);
+  fail_unless(sticky != nullptr);
+  gst_event_parse_stream_collection(sticky, &c);
+  fail_unless_equals_string(gst_stream_collection_get_upstream_id(c), "stream-A");
+  gst_object_unref(c);
+  gst_event_unref(sticky);
+
   /* Removing the audio track: a collection of one on the bus and downstream. */
   gst_object_unref(atrack);
   gst_harness_teardown(ha);
