@@ -76,10 +76,14 @@ struct Branch {
   GstCaps *last_caps = nullptr;  /* last caps seen on a sample */
   Track *track = nullptr;        /* the live track capturing it; under priv lock */
   bool eos = false;              /* the stream's content ended (under priv lock) */
+  GstTagList *tags = nullptr;    /* the stream's latest tags (under priv lock) */
+  guint tags_serial = 0;
   ~Branch()
   {
     gst_clear_caps(&caps);
     gst_clear_caps(&last_caps);
+    if (tags)
+      gst_tag_list_unref(tags);
   }
 };
 
@@ -98,6 +102,9 @@ struct Track {
   gchar *stream_id = nullptr;
   guint group_id = 0;
   GstCaps *caps = nullptr; /* caps of the pad */
+  GstStream *stream = nullptr;
+  gchar *label = nullptr; /* the stream's title tag */
+  guint tags_serial_sent = 0;
 
   /* under priv lock */
   std::condition_variable cond; /* wakes the pad task */
@@ -126,6 +133,8 @@ struct Track {
     }
     gst_clear_caps(&caps);
     g_free(stream_id);
+    g_free(label);
+    gst_clear_object(&stream);
     gst_clear_object(&pad);
   }
 };
@@ -365,7 +374,7 @@ static void track_announce_muted(Track *t, bool muted)
   pad->muted = muted;
   GST_OBJECT_UNLOCK(pad);
   GST_DEBUG_OBJECT(t->pad, "muted %d", muted);
-  gst_pad_push_event(t->pad, gst_media_stream_track_state_event_new(muted, nullptr));
+  gst_pad_push_event(t->pad, gst_media_stream_track_state_event_new(muted, t->label));
   if (changed)
     g_object_notify(G_OBJECT(pad), "muted");
 }
@@ -380,7 +389,7 @@ static void track_send_start(Track *t)
                                      t->is_video ? GST_STREAM_TYPE_VIDEO : GST_STREAM_TYPE_AUDIO,
                                      GST_STREAM_FLAG_NONE);
   gst_event_set_stream(ev, stream);
-  gst_object_unref(stream);
+  t->stream = stream; /* its tags follow the media's */
   gst_pad_push_event(t->pad, ev);
   gst_pad_push_event(t->pad, gst_event_new_caps(t->caps));
   GstSegment segment;
@@ -502,6 +511,22 @@ static void track_loop(gpointer user_data)
     if (t->stopping) {
       lk.unlock();
       gst_pad_pause_task(t->pad);
+      return;
+    }
+    if (t->branch && t->branch->tags && t->branch->tags_serial != t->tags_serial_sent) {
+      /* The media's stream tags: downstream as a TAG event, on the GstStream,
+       * and the title is the track's label (design.md). */
+      GstTagList *tags = gst_tag_list_copy(t->branch->tags);
+      t->tags_serial_sent = t->branch->tags_serial;
+      lk.unlock();
+      gchar *title = nullptr;
+      if (gst_tag_list_get_string(tags, GST_TAG_TITLE, &title)) {
+        g_free(t->label);
+        t->label = title;
+        t->muted_sent = false; /* re-announce with the label */
+      }
+      gst_stream_set_tags(t->stream, tags);
+      gst_pad_push_event(t->pad, gst_event_new_tag(tags));
       return;
     }
     bool muted = track_muted(priv, t);
@@ -834,6 +859,26 @@ static GstFlowReturn on_appsink_sample(GstAppSink *sink, gpointer user_data)
   return GST_FLOW_OK;
 }
 
+static GstPadProbeReturn branch_tag_probe(GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
+  if (GST_EVENT_TYPE(ev) != GST_EVENT_TAG)
+    return GST_PAD_PROBE_OK;
+  GstTagList *tags = nullptr;
+  gst_event_parse_tag(ev, &tags);
+  if (gst_tag_list_get_scope(tags) != GST_TAG_SCOPE_STREAM)
+    return GST_PAD_PROBE_OK;
+  Branch *b = static_cast<Branch *>(user_data);
+  std::lock_guard<std::mutex> lk(b->self->priv->lock);
+  if (b->tags)
+    gst_tag_list_unref(b->tags);
+  b->tags = gst_tag_list_ref(tags);
+  b->tags_serial++;
+  if (b->track)
+    b->track->cond.notify_all();
+  return GST_PAD_PROBE_OK;
+}
+
 static GstElement *make_element(const gchar *factory)
 {
   GstElement *e = gst_element_factory_make(factory, nullptr);
@@ -1009,6 +1054,10 @@ static void on_pad_added(GstElement *decodebin, GstPad *pad, gpointer user_data)
     cb.new_preroll = on_appsink_preroll;
     cb.new_sample = on_appsink_sample;
     gst_app_sink_set_callbacks(GST_APP_SINK(sink), &cb, branch.get(), nullptr);
+    GstPad *appsink_pad = gst_element_get_static_pad(sink, "sink");
+    gst_pad_add_probe(appsink_pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, branch_tag_probe,
+                      branch.get(), nullptr);
+    gst_object_unref(appsink_pad);
     std::lock_guard<std::mutex> lk(priv->lock);
     priv->branches.push_back(std::move(branch));
   }

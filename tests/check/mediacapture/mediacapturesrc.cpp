@@ -167,6 +167,9 @@ static void make_all_media()
   make_media("tone.wav", "audiotestsrc samplesperbuffer=960 num-buffers=150 ! "
                          "audio/x-raw,format=S16LE,rate=48000,channels=2 ! wavenc ! filesink "
                          "location=%s");
+  make_media("titled.mka", "matroskamux name=m ! filesink location=%s audiotestsrc "
+                           "samplesperbuffer=960 num-buffers=50 ! taginject "
+                           "tags=\"title=Commentary,language-code=fr\" ! vorbisenc ! m.");
   make_sync_media();
   make_nodecoder_media();
 
@@ -222,6 +225,8 @@ struct PadRec {
   bool caps = false;
   bool segment = false;
   int flushes = 0;
+  std::string tag_title;
+  std::string label;
   gint channels = 0;
   gint rate = 0;
   std::chrono::steady_clock::time_point first_buffer_time;
@@ -341,6 +346,15 @@ static GstPadProbeReturn capture_probe(GstPad *pad, GstPadProbeInfo *info, gpoin
     case GST_EVENT_FLUSH_STOP:
       rec->flushes++;
       break;
+    case GST_EVENT_TAG: {
+      GstTagList *tags;
+      gst_event_parse_tag(ev, &tags);
+      gchar *title = nullptr;
+      if (gst_tag_list_get_string(tags, GST_TAG_TITLE, &title))
+        rec->tag_title = title;
+      g_free(title);
+      break;
+    }
     case GST_EVENT_EOS:
       rec->eos = true;
       c->log.push_back("eos:" + rec->name);
@@ -350,8 +364,11 @@ static GstPadProbeReturn capture_probe(GstPad *pad, GstPadProbeInfo *info, gpoin
       const GstStructure *st = gst_event_get_structure(ev);
       if (GST_EVENT_TYPE(ev) == GST_EVENT_CUSTOM_DOWNSTREAM_STICKY && st &&
           gst_structure_has_name(st, "mediastream-track-state") &&
-          gst_structure_get_boolean(st, "muted", &muted))
+          gst_structure_get_boolean(st, "muted", &muted)) {
         rec->muted_events.push_back(muted);
+        if (gst_structure_get_string(st, "label"))
+          rec->label = gst_structure_get_string(st, "label");
+      }
       break;
     }
     }
@@ -1033,6 +1050,23 @@ GST_START_TEST(test_selection_change)
 }
 GST_END_TEST;
 
+/* The media's stream tags go downstream; the title is the track's label. */
+GST_START_TEST(test_tags_and_label)
+{
+  Capture *c = capture_new(media_uri("titled.mka"));
+  capture_play(c);
+  fail_unless(wait_until([&] { return all_ended(c, 1); }, 10000));
+  assert_no_error(c);
+  {
+    std::lock_guard<std::mutex> lk(c->m);
+    PadRec *a = c->find("audio_0");
+    fail_unless(a->tag_title == "Commentary", "title tag \"%s\"", a->tag_title.c_str());
+    fail_unless(a->label == "Commentary", "label \"%s\"", a->label.c_str());
+  }
+  capture_free(c);
+}
+GST_END_TEST;
+
 /* A/V sync within 20 ms after capture, also after pause, rate change and seek. */
 static void check_sync(Capture *c, int expected_flashes)
 {
@@ -1357,6 +1391,7 @@ static Suite *mediacapturesrc_suite()
   tcase_add_test(tc, test_late_audio_muted);
   tcase_add_test(tc, test_restart_after_end);
   tcase_add_test(tc, test_selection_change);
+  tcase_add_test(tc, test_tags_and_label);
   tcase_add_test(tc, test_av_sync);
   tcase_add_test(tc, test_allowed_origins);
   return s;
