@@ -677,9 +677,29 @@ static GstPad *gst_media_stream_bin_request_new_pad(GstElement *element, GstPadT
   }
 
   /* The track pad first: gst-launch's delayed links (ms.video_0 ! ...) and
-   * pad-added handlers see it before the sink pad is returned. */
-  gst_element_add_pad(element, GST_PAD(srcpad));
-  gst_element_add_pad(element, sinkpad);
+   * pad-added handlers see it before the sink pad is returned. Adding fails
+   * only if the application added a pad of that name itself. */
+  bool src_added = gst_element_add_pad(element, GST_PAD(srcpad));
+  if (!src_added || !gst_element_add_pad(element, sinkpad)) {
+    GST_WARNING_OBJECT(self, "cannot add the pads of track %u", index);
+    if (src_added)
+      gst_element_remove_pad(element, GST_PAD(srcpad));
+    {
+      std::lock_guard<std::mutex> guard(priv->lock);
+      auto it = std::find_if(priv->tracks.begin(), priv->tracks.end(),
+                             [sinkpad](const Track &t) { return t.sinkpad == sinkpad; });
+      if (it != priv->tracks.end())
+        priv->tracks.erase(it);
+      (kind == TrackKind::VIDEO ? priv->video_indices : priv->audio_indices).erase(index);
+      rebuild_collection(self);
+      priv->active = compute_active(self);
+    }
+    set_partner(sinkpad, nullptr);
+    set_partner(GST_PAD(srcpad), nullptr);
+    gst_object_unref(sinkpad);
+    gst_object_unref(srcpad);
+    return nullptr;
+  }
 
   GST_INFO_OBJECT(self, "track %s (%s) added", tp->track_id.c_str(),
                   gst_media_stream_track_kind_name(kind));
@@ -708,8 +728,6 @@ static void gst_media_stream_bin_release_pad(GstElement *element, GstPad *pad)
       return;
     track = *it;
     priv->tracks.erase(it);
-    GstMediaStreamTrackPadPrivate *tp = gst_media_stream_track_pad_get_private(track.srcpad);
-    (tp->kind == TrackKind::VIDEO ? priv->video_indices : priv->audio_indices).erase(tp->index);
     rebuild_collection(self);
     bool active = compute_active(self);
     active_changed = active != priv->active;
@@ -728,6 +746,12 @@ static void gst_media_stream_bin_release_pad(GstElement *element, GstPad *pad)
     gst_element_remove_pad(element, GST_PAD(track.srcpad));
   if (GST_OBJECT_PARENT(track.sinkpad) == GST_OBJECT(element))
     gst_element_remove_pad(element, track.sinkpad);
+  /* The index is free only now that its pad names are. */
+  {
+    std::lock_guard<std::mutex> guard(priv->lock);
+    GstMediaStreamTrackPadPrivate *tp = gst_media_stream_track_pad_get_private(track.srcpad);
+    (tp->kind == TrackKind::VIDEO ? priv->video_indices : priv->audio_indices).erase(tp->index);
+  }
 
   if (!disposing) {
     GST_INFO_OBJECT(self, "track %s removed",

@@ -1263,6 +1263,45 @@ GST_START_TEST(test_release_while_source_pushes)
 }
 GST_END_TEST;
 
+static gpointer request_release_loop(gpointer data)
+{
+  GstElement *ms = GST_ELEMENT(data);
+  for (int i = 0; i < 50; i++) {
+    GstPad *sink = gst_element_request_pad_simple(ms, i % 2 ? "audio_sink_%u" : "video_sink_%u");
+    fail_unless(sink != nullptr);
+    /* Its track pad is there, with the same index. */
+    guint index = 0;
+    const gchar *name = GST_PAD_NAME(sink);
+    fail_unless(sscanf(strrchr(name, '_') + 1, "%u", &index) == 1);
+    gchar *track_name = g_strdup_printf(i % 2 ? "audio_%u" : "video_%u", index);
+    GstPad *track = gst_element_get_static_pad(ms, track_name);
+    fail_unless(track != nullptr, "%s", track_name);
+    g_free(track_name);
+    gst_object_unref(track);
+    gst_element_release_request_pad(ms, sink);
+    gst_object_unref(sink);
+  }
+  return nullptr;
+}
+
+/* Tracks requested and released from several threads at once. */
+GST_START_TEST(test_concurrent_requests)
+{
+  GstElement *ms = make_bin();
+  Counter added, removed;
+  g_signal_connect(ms, "track-added", G_CALLBACK(on_track_signal), &added);
+  g_signal_connect(ms, "track-removed", G_CALLBACK(on_track_signal), &removed);
+  GThread *threads[4];
+  for (GThread *&t : threads)
+    t = g_thread_new("requester", request_release_loop, ms);
+  for (GThread *t : threads)
+    g_thread_join(t);
+  fail_unless_equals_int(GST_ELEMENT(ms)->numpads, 0);
+  fail_if(get_bool(ms, "active"));
+  gst_object_unref(ms);
+}
+GST_END_TEST;
+
 /* --- MS-11: msid on webrtcbin sink pads ------------------------------------- */
 
 static gchar *pad_msid(GstPad *pad)
@@ -1524,6 +1563,7 @@ static Suite *mediastreambin_suite()
   tcase_add_test(tc, test_msid_linked_later);
   tcase_add_test(tc, test_add_remove_while_playing);
   tcase_add_test(tc, test_release_while_source_pushes);
+  tcase_add_test(tc, test_concurrent_requests);
   return s;
 }
 
