@@ -134,6 +134,21 @@ def source_messages(args, tmpdir):
     missing = [p for p in files if not os.path.exists(os.path.join(args.source_root, p))]
     if missing:
         raise SystemExit('po/POTFILES lists files that do not exist: ' + ', '.join(missing))
+    # Every plugin source that marks a message for translation must be listed.
+    unlisted = []
+    for top in ('ext', 'gst', 'gst-libs'):
+        for dirpath, _dirs, names in os.walk(os.path.join(args.source_root, top)):
+            for n in sorted(names):
+                if not n.endswith(('.c', '.cpp', '.cc', '.h')):
+                    continue
+                path = os.path.join(dirpath, n)
+                rel = os.path.relpath(path, args.source_root)
+                with open(path, encoding='utf-8', errors='replace') as f:
+                    if '_("' in f.read() and rel not in files:
+                        unlisted.append(rel)
+    if unlisted:
+        raise SystemExit('sources with translatable messages missing from po/POTFILES: ' +
+                         ', '.join(unlisted))
     pot = os.path.join(tmpdir, 'messages.pot')
     subprocess.run([args.xgettext] + XGETTEXT_ARGS + ['--directory', args.source_root,
                                                      '--output', pot] + files, check=True)
