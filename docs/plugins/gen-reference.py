@@ -151,6 +151,12 @@ def default_value(element, pspec):
         value = getattr(pspec, 'default_value', None)
     else:
         value = element.get_property(pspec.name)
+        # Values made per instance (a random stream id, ...) would make the
+        # reference differ at every generation: compare with a second instance.
+        twin = element.get_factory().create(None)
+        if twin is not None and fmt_value(pspec, twin.get_property(pspec.name)) != \
+                fmt_value(pspec, value):
+            return '(differs per instance)'
     return fmt_value(pspec, value)
 
 
