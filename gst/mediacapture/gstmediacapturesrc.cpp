@@ -496,6 +496,24 @@ static GstClockTime outer_now(GstMediaCaptureSrc *self, GstClock **clock_out)
   return now > base ? now - base : 0;
 }
 
+/* Downstream answered EOS: it wants no more of this track. As a source does,
+ * say EOS (once) and stop pushing; what the media element renders for the
+ * track from now on is dropped (the queue is bounded). Lock not held. */
+static void track_downstream_eos(Track *t)
+{
+  GstMediaCaptureSrcPrivate *priv = t->self->priv;
+  bool already;
+  {
+    std::lock_guard<std::mutex> lk(priv->lock);
+    already = t->eos_pushed;
+    t->eos_pushed = true;
+    priv->control_cond.notify_all();
+  }
+  if (!already)
+    gst_pad_push_event(t->pad, gst_event_new_eos());
+  gst_pad_pause_task(t->pad);
+}
+
 static void track_loop(gpointer user_data)
 {
   Track *t = static_cast<Track *>(user_data);
@@ -552,18 +570,17 @@ static void track_loop(gpointer user_data)
         ret = track_push_audio(t, it.buffer, silence_it);
       if (ret != GST_FLOW_OK && ret != GST_FLOW_NOT_LINKED) {
         GST_DEBUG_OBJECT(t->pad, "push returned %s", gst_flow_get_name(ret));
-        if (ret == GST_FLOW_FLUSHING || ret == GST_FLOW_EOS) {
+        if (ret == GST_FLOW_EOS) {
+          track_downstream_eos(t);
+          return;
+        }
+        if (ret == GST_FLOW_FLUSHING) {
           lk.lock();
-          if (ret == GST_FLOW_EOS || t->stopping) {
-            /* downstream does not want more: wait for the end of the track */
-            t->eos_pushed = t->eos_pushed || ret == GST_FLOW_EOS;
+          if (t->stopping)
             priv->control_cond.notify_all();
-          }
           lk.unlock();
-          if (ret == GST_FLOW_FLUSHING) {
-            gst_pad_pause_task(t->pad);
-            return;
-          }
+          gst_pad_pause_task(t->pad);
+          return;
         }
       }
       lk.lock();
@@ -613,6 +630,10 @@ static void track_loop(gpointer user_data)
     GstBuffer *s = make_silence(t, t->next_ts, samples);
     t->next_ts += GST_BUFFER_DURATION(s);
     GstFlowReturn ret = gst_pad_push(t->pad, s);
+    if (ret == GST_FLOW_EOS) {
+      track_downstream_eos(t);
+      return;
+    }
     lk.lock();
     if (ret == GST_FLOW_FLUSHING) {
       lk.unlock();

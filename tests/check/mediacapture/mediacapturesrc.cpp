@@ -909,6 +909,29 @@ GST_START_TEST(test_loop)
 }
 GST_END_TEST;
 
+/* Downstream that wants no more (GST_FLOW_EOS from a sink that took its
+ * num-buffers) gets an EOS event on that track, as from any source, even
+ * though the media element loops on: the pipeline posts EOS. */
+GST_START_TEST(test_downstream_eos)
+{
+  std::string desc = "mediacapturesrc loop=true uri=" + media_uri("audio.ogg") +
+                     " ! fakesink num-buffers=10 sync=true";
+  GError *err = nullptr;
+  GstElement *pipeline = gst_parse_launch(desc.c_str(), &err);
+  fail_unless(pipeline != nullptr && err == nullptr, "%s", err ? err->message : "no pipeline");
+  fail_if(gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE);
+  GstBus *bus = gst_element_get_bus(pipeline);
+  GstMessage *msg = gst_bus_timed_pop_filtered(
+      bus, 10 * GST_SECOND, (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  fail_unless(msg != nullptr, "no EOS 10 s after the sink returned EOS to the track");
+  fail_unless_equals_int(GST_MESSAGE_TYPE(msg), GST_MESSAGE_EOS);
+  gst_message_unref(msg);
+  fail_unless_equals_int(gst_element_set_state(pipeline, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+  gst_object_unref(bus);
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
 /* ME-9: rate 2 plays twice as fast with audio kept; rate 8 mutes audio. */
 GST_START_TEST(test_playback_rate)
 {
@@ -1399,6 +1422,7 @@ static Suite *mediacapturesrc_suite()
   tcase_add_test(tc, test_paused_muted);
   tcase_add_test(tc, test_seek_no_events);
   tcase_add_test(tc, test_loop);
+  tcase_add_test(tc, test_downstream_eos);
   tcase_add_test(tc, test_playback_rate);
   tcase_add_test(tc, test_late_audio_muted);
   tcase_add_test(tc, test_restart_after_end);
