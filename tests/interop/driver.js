@@ -213,6 +213,27 @@ async function run() {
   check('the audio is the sender\'s 440 Hz tone', Math.abs(window1.audioPeakHz - 440) < 30,
     `spectrum peak at ${window1.audioPeakHz === null ? '-' : window1.audioPeakHz.toFixed(0)} Hz`);
 
+  // 5. Tracks disabled on the pipeline side (enabled=false on mediastreambin's track pads):
+  // black frames and silence reach the page; enabled again, the canvas colour comes back.
+  const last = colours[colours.length - 1];
+  await page.evaluate(() => { window.interop.send({ type: 'set-enabled', kind: 'video', enabled: false }); window.interop.send({ type: 'set-enabled', kind: 'audio', enabled: false }); });
+  const black = await waitInPage(page, 'black video', () => {
+    const l = window.interop.lastColour;
+    return l && l.every((v) => v <= 24) && l;
+  }, null, 5000).catch((e) => { log(e.message); return null; });
+  check('a video track disabled in the pipeline turns black in the page', black !== null, black ? `rgb(${black})` : 'never black');
+  const silent = await waitInPage(page, 'silent audio', () => window.interop.audioRms < 0.001 && window.interop.audioRms + 1e-9, null, 5000).catch((e) => { log(e.message); return null; });
+  const silentRms = await page.evaluate(() => window.interop.audioRms);
+  check('an audio track disabled in the pipeline turns silent in the page (RMS < 0.001)', silent !== null, `RMS ${silentRms.toFixed(4)}`);
+  await page.evaluate(() => { window.interop.send({ type: 'set-enabled', kind: 'video', enabled: true }); window.interop.send({ type: 'set-enabled', kind: 'audio', enabled: true }); });
+  const back = await waitInPage(page, `colour ${last} again`, ([c, t]) => {
+    const l = window.interop.lastColour;
+    return l && l.every((v, i) => Math.abs(v - c[i]) <= t) && l;
+  }, [rgbOf(last), tolerance], 5000).catch((e) => { log(e.message); return null; });
+  const loud = await waitInPage(page, 'the tone again', () => window.interop.audioRms > 0.01 && window.interop.audioRms, null, 5000).catch(() => null);
+  check('enabled again, the canvas colour and the tone come back', back !== null && loud !== null,
+    `${back ? `rgb(${back})` : 'colour not back'}, ${loud ? `RMS ${loud.toFixed(3)}` : 'tone not back'}`);
+
   // Figures.
   const videoStats = summary.inbound.video || {};
   console.log('--- figures ---');
