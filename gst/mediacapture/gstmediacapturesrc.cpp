@@ -58,6 +58,8 @@ constexpr GstClockTime kGapMute = 200 * GST_MSECOND;
 constexpr GstClockTime kAudioTolerance = 8 * GST_MSECOND;
 constexpr size_t kMaxQueuedVideo = 30;
 constexpr size_t kMaxQueuedAudio = 100;
+/* How long a track waits after a downstream pad answered FLUSHING. */
+constexpr std::chrono::milliseconds kDownstreamFlushingWait{10};
 
 constexpr gdouble kMinRate = 0.0625;
 constexpr gdouble kMaxRate = 16.0;
@@ -514,6 +516,29 @@ static void track_downstream_eos(Track *t)
   gst_pad_pause_task(t->pad);
 }
 
+/* A push returned FLUSHING. When the track's own pad is flushing (the element
+ * is stopping) the task pauses, as a source's does. Otherwise it is a
+ * downstream pad that is not active yet, typically a branch linked to a tee
+ * while it is still in NULL: a live track must not die for that (nothing
+ * would ever restart its task), so the buffer is dropped, as live media is
+ * when nobody takes it, and the track goes on after a short wait. Called with
+ * @lk unlocked; returns with it unlocked. */
+static void track_flushing(Track *t, std::unique_lock<std::mutex> &lk)
+{
+  GstMediaCaptureSrcPrivate *priv = t->self->priv;
+  lk.lock();
+  if (t->stopping || GST_PAD_IS_FLUSHING(t->pad)) {
+    if (t->stopping)
+      priv->control_cond.notify_all();
+    lk.unlock();
+    gst_pad_pause_task(t->pad);
+    return;
+  }
+  GST_DEBUG_OBJECT(t->pad, "downstream is flushing: buffer dropped, the track goes on");
+  t->cond.wait_for(lk, kDownstreamFlushingWait);
+  lk.unlock();
+}
+
 static void track_loop(gpointer user_data)
 {
   Track *t = static_cast<Track *>(user_data);
@@ -575,11 +600,7 @@ static void track_loop(gpointer user_data)
           return;
         }
         if (ret == GST_FLOW_FLUSHING) {
-          lk.lock();
-          if (t->stopping)
-            priv->control_cond.notify_all();
-          lk.unlock();
-          gst_pad_pause_task(t->pad);
+          track_flushing(t, lk);
           return;
         }
       }
@@ -637,7 +658,7 @@ static void track_loop(gpointer user_data)
     lk.lock();
     if (ret == GST_FLOW_FLUSHING) {
       lk.unlock();
-      gst_pad_pause_task(t->pad);
+      track_flushing(t, lk);
       return;
     }
   }

@@ -230,6 +230,7 @@ struct PadRec {
   gint channels = 0;
   gint rate = 0;
   std::chrono::steady_clock::time_point first_buffer_time;
+  std::atomic<int> sunk{0}; /* buffers that reached the fakesink */
 };
 
 struct Capture {
@@ -240,6 +241,8 @@ struct Capture {
   std::vector<std::string> log; /* "add:video_0", "nmp", "eos:video_0", "remove:video_0" */
   std::vector<GstMessage *> errors;
   int missing_plugin = 0;
+  bool hold_sinks = false;         /* new fakesinks stay in NULL until release_sinks() */
+  std::vector<GstElement *> held; /* under m */
 
   PadRec *find(const std::string &n)
   {
@@ -398,10 +401,37 @@ static void on_pad_added(GstElement *src, GstPad *pad, gpointer user_data)
   GstElement *sink = gst_element_factory_make("fakesink", nullptr);
   g_object_set(sink, "sync", TRUE, "async", FALSE, nullptr);
   gst_bin_add(GST_BIN(c->pipeline), sink);
-  gst_element_sync_state_with_parent(sink);
+  if (c->hold_sinks) {
+    /* in NULL: its sink pad answers FLUSHING until release_sinks() */
+    gst_element_set_locked_state(sink, TRUE);
+    std::lock_guard<std::mutex> lk(c->m);
+    c->held.push_back(sink);
+  } else {
+    gst_element_sync_state_with_parent(sink);
+  }
   GstPad *sinkpad = gst_element_get_static_pad(sink, "sink");
+  gst_pad_add_probe(
+      sinkpad, GST_PAD_PROBE_TYPE_BUFFER,
+      [](GstPad *, GstPadProbeInfo *, gpointer data) {
+        static_cast<PadRec *>(data)->sunk++;
+        return GST_PAD_PROBE_OK;
+      },
+      g_object_get_data(G_OBJECT(pad), "rec"), nullptr);
   fail_unless_equals_int(gst_pad_link(pad, sinkpad), GST_PAD_LINK_OK);
   gst_object_unref(sinkpad);
+}
+
+static void release_sinks(Capture *c)
+{
+  std::vector<GstElement *> held;
+  {
+    std::lock_guard<std::mutex> lk(c->m);
+    held.swap(c->held);
+  }
+  for (GstElement *sink : held) {
+    gst_element_set_locked_state(sink, FALSE);
+    fail_unless(gst_element_sync_state_with_parent(sink));
+  }
 }
 
 static void on_pad_removed(GstElement *src, GstPad *pad, gpointer user_data)
@@ -932,6 +962,35 @@ GST_START_TEST(test_downstream_eos)
 }
 GST_END_TEST;
 
+/* A track linked to a pad that is not active yet (a tee branch still in NULL)
+ * gets FLUSHING from downstream: it drops those buffers and goes on, and the
+ * consumer gets the track once it is up. A GstBaseSrc would pause its task for
+ * good; nothing would ever restart a track's. */
+GST_START_TEST(test_downstream_not_active_yet)
+{
+  Capture *c = capture_new(media_uri("av.ogg"));
+  g_object_set(c->src, "loop", TRUE, nullptr);
+  c->hold_sinks = true;
+  capture_play(c);
+  fail_unless(wait_until([&] { return c->count("nmp") == 1; }, 5000), "no tracks");
+  sleep_ms(500); /* the tracks push into pads that answer FLUSHING */
+  PadRec *v = c->find("video_0");
+  PadRec *a = c->find("audio_0");
+  fail_unless_equals_int(v->sunk.load(), 0);
+  fail_unless_equals_int(a->sunk.load(), 0);
+  release_sinks(c);
+  fail_unless(wait_until([&] { return v->sunk > 10 && a->sunk > 10; }, 5000),
+              "the tracks stopped when downstream answered FLUSHING: the consumers got %d video "
+              "and %d audio buffers once active",
+              v->sunk.load(),
+              a->sunk.load());
+  assert_video_increasing(c, v);
+  assert_audio_contiguous(c, a);
+  assert_no_error(c);
+  capture_free(c);
+}
+GST_END_TEST;
+
 /* ME-9: rate 2 plays twice as fast with audio kept; rate 8 mutes audio. */
 GST_START_TEST(test_playback_rate)
 {
@@ -1423,6 +1482,7 @@ static Suite *mediacapturesrc_suite()
   tcase_add_test(tc, test_seek_no_events);
   tcase_add_test(tc, test_loop);
   tcase_add_test(tc, test_downstream_eos);
+  tcase_add_test(tc, test_downstream_not_active_yet);
   tcase_add_test(tc, test_playback_rate);
   tcase_add_test(tc, test_late_audio_muted);
   tcase_add_test(tc, test_restart_after_end);
