@@ -97,6 +97,7 @@ struct Demo {
   bool stopping = false;
   bool failed = false;
   bool eos_done = false;
+  GThread *eos_thread = nullptr; // sends the EOS events of stop_demo()
   std::atomic<guint64> frames_drawn{0};
   std::atomic<bool> info_pending{false};
   webcapture::SignallingServer *server = nullptr;
@@ -263,19 +264,20 @@ GstElement *make_branch(const Track &track, bool rtp)
                   " ! vp8enc deadline=1 cpu-used=8 threads=1 end-usage=cbr"
                   " target-bitrate=1500000 keyframe-max-dist=60 max-quantizer=40";
     if (rtp) {
+      // A capsfilter, not bare caps: caps at the end of a description are not a filter.
       description += " ! rtpvp8pay mtu=1200 picture-id-mode=15-bit"
-                     " ! application/x-rtp,media=video,encoding-name=VP8,clock-rate=90000,"
-                     "payload=" +
-                     std::to_string(track.payload);
+                     " ! capsfilter caps=\"application/x-rtp,media=video,encoding-name=VP8,"
+                     "clock-rate=90000,payload=" +
+                     std::to_string(track.payload) + "\"";
     }
   } else {
     description = "queue max-size-buffers=0 max-size-bytes=0 max-size-time=2000000000"
                   " ! audioconvert ! audioresample ! audio/x-raw,rate=48000"
                   " ! opusenc bitrate=64000";
     if (rtp) {
-      description += " ! rtpopuspay ! application/x-rtp,media=audio,encoding-name=OPUS,"
-                     "clock-rate=48000,payload=" +
-                     std::to_string(track.payload);
+      description += " ! rtpopuspay ! capsfilter caps=\"application/x-rtp,media=audio,"
+                     "encoding-name=OPUS,clock-rate=48000,payload=" +
+                     std::to_string(track.payload) + "\"";
     }
   }
   g_autoptr(GError) error = nullptr;
@@ -285,17 +287,22 @@ GstElement *make_branch(const Track &track, bool rtp)
   return bin;
 }
 
-// Links a new tee branch; the caller syncs the branch's state. Returns the tee src pad.
+// Adds a branch to a live tee, downstream first: `sink` (whose element the caller has already
+// brought to the pipeline's state), then the branch, activated before the tee's new pad is linked
+// to it. Linked the other way round, a buffer reaching a pad that is not active yet returns
+// FLUSHING upstream, and a source (canvascapturesrc is a GstBaseSrc) stops for good on it.
+// Returns the tee src pad.
 GstPad *attach_branch(Demo &demo, Track &track, GstElement *branch, GstPad *sink)
 {
   gst_bin_add(GST_BIN(demo.pipeline), branch);
-  GstPad *tee_src = gst_element_request_pad_simple(track.tee, "src_%u");
   g_autoptr(GstPad) branch_sink = gst_element_get_static_pad(branch, "sink");
   g_autoptr(GstPad) branch_src = gst_element_get_static_pad(branch, "src");
-  if (gst_pad_link(tee_src, branch_sink) != GST_PAD_LINK_OK ||
-      gst_pad_link(branch_src, sink) != GST_PAD_LINK_OK) {
+  if (gst_pad_link(branch_src, sink) != GST_PAD_LINK_OK)
     g_printerr("mediastream-demo: cannot link a %s branch\n", track.kind.c_str());
-  }
+  gst_element_sync_state_with_parent(branch);
+  GstPad *tee_src = gst_element_request_pad_simple(track.tee, "src_%u");
+  if (gst_pad_link(tee_src, branch_sink) != GST_PAD_LINK_OK)
+    g_printerr("mediastream-demo: cannot link a %s branch to its track\n", track.kind.c_str());
   return tee_src;
 }
 
@@ -393,6 +400,7 @@ void start_viewer(Demo &demo, const webcapture::WebRtcSessionPtr &session)
   gst_util_set_object_arg(G_OBJECT(viewer->webrtcbin), "bundle-policy", "max-bundle");
   session->attach(viewer->webrtcbin);
   gst_bin_add(GST_BIN(demo.pipeline), viewer->webrtcbin);
+  gst_element_sync_state_with_parent(viewer->webrtcbin); // before any branch reaches it
 
   {
     std::lock_guard<std::mutex> guard(demo.lock);
@@ -420,9 +428,6 @@ void start_viewer(Demo &demo, const webcapture::WebRtcSessionPtr &session)
       viewer->branches.emplace_back(tee_src, branch);
     }
   }
-  for (auto &branch : viewer->branches)
-    gst_element_sync_state_with_parent(branch.second);
-  gst_element_sync_state_with_parent(viewer->webrtcbin);
 
   JsonNode *info = stream_info(demo);
   session->send_json(info);
@@ -576,7 +581,9 @@ gboolean start_recording(gpointer user_data)
   g_object_set(sink, "location", demo.output.c_str(), "async", FALSE, nullptr);
   gst_bin_add_many(GST_BIN(demo.pipeline), demo.muxer, sink, nullptr);
   gst_element_link(demo.muxer, sink);
-  std::vector<GstElement *> branches;
+  gst_element_sync_state_with_parent(sink); // before any branch reaches them
+  gst_element_sync_state_with_parent(demo.muxer);
+  size_t recorded = 0;
   {
     std::lock_guard<std::mutex> guard(demo.lock);
     for (auto &track : demo.tracks) {
@@ -592,15 +599,11 @@ gboolean start_recording(gpointer user_data)
       gst_object_unref(tee_src);
       gst_object_unref(mux_pad);
       track->recorded = true;
-      branches.push_back(branch);
+      recorded++;
     }
   }
-  gst_element_sync_state_with_parent(sink);
-  gst_element_sync_state_with_parent(demo.muxer);
-  for (GstElement *branch : branches)
-    gst_element_sync_state_with_parent(branch);
   demo.recording = true;
-  g_print("mediastream-demo: recording %zu tracks to %s\n", branches.size(), demo.output.c_str());
+  g_print("mediastream-demo: recording %zu tracks to %s\n", recorded, demo.output.c_str());
 
   for (auto &session : demo.waiting)
     start_viewer(demo, session);
@@ -646,7 +649,33 @@ gboolean on_eos_timeout(gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-// Ends the recording: EOS into every track of the stream (the tracks end, webmmux finalizes).
+// EOS into every track of the stream (the tracks end, webmmux finalizes). On a thread of its own:
+// a serialized event waits for the stream lock of the pad it enters, which a streaming thread
+// holds while downstream is busy, and the main loop (with the timeout that reports a recording
+// that does not finish) must not wait with it.
+gpointer send_eos(gpointer user_data)
+{
+  auto &demo = *static_cast<Demo *>(user_data);
+  // canvascapturesrc (a GstBaseSrc) takes EOS from the application. mediacapturesrc does not
+  // handle send_event(EOS) (1.22 GstElement default: refused), so its tracks get EOS at the
+  // mediastreambin sink pads they feed.
+  gst_element_send_event(demo.canvas, gst_event_new_eos());
+  GstIterator *it = gst_element_iterate_sink_pads(demo.stream);
+  GValue item = G_VALUE_INIT;
+  while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+    auto *sink = GST_PAD(g_value_get_object(&item));
+    GstPad *peer = gst_pad_get_peer(sink);
+    if (peer && GST_OBJECT_PARENT(peer) == GST_OBJECT(demo.media))
+      gst_pad_send_event(sink, gst_event_new_eos());
+    gst_clear_object(&peer);
+    g_value_reset(&item);
+  }
+  g_value_unset(&item);
+  gst_iterator_free(it);
+  return nullptr;
+}
+
+// Ends the recording.
 gboolean stop_demo(gpointer user_data)
 {
   auto &demo = *static_cast<Demo *>(user_data);
@@ -662,22 +691,7 @@ gboolean stop_demo(gpointer user_data)
   gst_pad_add_probe(file_sink, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_file_eos, &demo, nullptr);
   gst_object_unref(file_sink);
   gst_object_unref(file);
-  // canvascapturesrc (a GstBaseSrc) takes EOS from the pipeline. mediacapturesrc does not handle
-  // send_event(EOS) (1.22 GstElement default: refused), so its tracks get EOS at the
-  // mediastreambin sink pads they feed.
-  gst_element_send_event(demo.canvas, gst_event_new_eos());
-  GstIterator *it = gst_element_iterate_sink_pads(demo.stream);
-  GValue item = G_VALUE_INIT;
-  while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
-    auto *sink = GST_PAD(g_value_get_object(&item));
-    GstPad *peer = gst_pad_get_peer(sink);
-    if (peer && GST_OBJECT_PARENT(peer) == GST_OBJECT(demo.media))
-      gst_pad_send_event(sink, gst_event_new_eos());
-    gst_clear_object(&peer);
-    g_value_reset(&item);
-  }
-  g_value_unset(&item);
-  gst_iterator_free(it);
+  demo.eos_thread = g_thread_new("demo-eos", send_eos, &demo);
   g_timeout_add_seconds(kEosTimeoutSeconds, on_eos_timeout, &demo);
   return G_SOURCE_REMOVE;
 }
@@ -939,7 +953,9 @@ int main(int argc, char **argv)
       g_print("canvas: drew %" G_GUINT64_FORMAT " frames\n", demo.frames_drawn.load());
       g_print("viewers: %u served at %s\n", demo.viewers_total, server.url().c_str());
     }
-    gst_element_set_state(demo.pipeline, GST_STATE_NULL);
+    gst_element_set_state(demo.pipeline, GST_STATE_NULL); // also releases a blocked send_eos()
+    if (demo.eos_thread)
+      g_thread_join(demo.eos_thread);
     while (!demo.viewers.empty())
       stop_viewer(demo, demo.viewers.begin()->first);
     demo.waiting.clear();
