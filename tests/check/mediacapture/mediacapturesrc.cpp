@@ -241,7 +241,7 @@ struct Capture {
   std::vector<std::string> log; /* "add:video_0", "nmp", "eos:video_0", "remove:video_0" */
   std::vector<GstMessage *> errors;
   int missing_plugin = 0;
-  bool hold_sinks = false;         /* new fakesinks stay in NULL until release_sinks() */
+  bool hold_sinks = false;        /* new fakesinks stay in NULL until release_sinks() */
   std::vector<GstElement *> held; /* under m */
 
   PadRec *find(const std::string &n)
@@ -982,8 +982,7 @@ GST_START_TEST(test_downstream_not_active_yet)
   fail_unless(wait_until([&] { return v->sunk > 10 && a->sunk > 10; }, 5000),
               "the tracks stopped when downstream answered FLUSHING: the consumers got %d video "
               "and %d audio buffers once active",
-              v->sunk.load(),
-              a->sunk.load());
+              v->sunk.load(), a->sunk.load());
   assert_video_increasing(c, v);
   assert_audio_contiguous(c, a);
   assert_no_error(c);
