@@ -400,8 +400,11 @@ void start_viewer(Demo &demo, const webcapture::WebRtcSessionPtr &session)
   gst_util_set_object_arg(G_OBJECT(viewer->webrtcbin), "bundle-policy", "max-bundle");
   session->attach(viewer->webrtcbin);
   gst_bin_add(GST_BIN(demo.pipeline), viewer->webrtcbin);
-  gst_element_sync_state_with_parent(viewer->webrtcbin); // before any branch reaches it
 
+  // Every sink pad is requested before webrtcbin starts, so its first offer has every track
+  // (it makes one once all its sink pads have caps; started with none, it would negotiate an
+  // empty session first, and race with the pads requested after).
+  std::vector<std::pair<Track *, GstPad *>> sinks;
   {
     std::lock_guard<std::mutex> guard(demo.lock);
     for (auto &track : demo.tracks) {
@@ -411,9 +414,6 @@ void start_viewer(Demo &demo, const webcapture::WebRtcSessionPtr &session)
       g_free(state);
       if (!live)
         continue;
-      GstElement *branch = make_branch(*track, true);
-      if (!branch)
-        continue;
       GstPad *sink = gst_element_request_pad_simple(viewer->webrtcbin, "sink_%u");
       GstWebRTCRTPTransceiver *transceiver = nullptr;
       g_object_get(sink, "transceiver", &transceiver, nullptr);
@@ -422,11 +422,21 @@ void start_viewer(Demo &demo, const webcapture::WebRtcSessionPtr &session)
                      nullptr);
         gst_object_unref(transceiver);
       }
-      // mediastreambin sets this pad's msid to the stream id when the path is complete.
-      GstPad *tee_src = attach_branch(demo, *track, branch, sink);
-      gst_object_unref(sink);
-      viewer->branches.emplace_back(tee_src, branch);
+      sinks.emplace_back(track.get(), sink);
     }
+  }
+  gst_element_sync_state_with_parent(viewer->webrtcbin); // before any branch reaches it
+  for (auto &entry : sinks) {
+    // The track's path is complete once the tee links to the branch: mediastreambin then sets
+    // the sink pad's msid to the stream id, before any data (and so any caps) reaches it.
+    GstElement *branch = make_branch(*entry.first, true);
+    if (branch) {
+      GstPad *tee_src = attach_branch(demo, *entry.first, branch, entry.second);
+      viewer->branches.emplace_back(tee_src, branch);
+    } else {
+      gst_element_release_request_pad(viewer->webrtcbin, entry.second); // would never get caps
+    }
+    gst_object_unref(entry.second);
   }
 
   JsonNode *info = stream_info(demo);
