@@ -2,6 +2,7 @@
 # Real-browser interop test: GStreamer webrtcbin -> headless chromium, run by meson test.
 #
 #   run-interop.sh <tests/interop source dir> <tests/interop build dir> <interop-sender binary>
+#                  [driver script, default driver.js; demo-driver.js takes the mediastream-demo binary]
 #
 # 1. Skips (exit 77) with the reason when node, npm, chromium or a private network namespace
 #    is not available.
@@ -18,6 +19,7 @@ set -u
 src_dir=$1
 build_dir=$2
 sender=$3
+driver=${4:-driver.js}
 
 skip() {
   echo "SKIP: $*"
@@ -54,5 +56,5 @@ if ! $ns true 2>/dev/null; then
   fi
 fi
 
-exec $ns sh "$src_dir/netns-run.sh" node "$src_dir/driver.js" \
+exec $ns sh "$src_dir/netns-run.sh" node "$src_dir/$driver" \
   --modules "$build_dir/node_modules" --sender "$sender" --chromium "$chromium"
