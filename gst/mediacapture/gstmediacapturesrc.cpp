@@ -651,16 +651,10 @@ static void track_loop(gpointer user_data)
     GstBuffer *s = make_silence(t, t->next_ts, samples);
     t->next_ts += GST_BUFFER_DURATION(s);
     GstFlowReturn ret = gst_pad_push(t->pad, s);
-    if (ret == GST_FLOW_EOS) {
+    if (ret == GST_FLOW_EOS)
       track_downstream_eos(t);
-      return;
-    }
-    lk.lock();
-    if (ret == GST_FLOW_FLUSHING) {
-      lk.unlock();
+    else if (ret == GST_FLOW_FLUSHING)
       track_flushing(t, lk);
-      return;
-    }
   }
 }
 
