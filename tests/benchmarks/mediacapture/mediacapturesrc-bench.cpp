@@ -21,6 +21,10 @@
 #include <string>
 #include <vector>
 
+#ifndef BENCH_MEDIA_DIR
+#define BENCH_MEDIA_DIR "."
+#endif
+
 namespace
 {
 
@@ -216,9 +220,19 @@ int main(int argc, char **argv)
 {
   gst_init(&argc, &argv);
   Options o;
-  for (int i = 1; i < argc; i++)
-    if (strcmp(argv[i], "--quick") == 0)
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--quick") == 0) {
       o.quick = true;
+    } else {
+      g_printerr("usage: %s [--quick]\n"
+                 "  Plays a 20 s 1080p30 + stereo file in real time through mediacapturesrc and\n"
+                 "  through uridecodebin (CPU time ratio), then measures the uri switch gap.\n"
+                 "  --quick: 320x240, 3 s (the smoke test). Media files are made once in\n"
+                 "  %s.\n",
+                 argv[0], BENCH_MEDIA_DIR);
+      return strcmp(argv[i], "--help") == 0 ? 0 : 2;
+    }
+  }
   if (o.quick) {
     o.width = 320;
     o.height = 240;
@@ -226,7 +240,7 @@ int main(int argc, char **argv)
     o.switches = 2;
   }
   const char *root = g_getenv("GST_WEBCAPTURE_BUILD_ROOT");
-  std::string dir = root ? std::string(root) + "/tests/benchmarks/mediacapture" : ".";
+  std::string dir = root ? std::string(root) + "/tests/benchmarks/mediacapture" : BENCH_MEDIA_DIR;
   g_mkdir_with_parents(dir.c_str(), 0755);
   gchar *name = g_strdup_printf("bench-%dx%d-%ds.ogg", o.width, o.height, o.seconds);
   std::string file = make_media(o, dir, name, o.seconds);
