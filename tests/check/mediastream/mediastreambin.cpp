@@ -1211,10 +1211,14 @@ GST_START_TEST(test_enabled_toggled_concurrently)
     if (out == in) {
       media++;
     } else {
+      /* one assertion per buffer, not per byte: each check assertion is
+       * recorded, which made this test take many minutes under valgrind */
       GstMapInfo map;
       gst_buffer_map(out, &map, GST_MAP_READ);
-      for (gsize j = 0; j < map.size; j++)
-        fail_unless(map.data[j] == 0, "byte %d of buffer %d", (int)j, i);
+      gsize j = 0;
+      while (j < map.size && map.data[j] == 0)
+        j++;
+      fail_unless(j == map.size, "byte %d of buffer %d is not black", (int)j, i);
       gst_buffer_unmap(out, &map);
       black++;
     }
