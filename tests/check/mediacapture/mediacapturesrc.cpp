@@ -1347,9 +1347,28 @@ static std::string http_base(HttpServer *s)
 
 static void http_server_free(HttpServer *s)
 {
-  g_socket_service_stop(G_SOCKET_SERVICE(s->service));
-  g_socket_listener_close(G_SOCKET_LISTENER(s->service));
-  g_main_loop_quit(s->loop);
+  /* Stopped on the server's own thread; the loop quits only once the
+   * cancelled accept has completed there (its source leaked otherwise). */
+  g_main_context_invoke(
+      s->context,
+      [](gpointer data) -> gboolean {
+        auto *srv = static_cast<HttpServer *>(data);
+        g_socket_service_stop(G_SOCKET_SERVICE(srv->service));
+        g_socket_listener_close(G_SOCKET_LISTENER(srv->service));
+        GSource *idle = g_idle_source_new();
+        g_source_set_priority(idle, G_PRIORITY_LOW);
+        g_source_set_callback(
+            idle,
+            [](gpointer loop) -> gboolean {
+              g_main_loop_quit(static_cast<GMainLoop *>(loop));
+              return G_SOURCE_REMOVE;
+            },
+            srv->loop, nullptr);
+        g_source_attach(idle, srv->context);
+        g_source_unref(idle);
+        return G_SOURCE_REMOVE;
+      },
+      s);
   s->thread.join();
   g_object_unref(s->service);
   g_main_loop_unref(s->loop);
