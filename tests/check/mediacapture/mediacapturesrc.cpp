@@ -777,6 +777,14 @@ GST_START_TEST(test_bad_input)
       {media_uri("nodecoder.mkv"), true},
   };
   for (auto &cs : cases) {
+    /* Under valgrind (tests/check/meson.build's setup), oggdemux 1.22 hands
+     * the bytes it never read past the end of the truncated file to libogg and
+     * the Theora decoder: thousands of uninitialised reads in those libraries,
+     * a different set each run. The normal run covers this case. */
+    if (g_getenv("WEBCAPTURE_UNDER_VALGRIND") && cs.uri == media_uri("truncated.ogg")) {
+      GST_INFO("skipping %s under valgrind", cs.uri.c_str());
+      continue;
+    }
     Capture *c = capture_new(cs.uri);
     capture_play(c);
     fail_unless(wait_until([&] { return c->nerrors() > 0; }, 10000), "no error for %s",
