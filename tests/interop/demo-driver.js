@@ -8,12 +8,11 @@
 const { spawn } = require('node:child_process');
 const path = require('node:path');
 const os = require('node:os');
-const { createRequire } = require('node:module');
 
 const args = {};
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i += 2) args[argv[i].replace(/^--/, '')] = argv[i + 1];
-const { chromium } = createRequire(path.join(args.modules, 'x.js'))('playwright-core');
+const { launch: launchChromium } = require('./chromium.js');
 const results = [];
 const check = (name, ok, detail) => {
   results.push(ok);
@@ -36,13 +35,7 @@ async function main() {
     demo.stderr.on('data', (c) => process.stdout.write(c.toString().replace(/^(?=.)/gm, '  [demo] ')));
     exited.then(() => reject(new Error('the demo exited')));
   });
-  const browser = await chromium.launch({
-    executablePath: args.chromium, headless: true, timeout: 20000,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--allow-loopback-in-peer-connection',
-      '--disable-features=WebRtcHideLocalIpsWithMdns', '--autoplay-policy=no-user-gesture-required',
-      '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--disable-default-apps'],
-  });
+  const browser = await launchChromium(args.modules, args.chromium);
   try {
     const page = await browser.newPage();
     page.on('pageerror', (e) => console.log(`[page exception] ${e.message}`));

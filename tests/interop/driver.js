@@ -8,7 +8,6 @@
 const { spawn } = require('node:child_process');
 const crypto = require('node:crypto');
 const path = require('node:path');
-const { createRequire } = require('node:module');
 
 function parseArgs(argv) {
   const args = {};
@@ -23,7 +22,7 @@ function parseArgs(argv) {
 }
 
 const args = parseArgs(process.argv.slice(2));
-const { chromium } = createRequire(path.join(args.modules, 'x.js'))('playwright-core');
+const { launch: launchChromium } = require('./chromium.js');
 const webRoot = path.join(__dirname, 'web');
 const deadlineMs = Number(process.env.INTEROP_TIMEOUT_MS || 45000);
 const startedAt = Date.now();
@@ -114,22 +113,7 @@ async function run() {
   log(`sender at ${url}, stream id ${streamId}`);
 
   const launchedAt = Date.now();
-  browser = await chromium.launch({
-    executablePath: args.chromium,
-    headless: true,
-    timeout: 20000,
-    args: [
-      '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
-      '--allow-loopback-in-peer-connection',
-      // Host candidates as plain addresses: libnice cannot resolve mDNS .local names.
-      '--disable-features=WebRtcHideLocalIpsWithMdns',
-      '--autoplay-policy=no-user-gesture-required',
-      // The closed network: no background connections, no QUIC, no first-run work. Playwright
-      // gives chromium a new empty profile (user data dir) and removes it on close.
-      '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--disable-default-apps',
-    ],
-  });
+  browser = await launchChromium(args.modules, args.chromium);
   const page = await browser.newPage();
   page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') log(`[page ${m.type()}] ${m.text()}`); });
   page.on('pageerror', (e) => log(`[page exception] ${e.message}`));
