@@ -19,9 +19,9 @@ const gchar *gst_web_error_name(GstWebError error)
   return "Error";
 }
 
-void gst_web_error_post(GstElement *element, GstWebError error, const gchar *constraint,
-                        const gchar *text, const gchar *debug, const gchar *file,
-                        const gchar *function, gint line)
+static void post_web_message(GstElement *element, GstMessageType type, GstWebError error,
+                             const gchar *constraint, const gchar *text, const gchar *debug,
+                             const gchar *file, const gchar *function, gint line)
 {
   GQuark domain = GST_RESOURCE_ERROR;
   gint code = GST_RESOURCE_ERROR_SETTINGS;
@@ -48,6 +48,27 @@ void gst_web_error_post(GstElement *element, GstWebError error, const gchar *con
 
   /* The web error's name is an identifier, not translated. */
   gchar *message = g_strdup_printf("%s: %s", name, text);
-  gst_element_message_full_with_details(element, GST_MESSAGE_ERROR, domain, code, message,
-                                        g_strdup(debug), file, function, line, details);
+  gst_element_message_full_with_details(element, type, domain, code, message, g_strdup(debug),
+                                        file, function, line, details);
+}
+
+void gst_web_error_post(GstElement *element, GstWebError error, const gchar *constraint,
+                        const gchar *text, const gchar *debug, const gchar *file,
+                        const gchar *function, gint line)
+{
+  post_web_message(element, GST_MESSAGE_ERROR, error, constraint, text, debug, file, function,
+                   line);
+}
+
+void gst_web_message_postf(GstElement *element, GstMessageType type, GstWebError error,
+                           const gchar *constraint, const gchar *debug, const gchar *file,
+                           const gchar *function, gint line, const gchar *format, ...)
+{
+  g_return_if_fail(type == GST_MESSAGE_ERROR || type == GST_MESSAGE_WARNING);
+
+  va_list args;
+  va_start(args, format);
+  g_autofree gchar *text = g_strdup_vprintf(format, args);
+  va_end(args);
+  post_web_message(element, type, error, constraint, text, debug, file, function, line);
 }
