@@ -1,4 +1,4 @@
-/* The in-band track state (design.md): a sticky custom downstream event named
+/* The in-band track state (docs/decisions.md): a sticky custom downstream event named
  * "mediastream-track-state" with fields muted (boolean) and label (string,
  * optional), sent by the sources whenever it changes and understood by
  * mediastreambin. Ended is EOS. */
