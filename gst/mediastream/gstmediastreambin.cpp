@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "gstmediastreamblank.h"
+#include "gstmediastreamsdp.h"
 #include "gstmediastreamtrack.h"
 #include "gstmediastreamtrackstate.h"
 #include "gstwebcaptureerror.h"
@@ -978,4 +979,5 @@ static void gst_media_stream_bin_class_init(GstMediaStreamBinClass *klass)
   element_class->change_state = GST_DEBUG_FUNCPTR(gst_media_stream_bin_change_state);
 
   gst_type_mark_as_plugin_api(GST_TYPE_MEDIA_STREAM_TRACK_PAD, static_cast<GstPluginAPIFlags>(0));
+  gst_media_stream_sdp_install_signals(gobject_class); /* annotate-sdp */
 }

@@ -27,6 +27,7 @@
 #endif
 #include <cmath>
 
+#include <algorithm>
 #include <cstring>
 #include <initializer_list>
 #include <string>
@@ -232,6 +233,261 @@ GST_START_TEST(test_webrtc_pair_msid)
   gst_object_unref(p.pipeline);
   g_mutex_clear(&p.lock);
   g_cond_clear(&p.cond);
+}
+GST_END_TEST;
+
+/* --- track ids in SDP: annotate-sdp (MS-5, MS-11) -------------------------- */
+
+/* Runs a webrtcbin action with a promise and returns the reply's @field
+ * description (create-offer / create-answer), or NULL. */
+static GstWebRTCSessionDescription *make_description(GstElement *webrtc, const gchar *action,
+                                                     const gchar *field)
+{
+  GstPromise *promise = gst_promise_new();
+  g_signal_emit_by_name(webrtc, action, nullptr, promise);
+  GstWebRTCSessionDescription *desc = nullptr;
+  if (gst_promise_wait(promise) == GST_PROMISE_RESULT_REPLIED) {
+    const GstStructure *reply = gst_promise_get_reply(promise);
+    if (reply)
+      gst_structure_get(reply, field, GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &desc, NULL);
+  }
+  gst_promise_unref(promise);
+  return desc;
+}
+
+/* set-local-description / set-remote-description, waited for; TRUE without error. */
+static bool apply_description(GstElement *webrtc, const gchar *action,
+                              GstWebRTCSessionDescription *desc)
+{
+  GstPromise *promise = gst_promise_new();
+  g_signal_emit_by_name(webrtc, action, desc, promise);
+  bool ok = gst_promise_wait(promise) == GST_PROMISE_RESULT_REPLIED;
+  const GstStructure *reply = ok ? gst_promise_get_reply(promise) : nullptr;
+  if (reply && gst_structure_has_field(reply, "error")) {
+    GError *error = nullptr;
+    gst_structure_get(reply, "error", G_TYPE_ERROR, &error, NULL);
+    GST_WARNING("%s: %s", action, error ? error->message : "?");
+    g_clear_error(&error);
+    ok = false;
+  }
+  gst_promise_unref(promise);
+  return ok;
+}
+
+/* The annotated copy of @desc (annotate-sdp on @ms), as a new description. */
+static GstWebRTCSessionDescription *annotated(GstElement *ms, GstElement *webrtc,
+                                              GstWebRTCSessionDescription *desc)
+{
+  GstSDPMessage *sdp = nullptr;
+  g_signal_emit_by_name(ms, "annotate-sdp", desc->sdp, webrtc, &sdp);
+  fail_unless(sdp != nullptr, "annotate-sdp returned a message");
+  gchar *text = gst_sdp_message_as_text(sdp);
+  GST_INFO("annotated %s:\n%s", desc->type == GST_WEBRTC_SDP_TYPE_OFFER ? "offer" : "answer", text);
+  g_free(text);
+  return gst_webrtc_session_description_new(desc->type, sdp);
+}
+
+/* "<stream id> <track id>" of every track pad of the bins named in @names. */
+static std::vector<std::string> expected_msids(GstElement *pipeline,
+                                               std::initializer_list<const gchar *> names)
+{
+  std::vector<std::string> ids;
+  for (const gchar *name : names) {
+    GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), name);
+    gchar *stream_id = nullptr;
+    g_object_get(ms, "id", &stream_id, NULL);
+    GST_OBJECT_LOCK(ms);
+    for (GList *l = GST_ELEMENT(ms)->srcpads; l; l = l->next) {
+      gchar *track_id = nullptr;
+      g_object_get(l->data, "track-id", &track_id, NULL);
+      ids.push_back(std::string(stream_id) + " " + track_id);
+      g_free(track_id);
+    }
+    GST_OBJECT_UNLOCK(ms);
+    g_free(stream_id);
+    gst_object_unref(ms);
+  }
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+/* What the peer holding @sdp reads: media-level a=msid values, and the
+ * ssrc-level "msid:<stream> <track>" values, one per m-line, sorted. */
+static void remote_msids(const GstSDPMessage *sdp, std::vector<std::string> *media_level,
+                         std::vector<std::string> *ssrc_level)
+{
+  for (guint m = 0; m < gst_sdp_message_medias_len(sdp); m++) {
+    const GstSDPMedia *media = gst_sdp_message_get_media(sdp, m);
+    const gchar *msid = gst_sdp_media_get_attribute_val(media, "msid");
+    if (msid)
+      media_level->push_back(msid);
+    for (guint i = 0; i < gst_sdp_media_attributes_len(media); i++) {
+      const GstSDPAttribute *a = gst_sdp_media_get_attribute(media, i);
+      const gchar *at = a->value ? strstr(a->value, " msid:") : nullptr;
+      if (g_strcmp0(a->key, "ssrc") == 0 && at) {
+        ssrc_level->push_back(at + 6);
+        break;
+      }
+    }
+  }
+  std::sort(media_level->begin(), media_level->end());
+  std::sort(ssrc_level->begin(), ssrc_level->end());
+}
+
+static std::string joined(const std::vector<std::string> &v)
+{
+  std::string s;
+  for (const std::string &x : v)
+    s += (s.empty() ? "" : ", ") + x;
+  return s;
+}
+
+static void on_flag_set(GstElement *, gpointer user_data)
+{
+  g_atomic_int_set(static_cast<gint *>(user_data), 1);
+}
+
+/* Two streams (2 video + 1 audio, and 1 video) through one webrtcbin. */
+static GstElement *two_streams_pipeline(gint *negotiation_needed)
+{
+  GError *err = nullptr;
+  GstElement *pipeline = gst_parse_launch(
+      "mediastreambin name=one id=stream-one mediastreambin name=two id=stream-two "
+      "videotestsrc is-live=true ! video/x-raw,width=64,height=48,framerate=15/1 ! one. "
+      "videotestsrc is-live=true ! video/x-raw,width=64,height=48,framerate=15/1 ! one. "
+      "audiotestsrc is-live=true ! one. "
+      "videotestsrc is-live=true ! video/x-raw,width=64,height=48,framerate=15/1 ! two. "
+      "webrtcbin name=send bundle-policy=max-bundle webrtcbin name=recv bundle-policy=max-bundle "
+      "one.video_0 ! queue ! vp8enc deadline=1 ! rtpvp8pay ! "
+      "application/x-rtp,media=video,encoding-name=VP8,payload=96 ! send. "
+      /* inside a bin: the annotation walks through ghost pads */
+      "one.video_1 ! ( queue ! vp8enc deadline=1 ! rtpvp8pay ) ! "
+      "application/x-rtp,media=video,encoding-name=VP8,payload=96 ! send. "
+      "one.audio_0 ! queue ! audioconvert ! audioresample ! opusenc ! rtpopuspay ! "
+      "application/x-rtp,media=audio,encoding-name=OPUS,payload=97 ! send. "
+      "two.video_0 ! queue ! vp8enc deadline=1 ! rtpvp8pay ! "
+      "application/x-rtp,media=video,encoding-name=VP8,payload=96 ! send. ",
+      &err);
+  fail_unless(pipeline != nullptr && err == nullptr, "%s", err ? err->message : "");
+  GstElement *send = gst_bin_get_by_name(GST_BIN(pipeline), "send");
+  g_signal_connect(send, "on-negotiation-needed", G_CALLBACK(on_flag_set), negotiation_needed);
+  gst_object_unref(send);
+  return pipeline;
+}
+
+static void check_remote_ids(GstElement *pipeline, GstElement *recv, const gchar *what)
+{
+  std::vector<std::string> expected = expected_msids(pipeline, {"one", "two"});
+  fail_unless_equals_int(expected.size(), 4);
+  GstWebRTCSessionDescription *remote = nullptr;
+  g_object_get(recv, "remote-description", &remote, NULL);
+  fail_unless(remote != nullptr, "%s: the receiver has a remote description", what);
+  std::vector<std::string> media_level, ssrc_level;
+  remote_msids(remote->sdp, &media_level, &ssrc_level);
+  gst_webrtc_session_description_free(remote);
+  fail_unless(media_level == expected, "%s: media-level a=msid [%s], expected [%s]", what,
+              joined(media_level).c_str(), joined(expected).c_str());
+  fail_unless(ssrc_level == expected, "%s: ssrc-level msid [%s], expected [%s]", what,
+              joined(ssrc_level).c_str(), joined(expected).c_str());
+}
+
+static void wait_flag(gint *flag, const gchar *what)
+{
+  gint64 end = g_get_monotonic_time() + 30 * G_TIME_SPAN_SECOND;
+  while (!g_atomic_int_get(flag) && g_get_monotonic_time() < end)
+    g_usleep(10000);
+  fail_unless(g_atomic_int_get(flag), "%s within 30 s", what);
+}
+
+/* The sender offers: webrtcbin's own offer is set unchanged, the peer gets
+ * the annotated copy and sees every stream id and track id. */
+GST_START_TEST(test_annotate_offer)
+{
+  if (!have_elements({"webrtcbin", "vp8enc", "rtpvp8pay", "opusenc", "rtpopuspay"}))
+    return;
+  gint negotiation_needed = 0;
+  GstElement *pipeline = two_streams_pipeline(&negotiation_needed);
+  GstElement *send = gst_bin_get_by_name(GST_BIN(pipeline), "send");
+  GstElement *recv = gst_bin_get_by_name(GST_BIN(pipeline), "recv");
+  GstElement *one = gst_bin_get_by_name(GST_BIN(pipeline), "one");
+  fail_if(gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE);
+  wait_flag(&negotiation_needed, "on-negotiation-needed (every sink pad has caps)");
+
+  GstWebRTCSessionDescription *offer = make_description(send, "create-offer", "offer");
+  fail_unless(offer != nullptr);
+  fail_unless(apply_description(send, "set-local-description", offer));
+  GstWebRTCSessionDescription *sent = annotated(one, send, offer);
+  fail_unless(apply_description(recv, "set-remote-description", sent));
+  GstWebRTCSessionDescription *answer = make_description(recv, "create-answer", "answer");
+  fail_unless(answer != nullptr);
+  fail_unless(apply_description(recv, "set-local-description", answer));
+  fail_unless(apply_description(send, "set-remote-description", answer));
+  check_remote_ids(pipeline, recv, "offer");
+
+  /* webrtcbin's own offer kept its transceiver names. */
+  gchar *text = gst_sdp_message_as_text(offer->sdp);
+  fail_unless(strstr(text, " webrtctransceiver") != nullptr && !strstr(text, "a=msid:"), "%s",
+              text);
+  g_free(text);
+
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_webrtc_session_description_free(offer);
+  gst_webrtc_session_description_free(sent);
+  gst_webrtc_session_description_free(answer);
+  gst_object_unref(one);
+  gst_object_unref(send);
+  gst_object_unref(recv);
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
+/* The peer offers to receive (recvonly transceivers); the sender's answer,
+ * annotated, carries the ids as well. */
+GST_START_TEST(test_annotate_answer)
+{
+  if (!have_elements({"webrtcbin", "vp8enc", "rtpvp8pay", "opusenc", "rtpopuspay"}))
+    return;
+  gint negotiation_needed = 0;
+  GstElement *pipeline = two_streams_pipeline(&negotiation_needed);
+  GstElement *send = gst_bin_get_by_name(GST_BIN(pipeline), "send");
+  GstElement *recv = gst_bin_get_by_name(GST_BIN(pipeline), "recv");
+  GstElement *two = gst_bin_get_by_name(GST_BIN(pipeline), "two");
+  fail_if(gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE);
+  wait_flag(&negotiation_needed, "on-negotiation-needed (every sink pad has caps)");
+
+  const gchar *offered[] = {
+      "application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000",
+      "application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000",
+      "application/x-rtp,media=audio,encoding-name=OPUS,payload=97,clock-rate=48000",
+      "application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000"};
+  for (const gchar *caps_text : offered) {
+    GstCaps *caps = gst_caps_from_string(caps_text);
+    GstWebRTCRTPTransceiver *trans = nullptr;
+    g_signal_emit_by_name(recv, "add-transceiver", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY,
+                          caps, &trans);
+    gst_caps_unref(caps);
+    fail_unless(trans != nullptr);
+    gst_object_unref(trans);
+  }
+  GstWebRTCSessionDescription *offer = make_description(recv, "create-offer", "offer");
+  fail_unless(offer != nullptr);
+  fail_unless(apply_description(recv, "set-local-description", offer));
+  fail_unless(apply_description(send, "set-remote-description", offer));
+  GstWebRTCSessionDescription *answer = make_description(send, "create-answer", "answer");
+  fail_unless(answer != nullptr);
+  fail_unless(apply_description(send, "set-local-description", answer));
+  GstWebRTCSessionDescription *sent = annotated(two, send, answer);
+  fail_unless(apply_description(recv, "set-remote-description", sent));
+  check_remote_ids(pipeline, recv, "answer");
+
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_webrtc_session_description_free(offer);
+  gst_webrtc_session_description_free(sent);
+  gst_webrtc_session_description_free(answer);
+  gst_object_unref(two);
+  gst_object_unref(send);
+  gst_object_unref(recv);
+  gst_object_unref(pipeline);
 }
 GST_END_TEST;
 
@@ -469,6 +725,8 @@ static Suite *mediastreambin_webrtc_suite()
   tcase_set_timeout(tc, 60);
   suite_add_tcase(s, tc);
   tcase_add_test(tc, test_webrtc_pair_msid);
+  tcase_add_test(tc, test_annotate_offer);
+  tcase_add_test(tc, test_annotate_answer);
 #ifdef HAVE_CANVASCAPTURE
   tcase_add_test(tc, test_record_and_send);
 #endif
