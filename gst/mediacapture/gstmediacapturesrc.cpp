@@ -61,6 +61,9 @@ constexpr size_t kMaxQueuedAudio = 100;
 /* How long a track waits after a downstream pad answered FLUSHING. */
 constexpr std::chrono::milliseconds kDownstreamFlushingWait{10};
 
+/* A loop iteration must render at least this much media time to loop again. */
+constexpr GstClockTime kMinLoopMedia = GST_MSECOND;
+
 constexpr gdouble kMinRate = 0.0625;
 constexpr gdouble kMaxRate = 16.0;
 /* ME-9: audio keeps its pitch between these rates; outside, it is muted. */
@@ -90,7 +93,7 @@ struct Branch {
 };
 
 struct Item {
-  GstBuffer *buffer = nullptr; /* PTS already in outer running time */
+  GstBuffer *buffer = nullptr; /* PTS: the outer clock time it was rendered at */
   GstCaps *caps = nullptr;     /* new caps to send first, or null */
 };
 
@@ -118,7 +121,10 @@ struct Track {
   bool gap_muted = false;
   GstClockTime gap_since = GST_CLOCK_TIME_NONE;
 
+  bool need_segment = false; /* after an upstream FLUSH_STOP */
+
   /* task only */
+  GstClockTime base_time = GST_CLOCK_TIME_NONE; /* outer base time of the last push */
   bool started = false;
   bool muted_sent = false;
   bool muted_state = false;
@@ -141,7 +147,7 @@ struct Track {
   }
 };
 
-enum class CommandType { Load, Prerolled, State, Seek, Rate, Paused, Ended, Quit };
+enum class CommandType { Load, Prerolled, State, Seek, Rate, Paused, Ended, NotifyMuted, Quit };
 
 struct Command {
   CommandType type;
@@ -149,7 +155,21 @@ struct Command {
   gdouble value = 0.0;
   gboolean flag = FALSE;
   guint generation = 0;
+  std::shared_ptr<GstPad> pad; /* NotifyMuted */
 };
+
+/* One run of the control thread: built at READY->PAUSED, dropped at
+ * PAUSED->READY. A handler that stops the element from a signal the control
+ * thread emits runs on that thread: it cannot be joined there, so it is
+ * joined later (or detached) and finishes on its own run, never on the next
+ * one. */
+struct ControlRun {
+  std::thread thread;
+  std::deque<Command> commands;
+  bool quit = false;
+};
+
+thread_local ControlRun *tls_control_run = nullptr;
 
 gboolean parse_audio_tracks(const gchar *spec, std::vector<gint> *out, gboolean *all)
 {
@@ -241,9 +261,18 @@ struct GstMediaCaptureSrcPrivate {
   guint next_audio_index = 0;
   guint generation = 0; /* of the internal pipeline */
   bool prerolled = false;
+  bool live = false; /* the media element answered NO_PREROLL */
   bool preroll_failed = false;
   bool error_forwarded = false;
-  std::chrono::steady_clock::time_point preroll_deadline;
+  bool paused_by_end = false;                      /* paused only because playback ended (HTML) */
+  bool eos_requested = false;                      /* EOS sent to the element: no more tracks */
+  gdouble stall_timeout = 30.0;                    /* property; <= 0 disables the watchdog */
+  std::chrono::steady_clock::time_point last_data; /* last byte read or sample decoded */
+  gdouble notified_duration = -1.0;
+  guint64 samples_this_load = 0;
+  /* media time covered by the current loop iteration (ME-5 loop guard) */
+  GstClockTime iteration_media_end = GST_CLOCK_TIME_NONE;
+  std::string first_warning;   /* of the current load, for an empty medium */
   gdouble pending_start = 0.0; /* applied at the first preroll */
   GstElement *pipeline = nullptr;
   GstElement *decodebin = nullptr;
@@ -256,8 +285,8 @@ struct GstMediaCaptureSrcPrivate {
   gdouble start_position = 0.0; /* current-time set before the element runs */
 
   /* control thread */
-  std::thread control;
-  std::deque<Command> commands;
+  std::shared_ptr<ControlRun> run;
+  std::vector<std::thread> finished_controls; /* stopped from their own thread */
   bool quit = false;
 };
 
@@ -328,6 +357,7 @@ enum {
   PROP_VIDEO_TRACK,
   PROP_AUDIO_TRACKS,
   PROP_ALLOWED_ORIGINS,
+  PROP_STALL_TIMEOUT,
 };
 
 static GstStaticPadTemplate video_template = GST_STATIC_PAD_TEMPLATE(
@@ -345,6 +375,7 @@ GST_ELEMENT_REGISTER_DEFINE(mediacapturesrc, "mediacapturesrc", GST_RANK_NONE,
                             GST_TYPE_MEDIA_CAPTURE_SRC);
 
 static void post_command(GstMediaCaptureSrc *self, Command cmd);
+static bool run_current_locked(GstMediaCaptureSrcPrivate *priv);
 
 /* ---------------------------------------------------------------- muting */
 
@@ -377,8 +408,15 @@ static void track_announce_muted(Track *t, bool muted)
   GST_OBJECT_UNLOCK(pad);
   GST_DEBUG_OBJECT(t->pad, "muted %d", muted);
   gst_pad_push_event(t->pad, gst_media_stream_track_state_event_new(muted, t->label));
-  if (changed)
-    g_object_notify(G_OBJECT(pad), "muted");
+  if (changed) {
+    /* Application-facing: emitted by the control thread, never by the pad
+     * task (a handler that stops the element would join the task from
+     * inside it). */
+    Command c{CommandType::NotifyMuted};
+    c.pad = std::shared_ptr<GstPad>(GST_PAD(gst_object_ref(t->pad)),
+                                    [](GstPad *p) { gst_object_unref(p); });
+    post_command(t->self, std::move(c));
+  }
 }
 
 /* ------------------------------------------------------------ pad task */
@@ -427,11 +465,29 @@ static GstBuffer *make_silence(Track *t, GstClockTime pts, guint64 samples)
   return buf;
 }
 
+/* The outer pipeline's running time restarts when its base time changes (a
+ * flushing seek taken by another source): the track then follows the new
+ * running time at once, as a live GstBaseSrc stamping running time does,
+ * instead of holding its timestamps above the old ones. Task only. */
+static GstClockTime track_rebase(Track *t)
+{
+  GstClockTime base = gst_element_get_base_time(GST_ELEMENT(t->self));
+  if (base != t->base_time) {
+    if (GST_CLOCK_TIME_IS_VALID(t->base_time))
+      GST_INFO_OBJECT(t->pad, "outer running time restarted: timestamps follow");
+    t->base_time = base;
+    t->last_pts = GST_CLOCK_TIME_NONE;
+    t->next_ts = GST_CLOCK_TIME_NONE;
+  }
+  return base;
+}
+
 static GstFlowReturn track_push_audio(Track *t, GstBuffer *buf, bool silence_it)
 {
   /* Audio is made contiguous: each buffer starts where the previous ended, so
    * silence fills and real audio add up to an exact sample clock. */
-  GstClockTime pts = GST_BUFFER_PTS(buf);
+  GstClockTime base = track_rebase(t);
+  GstClockTime pts = GST_BUFFER_PTS(buf) > base ? GST_BUFFER_PTS(buf) - base : 0;
   guint64 samples = gst_buffer_get_size(buf) / t->bpf;
   GstFlowReturn ret = GST_FLOW_OK;
   if (!GST_CLOCK_TIME_IS_VALID(t->next_ts))
@@ -476,6 +532,8 @@ static GstFlowReturn track_push_audio(Track *t, GstBuffer *buf, bool silence_it)
 static GstFlowReturn track_push_video(Track *t, GstBuffer *buf)
 {
   buf = gst_buffer_make_writable(buf);
+  GstClockTime base = track_rebase(t);
+  GST_BUFFER_PTS(buf) = GST_BUFFER_PTS(buf) > base ? GST_BUFFER_PTS(buf) - base : 0;
   /* The outer running time never goes back, even across a seek or a loop. */
   if (GST_CLOCK_TIME_IS_VALID(t->last_pts) && GST_BUFFER_PTS(buf) <= t->last_pts)
     GST_BUFFER_PTS(buf) = t->last_pts + 1;
@@ -527,14 +585,16 @@ static void track_flushing(Track *t, std::unique_lock<std::mutex> &lk)
 {
   GstMediaCaptureSrcPrivate *priv = t->self->priv;
   lk.lock();
-  if (t->stopping || GST_PAD_IS_FLUSHING(t->pad)) {
-    if (t->stopping)
-      priv->control_cond.notify_all();
+  if (t->stopping) {
+    priv->control_cond.notify_all();
     lk.unlock();
     gst_pad_pause_task(t->pad);
     return;
   }
-  GST_DEBUG_OBJECT(t->pad, "downstream is flushing: buffer dropped, the track goes on");
+  /* Our own pad flushing without the element stopping is an upstream
+   * FLUSH_START: the track goes on after its FLUSH_STOP, as a GstBaseSrc
+   * restarts. */
+  GST_DEBUG_OBJECT(t->pad, "flushing: buffer dropped, the track goes on");
   t->cond.wait_for(lk, kDownstreamFlushingWait);
   lk.unlock();
 }
@@ -554,6 +614,14 @@ static void track_loop(gpointer user_data)
     if (t->stopping) {
       lk.unlock();
       gst_pad_pause_task(t->pad);
+      return;
+    }
+    if (t->need_segment && !GST_PAD_IS_FLUSHING(t->pad)) {
+      t->need_segment = false;
+      lk.unlock();
+      GstSegment segment;
+      gst_segment_init(&segment, GST_FORMAT_TIME);
+      gst_pad_push_event(t->pad, gst_event_new_segment(&segment));
       return;
     }
     if (t->branch && t->branch->tags && t->branch->tags_serial != t->tags_serial_sent) {
@@ -627,6 +695,7 @@ static void track_loop(gpointer user_data)
     }
     bool hard = track_hard_muted(priv, t);
     lk.unlock();
+    track_rebase(t);
     GstClockTime now = outer_now(self, nullptr);
     lk.lock();
     if (!GST_CLOCK_TIME_IS_VALID(now)) {
@@ -692,8 +761,29 @@ static gboolean track_pad_query(GstPad *pad, GstObject *parent, GstQuery *query)
 static gboolean track_pad_event(GstPad *pad, GstObject *parent, GstEvent *event)
 {
   /* Upstream events (seek, QoS, reconfigure) do not reach the media element:
-   * its time is its own (ME-5). */
-  gboolean ret = GST_EVENT_TYPE(event) == GST_EVENT_RECONFIGURE;
+   * its time is its own (ME-5). A flush only concerns this track. */
+  gboolean ret = FALSE;
+  switch (GST_EVENT_TYPE(event)) {
+  case GST_EVENT_RECONFIGURE:
+  case GST_EVENT_FLUSH_START:
+    ret = TRUE;
+    break;
+  case GST_EVENT_FLUSH_STOP: {
+    /* the core dropped the pad's SEGMENT: it is sent again before the next
+     * buffer */
+    Track *t = static_cast<Track *>(gst_pad_get_element_private(pad));
+    GstMediaCaptureSrc *self = GST_MEDIA_CAPTURE_SRC(parent);
+    if (t && self) {
+      std::lock_guard<std::mutex> lk(self->priv->lock);
+      t->need_segment = true;
+      t->cond.notify_all();
+    }
+    ret = TRUE;
+    break;
+  }
+  default:
+    break;
+  }
   gst_event_unref(event);
   return ret;
 }
@@ -709,7 +799,8 @@ static void expose_tracks(GstMediaCaptureSrc *self)
   guint group = gst_util_group_id_next();
   {
     std::lock_guard<std::mutex> lk(priv->lock);
-    if (priv->quit || !priv->tracks.empty() || priv->branches.empty())
+    if (priv->quit || !run_current_locked(priv) || priv->eos_requested || !priv->tracks.empty() ||
+        priv->branches.empty())
       return;
     for (auto &b : priv->branches) {
       Track *t = new Track();
@@ -733,8 +824,9 @@ static void expose_tracks(GstMediaCaptureSrc *self)
                                     GST_PAD_SRC, "template", templ, nullptr));
       gst_object_ref_sink(t->pad);
       g_free(name);
-      gst_pad_set_query_function(t->pad, track_pad_query);
-      gst_pad_set_event_function(t->pad, track_pad_event);
+      gst_pad_set_element_private(t->pad, t);
+      gst_pad_set_query_function(t->pad, GST_DEBUG_FUNCPTR(track_pad_query));
+      gst_pad_set_event_function(t->pad, GST_DEBUG_FUNCPTR(track_pad_event));
       gst_pad_use_fixed_caps(t->pad);
       b->track = t;
       priv->tracks.push_back(t);
@@ -847,18 +939,29 @@ static GstFlowReturn on_appsink_sample(GstAppSink *sink, gpointer user_data)
    * time is the captured buffer's timestamp. */
   GstClockTime clock_time = gst_element_get_base_time(GST_ELEMENT(sink)) + rt +
                             gst_base_sink_get_latency(GST_BASE_SINK(sink));
-  GstClockTime outer_base = gst_element_get_base_time(GST_ELEMENT(self));
-  GstClockTime pts = clock_time > outer_base ? clock_time - outer_base : 0;
-
-  GST_LOG_OBJECT(self, "%s sample rt %" GST_TIME_FORMAT " -> pts %" GST_TIME_FORMAT,
-                 b->is_video ? "video" : "audio", GST_TIME_ARGS(rt), GST_TIME_ARGS(pts));
+  GST_LOG_OBJECT(self, "%s sample rt %" GST_TIME_FORMAT " -> clock %" GST_TIME_FORMAT,
+                 b->is_video ? "video" : "audio", GST_TIME_ARGS(rt), GST_TIME_ARGS(clock_time));
   GstBuffer *out = gst_buffer_ref(buffer);
   out = gst_buffer_make_writable(out);
-  GST_BUFFER_PTS(out) = pts;
+  /* converted to outer running time when pushed, with the base time of
+   * that moment: the outer running time may restart meanwhile */
+  GST_BUFFER_PTS(out) = clock_time;
   if (GST_BUFFER_DURATION_IS_VALID(out) && segment->rate > 0)
     GST_BUFFER_DURATION(out) = (GstClockTime)(GST_BUFFER_DURATION(out) / segment->rate);
 
+  GstClockTime stream_end =
+      gst_segment_to_stream_time(segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buffer));
+  if (GST_CLOCK_TIME_IS_VALID(stream_end) && GST_BUFFER_DURATION_IS_VALID(buffer))
+    stream_end += GST_BUFFER_DURATION(buffer);
+
   std::lock_guard<std::mutex> lk(priv->lock);
+  priv->last_data = std::chrono::steady_clock::now();
+  priv->samples_this_load++;
+  if (GST_CLOCK_TIME_IS_VALID(stream_end) && segment->start < stream_end) {
+    GstClockTime covered = stream_end - segment->start;
+    if (!GST_CLOCK_TIME_IS_VALID(priv->iteration_media_end) || covered > priv->iteration_media_end)
+      priv->iteration_media_end = covered;
+  }
   Track *t = b->track;
   if (!t || t->eos_pending || priv->origin_left) {
     gst_buffer_unref(out);
@@ -981,7 +1084,10 @@ static GstPadProbeReturn source_probe(GstPad *pad, GstPadProbeInfo *info, gpoint
   }
 
   std::lock_guard<std::mutex> lk(priv->lock);
-  return priv->origin_left ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
+  if (priv->origin_left)
+    return GST_PAD_PROBE_DROP;
+  priv->last_data = std::chrono::steady_clock::now(); /* stall watchdog */
+  return GST_PAD_PROBE_OK;
 }
 
 static void on_source_setup(GstElement *uridecodebin, GstElement *source, gpointer user_data)
@@ -1158,19 +1264,52 @@ static GstBusSyncReply internal_bus_handler(GstBus *bus, GstMessage *msg, gpoint
   }
   switch (GST_MESSAGE_TYPE(msg)) {
   case GST_MESSAGE_ERROR: {
-    bool first;
+    bool first, muted_by_origin;
+    GstElement *pipeline = nullptr;
     {
       std::lock_guard<std::mutex> lk(self->priv->lock);
       self->priv->preroll_failed = true;
       /* the first error says why; what follows (a failed state change...) only repeats it */
       first = !self->priv->error_forwarded;
       self->priv->error_forwarded = true;
+      /* ME-10: after a redirect out of allowed-origins the media element
+       * starves (its data is dropped) and its demuxer may fail: the tracks
+       * are muted, as documented, and that is all the application sees. */
+      muted_by_origin = self->priv->origin_left && !self->priv->tracks.empty();
+      if (self->priv->pipeline)
+        pipeline = GST_ELEMENT(gst_object_ref(self->priv->pipeline));
     }
-    if (first)
+    if (first && pipeline)
+      GST_DEBUG_BIN_TO_DOT_FILE_WITH_TS(GST_BIN(pipeline), GST_DEBUG_GRAPH_SHOW_ALL,
+                                        "mediacapturesrc-error");
+    gst_clear_object(&pipeline);
+    if (first && muted_by_origin) {
+      GError *err = nullptr;
+      gst_message_parse_error(msg, &err, nullptr);
+      GST_WARNING_OBJECT(self, "after leaving allowed-origins: %s (tracks stay muted)",
+                         err->message);
+      g_error_free(err);
+    } else if (first) {
       forward_error(self, msg);
+    }
     break;
   }
-  case GST_MESSAGE_WARNING:
+  case GST_MESSAGE_WARNING: {
+    bool drop;
+    {
+      std::lock_guard<std::mutex> lk(self->priv->lock);
+      drop = self->priv->origin_left;
+      if (self->priv->first_warning.empty()) {
+        GError *err = nullptr;
+        gst_message_parse_warning(msg, &err, nullptr);
+        self->priv->first_warning = err->message;
+        g_error_free(err);
+      }
+    }
+    if (!drop)
+      gst_element_post_message(GST_ELEMENT(self), gst_message_ref(msg));
+    break;
+  }
   case GST_MESSAGE_ELEMENT:
     /* missing-plugin messages and warnings reach the application */
     gst_element_post_message(GST_ELEMENT(self), gst_message_ref(msg));
@@ -1194,7 +1333,6 @@ static GstBusSyncReply internal_bus_handler(GstBus *bus, GstMessage *msg, gpoint
       Command c{CommandType::Prerolled};
       c.generation = generation;
       post_command(self, c);
-      g_object_notify(G_OBJECT(self), "duration");
     }
     break;
   }
@@ -1215,7 +1353,8 @@ static void teardown_pipeline(GstMediaCaptureSrc *self)
   {
     std::lock_guard<std::mutex> lk(priv->lock);
     pipeline = priv->pipeline;
-    prerolled = priv->prerolled;
+    /* a media element that failed will not preroll: no wait */
+    prerolled = priv->prerolled || priv->preroll_failed;
     if (pipeline)
       priv->generation++; /* what the old media element still says is stale */
     priv->pipeline = nullptr;
@@ -1258,7 +1397,7 @@ static void apply_state(GstMediaCaptureSrc *self)
   GstClock *clock = gst_element_get_clock(GST_ELEMENT(self));
   {
     std::lock_guard<std::mutex> lk(priv->lock);
-    if (priv->pipeline)
+    if (priv->pipeline && run_current_locked(priv))
       pipeline = GST_ELEMENT(gst_object_ref(priv->pipeline));
     state = wanted_internal_state(priv);
     wake_tracks(priv);
@@ -1269,6 +1408,27 @@ static void apply_state(GstMediaCaptureSrc *self)
     if (clock)
       gst_pipeline_use_clock(GST_PIPELINE(pipeline), clock);
     GstStateChangeReturn r = gst_element_set_state(pipeline, state);
+    if (r == GST_STATE_CHANGE_NO_PREROLL) {
+      /* A live medium (udp://, rtsp://) never prerolls: it is ready as soon
+       * as it is PAUSED and only produces in PLAYING. */
+      bool first = false;
+      guint generation = 0;
+      {
+        std::lock_guard<std::mutex> lk(priv->lock);
+        if (priv->pipeline == pipeline && !priv->prerolled) {
+          priv->prerolled = true;
+          priv->live = true;
+          first = true;
+          generation = priv->generation;
+        }
+      }
+      if (first) {
+        GST_INFO_OBJECT(self, "live media: no preroll");
+        Command c{CommandType::Prerolled};
+        c.generation = generation;
+        post_command(self, c);
+      }
+    }
     GstState cur, pend;
     gst_element_get_state(pipeline, &cur, &pend, 0);
     GST_DEBUG_OBJECT(self, "media element to %s: %s (now %s, pending %s)",
@@ -1280,23 +1440,66 @@ static void apply_state(GstMediaCaptureSrc *self)
     gst_object_unref(clock);
 }
 
+/* Queries the duration outside the lock; notify::duration only on change. */
+static void update_duration(GstMediaCaptureSrc *self)
+{
+  GstMediaCaptureSrcPrivate *priv = self->priv;
+  GstElement *pipeline = nullptr;
+  {
+    std::lock_guard<std::mutex> lk(priv->lock);
+    if (priv->pipeline)
+      pipeline = GST_ELEMENT(gst_object_ref(priv->pipeline));
+  }
+  if (!pipeline)
+    return;
+  gint64 d;
+  gdouble duration = gst_element_query_duration(pipeline, GST_FORMAT_TIME, &d) && d >= 0
+                         ? (gdouble)d / GST_SECOND
+                         : -1.0;
+  bool changed;
+  {
+    std::lock_guard<std::mutex> lk(priv->lock);
+    changed = priv->pipeline == pipeline && priv->notified_duration != duration;
+    if (changed)
+      priv->notified_duration = duration;
+  }
+  gst_object_unref(pipeline);
+  if (changed)
+    g_object_notify(G_OBJECT(self), "duration");
+}
+
 static void load(GstMediaCaptureSrc *self, const std::string &uri, gdouble start)
 {
   GstMediaCaptureSrcPrivate *priv = self->priv;
   /* Source change (ME-3): every track ends and goes, then the new ones come. */
   end_tracks(self, true, false);
   teardown_pipeline(self);
+  bool ended_changed, paused_changed, duration_changed;
   {
     std::lock_guard<std::mutex> lk(priv->lock);
-    priv->ended = false;
     priv->origin_left = false;
     priv->video_seen = priv->audio_seen = 0;
     priv->loaded_uri = uri;
     priv->last_position = start;
     priv->pending_start = start;
+    ended_changed = priv->ended;
+    priv->ended = false;
+    /* a new source after the end plays (as an autoplaying <video>) unless
+     * the application paused it */
+    paused_changed = priv->paused_by_end;
+    if (priv->paused_by_end)
+      priv->paused = FALSE;
+    priv->paused_by_end = false;
+    duration_changed = priv->notified_duration != -1.0;
+    priv->notified_duration = -1.0;
   }
-  g_object_notify(G_OBJECT(self), "ended");
-  g_object_notify(G_OBJECT(self), "duration");
+  /* notifies only on change */
+  if (ended_changed)
+    g_object_notify(G_OBJECT(self), "ended");
+  if (paused_changed)
+    g_object_notify(G_OBJECT(self), "paused");
+  if (duration_changed)
+    g_object_notify(G_OBJECT(self), "duration");
   if (uri.empty())
     return;
 
@@ -1338,11 +1541,13 @@ static void load(GstMediaCaptureSrc *self, const std::string &uri, gdouble start
     std::lock_guard<std::mutex> lk(priv->lock);
     generation = ++priv->generation;
     priv->prerolled = false;
+    priv->live = false;
     priv->preroll_failed = false;
     priv->error_forwarded = false;
-    /* local files preroll at once; network sources may take a while */
-    priv->preroll_deadline = std::chrono::steady_clock::now() +
-                             std::chrono::seconds(g_str_has_prefix(uri.c_str(), "file:") ? 5 : 30);
+    priv->last_data = std::chrono::steady_clock::now();
+    priv->samples_this_load = 0;
+    priv->iteration_media_end = GST_CLOCK_TIME_NONE;
+    priv->first_warning.clear();
     priv->pipeline = GST_ELEMENT(gst_object_ref(pipeline));
     priv->decodebin = decodebin;
   }
@@ -1370,7 +1575,14 @@ static void seek_to(GstMediaCaptureSrc *self, gdouble position, gdouble rate)
     gint64 cur = 0;
     pos = gst_element_query_position(pipeline, GST_FORMAT_TIME, &cur) ? (GstClockTime)cur : 0;
   } else {
-    pos = (GstClockTime)(position * GST_SECOND);
+    /* Any double is accepted: beyond the duration (or what a clock time
+     * holds) is the end. */
+    gint64 d = -1;
+    gdouble limit = (gdouble)(G_MAXINT64 / 2);
+    if (gst_element_query_duration(pipeline, GST_FORMAT_TIME, &d) && d >= 0)
+      limit = std::min(limit, (gdouble)d);
+    gdouble ns = position * GST_SECOND;
+    pos = std::isfinite(ns) && ns < limit ? (GstClockTime)ns : (GstClockTime)limit;
   }
   gboolean ok = gst_element_seek(pipeline, rate, GST_FORMAT_TIME,
                                  (GstSeekFlags)(GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_ACCURATE),
@@ -1382,6 +1594,8 @@ static void seek_to(GstMediaCaptureSrc *self, gdouble position, gdouble rate)
     std::lock_guard<std::mutex> lk(priv->lock);
     for (auto &b : priv->branches)
       b->eos = false;
+    priv->iteration_media_end = GST_CLOCK_TIME_NONE;
+    priv->last_data = std::chrono::steady_clock::now();
     priv->last_position = (gdouble)pos / GST_SECOND;
     wake_tracks(priv);
   }
@@ -1407,6 +1621,11 @@ static void restart(GstMediaCaptureSrc *self, gdouble position)
 static void handle_command(GstMediaCaptureSrc *self, const Command &c)
 {
   GstMediaCaptureSrcPrivate *priv = self->priv;
+  {
+    std::lock_guard<std::mutex> lk(priv->lock);
+    if (!run_current_locked(priv))
+      return;
+  }
   switch (c.type) {
   case CommandType::Load:
     load(self, c.uri, c.value);
@@ -1414,32 +1633,49 @@ static void handle_command(GstMediaCaptureSrc *self, const Command &c)
   case CommandType::Prerolled: {
     /* The first preroll: start position and rate apply before playing. */
     gdouble start, rate;
-    bool stale;
+    bool stale, live;
+    GstElement *pipeline = nullptr;
     {
       std::lock_guard<std::mutex> lk(priv->lock);
       stale = c.generation != priv->generation;
       start = priv->pending_start;
       priv->pending_start = 0.0;
       rate = priv->rate;
+      live = priv->live;
+      if (priv->pipeline)
+        pipeline = GST_ELEMENT(gst_object_ref(priv->pipeline));
     }
-    if (stale)
+    if (stale || !pipeline) {
+      gst_clear_object(&pipeline);
       break;
-    if (start > 0.0 || rate != 1.0)
+    }
+    GST_DEBUG_BIN_TO_DOT_FILE_WITH_TS(GST_BIN(pipeline), GST_DEBUG_GRAPH_SHOW_ALL,
+                                      "mediacapturesrc-prerolled");
+    gst_object_unref(pipeline);
+    if (!live && (start > 0.0 || rate != 1.0))
       seek_to(self, start, rate);
     apply_state(self);
+    update_duration(self);
     break;
   }
   case CommandType::State:
     apply_state(self);
     break;
   case CommandType::Seek: {
-    bool ended;
+    bool ended, loading;
     gdouble rate;
     {
       std::lock_guard<std::mutex> lk(priv->lock);
       ended = priv->ended;
       rate = priv->rate;
+      /* HTML's default playback start position: a seek while loading is
+       * applied when the media element is ready */
+      loading = priv->pipeline && !priv->prerolled;
+      if (loading)
+        priv->pending_start = c.value;
     }
+    if (loading)
+      break;
     if (ended)
       restart(self, c.value);
     else
@@ -1469,75 +1705,149 @@ static void handle_command(GstMediaCaptureSrc *self, const Command &c)
     break;
   }
   case CommandType::Ended: {
-    bool loop, stale;
+    bool loop, stale, origin_left, empty_iteration, empty_load;
     gdouble rate;
+    std::string uri, warning;
+    GstElement *pipeline = nullptr;
     {
       std::lock_guard<std::mutex> lk(priv->lock);
-      stale = c.generation != priv->generation || priv->ended;
+      stale = c.generation != priv->generation || priv->ended || !priv->pipeline;
       loop = priv->loop;
       rate = priv->rate;
+      origin_left = priv->origin_left;
+      /* a loop iteration that rendered no media time (a still image, an
+       * empty file) would loop at once, forever */
+      empty_iteration = !GST_CLOCK_TIME_IS_VALID(priv->iteration_media_end) ||
+                        priv->iteration_media_end < kMinLoopMedia;
+      empty_load = priv->samples_this_load == 0 && !priv->first_warning.empty() &&
+                   !priv->tracks.empty() && !origin_left;
+      uri = priv->loaded_uri;
+      warning = priv->first_warning;
+      if (priv->pipeline)
+        pipeline = GST_ELEMENT(gst_object_ref(priv->pipeline));
     }
-    if (stale)
+    if (stale) {
+      gst_clear_object(&pipeline);
       break;
-    if (loop) {
+    }
+    if (empty_load) {
+      /* A medium whose streams were announced but of which nothing could be
+       * decoded (a valid header, a broken body): an error, not an end. */
+      gst_object_unref(pipeline);
+      {
+        std::lock_guard<std::mutex> lk(priv->lock);
+        priv->preroll_failed = true;
+        priv->error_forwarded = true;
+      }
+      GST_ELEMENT_ERROR(self, STREAM, DEMUX,
+                        (_("Could not play \"%s\": %s"), uri.c_str(), warning.c_str()),
+                        ("no media could be decoded"));
+      end_tracks(self, true, false);
+      break;
+    }
+    /* Looping a medium that left allowed-origins would request the other
+     * origin again at every end: it stays muted instead (ME-10). */
+    if (loop && !origin_left && !empty_iteration) {
+      gst_object_unref(pipeline);
       seek_to(self, 0.0, rate); /* continuous, no event (ME-5) */
       break;
     }
-    gdouble duration = -1;
+    gint64 d;
+    gdouble duration = gst_element_query_duration(pipeline, GST_FORMAT_TIME, &d) && d >= 0
+                           ? (gdouble)d / GST_SECOND
+                           : -1.0;
+    gst_object_unref(pipeline);
+    bool paused_changed;
     {
       std::lock_guard<std::mutex> lk(priv->lock);
+      if (c.generation != priv->generation)
+        break;
       priv->ended = true;
       /* HTML: reaching the end pauses the element. */
+      paused_changed = !priv->paused;
+      if (!priv->paused)
+        priv->paused_by_end = true;
       priv->paused = TRUE;
-      GstElement *p = priv->pipeline;
-      gint64 d;
-      if (p && gst_element_query_duration(p, GST_FORMAT_TIME, &d))
-        duration = (gdouble)d / GST_SECOND;
       if (duration >= 0)
         priv->last_position = duration;
     }
-    GST_INFO_OBJECT(self, "playback ended");
+    GST_INFO_OBJECT(self, "playback ended%s", loop ? " (nothing to loop)" : "");
     end_tracks(self, false, false); /* ME-3 */
     apply_state(self);
-    g_object_notify(G_OBJECT(self), "paused");
+    if (paused_changed)
+      g_object_notify(G_OBJECT(self), "paused");
     g_object_notify(G_OBJECT(self), "ended");
     break;
   }
+  case CommandType::NotifyMuted:
+    g_object_notify(G_OBJECT(c.pad.get()), "muted");
+    break;
   case CommandType::Quit:
     break;
   }
 }
 
-static void control_thread(GstMediaCaptureSrc *self)
+/* Stall watchdog: a media element that wants data (loading, or playing) and
+ * got none for stall-timeout is an error, not a silent hang. Under the lock. */
+static bool stalled_locked(GstMediaCaptureSrcPrivate *priv,
+                           std::chrono::steady_clock::time_point *deadline)
+{
+  if (!priv->pipeline || priv->preroll_failed || priv->stall_timeout <= 0.0 || priv->ended ||
+      priv->origin_left)
+    return false;
+  bool wants_data = !priv->prerolled || (priv->outer_playing && !priv->paused);
+  if (!wants_data)
+    return false;
+  auto limit = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(std::min(priv->stall_timeout, 1e6)));
+  *deadline = priv->last_data + limit;
+  return true;
+}
+
+static void control_thread(GstMediaCaptureSrc *self, std::shared_ptr<ControlRun> run)
 {
   GstMediaCaptureSrcPrivate *priv = self->priv;
+  tls_control_run = run.get();
   std::unique_lock<std::mutex> lk(priv->lock);
   for (;;) {
-    auto ready = [&] { return priv->quit || !priv->commands.empty(); };
-    if (priv->pipeline && !priv->prerolled && !priv->preroll_failed) {
-      if (!priv->control_cond.wait_until(lk, priv->preroll_deadline, ready)) {
-        /* decodebin can swallow a demuxer's error while it plugs it: a
-         * media element that never prerolls is an error, not a hang. */
+    auto ready = [&] { return run->quit || !run->commands.empty(); };
+    std::chrono::steady_clock::time_point deadline;
+    if (stalled_locked(priv, &deadline)) {
+      if (!priv->control_cond.wait_until(lk, deadline, ready)) {
+        if (!stalled_locked(priv, &deadline) || std::chrono::steady_clock::now() < deadline)
+          continue;
+        /* No byte read and nothing decoded for stall-timeout while the
+         * media element wanted data (a server that stopped sending, a
+         * demuxer that swallowed its error). */
         priv->preroll_failed = true;
         std::string uri = priv->loaded_uri;
+        gdouble timeout = priv->stall_timeout;
+        GstElement *pipeline =
+            priv->pipeline ? GST_ELEMENT(gst_object_ref(priv->pipeline)) : nullptr;
         lk.unlock();
-        GST_ELEMENT_ERROR(self, STREAM, DECODE,
-                          (_("Could not play \"%s\": no playable media found."), uri.c_str()),
-                          ("the media element did not preroll in time"));
+        if (pipeline) {
+          GST_DEBUG_BIN_TO_DOT_FILE_WITH_TS(GST_BIN(pipeline), GST_DEBUG_GRAPH_SHOW_ALL,
+                                            "mediacapturesrc-stalled");
+          gst_object_unref(pipeline);
+        }
+        GST_ELEMENT_ERROR(
+            self, RESOURCE, READ,
+            (_("Could not play \"%s\": no data for %g s (stall-timeout)."), uri.c_str(), timeout),
+            ("the media element stalled"));
         lk.lock();
         continue;
       }
     } else {
       priv->control_cond.wait(lk, ready);
     }
-    if (priv->quit)
-      return;
-    Command c = priv->commands.front();
-    priv->commands.pop_front();
+    if (run->quit)
+      break;
+    Command c = run->commands.front();
+    run->commands.pop_front();
     /* Only the last of a run of source changes matters. */
     if (c.type == CommandType::Load) {
       bool later = false;
-      for (auto &o : priv->commands)
+      for (auto &o : run->commands)
         later = later || o.type == CommandType::Load;
       if (later)
         continue;
@@ -1546,50 +1856,112 @@ static void control_thread(GstMediaCaptureSrc *self)
     handle_command(self, c);
     lk.lock();
   }
+  lk.unlock();
+  tls_control_run = nullptr;
+  run.reset();
+  gst_object_unref(self); /* taken by start_control() */
+}
+
+/* Is the calling thread allowed to change the element's run? Application
+ * threads and the current control thread are; a control thread whose run was
+ * stopped from one of its own signal handlers only unwinds. Under the lock. */
+static bool run_current_locked(GstMediaCaptureSrcPrivate *priv)
+{
+  return !tls_control_run || (priv->run.get() == tls_control_run && !tls_control_run->quit);
 }
 
 static void post_command(GstMediaCaptureSrc *self, Command cmd)
 {
   GstMediaCaptureSrcPrivate *priv = self->priv;
   std::lock_guard<std::mutex> lk(priv->lock);
-  if (!priv->control.joinable() || priv->quit)
+  if (!priv->run || priv->run->quit)
     return;
-  priv->commands.push_back(std::move(cmd));
+  priv->run->commands.push_back(std::move(cmd));
   priv->control_cond.notify_all();
+}
+
+/* Joins the control threads that were stopped from their own handlers; the
+ * calling thread itself (a handler that restarts the element) is detached:
+ * it holds its own reference to the element until it returns. */
+static void reap_finished_controls(GstMediaCaptureSrcPrivate *priv)
+{
+  std::vector<std::thread> done;
+  {
+    std::lock_guard<std::mutex> lk(priv->lock);
+    done.swap(priv->finished_controls);
+  }
+  for (auto &th : done) {
+    if (th.get_id() == std::this_thread::get_id())
+      th.detach();
+    else if (th.joinable())
+      th.join();
+  }
 }
 
 static void start_control(GstMediaCaptureSrc *self)
 {
   GstMediaCaptureSrcPrivate *priv = self->priv;
+  reap_finished_controls(priv);
   std::lock_guard<std::mutex> lk(priv->lock);
-  if (priv->control.joinable())
+  if (priv->run)
     return;
   priv->quit = false;
-  priv->commands.clear();
-  priv->control = std::thread(control_thread, self);
+  priv->run = std::make_shared<ControlRun>();
+  gst_object_ref(self); /* the thread's, released when it returns */
+  priv->run->thread = std::thread(control_thread, self, priv->run);
 }
 
 static void stop_all(GstMediaCaptureSrc *self)
 {
   GstMediaCaptureSrcPrivate *priv = self->priv;
+  std::shared_ptr<ControlRun> run;
   {
     std::lock_guard<std::mutex> lk(priv->lock);
     priv->quit = true;
     priv->outer_playing = false;
+    run = std::move(priv->run);
+    if (run)
+      run->quit = true;
     for (Track *t : priv->tracks)
       t->stopping = true;
     wake_tracks(priv);
     priv->control_cond.notify_all();
   }
-  if (priv->control.joinable())
-    priv->control.join();
+  if (run && run->thread.joinable()) {
+    if (run->thread.get_id() == std::this_thread::get_id()) {
+      /* stopped from a handler of a signal the control thread emitted */
+      std::lock_guard<std::mutex> lk(priv->lock);
+      priv->finished_controls.push_back(std::move(run->thread));
+    } else {
+      run->thread.join();
+    }
+  }
+  run.reset();
   teardown_pipeline(self);
   end_tracks(self, true, true);
-  std::lock_guard<std::mutex> lk(priv->lock);
-  priv->commands.clear();
-  priv->start_position = 0.0;
-  priv->ended = false;
-  priv->origin_left = false;
+  bool ended_changed, paused_changed;
+  {
+    /* Run state goes with the run: only a paused the application set
+     * survives a restart. */
+    std::lock_guard<std::mutex> lk(priv->lock);
+    priv->start_position = 0.0;
+    ended_changed = priv->ended;
+    priv->ended = false;
+    priv->origin_left = false;
+    priv->prerolled = false;
+    priv->preroll_failed = false;
+    priv->pending_start = 0.0;
+    priv->last_position = 0.0;
+    priv->eos_requested = false;
+    paused_changed = priv->paused_by_end;
+    if (priv->paused_by_end)
+      priv->paused = FALSE;
+    priv->paused_by_end = false;
+  }
+  if (ended_changed)
+    g_object_notify(G_OBJECT(self), "ended");
+  if (paused_changed)
+    g_object_notify(G_OBJECT(self), "paused");
 }
 
 /* ---------------------------------------------------------- GstElement */
@@ -1661,6 +2033,26 @@ static GstStateChangeReturn gst_media_capture_src_change_state(GstElement *eleme
   return ret;
 }
 
+/* EOS sent to the element (gst_element_send_event(pipeline, eos), as
+ * gst-launch-1.0 -e does): every track sends EOS after what is queued, as a
+ * GstBaseSrc does, and no new track is added for the rest of the run. */
+static gboolean gst_media_capture_src_send_event(GstElement *element, GstEvent *event)
+{
+  GstMediaCaptureSrc *self = GST_MEDIA_CAPTURE_SRC(element);
+  GstMediaCaptureSrcPrivate *priv = self->priv;
+  if (GST_EVENT_TYPE(event) != GST_EVENT_EOS)
+    return GST_ELEMENT_CLASS(parent_class)->send_event(element, event);
+  gst_event_unref(event);
+  GST_INFO_OBJECT(self, "EOS requested: ending every track");
+  std::lock_guard<std::mutex> lk(priv->lock);
+  priv->eos_requested = true;
+  for (Track *t : priv->tracks) {
+    t->eos_pending = true;
+    t->cond.notify_all();
+  }
+  return TRUE;
+}
+
 static void gst_media_capture_src_set_property(GObject *object, guint prop_id, const GValue *value,
                                                GParamSpec *pspec)
 {
@@ -1684,7 +2076,9 @@ static void gst_media_capture_src_set_property(GObject *object, guint prop_id, c
     {
       std::lock_guard<std::mutex> lk(priv->lock);
       priv->paused = g_value_get_boolean(value);
+      priv->paused_by_end = false; /* the application's own */
       c.flag = priv->paused;
+      GST_INFO_OBJECT(self, "paused %d", priv->paused);
       wake_tracks(priv);
     }
     post_command(self, c);
@@ -1714,7 +2108,7 @@ static void gst_media_capture_src_set_property(GObject *object, guint prop_id, c
     {
       std::lock_guard<std::mutex> lk(priv->lock);
       priv->last_position = c.value;
-      if (!priv->control.joinable())
+      if (!priv->run)
         priv->start_position = c.value;
     }
     post_command(self, c);
@@ -1766,6 +2160,14 @@ static void gst_media_capture_src_set_property(GObject *object, guint prop_id, c
     std::lock_guard<std::mutex> lk(priv->lock);
     g_strfreev(priv->allowed_origins);
     priv->allowed_origins = (GStrv)g_value_dup_boxed(value);
+    GST_INFO_OBJECT(self, "allowed-origins set");
+    break;
+  }
+  case PROP_STALL_TIMEOUT: {
+    std::lock_guard<std::mutex> lk(priv->lock);
+    priv->stall_timeout = g_value_get_double(value);
+    GST_INFO_OBJECT(self, "stall-timeout %g s", priv->stall_timeout);
+    priv->control_cond.notify_all();
     break;
   }
   default:
@@ -1845,6 +2247,11 @@ static void gst_media_capture_src_get_property(GObject *object, guint prop_id, G
     g_value_set_boxed(value, priv->allowed_origins);
     break;
   }
+  case PROP_STALL_TIMEOUT: {
+    std::lock_guard<std::mutex> lk(priv->lock);
+    g_value_set_double(value, priv->stall_timeout);
+    break;
+  }
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
     break;
@@ -1854,6 +2261,7 @@ static void gst_media_capture_src_get_property(GObject *object, guint prop_id, G
 static void gst_media_capture_src_finalize(GObject *object)
 {
   GstMediaCaptureSrc *self = GST_MEDIA_CAPTURE_SRC(object);
+  reap_finished_controls(self->priv);
   g_strfreev(self->priv->allowed_origins);
   delete self->priv;
   G_OBJECT_CLASS(parent_class)->finalize(object);
@@ -1867,10 +2275,11 @@ static void gst_media_capture_src_class_init(GstMediaCaptureSrcClass *klass)
   GST_DEBUG_CATEGORY_INIT(gst_media_capture_src_debug, "mediacapturesrc", 0,
                           "HTMLMediaElement.captureStream()");
 
-  gobject_class->set_property = gst_media_capture_src_set_property;
-  gobject_class->get_property = gst_media_capture_src_get_property;
-  gobject_class->finalize = gst_media_capture_src_finalize;
+  gobject_class->set_property = GST_DEBUG_FUNCPTR(gst_media_capture_src_set_property);
+  gobject_class->get_property = GST_DEBUG_FUNCPTR(gst_media_capture_src_get_property);
+  gobject_class->finalize = GST_DEBUG_FUNCPTR(gst_media_capture_src_finalize);
   element_class->change_state = GST_DEBUG_FUNCPTR(gst_media_capture_src_change_state);
+  element_class->send_event = GST_DEBUG_FUNCPTR(gst_media_capture_src_send_event);
 
   const GParamFlags rw = (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   const GParamFlags ro = (GParamFlags)(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
@@ -1938,6 +2347,14 @@ static void gst_media_capture_src_class_init(GstMediaCaptureSrcClass *klass)
                          "loaded from; empty = any. Outside: SecurityError and no track; a "
                          "redirect outside mid-stream mutes the tracks (ME-10)",
                          G_TYPE_STRV, rw));
+
+  g_object_class_install_property(
+      gobject_class, PROP_STALL_TIMEOUT,
+      g_param_spec_double("stall-timeout", "Stall timeout",
+                          "Seconds without any data (no byte read, nothing decoded) while the "
+                          "media is loading or playing after which the element posts an error "
+                          "naming the URI; 0 = wait for ever. Time paused does not count",
+                          0.0, G_MAXDOUBLE, 30.0, rw));
 
   gst_element_class_add_static_pad_template(element_class, &video_template);
   gst_element_class_add_static_pad_template(element_class, &audio_template);
