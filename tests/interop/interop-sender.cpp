@@ -18,6 +18,13 @@
  * and a 16-bit check, so the page reads the capture time back from the
  * decoded video and measures end-to-end latency. The layout is sent to the page in "hello".
  *
+ * --layout picks the tracks: "canvas-tone" (the above, default), "three-tracks" (a second video
+ * track, videotestsrc, in the same stream: 2 video + 1 audio) or "two-streams" (a second
+ * mediastreambin, id --stream-id + "-b", with a videotestsrc and a 660 Hz tone, through the same
+ * webrtcbin). The offer sent to the page is mediastreambin's "annotate-sdp" copy, so the page
+ * sees each track pad's track-id as MediaStreamTrack.id (MS-5); the pipeline's ids go to the
+ * page in {"type":"pipeline-tracks","tracks":[{"streamId","trackId","kind"}...]} and are printed.
+ *
  * Prints "interop-sender: listening on <url>" once it serves; stops on SIGINT/SIGTERM or after
  * --exit-after seconds, and then prints what it sent.
  *
@@ -57,11 +64,13 @@ constexpr int kColourHeight = 240; // rows [0, 240) are the solid colour
 struct Sender {
   GMainLoop *loop = nullptr;
   std::string stream_id;
+  std::string layout = "canvas-tone";
   std::atomic<guint32> colour{0xff0000};
   std::atomic<guint64> frames_drawn{0};
   GstElement *pipeline = nullptr;
   GstElement *canvas = nullptr;
   GstElement *stream = nullptr; // mediastreambin
+  GstElement *second = nullptr; // the second mediastreambin (layout two-streams)
   guint bus_watch = 0;
   webcapture::WebRtcSessionPtr session;
   int exit_status = 0;
@@ -228,7 +237,86 @@ void stop_pipeline(Sender *sender)
   sender->bus_watch = 0;
   gst_clear_object(&sender->canvas);
   gst_clear_object(&sender->stream);
+  gst_clear_object(&sender->second);
   gst_clear_object(&sender->pipeline);
+}
+
+// The tracks --layout adds after the canvas + tone of the first stream (parse-launch text).
+std::string extra_tracks(const std::string &layout, const std::string &stream_id)
+{
+  if (layout == "three-tracks") {
+    return " videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=180,"
+           "framerate=15/1 ! stream."
+           " stream.video_1 ! videoconvert ! video/x-raw,format=I420"
+           " ! vp8enc deadline=1 cpu-used=16 threads=1 target-bitrate=300000"
+           " ! rtpvp8pay mtu=1200 picture-id-mode=15-bit"
+           " ! application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000"
+           " ! queue name=video2-out";
+  }
+  if (layout == "two-streams") {
+    (void)stream_id;
+    return " mediastreambin name=second"
+           " videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=180,"
+           "framerate=15/1 ! second."
+           " audiotestsrc is-live=true wave=sine freq=660 volume=0.4 ! second."
+           " second.video_0 ! videoconvert ! video/x-raw,format=I420"
+           " ! vp8enc deadline=1 cpu-used=16 threads=1 target-bitrate=300000"
+           " ! rtpvp8pay mtu=1200 picture-id-mode=15-bit"
+           " ! application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000"
+           " ! queue name=b-video-out"
+           " second.audio_0 ! audioconvert ! audioresample ! audio/x-raw,rate=48000,channels=2"
+           " ! opusenc bitrate=64000 ! rtpopuspay pt=111"
+           " ! application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000"
+           " ! queue name=b-audio-out";
+  }
+  return "";
+}
+
+// {"type":"pipeline-tracks","tracks":[{"streamId","trackId","kind"}...]}: the ids the page must
+// see, also printed.
+void send_pipeline_tracks(Sender *sender, const webcapture::WebRtcSessionPtr &session)
+{
+  JsonBuilder *b = json_builder_new();
+  json_builder_begin_object(b);
+  json_builder_set_member_name(b, "type");
+  json_builder_add_string_value(b, "pipeline-tracks");
+  json_builder_set_member_name(b, "tracks");
+  json_builder_begin_array(b);
+  for (GstElement *stream : {sender->stream, sender->second}) {
+    if (!stream)
+      continue;
+    gchar *stream_id = nullptr;
+    g_object_get(stream, "id", &stream_id, nullptr);
+    GstIterator *it = gst_element_iterate_src_pads(stream);
+    GValue item = G_VALUE_INIT;
+    while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+      GstPad *pad = GST_PAD(g_value_get_object(&item));
+      gchar *track_id = nullptr, *kind = nullptr;
+      g_object_get(pad, "track-id", &track_id, "kind", &kind, nullptr);
+      g_print("interop-sender: stream %s %s track %s (%s)\n", stream_id, kind, track_id,
+              GST_PAD_NAME(pad));
+      json_builder_begin_object(b);
+      json_builder_set_member_name(b, "streamId");
+      json_builder_add_string_value(b, stream_id);
+      json_builder_set_member_name(b, "trackId");
+      json_builder_add_string_value(b, track_id);
+      json_builder_set_member_name(b, "kind");
+      json_builder_add_string_value(b, kind);
+      json_builder_end_object(b);
+      g_free(track_id);
+      g_free(kind);
+      g_value_reset(&item);
+    }
+    g_value_unset(&item);
+    gst_iterator_free(it);
+    g_free(stream_id);
+  }
+  json_builder_end_array(b);
+  json_builder_end_object(b);
+  JsonNode *root = json_builder_get_root(b);
+  session->send_json(root);
+  json_node_unref(root);
+  g_object_unref(b);
 }
 
 void on_session_started(Sender *sender, const webcapture::WebRtcSessionPtr &session)
@@ -283,8 +371,9 @@ void on_session_started(Sender *sender, const webcapture::WebRtcSessionPtr &sess
       " stream.audio_0 ! audioconvert ! audioresample ! audio/x-raw,rate=48000,channels=2"
       " ! opusenc bitrate=64000 ! rtpopuspay pt=111"
       " ! application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000"
-      " ! queue name=audio-out",
-      kWidth, kHeight, kFrameRate);
+      " ! queue name=audio-out"
+      "%s",
+      kWidth, kHeight, kFrameRate, extra_tracks(sender->layout, sender->stream_id).c_str());
   GError *parse_error = nullptr;
   GstElement *bin = gst_parse_bin_from_description(description, FALSE, &parse_error);
   g_free(description);
@@ -303,24 +392,47 @@ void on_session_started(Sender *sender, const webcapture::WebRtcSessionPtr &sess
   }
   bool ok = bin && link_to_webrtcbin(sender, webrtcbin, "video-out") &&
             link_to_webrtcbin(sender, webrtcbin, "audio-out");
+  if (ok && sender->layout == "three-tracks")
+    ok = link_to_webrtcbin(sender, webrtcbin, "video2-out");
+  if (ok && sender->layout == "two-streams") {
+    ok = link_to_webrtcbin(sender, webrtcbin, "b-video-out") &&
+         link_to_webrtcbin(sender, webrtcbin, "b-audio-out");
+    sender->second = gst_bin_get_by_name(GST_BIN(bin), "second");
+  }
   // The stream id is set once the paths reach webrtcbin: a new id walks the tracks' paths again
   // and sets every webrtcbin sink pad's msid (MS-11). (Linking the bin's ghost pads does not
   // re-run the walk by itself: see the report.)
   if (ok && sender->stream) {
     g_object_set(sender->stream, "id", sender->stream_id.c_str(), nullptr);
-    for (const char *pad_name : {"sink_0", "sink_1"}) {
+    const std::string second_id = sender->stream_id + "-b";
+    if (sender->second)
+      g_object_set(sender->second, "id", second_id.c_str(), nullptr);
+    // sink_0, sink_1 come from the first stream; sink_2 (three-tracks: first stream,
+    // two-streams: second stream) and sink_3 (second stream).
+    const guint pads = sender->layout == "canvas-tone"    ? 2
+                       : sender->layout == "three-tracks" ? 3
+                                                          : 4;
+    for (guint i = 0; i < pads; i++) {
+      gchar *pad_name = g_strdup_printf("sink_%u", i);
       GstPad *pad = gst_element_get_static_pad(webrtcbin, pad_name);
+      const std::string &expected = (sender->second && i >= 2) ? second_id : sender->stream_id;
       gchar *msid = nullptr;
       if (pad)
         g_object_get(pad, "msid", &msid, nullptr);
-      if (g_strcmp0(msid, sender->stream_id.c_str()) != 0) {
-        g_printerr("interop-sender: webrtcbin %s has msid '%s', not the stream id\n", pad_name,
-                   msid ? msid : "");
+      if (g_strcmp0(msid, expected.c_str()) != 0) {
+        g_printerr("interop-sender: webrtcbin %s has msid '%s', not the stream id %s\n", pad_name,
+                   msid ? msid : "", expected.c_str());
         ok = false;
       }
       g_free(msid);
+      g_free(pad_name);
       gst_clear_object(&pad);
     }
+  }
+  if (ok && sender->stream) {
+    // The page gets mediastreambin's annotated offer: the track pads' ids as msid (MS-5).
+    session->set_annotator(sender->stream);
+    send_pipeline_tracks(sender, session);
   }
 
   sender->canvas = gst_bin_get_by_name(GST_BIN(sender->pipeline), "canvas");
@@ -435,6 +547,7 @@ int main(int argc, char **argv)
   gchar *stream_id = nullptr;
   gchar *initial_colour = nullptr;
   gint exit_after = 120;
+  gchar *layout = nullptr;
   GOptionEntry entries[] = {
       {"address", 0, 0, G_OPTION_ARG_STRING, &address, "Address to listen on (127.0.0.1)", "IP"},
       {"port", 0, 0, G_OPTION_ARG_INT, &port, "Port (0 = any free port)", "PORT"},
@@ -442,6 +555,8 @@ int main(int argc, char **argv)
       {"stream-id", 0, 0, G_OPTION_ARG_STRING, &stream_id, "MediaStream id (msid)", "ID"},
       {"color", 0, 0, G_OPTION_ARG_STRING, &initial_colour, "Initial canvas colour", "#RRGGBB"},
       {"exit-after", 0, 0, G_OPTION_ARG_INT, &exit_after, "Stop after this many seconds", "S"},
+      {"layout", 0, 0, G_OPTION_ARG_STRING, &layout,
+       "Tracks: canvas-tone (default), three-tracks, two-streams", "LAYOUT"},
       {nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr}};
   GOptionContext *options = g_option_context_new("- send a canvas + tone to a browser");
   g_option_context_add_main_entries(options, entries, nullptr);
@@ -462,6 +577,14 @@ int main(int argc, char **argv)
   if (!web_root || !stream_id || !parse_colour(initial_colour, &rgb) || port < 0 || port > 65535) {
     g_printerr("interop-sender: --web-root and --stream-id are required; --color is #rrggbb\n");
     return 2;
+  }
+  if (layout) {
+    sender.layout = layout;
+    if (sender.layout != "canvas-tone" && sender.layout != "three-tracks" &&
+        sender.layout != "two-streams") {
+      g_printerr("interop-sender: --layout is canvas-tone, three-tracks or two-streams\n");
+      return 2;
+    }
   }
   sender.colour.store(rgb);
   sender.stream_id = stream_id;
@@ -505,6 +628,7 @@ int main(int argc, char **argv)
   g_free(web_root);
   g_free(stream_id);
   g_free(initial_colour);
+  g_free(layout);
   fflush(stdout);
   return status;
 }

@@ -4,9 +4,7 @@
  */
 #include "webrtc-signalling.h"
 
-#define GST_USE_UNSTABLE_API
 #include <gst/sdp/sdp.h>
-#include <gst/webrtc/webrtc.h>
 
 #include <cstring>
 #include <utility>
@@ -86,7 +84,7 @@ WebRtcSession::~WebRtcSession()
   g_main_context_unref(context_);
 }
 
-void WebRtcSession::attach(GstElement *webrtcbin)
+void WebRtcSession::attach(GstElement *webrtcbin, Role role)
 {
   g_return_if_fail(webrtcbin_ == nullptr);
   webrtcbin_ = GST_ELEMENT(gst_object_ref(webrtcbin));
@@ -95,16 +93,24 @@ void WebRtcSession::attach(GstElement *webrtcbin)
   auto free_data = [](gpointer data, GClosure *) {
     delete static_cast<std::weak_ptr<WebRtcSession> *>(data);
   };
-  handlers_.push_back(g_signal_connect_data(webrtcbin, "on-negotiation-needed",
-                                            G_CALLBACK(on_negotiation_needed), make_data(),
-                                            free_data, GConnectFlags(0)));
+  if (role == Role::OFFERER) {
+    handlers_.push_back(g_signal_connect_data(webrtcbin, "on-negotiation-needed",
+                                              G_CALLBACK(on_negotiation_needed), make_data(),
+                                              free_data, GConnectFlags(0)));
+  }
   handlers_.push_back(g_signal_connect_data(webrtcbin, "on-ice-candidate",
                                             G_CALLBACK(on_ice_candidate), make_data(), free_data,
                                             GConnectFlags(0)));
 }
 
+void WebRtcSession::set_annotator(GstElement *mediastreambin)
+{
+  gst_object_replace(reinterpret_cast<GstObject **>(&annotator_), GST_OBJECT(mediastreambin));
+}
+
 void WebRtcSession::detach()
 {
+  gst_clear_object(&annotator_);
   if (!webrtcbin_)
     return;
   for (gulong handler : handlers_)
@@ -177,16 +183,28 @@ void WebRtcSession::on_offer_created(GstPromise *promise, gpointer user_data)
   if (!offer)
     return;
 
-  // The offer goes to the browser only once webrtcbin has applied it: an answer that came back
-  // before set-local-description ran would be refused ("not in the correct state (stable)").
-  // Candidates gathered meanwhile may reach the page before the offer; the page keeps them
-  // until it has the remote description.
-  auto *pending = new PendingText{session, ""};
-  gchar *sdp = gst_sdp_message_as_text(offer->sdp);
+  session->apply_and_send(offer, "offer");
+  gst_webrtc_session_description_free(offer);
+}
+
+void WebRtcSession::apply_and_send(GstWebRTCSessionDescription *desc, const char *type)
+{
+  // The description goes to the browser only once webrtcbin has applied it: an answer that came
+  // back before set-local-description ran would be refused ("not in the correct state
+  // (stable)"). Candidates gathered meanwhile may reach the page before it; the page keeps them
+  // until it has the remote description. webrtcbin keeps its own description; the page gets
+  // mediastreambin's annotated copy (track ids as msid) when an annotator is set.
+  GstSDPMessage *annotated = nullptr;
+  if (annotator_)
+    g_signal_emit_by_name(annotator_, "annotate-sdp", desc->sdp, webrtcbin_, &annotated);
+  auto *pending = new PendingText{weak_from_this(), ""};
+  gchar *sdp = gst_sdp_message_as_text(annotated ? annotated : desc->sdp);
+  if (annotated)
+    gst_sdp_message_free(annotated);
   JsonBuilder *builder = json_builder_new();
   json_builder_begin_object(builder);
   json_builder_set_member_name(builder, "type");
-  json_builder_add_string_value(builder, "offer");
+  json_builder_add_string_value(builder, type);
   json_builder_set_member_name(builder, "sdp");
   json_builder_add_string_value(builder, sdp);
   json_builder_end_object(builder);
@@ -198,25 +216,71 @@ void WebRtcSession::on_offer_created(GstPromise *promise, gpointer user_data)
 
   GstPromise *applied = gst_promise_new_with_change_func(
       [](GstPromise *p, gpointer data) {
-        auto *offer_text = static_cast<PendingText *>(data);
-        auto self = offer_text->session.lock();
+        auto *text = static_cast<PendingText *>(data);
+        auto self = text->session.lock();
         const bool replied = gst_promise_wait(p) == GST_PROMISE_RESULT_REPLIED;
         const GstStructure *result = replied ? gst_promise_get_reply(p) : nullptr;
         GError *failure = nullptr;
         if (result && gst_structure_has_field(result, "error"))
           gst_structure_get(result, "error", G_TYPE_ERROR, &failure, nullptr);
         if (failure || !replied) {
-          g_printerr("webrtc-signalling: set-local-description(offer) failed: %s\n",
+          g_printerr("webrtc-signalling: set-local-description failed: %s\n",
                      failure ? failure->message : "no reply");
           g_clear_error(&failure);
         } else if (self) {
-          self->send_text(std::move(offer_text->text));
+          self->send_text(std::move(text->text));
         }
         gst_promise_unref(p);
       },
       pending, [](gpointer data) { delete static_cast<PendingText *>(data); });
-  g_signal_emit_by_name(session->webrtcbin_, "set-local-description", offer, applied);
-  gst_webrtc_session_description_free(offer);
+  g_signal_emit_by_name(webrtcbin_, "set-local-description", desc, applied);
+}
+
+// Role::ANSWERER: the page's offer is set; then webrtcbin answers.
+void WebRtcSession::on_remote_offer_set(GstPromise *promise, gpointer user_data)
+{
+  auto session = static_cast<std::weak_ptr<WebRtcSession> *>(user_data)->lock();
+  const bool replied = gst_promise_wait(promise) == GST_PROMISE_RESULT_REPLIED;
+  const GstStructure *reply = replied ? gst_promise_get_reply(promise) : nullptr;
+  GError *error = nullptr;
+  if (reply && gst_structure_has_field(reply, "error"))
+    gst_structure_get(reply, "error", G_TYPE_ERROR, &error, nullptr);
+  gst_promise_unref(promise);
+  if (!session || !session->webrtcbin_)
+    return;
+  if (error || !replied) {
+    g_printerr("webrtc-signalling: session %u: the page's offer was refused: %s\n", session->id_,
+               error ? error->message : "no reply");
+    g_clear_error(&error);
+    return;
+  }
+  GstPromise *answer = gst_promise_new_with_change_func(
+      on_answer_created, new std::weak_ptr<WebRtcSession>(session),
+      [](gpointer data) { delete static_cast<std::weak_ptr<WebRtcSession> *>(data); });
+  g_signal_emit_by_name(session->webrtcbin_, "create-answer", nullptr, answer);
+}
+
+void WebRtcSession::on_answer_created(GstPromise *promise, gpointer user_data)
+{
+  auto session = static_cast<std::weak_ptr<WebRtcSession> *>(user_data)->lock();
+  const bool replied = gst_promise_wait(promise) == GST_PROMISE_RESULT_REPLIED;
+  const GstStructure *reply = replied ? gst_promise_get_reply(promise) : nullptr;
+  GstWebRTCSessionDescription *answer = nullptr;
+  GError *error = nullptr;
+  if (reply && gst_structure_has_field(reply, "error"))
+    gst_structure_get(reply, "error", G_TYPE_ERROR, &error, nullptr);
+  else if (reply)
+    gst_structure_get(reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer, nullptr);
+  gst_promise_unref(promise);
+  if (error || !answer) {
+    g_printerr("webrtc-signalling: create-answer failed: %s\n",
+               error ? error->message : "no answer");
+    g_clear_error(&error);
+  } else if (session && session->webrtcbin_) {
+    session->apply_and_send(answer, "answer");
+  }
+  if (answer)
+    gst_webrtc_session_description_free(answer);
 }
 
 void WebRtcSession::on_ice_candidate(GstElement *, guint mline, const gchar *candidate,
@@ -259,16 +323,25 @@ void WebRtcSession::handle_message(const char *text, JsonObject **unhandled)
   JsonObject *object = json_node_get_object(root);
   const char *type = json_object_get_string_member_with_default(object, "type", "");
 
-  if (std::strcmp(type, "answer") == 0 && webrtcbin_) {
+  if ((std::strcmp(type, "answer") == 0 || std::strcmp(type, "offer") == 0) && webrtcbin_) {
+    const bool is_offer = std::strcmp(type, "offer") == 0;
     const char *sdp_text = json_object_get_string_member_with_default(object, "sdp", "");
     GstSDPMessage *sdp = nullptr;
     if (gst_sdp_message_new_from_text(sdp_text, &sdp) != GST_SDP_OK || !sdp) {
-      g_printerr("webrtc-signalling: session %u: the answer is not valid SDP\n", id_);
+      g_printerr("webrtc-signalling: session %u: the %s is not valid SDP\n", id_, type);
+      if (sdp)
+        gst_sdp_message_free(sdp);
     } else {
-      GstWebRTCSessionDescription *answer =
-          gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_ANSWER, sdp);
-      g_signal_emit_by_name(webrtcbin_, "set-remote-description", answer, nullptr);
-      gst_webrtc_session_description_free(answer);
+      GstWebRTCSessionDescription *desc = gst_webrtc_session_description_new(
+          is_offer ? GST_WEBRTC_SDP_TYPE_OFFER : GST_WEBRTC_SDP_TYPE_ANSWER, sdp);
+      GstPromise *set = nullptr;
+      if (is_offer) {
+        set = gst_promise_new_with_change_func(
+            on_remote_offer_set, new std::weak_ptr<WebRtcSession>(weak_from_this()),
+            [](gpointer data) { delete static_cast<std::weak_ptr<WebRtcSession> *>(data); });
+      }
+      g_signal_emit_by_name(webrtcbin_, "set-remote-description", desc, set);
+      gst_webrtc_session_description_free(desc);
     }
   } else if (std::strcmp(type, "candidate") == 0 && webrtcbin_) {
     const char *candidate = json_object_get_string_member_with_default(object, "candidate", "");

@@ -11,14 +11,23 @@
  * the first on-negotiation-needed is seen), links it and brings it to PLAYING. The session then
  * sends the offer, trickles candidates both ways and applies the answer. When the browser goes
  * away, session_ended lets the application remove its webrtcbin. Messages the session does not
- * handle itself (anything but "answer" and "candidate") go to the message callback.
+ * handle itself (anything but "offer", "answer" and "candidate") go to the message callback.
+ *
+ * The other way round (the page sends, GStreamer receives): attach(webrtcbin, Role::ANSWERER);
+ * the page's offer is applied, webrtcbin's answer is set and sent back.
+ *
+ * Track ids (MS-5): after set_annotator(mediastreambin), the offer or answer sent to the page is
+ * the copy returned by mediastreambin's "annotate-sdp" (a=msid:<stream id> <track-id> for each
+ * m-line that carries a track of any mediastreambin); webrtcbin keeps its own description.
  *
  * Wire protocol (JSON text frames on /ws):
  *   server -> page  {"type":"offer","sdp":"v=0..."}  (sent once webrtcbin applied it; candidates
  *                   may come before it: keep them until the remote description is set)
  *                   {"type":"candidate","sdpMLineIndex":0,"candidate":"candidate:..."}
+ *                   {"type":"answer","sdp":"v=0..."}  (Role::ANSWERER)
  *                   anything the application sends with send_json()
  *   page -> server  {"type":"answer","sdp":"v=0..."}
+ *                   {"type":"offer","sdp":"v=0..."}   (Role::ANSWERER)
  *                   {"type":"candidate","sdpMLineIndex":0,"candidate":"candidate:..."}
  *                   anything else -> the message callback
  *
@@ -31,6 +40,10 @@
 #pragma once
 
 #include <gst/gst.h>
+#ifndef GST_USE_UNSTABLE_API
+#define GST_USE_UNSTABLE_API
+#endif
+#include <gst/webrtc/webrtc.h>
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 
@@ -54,9 +67,13 @@ public:
   WebRtcSession(const WebRtcSession &) = delete;
   WebRtcSession &operator=(const WebRtcSession &) = delete;
 
+  enum class Role { OFFERER, ANSWERER };
   // Take over the signalling of this webrtcbin (a new reference is kept). Call once, before
-  // its sink pads are requested or linked.
-  void attach(GstElement *webrtcbin);
+  // its sink pads are requested or linked. OFFERER: webrtcbin offers at each
+  // on-negotiation-needed; ANSWERER: the page offers, webrtcbin answers.
+  void attach(GstElement *webrtcbin, Role role = Role::OFFERER);
+  // Send mediastreambin's "annotate-sdp" copy of each offer/answer (a new reference is kept).
+  void set_annotator(GstElement *mediastreambin);
   // Disconnect from webrtcbin's signals and drop the reference (done by the destructor too).
   void detach();
 
@@ -81,6 +98,10 @@ private:
   static void on_ice_candidate(GstElement *webrtcbin, guint mline, const gchar *candidate,
                                gpointer user_data);
   static void on_offer_created(GstPromise *promise, gpointer user_data);
+  static void on_remote_offer_set(GstPromise *promise, gpointer user_data);
+  static void on_answer_created(GstPromise *promise, gpointer user_data);
+  // Sets @desc as webrtcbin's local description, then sends it (annotated) to the page.
+  void apply_and_send(GstWebRTCSessionDescription *desc, const char *type);
   void send_on_main(std::string text);
 
   guint id_;
@@ -88,6 +109,7 @@ private:
   SoupWebsocketConnection *connection_; // owned; used on the main context only
   std::string peer_;
   GstElement *webrtcbin_ = nullptr;
+  GstElement *annotator_ = nullptr; // mediastreambin, or nullptr
   std::vector<gulong> handlers_;
 };
 
