@@ -43,6 +43,7 @@
 #include "gstmediastreamtrackstate.h"
 #include "gstwebcaptureerror.h"
 #include "gstwebcapturei18n.h"
+#include "gstwebcaptureutil.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_media_stream_bin_debug);
 #define GST_CAT_DEFAULT gst_media_stream_bin_debug
@@ -296,7 +297,30 @@ static void walk_msid_from(GstMediaStreamTrackPad *track, GstPad *pad, const std
     return;
   }
 
+  /* Bins on the path: a ghost sink pad continues from its internal pad
+   * (linked to the target inside, or watched until it is); an element's src
+   * pad linked to a ghost src pad reaches that pad's internal proxy, which
+   * continues from the ghost pad, out of the bin. */
+  if (GST_IS_GHOST_PAD(peer)) {
+    GstPad *internal = GST_PAD(gst_proxy_pad_get_internal(GST_PROXY_PAD(peer)));
+    gst_object_unref(peer);
+    if (internal) {
+      walk_msid_from(track, internal, id, depth + 1);
+      gst_object_unref(internal);
+    }
+    return;
+  }
   GstElement *element = gst_pad_get_parent_element(peer);
+  if (!element && GST_IS_PROXY_PAD(peer)) {
+    GstPad *ghost = GST_PAD(gst_proxy_pad_get_internal(GST_PROXY_PAD(peer)));
+    gst_object_unref(peer);
+    if (ghost) {
+      if (GST_IS_GHOST_PAD(ghost))
+        walk_msid_from(track, ghost, id, depth + 1);
+      gst_object_unref(ghost);
+    }
+    return;
+  }
   gst_object_unref(peer);
   if (!element)
     return;
@@ -653,8 +677,7 @@ static GstPad *gst_media_stream_bin_request_new_pad(GstElement *element, GstPadT
   tp->stream =
       gst_stream_new(tp->track_id.c_str(), nullptr,
                      kind == TrackKind::VIDEO ? GST_STREAM_TYPE_VIDEO : GST_STREAM_TYPE_AUDIO,
-                     GST_STREAM_FLAG_NONE);
-  gst_object_ref_sink(tp->stream);
+                     GST_STREAM_FLAG_NONE); /* not floating: gst_stream_new() sinks it */
 
   gst_pad_set_chain_function(sinkpad, GST_DEBUG_FUNCPTR(sink_chain));
   gst_pad_set_event_function(sinkpad, GST_DEBUG_FUNCPTR(sink_event));
@@ -811,17 +834,6 @@ static GstStateChangeReturn gst_media_stream_bin_change_state(GstElement *elemen
   return ret;
 }
 
-/* A refused id: a WARNING named after the web error (the id is kept). */
-static void post_id_warning(GstMediaStreamBin *self, GstWebError error, const gchar *text,
-                            const gchar *id)
-{
-  gchar *message = g_strdup_printf("%s: %s", gst_web_error_name(error), text);
-  GST_ELEMENT_WARNING_WITH_DETAILS(
-      self, RESOURCE, SETTINGS, ("%s", message), ("id \"%s\" ignored", id ? id : "(null)"),
-      ("dom-exception", G_TYPE_STRING, gst_web_error_name(error), NULL));
-  g_free(message);
-}
-
 static void gst_media_stream_bin_set_property(GObject *object, guint prop_id, const GValue *value,
                                               GParamSpec *pspec)
 {
@@ -829,17 +841,17 @@ static void gst_media_stream_bin_set_property(GObject *object, guint prop_id, co
   switch (prop_id) {
   case PROP_ID: {
     const gchar *id = g_value_get_string(value);
-    if (GST_STATE(self) > GST_STATE_READY || GST_STATE_PENDING(self) > GST_STATE_READY) {
-      /* MS-1: the id never changes while the stream runs. */
-      post_id_warning(self, GST_WEB_ERROR_NOT_SUPPORTED,
-                      _("the stream id can only be set in the NULL or READY state."), id);
+    /* MS-1: the id never changes while the stream runs. */
+    if (!gst_webcapture_property_settable(GST_ELEMENT(self), "id"))
       break;
-    }
     if (!is_token(id)) {
-      post_id_warning(self, GST_WEB_ERROR_TYPE,
-                      _("the stream id must be 1 to 64 RFC 7230 token characters (letters, "
-                        "digits and symbols such as - _ . ~ !)."),
-                      id);
+      /* The refused value in the details, made printable (it may not even
+       * be UTF-8). */
+      g_autofree gchar *shown = id ? g_strescape(id, nullptr) : g_strdup("(null)");
+      g_autofree gchar *debug = g_strdup_printf("id \"%s\" ignored", shown);
+      GST_WEB_WARNING_F(self, GST_WEB_ERROR_TYPE, nullptr, debug,
+                        _("the stream id must be 1 to 64 RFC 7230 token characters (letters, "
+                          "digits and symbols such as - _ . ~ !)."));
       break;
     }
     std::vector<GstMediaStreamTrackPad *> tracks;

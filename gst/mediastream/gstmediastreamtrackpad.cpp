@@ -9,6 +9,8 @@
 #endif
 
 #include "gstmediastreamtrack.h"
+#include "gstwebcaptureerror.h"
+#include "gstwebcapturei18n.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_media_stream_track_pad_debug);
 #define GST_CAT_DEFAULT gst_media_stream_track_pad_debug
@@ -141,6 +143,19 @@ GstStructure *gst_media_stream_track_pad_dup_settings(GstMediaStreamTrackPad *pa
   return settings;
 }
 
+/* MS-5: a label that is not valid UTF-8 is refused: a WARNING through the
+ * bin (TypeError), the label unchanged. */
+static void refuse_invalid_label(GstMediaStreamTrackPad *pad)
+{
+  GST_WARNING_OBJECT(pad, "label is not valid UTF-8: unchanged");
+  GstElement *element = gst_pad_get_parent_element(GST_PAD(pad));
+  if (element) {
+    GST_WEB_WARNING_F(element, GST_WEB_ERROR_TYPE, nullptr, GST_PAD_NAME(pad),
+                      _("the track label must be valid UTF-8 text; the label is unchanged."));
+    gst_object_unref(element);
+  }
+}
+
 static void gst_media_stream_track_pad_set_property(GObject *object, guint prop_id,
                                                     const GValue *value, GParamSpec *pspec)
 {
@@ -149,6 +164,11 @@ static void gst_media_stream_track_pad_set_property(GObject *object, guint prop_
   switch (prop_id) {
   case PROP_LABEL: {
     const gchar *label = g_value_get_string(value);
+    if (label && !g_utf8_validate(label, -1, nullptr)) {
+      /* A label is text: it becomes the GstStream's title tag. */
+      refuse_invalid_label(pad);
+      break;
+    }
     GstStream *stream = nullptr;
     {
       std::lock_guard<std::mutex> guard(priv->lock);
@@ -268,7 +288,7 @@ static void gst_media_stream_track_pad_class_init(GstMediaStreamTrackPadClass *k
       g_param_spec_string("label", "Label",
                           "The track's label: set here, else the upstream title tag or "
                           "track-state label, else the name of the upstream element",
-                          nullptr, rw));
+                          nullptr, static_cast<GParamFlags>(rw | G_PARAM_EXPLICIT_NOTIFY)));
   g_object_class_install_property(
       gobject_class, PROP_ENABLED,
       g_param_spec_boolean("enabled", "Enabled",

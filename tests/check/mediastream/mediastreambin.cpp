@@ -1534,6 +1534,203 @@ GST_START_TEST(test_add_remove_while_playing)
 }
 GST_END_TEST;
 
+/* --- defects found by review: leaks, bins on the msid path, bad text ------- */
+
+static void on_weak_gone(gpointer data, GObject *)
+{
+  (*static_cast<int *>(data))++;
+}
+
+/* A track's GstStream goes with the track: requesting and releasing tracks
+ * leaves none alive, nor does a track that carried data once the bin goes. */
+GST_START_TEST(test_track_stream_freed)
+{
+  GstElement *ms = make_bin();
+  GstBus *bus = gst_bus_new();
+  gst_element_set_bus(ms, bus);
+  int gone = 0;
+  for (int i = 0; i < 10; i++) {
+    GstPad *sink = gst_element_request_pad_simple(ms, i % 2 ? "audio_sink_%u" : "video_sink_%u");
+    fail_unless(sink != nullptr);
+    GstMessage *msg = gst_bus_pop_filtered(bus, GST_MESSAGE_STREAM_COLLECTION);
+    fail_unless(msg != nullptr);
+    GstStreamCollection *collection = nullptr;
+    gst_message_parse_stream_collection(msg, &collection);
+    fail_unless_equals_int(gst_stream_collection_get_size(collection), 1);
+    g_object_weak_ref(G_OBJECT(gst_stream_collection_get_stream(collection, 0)), on_weak_gone,
+                      &gone);
+    gst_object_unref(collection);
+    gst_message_unref(msg);
+    gst_element_release_request_pad(ms, sink);
+    gst_object_unref(sink);
+    gst_bus_set_flushing(bus, TRUE); /* drops the removal's collection */
+    gst_bus_set_flushing(bus, FALSE);
+    fail_unless_equals_int(gone, i + 1);
+  }
+
+  GstHarness *h = video_harness(ms, 0, "video/x-raw,format=BGRx,width=8,height=8,framerate=30/1");
+  gst_harness_push(h, filled_buffer(8 * 8 * 4, 1, 0, 1));
+  GstEvent *ev = gst_pad_get_sticky_event(h->sinkpad, GST_EVENT_STREAM_START, 0);
+  fail_unless(ev != nullptr);
+  GstStream *stream = nullptr;
+  gst_event_parse_stream(ev, &stream);
+  fail_unless(stream != nullptr);
+  g_object_weak_ref(G_OBJECT(stream), on_weak_gone, &gone);
+  gst_object_unref(stream);
+  gst_event_unref(ev);
+  gst_harness_teardown(h);
+  gst_element_set_bus(ms, nullptr);
+  gst_object_unref(bus);
+  gst_object_unref(ms);
+  fail_unless_equals_int(gone, 11);
+}
+GST_END_TEST;
+
+/* The id and label are text (the id also a token): bytes that are not UTF-8
+ * are refused with a TypeError WARNING whose text and details are valid
+ * UTF-8; the value is unchanged. */
+GST_START_TEST(test_invalid_utf8_refused)
+{
+  GstElement *ms = make_bin();
+  GstBus *bus = gst_bus_new();
+  gst_element_set_bus(ms, bus);
+  g_object_set(ms, "id", "good-id", NULL);
+  const gchar bad[] = {'a', '\xff', '\xfe', 'b', 0};
+  g_object_set(ms, "id", bad, NULL); /* in NULL: refused as text */
+  GstHarness *h = video_harness(ms, 0, "video/x-raw,format=BGRx,width=8,height=8,framerate=30/1");
+  GstPad *track = track_pad(ms, "video_0");
+  g_object_set(track, "label", "good label", NULL);
+  int label_notifies = 0;
+  g_signal_connect(track, "notify::label", G_CALLBACK(on_notify), &label_notifies);
+
+  g_object_set(track, "label", bad, NULL);
+  gchar *id = get_string(ms, "id");
+  fail_unless_equals_string(id, "good-id");
+  g_free(id);
+  gchar *label = get_string(track, "label");
+  fail_unless_equals_string(label, "good label");
+  g_free(label);
+  fail_unless_equals_int(label_notifies, 0);
+
+  for (int i = 0; i < 2; i++) {
+    GstMessage *msg = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING);
+    fail_unless(msg != nullptr, "a warning for each refused value");
+    GError *err = nullptr;
+    gchar *debug = nullptr;
+    gst_message_parse_warning(msg, &err, &debug);
+    fail_unless(g_str_has_prefix(err->message, "TypeError: "), "%s", err->message);
+    fail_unless(g_utf8_validate(err->message, -1, nullptr));
+    fail_unless(!debug || g_utf8_validate(debug, -1, nullptr), "debug text is UTF-8");
+    g_error_free(err);
+    g_free(debug);
+    gst_message_unref(msg);
+  }
+
+  /* The stream's title tag still carries the good label. */
+  gst_harness_push(h, filled_buffer(8 * 8 * 4, 1, 0, 1));
+  GstEvent *ev = gst_pad_get_sticky_event(h->sinkpad, GST_EVENT_STREAM_START, 0);
+  GstStream *stream = nullptr;
+  gst_event_parse_stream(ev, &stream);
+  GstTagList *tags = gst_stream_get_tags(stream);
+  gchar *title = nullptr;
+  fail_unless(tags && gst_tag_list_get_string(tags, GST_TAG_TITLE, &title));
+  fail_unless_equals_string(title, "good label");
+  g_free(title);
+  gst_tag_list_unref(tags);
+  gst_object_unref(stream);
+  gst_event_unref(ev);
+
+  gst_object_unref(track);
+  gst_harness_teardown(h);
+  gst_element_set_bus(ms, nullptr);
+  gst_object_unref(bus);
+  gst_object_unref(ms);
+}
+GST_END_TEST;
+
+/* Every webrtcbin sink pad in @pipeline's element @name has msid @expected. */
+static void assert_webrtcbin_msid(GstElement *pipeline, const gchar *name, const gchar *expected,
+                                  int pads)
+{
+  GstElement *w = gst_bin_get_by_name(GST_BIN(pipeline), name);
+  fail_unless(w != nullptr);
+  int n = 0;
+  GstIterator *it = gst_element_iterate_sink_pads(w);
+  GValue v = G_VALUE_INIT;
+  while (gst_iterator_next(it, &v) == GST_ITERATOR_OK) {
+    gchar *msid = pad_msid(GST_PAD(g_value_get_object(&v)));
+    fail_unless_equals_string(msid, expected);
+    g_free(msid);
+    g_value_reset(&v);
+    n++;
+  }
+  g_value_unset(&v);
+  gst_iterator_free(it);
+  gst_object_unref(w);
+  fail_unless_equals_int(n, pads);
+}
+
+/* MS-11 through bins: webrtcbin inside a bin (gst-launch's "( ... )"), a bin
+ * of encoders in front of webrtcbin, and a ghost pad whose target is set only
+ * after the track was linked. */
+GST_START_TEST(test_msid_through_bins)
+{
+  if (!have_webrtcbin()) {
+    GST_WARNING("webrtcbin not available: skipped");
+    return;
+  }
+  const gchar *lines[] = {
+      "videotestsrc ! ms. mediastreambin name=ms id=in-bin "
+      "ms.video_0 ! ( queue ! vp8enc ! rtpvp8pay ! webrtcbin name=w )",
+      "videotestsrc ! ms. audiotestsrc ! ms. mediastreambin name=ms id=before-bin "
+      "ms.video_0 ! ( queue ! vp8enc ! rtpvp8pay ) ! webrtcbin name=w "
+      "ms.audio_0 ! ( audioconvert ! ( opusenc ! rtpopuspay ) ) ! w.",
+  };
+  for (int i = 0; i < 2; i++) {
+    GError *err = nullptr;
+    GstElement *pipeline = gst_parse_launch(lines[i], &err);
+    fail_unless(pipeline != nullptr && err == nullptr, "%s", err ? err->message : "");
+    assert_webrtcbin_msid(pipeline, "w", i == 0 ? "in-bin" : "before-bin", i == 0 ? 1 : 2);
+    gst_object_unref(pipeline);
+  }
+
+  /* A ghost pad with no target yet: the msid comes when the target is set. */
+  GstElement *pipeline = gst_pipeline_new(nullptr);
+  GstElement *ms = make_bin();
+  g_object_set(ms, "id", "late-target", NULL);
+  GstElement *bin = gst_bin_new("sender");
+  GstElement *queue = gst_element_factory_make("queue", nullptr);
+  GstElement *enc = gst_element_factory_make("vp8enc", nullptr);
+  GstElement *pay = gst_element_factory_make("rtpvp8pay", nullptr);
+  GstElement *w = gst_element_factory_make("webrtcbin", "w");
+  fail_unless(queue && enc && pay && w);
+  gst_bin_add_many(GST_BIN(bin), queue, enc, pay, w, NULL);
+  fail_unless(gst_element_link_many(queue, enc, pay, w, NULL));
+  gst_bin_add_many(GST_BIN(pipeline), ms, bin, NULL);
+  GstPad *ghost = gst_ghost_pad_new_no_target("sink", GST_PAD_SINK);
+  gst_element_add_pad(bin, ghost);
+  GstPad *sink = gst_element_request_pad_simple(ms, "video_sink_%u");
+  GstPad *track = track_pad(ms, "video_0");
+  fail_unless_equals_int(gst_pad_link(track, ghost), GST_PAD_LINK_OK);
+  GstPad *wpad = gst_element_get_static_pad(w, "sink_0");
+  fail_unless(wpad != nullptr);
+  gchar *msid = pad_msid(wpad);
+  fail_unless(msid == nullptr, "no path yet");
+  g_free(msid);
+  GstPad *qsink = gst_element_get_static_pad(queue, "sink");
+  fail_unless(gst_ghost_pad_set_target(GST_GHOST_PAD(ghost), qsink));
+  msid = pad_msid(wpad);
+  fail_unless_equals_string(msid, "late-target");
+  g_free(msid);
+  gst_object_unref(qsink);
+  gst_object_unref(wpad);
+  gst_object_unref(track);
+  gst_element_release_request_pad(ms, sink);
+  gst_object_unref(sink);
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
 static Suite *mediastreambin_suite()
 {
   Suite *s = suite_create("mediastreambin");
@@ -1568,6 +1765,9 @@ static Suite *mediastreambin_suite()
   tcase_add_test(tc, test_add_remove_while_playing);
   tcase_add_test(tc, test_release_while_source_pushes);
   tcase_add_test(tc, test_concurrent_requests);
+  tcase_add_test(tc, test_track_stream_freed);
+  tcase_add_test(tc, test_invalid_utf8_refused);
+  tcase_add_test(tc, test_msid_through_bins);
   return s;
 }
 
