@@ -349,11 +349,13 @@ void on_attached(Publisher &p)
     std::string error;
     JsonObject *data = plugin_data(reply, error);
     if (!data) {
+      // Janus says which id type its rooms have ("room should be a string" or "... a positive
+      // integer", videoroom error 430): say which option fits.
       std::string hint;
-      if (error.find("error 456") != std::string::npos) // invalid element: the id type
-        hint = p.numeric_ids ? " (this Janus has string_ids: leave out --numeric-ids)"
-                             : " (this Janus has numeric ids: add --numeric-ids and a number "
-                               "as --room)";
+      if (error.find("should be a string") != std::string::npos)
+        hint = " (this Janus has string_ids: leave out --numeric-ids)";
+      else if (error.find("should be a positive integer") != std::string::npos)
+        hint = " (this Janus has numeric ids: add --numeric-ids and a number as --room)";
       fail(p, "asking for room " + p.room + ": " + error + hint);
       return;
     }
@@ -1266,10 +1268,14 @@ int main(int argc, char **argv)
             track->buffers.load());
   }
   g_print("canvas: drew %" G_GUINT64_FORMAT " frames\n", p.frames_drawn.load());
-  g_print("Janus answered after %.2f s, PeerConnection up after %.2f s, receiving every track "
-          "after %.2f s\n",
-          since_start(p, p.published_us), since_start(p, p.webrtcup_us),
-          since_start(p, p.media_us));
+  const auto when = [&p](gint64 us) {
+    if (!us)
+      return std::string("-");
+    g_autofree gchar *text = g_strdup_printf("%.2f s", since_start(p, us));
+    return std::string(text);
+  };
+  g_print("Janus answered after %s, PeerConnection up after %s, receiving every track after %s\n",
+          when(p.published_us).c_str(), when(p.webrtcup_us).c_str(), when(p.media_us).c_str());
   print_stats(p);
 
   gst_element_set_state(p.pipeline, GST_STATE_NULL);
