@@ -1295,6 +1295,7 @@ int main(int argc, char **argv)
   gst_object_unref(p.pipeline);
   g_main_loop_unref(p.loop);
 
+  gst_deinit(); // GST_TRACERS=leaks reports here
   const bool ok = !p.failed && p.media_us && published > 0;
   if (!p.failed && !ok)
     g_printerr("janus-publish: error: stopped before Janus received every track\n");
