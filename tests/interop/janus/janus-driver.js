@@ -78,7 +78,7 @@ async function main() {
       { stdio: 'ignore' });
     children.push(janus);
     const janusExit = new Promise((r) => janus.once('exit', (code, signal) => r({ code, signal })));
-    await Promise.race([waitForPort(PORT, 30000),
+    await Promise.race([waitForPort(PORT, 20000),
       janusExit.then((e) => { throw new Error(`Janus exited (${e.code ?? e.signal}); its log:\n${fs.readFileSync(janusLog, 'utf8').slice(-3000)}`); })]);
     console.log(`janus: pid ${janus.pid}, ws://127.0.0.1:${PORT}/, ICE on interop0 (10.99.0.1), log ${janusLog}`);
 
