@@ -27,6 +27,7 @@
 #include <string>
 #include <thread>
 
+#include "canvaspixels.h"
 #include "gstmediastreamtrackstate.h"
 #include "gstwebcaptureerror.h"
 #include "gstwebcapturei18n.h"
@@ -122,6 +123,7 @@ struct GstCanvasCaptureSrcPrivate {
   gboolean canvas_alpha = TRUE;
   bool canvas_reset_pending = false; /* width/height set: clear (HTML) */
   bool canvas_busy = false;
+  canvas_pixels::HoldTracker hold; /* with the canvas held, as its pixels */
   bool streaming_waiting = false; /* lets the streaming thread in first */
   std::thread::id canvas_owner;
 
@@ -173,107 +175,13 @@ static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
                     "pixel-aspect-ratio = (fraction) 1/1, framerate = (fraction) [ 0/1, MAX ]"));
 
 /* ------------------------------------------------------------------------ */
-/* Pixels */
+/* Pixels: scan, unpremultiply, copy-on-write and frame memory live in
+ * canvaspixels.cpp. */
 
-namespace
+static gint canvas_stride(gint width)
 {
-
-gint canvas_stride(gint width)
-{
-  return cairo_format_stride_for_width(CAIRO_FORMAT_ARGB32, width);
+  return canvas_pixels::stride_for_width(width);
 }
-
-/* c * 255 / a, rounded, for premultiplied -> straight alpha (CC-10). */
-struct UnpremultiplyTable {
-  guint8 v[256][256];
-  UnpremultiplyTable()
-  {
-    for (guint a = 0; a < 256; a++)
-      for (guint c = 0; c < 256; c++)
-        v[a][c] = a == 0 ? 0 : (guint8)MIN(255u, (c * 255 + a / 2) / a);
-  }
-};
-
-const UnpremultiplyTable &unpremultiply_table()
-{
-  static const UnpremultiplyTable table;
-  return table;
-}
-
-/* Premultiplied and straight alpha are the same bytes where every pixel is
- * opaque or fully transparent (Cairo keeps transparent pixels all zero).
- * Returns the first row holding a partly transparent pixel, or @height. */
-gint first_translucent_row(const guint8 *data, gint stride, gint width, gint height)
-{
-  /* Four pixels a vector (SSE2 on x86-64, NEON on arm64, plain code elsewhere). */
-  typedef guint32 Pixels __attribute__((vector_size(16)));
-  constexpr gint LANES = sizeof(Pixels) / sizeof(guint32);
-
-  for (gint y = 0; y < height; y++) {
-    const guint8 *row = data + (gsize)y * stride;
-    const guint32 *px = reinterpret_cast<const guint32 *>(row);
-    /* Fast path: a row that is opaque throughout (the common case). */
-    Pixels all0 = {~0u, ~0u, ~0u, ~0u}, all1 = all0;
-    gint x = 0;
-    for (; x + 2 * LANES <= width; x += 2 * LANES) {
-      Pixels a, b;
-      memcpy(&a, px + x, sizeof(a));
-      memcpy(&b, px + x + LANES, sizeof(b));
-      all0 &= a;
-      all1 &= b;
-    }
-    all0 &= all1;
-    guint32 all = all0[0] & all0[1] & all0[2] & all0[3];
-    for (; x < width; x++)
-      all &= px[x];
-    if ((all >> 24) == 0xff)
-      continue;
-    /* Exact: (a + 1) & 0xfe is zero only for a == 0 and a == 255. */
-    guint32 translucent = 0;
-    for (x = 0; x < width; x++)
-      translucent |= ((px[x] >> 24) + 1) & 0xfe;
-    if (translucent)
-      return y;
-  }
-  return height;
-}
-
-void unpremultiply_rows(const guint8 *src, guint8 *dst, gint stride, gint width, gint y0, gint y1)
-{
-  const UnpremultiplyTable &t = unpremultiply_table();
-  for (gint y = y0; y < y1; y++) {
-    const guint32 *in = reinterpret_cast<const guint32 *>(src + (gsize)y * stride);
-    guint32 *out = reinterpret_cast<guint32 *>(dst + (gsize)y * stride);
-    guint32 last_in = 0, last_out = 0; /* runs of one colour are common */
-    for (gint x = 0; x < width; x++) {
-      guint32 p = in[x];
-      guint32 a = p >> 24;
-      if (a == 0xff || a == 0) {
-        out[x] = p;
-        continue;
-      }
-      if (p != last_in) {
-        const guint8 *div = t.v[a];
-        last_in = p;
-        last_out = (a << 24) | ((guint32)div[(p >> 16) & 0xff] << 16) |
-                   ((guint32)div[(p >> 8) & 0xff] << 8) | div[p & 0xff];
-      }
-      out[x] = last_out;
-    }
-  }
-}
-
-/* The canvas may be written in place only when nothing downstream still holds
- * the frame it was pushed as (copy-on-write otherwise). */
-bool buffer_is_exclusive(GstBuffer *buffer)
-{
-  if (!gst_buffer_is_writable(buffer) || gst_buffer_n_memory(buffer) != 1)
-    return false;
-  GstMemory *mem = gst_buffer_peek_memory(buffer, 0);
-  return gst_memory_is_writable(mem) && GST_MINI_OBJECT_REFCOUNT_VALUE(mem) == 1;
-}
-
-} // namespace
 
 /* ------------------------------------------------------------------------ */
 /* Helpers that need the element */
@@ -307,30 +215,25 @@ static void mark_new_content_locked(GstCanvasCaptureSrcPrivate *priv)
   priv->stats.paints++;
 }
 
-/* Allocates a canvas-sized buffer, from the negotiated pool when it fits. */
+/* Allocates a canvas-sized buffer, from the negotiated pool when it fits:
+ * recycled memory, no fresh allocation per frame. */
 static GstBuffer *alloc_frame(GstCanvasCaptureSrc *self, gint width, gint height)
 {
-  gsize size = (gsize)canvas_stride(width) * height;
   GstBufferPool *pool = gst_base_src_get_buffer_pool(GST_BASE_SRC(self));
-  GstBuffer *buffer = nullptr;
-
-  if (pool) {
-    GstStructure *config = gst_buffer_pool_get_config(pool);
-    guint pool_size = 0;
-    gst_buffer_pool_config_get_params(config, nullptr, &pool_size, nullptr, nullptr);
-    gst_structure_free(config);
-    if (pool_size == size && gst_buffer_pool_is_active(pool) &&
-        gst_buffer_pool_acquire_buffer(pool, &buffer, nullptr) != GST_FLOW_OK)
-      buffer = nullptr;
+  GstBuffer *buffer = canvas_pixels::alloc_frame(pool, (gsize)canvas_stride(width) * height);
+  if (pool)
     gst_object_unref(pool);
-  }
-  if (buffer && (gst_buffer_get_size(buffer) != size || gst_buffer_n_memory(buffer) != 1)) {
-    gst_buffer_unref(buffer);
-    buffer = nullptr;
-  }
-  if (!buffer)
-    buffer = gst_buffer_new_allocate(nullptr, size, nullptr);
   return buffer;
+}
+
+/* A copy of @buffer's bytes in recycled frame memory, or NULL. */
+static GstBuffer *copy_frame(GstCanvasCaptureSrc *self, GstBuffer *buffer)
+{
+  GstBufferPool *pool = gst_base_src_get_buffer_pool(GST_BASE_SRC(self));
+  GstBuffer *copy = canvas_pixels::copy_frame(buffer, pool);
+  if (pool)
+    gst_object_unref(pool);
+  return copy;
 }
 
 static GstBuffer *alloc_cleared_frame(GstCanvasCaptureSrc *self, gint width, gint height)
@@ -393,15 +296,15 @@ static cairo_t *open_session(GstCanvasCaptureSrc *self)
 {
   GstCanvasCaptureSrcPrivate *priv = self->priv;
 
-  if (!buffer_is_exclusive(priv->canvas)) {
-    GstBuffer *copy = alloc_frame(self, priv->canvas_width, priv->canvas_height);
-    GstMapInfo in, out;
-    if (gst_buffer_map(priv->canvas, &in, GST_MAP_READ)) {
-      if (gst_buffer_map(copy, &out, GST_MAP_WRITE)) {
-        memcpy(out.data, in.data, MIN(in.size, out.size));
-        gst_buffer_unmap(copy, &out);
-      }
-      gst_buffer_unmap(priv->canvas, &in);
+  bool exclusive = canvas_pixels::buffer_is_exclusive(priv->canvas);
+  priv->hold.on_draw(exclusive);
+  if (!exclusive) {
+    /* The frame downstream holds keeps its memory, which goes back to the
+     * pool when released; the canvas continues in recycled memory. */
+    GstBuffer *copy = copy_frame(self, priv->canvas);
+    if (!copy) {
+      GST_ERROR_OBJECT(self, "could not copy the canvas");
+      return nullptr;
     }
     gst_buffer_unref(priv->canvas);
     priv->canvas = copy;
@@ -451,35 +354,34 @@ static GstBuffer *make_frame(GstCanvasCaptureSrc *self)
   GstBuffer *canvas = priv->canvas;
 
   if (priv->canvas_alpha) {
-    GstMapInfo in;
-    if (!gst_buffer_map(canvas, &in, GST_MAP_READ))
-      return nullptr;
-    gint stride = canvas_stride(priv->canvas_width);
-    gint first = first_translucent_row(in.data, stride, priv->canvas_width, priv->canvas_height);
-    if (first < priv->canvas_height) {
-      /* CC-10: GStreamer's BGRA is straight alpha; Cairo's is premultiplied. */
-      GstBuffer *frame = alloc_frame(self, priv->canvas_width, priv->canvas_height);
-      GstMapInfo out;
-      if (gst_buffer_map(frame, &out, GST_MAP_WRITE)) {
-        memcpy(out.data, in.data, (gsize)first * stride);
-        unpremultiply_rows(in.data, out.data, stride, priv->canvas_width, first,
-                           priv->canvas_height);
-        gst_buffer_unmap(frame, &out);
-      }
-      gst_buffer_unmap(canvas, &in);
+    /* CC-10: a translucent pixel makes a converted frame in recycled memory.
+     * While downstream keeps frames, the frame is a converted copy made in
+     * one pass, which spares the scan and the copy before the next drawing. */
+    GstBufferPool *pool = gst_base_src_get_buffer_pool(GST_BASE_SRC(self));
+    bool same_bytes = false;
+    GstBuffer *frame;
+    if (priv->hold.frame_as_copy())
+      frame = canvas_pixels::straight_alpha_copy(canvas, priv->canvas_width, priv->canvas_height,
+                                                 pool);
+    else
+      frame = canvas_pixels::unpremultiplied_frame(canvas, priv->canvas_width,
+                                                   priv->canvas_height, pool, &same_bytes);
+    if (pool)
+      gst_object_unref(pool);
+    if (!same_bytes)
       return frame;
-    }
-    gst_buffer_unmap(canvas, &in);
   }
 
   /* Same bytes: hand out the canvas. If an earlier push of it is still
-   * downstream its metadata is shared, so give out a new buffer on the same
-   * memory; the next drawing copies the canvas first. */
+   * downstream (a repeated frame) it needs its own metadata: copy it into
+   * recycled memory (a buffer sharing the canvas memory would make the pool
+   * drop that memory when it comes back, and allocate again). */
   if (gst_buffer_is_writable(canvas)) {
+    priv->hold.on_canvas_pushed();
     gst_buffer_ref(canvas);
     return canvas;
   }
-  return gst_buffer_copy(canvas);
+  return copy_frame(self, canvas);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -1,18 +1,33 @@
-/* canvascapturesrc-bench: how much canvascapturesrc costs next to its peers.
+/* canvascapturesrc-bench: how much canvascapturesrc costs next to its peers,
+ * in the pipelines users run.
  *
- * A. Offline export (is-live=false), same scene drawn by every producer:
- *    A1 canvascapturesrc with a `draw` handler (alpha=false and alpha=true),
- *    A2 what applications do today: appsrc fed from the app's own Cairo
- *       surface, one fresh buffer + memcpy per frame,
- *    A3 videotestsrc pattern=solid-color (the cost of just producing frames).
+ * A. Offline export (is-live=false), the same Cairo scene drawn by every
+ *    producer, side by side in one run, interleaved rounds, medians:
+ *    producers  canvascapturesrc alpha=false, alpha=true on an opaque scene,
+ *               alpha=true on a translucent scene; appsrc fed from the app's
+ *               own surface with a fresh buffer + memcpy per frame (what
+ *               applications write today); videotestsrc (a floor);
+ *    sinks      fakesink with its defaults (keeps the last sample: the
+ *               headline), appsink whose application keeps the last sample,
+ *               videoconvert ! I420 ! vp8enc deadline=1, videoconvert ! I420
+ *               alone (to split the encoder path), and a zero-copy sink
+ *               (fakesink enable-last-sample=false);
+ *    sizes      1920x1080 and 640x360.
+ *    Figures are steady state: from the frame after the first tenth to the last.
+ * M. Where the time goes: the scene's draw, a memcpy of the canvas into
+ *    recycled memory, the appsrc way (fresh buffer + copy), the opacity scan
+ *    and the unpremultiply, each alone on one thread.
  * B. Live capture at 30 fps into a synchronising sink: CPU %, PTS jitter
  *    against the running-time grid k/30 s, delivery delay.
+ * S. --soak S: a live run of S seconds (drawing, idle stretches repeating the
+ *    frame to a sink that keeps it): resident memory every second.
  *
  * Prints figures only; time is never asserted. The exit status is non-zero
  * only when a pipeline failed to run or produced the wrong number of frames
  * (the meson test `benchmark-smoke` runs it with --quick for that).
  */
 
+#include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
 
@@ -22,10 +37,14 @@
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
-#include <unistd.h>
 #include <string>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <vector>
+
+#include "canvaspixels.h"
 
 namespace
 {
@@ -34,14 +53,18 @@ constexpr int kFrameRate = 30; // frames per second, every configuration
 
 struct Options {
   int frames = -1;
-  int width = -1;
+  int enc_frames = -1;
+  gchar *sizes = nullptr;
+  int width = -1; // live runs
   int height = -1;
   int rounds = -1;
   double live_seconds = -1;
+  double soak = 0;
   double timeout = -1;
   gboolean quick = FALSE;
   gboolean skip_live = FALSE;
   gboolean skip_offline = FALSE;
+  gboolean skip_micro = FALSE;
   gchar *only = nullptr;
 };
 
@@ -64,11 +87,39 @@ double now_cpu()
   return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* Minor page faults of the process so far: each is a page of memory touched
+ * for the first time (fresh allocations), which recycled memory avoids. */
+long minor_faults()
+{
+  rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_minflt;
+}
+
+long peak_rss_kb()
+{
+  rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_maxrss;
+}
+
+long rss_now_kb()
+{
+  long pages = 0, resident = 0;
+  FILE *f = fopen("/proc/self/statm", "r");
+  if (!f)
+    return -1;
+  if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+    resident = -1;
+  fclose(f);
+  return resident < 0 ? -1 : resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
 /* The scene every producer draws for frame n: a full-frame fill whose colour
  * changes each frame, then a rectangle that moves across it. Integer geometry
  * so no producer is charged for anti-aliasing the others skip. The fill is
- * opaque, except for configuration A1t (translucent), which makes every pixel
- * go through canvascapturesrc's unpremultiply. */
+ * opaque, except for the translucent producer (alpha 0.5), which makes every
+ * pixel go through canvascapturesrc's unpremultiply. */
 void draw_scene(cairo_t *cr, int width, int height, guint64 n, bool translucent = false)
 {
   cairo_save(cr);
@@ -227,14 +278,7 @@ void on_app_need_data(GstAppSrc *src, guint, gpointer user_data)
 /* Running one pipeline                                                      */
 
 struct RunResult {
-  bool ok = false;
-  guint64 frames = 0;
   double wall = 0, cpu = 0;
-  guint64 draws = 0;
-  std::string stats;
-  double pts_max_err_ns = 0; // offline: max |PTS - n/rate|
-  std::vector<GstClockTime> pts;
-  std::vector<double> arrival_ms, render_ms;
 };
 
 std::string take_error(GstBus *bus)
@@ -307,51 +351,204 @@ bool play_to_eos(const char *label, GstElement *pipeline, int frames, RunResult 
   return ok;
 }
 
-/* Offline configurations of part A. */
-enum class Producer { Canvas, AppSrc, TestSrc };
+/* ------------------------------------------------------------------------ */
+/* Part A: offline configurations                                            */
 
-struct Config {
-  const char *key;   // short id in the table
-  const char *label; // what it is
+enum class Producer { Canvas, CanvasAlpha, CanvasTranslucent, AppSrc, TestSrc };
+enum class SinkKind { Keep, AppSink, Encoder, Convert, ZeroCopy };
+
+struct ProducerDef {
+  const char *key;
+  const char *label;
   Producer producer;
-  bool alpha = false;
-  bool sink_keeps_last = false;
-  bool translucent = false;
-  std::vector<RunResult> runs;
 };
 
-RunResult run_offline(Config &cfg, int frames)
+struct SinkDef {
+  const char *key;
+  const char *label;
+  SinkKind kind;
+};
+
+const ProducerDef kProducers[] = {
+    {"cv", "canvas alpha=false", Producer::Canvas},
+    {"ca", "canvas alpha=true, opaque scene", Producer::CanvasAlpha},
+    {"ct", "canvas alpha=true, translucent", Producer::CanvasTranslucent},
+    {"app", "appsrc + fresh buffer + memcpy", Producer::AppSrc},
+    {"vts", "videotestsrc solid-color", Producer::TestSrc},
+};
+
+const SinkDef kSinks[] = {
+    {"keep", "fakesink (defaults: keeps the last sample)", SinkKind::Keep},
+    {"appsink", "appsink, the app keeps the last sample", SinkKind::AppSink},
+    {"vp8", "videoconvert ! I420 ! vp8enc deadline=1 ! fakesink", SinkKind::Encoder},
+    {"conv", "videoconvert ! I420 ! fakesink (no encoder)", SinkKind::Convert},
+    {"zero", "fakesink enable-last-sample=false (zero-copy)", SinkKind::ZeroCopy},
+};
+
+struct Size {
+  int width, height;
+};
+
+struct Run {
+  bool ok = false;
+  guint64 frames = 0;       // frames measured (steady state)
+  double wall = 0, cpu = 0; // over those frames
+  long faults = 0;          // minor page faults over those frames
+  std::string stats;
+};
+
+struct Config {
+  Size size;
+  const SinkDef *sink;
+  const ProducerDef *producer;
+  std::vector<Run> runs;
+  std::string id() const { return std::string(sink->key) + "-" + producer->key; }
+};
+
+/* Counts frames at the end of the pipeline and marks the steady-state window:
+ * from frame `skip` (pipeline set up, pool filled, caches warm) to the last. */
+struct Counter {
+  guint64 frames = 0, expected = 0, skip = 0;
+  double t0 = 0, c0 = 0, t1 = 0, c1 = 0;
+  long f0 = 0, f1 = 0;
+  GstSample *last = nullptr; // what the appsink application keeps
+
+  void on_frame()
+  {
+    frames++;
+    if (frames == skip) {
+      t0 = now_wall();
+      c0 = now_cpu();
+      f0 = minor_faults();
+    }
+    if (frames == expected) {
+      t1 = now_wall();
+      c1 = now_cpu();
+      f1 = minor_faults();
+    }
+  }
+};
+
+GstPadProbeReturn on_counted_buffer(GstPad *, GstPadProbeInfo *, gpointer user_data)
 {
-  RunResult res;
-  SinkRecord rec;
-  rec.pts.reserve(frames + 8);
+  static_cast<Counter *>(user_data)->on_frame();
+  return GST_PAD_PROBE_OK;
+}
+
+/* The application behind appsink: takes each sample and keeps the last one
+ * (to show it, hand it on...), as a fakesink keeps its last sample. */
+GstFlowReturn on_app_new_sample(GstAppSink *sink, gpointer user_data)
+{
+  auto *cnt = static_cast<Counter *>(user_data);
+  GstSample *sample = gst_app_sink_pull_sample(sink);
+  if (!sample)
+    return GST_FLOW_ERROR;
+  if (cnt->last)
+    gst_sample_unref(cnt->last);
+  cnt->last = sample;
+  cnt->on_frame();
+  return GST_FLOW_OK;
+}
+
+GstElement *make_i420_filter()
+{
+  GstElement *filter = gst_element_factory_make("capsfilter", nullptr);
+  GstCaps *caps = gst_caps_from_string("video/x-raw,format=I420");
+  g_object_set(filter, "caps", caps, nullptr);
+  gst_caps_unref(caps);
+  return filter;
+}
+
+/* Adds the sink side of @kind to @bin; returns the element to link to, or
+ * NULL when an element is missing (failure recorded). */
+GstElement *add_tail(GstBin *bin, SinkKind kind, Counter *cnt, const std::string &label)
+{
+  std::vector<GstElement *> chain;
+  if (kind == SinkKind::Encoder || kind == SinkKind::Convert) {
+    chain.push_back(gst_element_factory_make("videoconvert", nullptr));
+    chain.push_back(make_i420_filter());
+    if (kind == SinkKind::Encoder) {
+      GstElement *enc = gst_element_factory_make("vp8enc", nullptr);
+      if (enc)
+        g_object_set(enc, "deadline", (gint64)1, nullptr);
+      chain.push_back(enc);
+    }
+  }
+  GstElement *sink = nullptr;
+  if (kind == SinkKind::AppSink) {
+    sink = gst_element_factory_make("appsink", nullptr);
+    if (sink) {
+      g_object_set(sink, "sync", FALSE, nullptr);
+      GstAppSinkCallbacks cb = {};
+      cb.new_sample = on_app_new_sample;
+      gst_app_sink_set_callbacks(GST_APP_SINK(sink), &cb, cnt, nullptr);
+    }
+  } else {
+    sink = gst_element_factory_make("fakesink", nullptr);
+    if (sink) {
+      g_object_set(sink, "sync", FALSE, "qos", FALSE, nullptr);
+      if (kind == SinkKind::ZeroCopy)
+        g_object_set(sink, "enable-last-sample", FALSE, nullptr);
+      GstPad *pad = gst_element_get_static_pad(sink, "sink");
+      gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, on_counted_buffer, cnt, nullptr);
+      gst_object_unref(pad);
+    }
+  }
+  chain.push_back(sink);
+  for (GstElement *e : chain) {
+    if (!e) {
+      failures.push_back(label + ": an element is missing (videoconvert, vp8enc, appsink?)");
+      for (GstElement *o : chain)
+        if (o)
+          gst_object_unref(o);
+      return nullptr;
+    }
+  }
+  for (GstElement *e : chain)
+    gst_bin_add(bin, e);
+  for (size_t i = 0; i + 1 < chain.size(); i++)
+    gst_element_link(chain[i], chain[i + 1]);
+  return chain.front();
+}
+
+int frames_for(const Config &cfg)
+{
+  return cfg.sink->kind == SinkKind::Encoder ? opts.enc_frames : opts.frames;
+}
+
+Run run_offline(const Config &cfg, int frames)
+{
+  Run res;
+  Counter cnt;
+  cnt.expected = frames;
+  cnt.skip = std::max(1, frames / 10);
   GstElement *pipeline = gst_pipeline_new("bench");
-  GstElement *sink = make_sink(false, cfg.sink_keeps_last, &rec);
-  GstElement *src = nullptr;
+  const int w = cfg.size.width, h = cfg.size.height;
+  const std::string label = std::to_string(w) + "x" + std::to_string(h) + " " + cfg.id();
   CanvasDraw draw;
   AppFeed feed;
-  const int w = opts.width, h = opts.height;
-  const std::string label = std::string(cfg.key) + " " + cfg.label;
+  GstElement *src = nullptr, *head = nullptr;
 
-  switch (cfg.producer) {
+  switch (cfg.producer->producer) {
   case Producer::Canvas:
+  case Producer::CanvasAlpha:
+  case Producer::CanvasTranslucent:
     src = gst_element_factory_make("canvascapturesrc", "src");
     if (!src) {
       failures.push_back(label + ": no canvascapturesrc element (is GST_PLUGIN_PATH_1_0 set to "
                                  "<builddir>/ext/cairo?)");
       gst_object_unref(pipeline);
-      gst_object_unref(sink);
       return res;
     }
     draw.width = w;
     draw.height = h;
-    draw.translucent = cfg.translucent;
+    draw.translucent = cfg.producer->producer == Producer::CanvasTranslucent;
     g_object_set(src, "width", w, "height", h, "frame-rate", static_cast<double>(kFrameRate),
-                 "is-live", FALSE, "alpha", cfg.alpha ? TRUE : FALSE, "num-buffers", frames,
-                 nullptr);
+                 "is-live", FALSE, "alpha", cfg.producer->producer != Producer::Canvas,
+                 "num-buffers", frames, nullptr);
     g_signal_connect(src, "draw", G_CALLBACK(on_canvas_draw), &draw);
-    gst_bin_add_many(GST_BIN(pipeline), src, sink, nullptr);
-    gst_element_link(src, sink);
+    gst_bin_add(GST_BIN(pipeline), src);
+    head = src;
     break;
   case Producer::AppSrc: {
     src = gst_element_factory_make("appsrc", "src");
@@ -371,8 +568,8 @@ RunResult run_offline(Config &cfg, int frames)
     GstAppSrcCallbacks cb = {};
     cb.need_data = on_app_need_data;
     gst_app_src_set_callbacks(GST_APP_SRC(src), &cb, &feed, nullptr);
-    gst_bin_add_many(GST_BIN(pipeline), src, sink, nullptr);
-    gst_element_link(src, sink);
+    gst_bin_add(GST_BIN(pipeline), src);
+    head = src;
     break;
   }
   case Producer::TestSrc: {
@@ -385,41 +582,170 @@ RunResult run_offline(Config &cfg, int frames)
     g_object_set(src, "is-live", FALSE, "num-buffers", frames, nullptr);
     g_object_set(filter, "caps", caps, nullptr);
     gst_caps_unref(caps);
-    gst_bin_add_many(GST_BIN(pipeline), src, filter, sink, nullptr);
-    gst_element_link_many(src, filter, sink, nullptr);
+    gst_bin_add_many(GST_BIN(pipeline), src, filter, nullptr);
+    gst_element_link(src, filter);
+    head = filter;
     break;
   }
   }
 
-  bool ok = play_to_eos(label.c_str(), pipeline, frames, res);
-  gst_element_set_state(pipeline, GST_STATE_NULL);
-  if (cfg.producer == Producer::Canvas) {
-    res.stats = read_stats(src);
-    res.draws = draw.draws;
-  } else if (cfg.producer == Producer::AppSrc) {
-    res.draws = feed.n;
+  GstElement *tail = add_tail(GST_BIN(pipeline), cfg.sink->kind, &cnt, label);
+  bool ok = tail && gst_element_link(head, tail);
+  if (tail && !ok)
+    failures.push_back(label + ": could not link the producer to the sink side");
+  if (ok) {
+    RunResult whole;
+    ok = play_to_eos(label.c_str(), pipeline, frames, whole);
   }
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  if (src && cfg.producer->producer <= Producer::CanvasTranslucent)
+    res.stats = read_stats(src);
   gst_object_unref(pipeline);
+  if (cnt.last)
+    gst_sample_unref(cnt.last);
   if (feed.cr) {
     cairo_destroy(feed.cr);
     cairo_surface_destroy(feed.surface);
   }
 
-  res.frames = rec.frames;
-  if (ok && rec.frames != static_cast<guint64>(frames)) {
-    failures.push_back(label + ": " + std::to_string(rec.frames) + " frames, expected " +
+  if (ok && cnt.frames != static_cast<guint64>(frames)) {
+    failures.push_back(label + ": " + std::to_string(cnt.frames) + " frames, expected " +
                        std::to_string(frames));
     ok = false;
   }
-  for (size_t i = 0; i < rec.pts.size(); i++) {
-    const GstClockTime ideal = gst_util_uint64_scale_round(i, GST_SECOND, kFrameRate);
-    const double err = GST_CLOCK_TIME_IS_VALID(rec.pts[i])
-                           ? std::fabs(static_cast<double>(GST_CLOCK_DIFF(ideal, rec.pts[i])))
-                           : INFINITY;
-    res.pts_max_err_ns = std::max(res.pts_max_err_ns, err);
+  if (ok && cnt.expected > cnt.skip) {
+    res.frames = cnt.expected - cnt.skip;
+    res.wall = cnt.t1 - cnt.t0;
+    res.cpu = cnt.c1 - cnt.c0;
+    res.faults = cnt.f1 - cnt.f0;
   }
-  res.ok = ok;
+  res.ok = ok && res.frames > 0 && res.wall > 0;
   return res;
+}
+
+double med(const Config &c, double (*f)(const Run &))
+{
+  std::vector<double> v;
+  for (const auto &r : c.runs)
+    if (r.ok)
+      v.push_back(f(r));
+  return median(v);
+}
+
+double run_fps(const Run &r)
+{
+  return r.frames / r.wall;
+}
+double run_cpu_ms(const Run &r)
+{
+  return r.cpu * 1e3 / r.frames;
+}
+double run_faults(const Run &r)
+{
+  return static_cast<double>(r.faults) / r.frames;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Part M: where the time goes, each step alone on this thread               */
+
+struct Micro {
+  double draw_ms = NAN, draw_translucent_ms = NAN, copy_recycled_ms = NAN, copy_fresh_ms = NAN;
+  double copy_recycled_faults = NAN, copy_fresh_faults = NAN;
+  double scan_ms = NAN, unpremultiply_ms = NAN, unpremultiply_ref_ms = NAN;
+  double floor_ms() const { return draw_ms + copy_recycled_ms; }
+};
+
+template <typename F> double time_ms(int n, F &&step, double *faults = nullptr)
+{
+  for (int i = 0; i < 3; i++) // warm: a pool's buffers are touched the first time
+    step();
+  const long f0 = minor_faults();
+  const double c0 = now_cpu();
+  for (int i = 0; i < n; i++)
+    step();
+  const double ms = (now_cpu() - c0) * 1e3 / n;
+  if (faults)
+    *faults = static_cast<double>(minor_faults() - f0) / n;
+  return ms;
+}
+
+Micro run_micro(int w, int h, int n)
+{
+  Micro m;
+  cairo_surface_t *surface = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
+  cairo_t *cr = cairo_create(surface);
+  guint8 *data = cairo_image_surface_get_data(surface);
+  const int stride = cairo_image_surface_get_stride(surface);
+  const gsize size = static_cast<gsize>(stride) * h;
+  guint64 k = 0;
+
+  m.draw_ms = time_ms(n, [&] {
+    draw_scene(cr, w, h, k++);
+    cairo_surface_flush(surface);
+  });
+  /* The canvas copied into recycled memory: canvascapturesrc's copy-on-write
+   * path (canvaspixels' copy_frame from an active pool). */
+  GstBuffer *canvas =
+      gst_buffer_new_wrapped_full(GST_MEMORY_FLAG_READONLY, data, size, 0, size, nullptr, nullptr);
+  GstBufferPool *pool = gst_buffer_pool_new();
+  GstStructure *config = gst_buffer_pool_get_config(pool);
+  gst_buffer_pool_config_set_params(config, nullptr, size, 2, 0);
+  gst_buffer_pool_set_config(pool, config);
+  gst_buffer_pool_set_active(pool, TRUE);
+  m.copy_recycled_ms = time_ms(
+      n, [&] { gst_buffer_unref(canvas_pixels::copy_frame(canvas, pool)); },
+      &m.copy_recycled_faults);
+  /* appsrc's way: a fresh buffer each frame, filled with one memcpy. */
+  m.copy_fresh_ms = time_ms(
+      n,
+      [&] {
+        GstBuffer *buf = gst_buffer_new_allocate(nullptr, size, nullptr);
+        gst_buffer_fill(buf, 0, data, size);
+        gst_buffer_unref(buf);
+      },
+      &m.copy_fresh_faults);
+  gst_buffer_pool_set_active(pool, FALSE);
+  gst_object_unref(pool);
+  gst_buffer_unref(canvas);
+
+  m.scan_ms = time_ms(n, [&] {
+    if (canvas_pixels::first_translucent_row(data, stride, w, h) != h)
+      g_printerr("warning: the opaque scene has a translucent pixel\n");
+  });
+  m.draw_translucent_ms = time_ms(n, [&] {
+    draw_scene(cr, w, h, k++, true);
+    cairo_surface_flush(surface);
+  });
+  std::vector<guint8> out(size);
+  m.unpremultiply_ms =
+      time_ms(n, [&] { canvas_pixels::unpremultiply_rows(data, out.data(), stride, w, 0, h); });
+  m.unpremultiply_ref_ms = time_ms(std::max(1, n / 5), [&] {
+    canvas_pixels::unpremultiply_rows_reference(data, out.data(), stride, w, 0, h);
+  });
+  cairo_destroy(cr);
+  cairo_surface_destroy(surface);
+  return m;
+}
+
+void print_micro(const Micro &m, int w, int h, int n)
+{
+  g_print("\nM. Where the time goes, %dx%d, each step alone on one thread, CPU ms per frame "
+          "(%d frames)\n",
+          w, h, n);
+  g_print("  %-58s %8.3f ms\n", "draw the scene (opaque fill + rectangle, Cairo)", m.draw_ms);
+  g_print("  %-58s %8.3f ms  %.1f faults/frame\n",
+          "copy the canvas into recycled memory (pool, memcpy)", m.copy_recycled_ms,
+          m.copy_recycled_faults);
+  g_print("  %-58s %8.3f ms  %.1f faults/frame\n", "appsrc's copy: fresh buffer + memcpy",
+          m.copy_fresh_ms, m.copy_fresh_faults);
+  g_print("  %-58s %8.3f ms\n", "floor with a sink that keeps frames: draw + recycled copy",
+          m.floor_ms());
+  g_print("  %-58s %8.3f ms\n", "opacity scan of an opaque canvas (alpha=true)", m.scan_ms);
+  g_print("  %-58s %8.3f ms\n", "draw the translucent scene", m.draw_translucent_ms);
+  g_print("  %-58s %8.3f ms  = %.0f fps on one core\n", "unpremultiply a translucent canvas (SIMD)",
+          m.unpremultiply_ms, 1e3 / m.unpremultiply_ms);
+  g_print("  %-58s %8.3f ms  = %.0f fps\n", "unpremultiply, plain scalar reference",
+          m.unpremultiply_ref_ms, 1e3 / m.unpremultiply_ref_ms);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -552,59 +878,158 @@ LiveResult run_live(const char *label, double seconds, bool with_queue)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Part S: soak                                                              */
+
+struct SoakDraw {
+  int width = 0, height = 0;
+  guint64 draws = 0;
+};
+
+/* Draws for 8 s out of every 10 (opaque, then translucent every other 10 s);
+ * idle the other 2 s, so the heartbeat repeats the frame the sink still
+ * holds. */
+gboolean on_soak_draw(GstElement *, cairo_t *cr, guint64 running_time, gpointer user_data)
+{
+  auto *d = static_cast<SoakDraw *>(user_data);
+  const guint64 second = running_time / GST_SECOND;
+  if (second % 10 >= 8)
+    return FALSE;
+  draw_scene(cr, d->width, d->height, d->draws++, (second / 10) % 2 == 1);
+  return TRUE;
+}
+
+struct SoakResult {
+  bool ran = false;
+  std::vector<long> rss_kb; // one sample per second
+  guint64 frames = 0, draws = 0;
+  std::string stats;
+};
+
+SoakResult run_soak(double seconds)
+{
+  SoakResult out;
+  const int w = opts.width, h = opts.height;
+  GstElement *src = gst_element_factory_make("canvascapturesrc", "src");
+  if (!src) {
+    failures.push_back("soak: no canvascapturesrc element");
+    return out;
+  }
+  GstElement *pipeline = gst_pipeline_new("bench-soak");
+  GstElement *sink = gst_element_factory_make("fakesink", "sink"); // keeps the last sample
+  Counter cnt;
+  GstPad *pad = gst_element_get_static_pad(sink, "sink");
+  gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, on_counted_buffer, &cnt, nullptr);
+  gst_object_unref(pad);
+  SoakDraw draw;
+  draw.width = w;
+  draw.height = h;
+  g_object_set(src, "width", w, "height", h, "frame-rate", static_cast<double>(kFrameRate),
+               nullptr);
+  g_signal_connect(src, "draw", G_CALLBACK(on_soak_draw), &draw);
+  gst_bin_add_many(GST_BIN(pipeline), src, sink, nullptr);
+  gst_element_link(src, sink);
+
+  GstBus *bus = gst_element_get_bus(pipeline);
+  bool ok = gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE;
+  if (!ok)
+    failures.push_back("soak: " + take_error(bus));
+  const double t0 = now_wall();
+  while (ok && now_wall() - t0 < seconds) {
+    GstMessage *msg = gst_bus_timed_pop_filtered(
+        bus, GST_SECOND, static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+    if (msg) {
+      failures.push_back("soak: error or EOS before the end of the run");
+      gst_message_unref(msg);
+      ok = false;
+      break;
+    }
+    out.rss_kb.push_back(rss_now_kb());
+  }
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  out.stats = read_stats(src);
+  gst_object_unref(bus);
+  gst_object_unref(pipeline);
+  out.frames = cnt.frames;
+  out.draws = draw.draws;
+  if (ok && cnt.frames == 0) {
+    failures.push_back("soak: no frame reached the sink");
+    ok = false;
+  }
+  out.ran = ok;
+  return out;
+}
+
+/* Growth of the resident size after the first seconds: the largest sample
+ * from @settle s on, minus the sample at @settle s. */
+long soak_growth_kb(const SoakResult &s, size_t settle)
+{
+  if (s.rss_kb.size() <= settle)
+    return 0;
+  const long base = s.rss_kb[settle - 1];
+  long top = base;
+  for (size_t i = settle; i < s.rss_kb.size(); i++)
+    top = std::max(top, s.rss_kb[i]);
+  return top - base;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Reporting                                                                 */
 
-double med_fps(const Config &c)
+const Config *find_config(const std::vector<Config> &configs, const Size &size, const char *sink,
+                          const char *producer)
 {
-  std::vector<double> v;
-  for (const auto &r : c.runs)
-    if (r.ok && r.wall > 0)
-      v.push_back(r.frames / r.wall);
-  return median(v);
+  for (const auto &c : configs)
+    if (c.size.width == size.width && c.size.height == size.height &&
+        g_str_equal(c.sink->key, sink) && g_str_equal(c.producer->key, producer))
+      return &c;
+  return nullptr;
 }
 
-double med_cpu_ms(const Config &c)
+void print_offline(const std::vector<Config> &configs, const Size &size)
 {
-  std::vector<double> v;
-  for (const auto &r : c.runs)
-    if (r.ok && r.frames > 0)
-      v.push_back(r.cpu * 1e3 / r.frames);
-  return median(v);
-}
-
-void print_offline(const std::vector<Config> &configs, int frames)
-{
-  g_print("\nA. Offline %dx%d BGRA/BGRx, %d frames at %d/1, %d round(s), median of rounds\n",
-          opts.width, opts.height, frames, kFrameRate, opts.rounds);
-  g_print("%-4s %-44s %8s %9s %9s %7s %17s\n", "id", "configuration", "wall s", "fps", "CPU ms/fr",
-          "CPU %", "fps min..max");
-  g_print("%s\n", std::string(104, '-').c_str());
-  for (const auto &c : configs) {
-    std::vector<double> wall, fps, cpupct;
-    for (const auto &r : c.runs) {
-      if (!r.ok)
+  g_print("\nA. Offline %dx%d, %d frames (vp8: %d) at %d/1, median of %d round(s), steady state "
+          "(after the first tenth of the frames)\n",
+          size.width, size.height, opts.frames, opts.enc_frames, kFrameRate, opts.rounds);
+  g_print("  %-32s %9s %10s %9s %10s %10s\n", "producer", "fps", "CPU ms/fr", "faults/fr",
+          "fps/appsrc", "CPU/appsrc");
+  for (const auto &sink : kSinks) {
+    bool any = false;
+    for (const auto &c : configs)
+      if (c.size.width == size.width && c.size.height == size.height && c.sink == &sink)
+        any = true;
+    if (!any)
+      continue;
+    g_print("  [%s] %s\n", sink.key, sink.label);
+    const Config *app = find_config(configs, size, sink.key, "app");
+    for (const auto &prod : kProducers) {
+      const Config *c = find_config(configs, size, sink.key, prod.key);
+      if (!c)
         continue;
-      wall.push_back(r.wall);
-      fps.push_back(r.frames / r.wall);
-      cpupct.push_back(100.0 * r.cpu / r.wall);
+      if (std::isnan(med(*c, run_fps))) {
+        g_print("    %-30s %9s\n", prod.label, "FAILED");
+        continue;
+      }
+      const double fps = med(*c, run_fps), cpu = med(*c, run_cpu_ms);
+      g_print("    %-30s %9.1f %10.3f %9.1f", prod.label, fps, cpu, med(*c, run_faults));
+      if (app && c != app && !std::isnan(med(*app, run_fps)))
+        g_print(" %9.2fx %9.2fx", fps / med(*app, run_fps), cpu / med(*app, run_cpu_ms));
+      g_print("\n");
     }
-    if (fps.empty()) {
-      g_print("%-4s %-44s %8s\n", c.key, c.label, "FAILED");
-      continue;
-    }
-    const auto mm = std::minmax_element(fps.begin(), fps.end());
-    g_print("%-4s %-44s %8.3f %9.1f %9.3f %7.0f %8.1f..%-8.1f\n", c.key, c.label, median(wall),
-            median(fps), med_cpu_ms(c), median(cpupct), *mm.first, *mm.second);
   }
-  g_print("\nPer configuration (last round): frames, draws, max |PTS - n/30 s|, element stats\n");
+}
+
+void print_stats(const std::vector<Config> &configs)
+{
+  g_print("\ncanvascapturesrc stats (last round, 1st size): canvas-copies = copy-on-write\n");
   for (const auto &c : configs) {
-    if (c.runs.empty())
+    if (c.runs.empty() || c.runs.back().stats.empty() || c.size.width != configs[0].size.width)
       continue;
-    const RunResult &r = c.runs.back();
-    g_print("  %-4s frames=%" G_GUINT64_FORMAT " draws=%" G_GUINT64_FORMAT
-            " pts-max-err=%.0f ns%s%s\n",
-            c.key, r.frames, r.draws, r.pts_max_err_ns, r.stats.empty() ? "" : "\n       ",
-            r.stats.c_str());
+    const std::string &s = c.runs.back().stats;
+    const char *copies = strstr(s.c_str(), "canvas-copies=(guint64)");
+    const char *frames = strstr(s.c_str(), "frames-captured=(guint64)");
+    g_print("  %-10s frames-captured=%s canvas-copies=%s\n", c.id().c_str(),
+            frames ? std::to_string(g_ascii_strtoull(frames + 25, nullptr, 10)).c_str() : "?",
+            copies ? std::to_string(g_ascii_strtoull(copies + 23, nullptr, 10)).c_str() : "?");
   }
 }
 
@@ -646,31 +1071,73 @@ const char *verdict(bool pass)
   return pass ? "PASS" : "MISS";
 }
 
+/* One summary line: @value against @target (at least or at most). */
+void target_line(const std::string &what, double value, const char *unit, double target,
+                 bool at_least, bool primary = true)
+{
+  if (!std::isfinite(value)) {
+    g_print("  %-66s    n/a\n", what.c_str());
+    return;
+  }
+  const bool pass = at_least ? value >= target : value <= target;
+  g_print("  %-66s %8.2f%-3s target %s %.2f%s  %s%s\n", what.c_str(), value, unit,
+          at_least ? ">=" : "<=", target, unit, verdict(pass), primary ? "" : " (info)");
+}
+
+bool parse_sizes(const char *text, std::vector<Size> &sizes)
+{
+  gchar **parts = g_strsplit(text, ",", -1);
+  bool ok = true;
+  for (gchar **p = parts; *p; p++) {
+    Size s{0, 0};
+    if (sscanf(*p, "%dx%d", &s.width, &s.height) != 2 || s.width < 8 || s.height < 8 ||
+        s.width > 16384 || s.height > 16384)
+      ok = false;
+    else
+      sizes.push_back(s);
+  }
+  g_strfreev(parts);
+  return ok && !sizes.empty();
+}
+
 } // namespace
 
 int main(int argc, char **argv)
 {
   GOptionEntry entries[] = {
-      {"frames", 'n', 0, G_OPTION_ARG_INT, &opts.frames, "Frames per offline run (600)", "N"},
-      {"width", 'W', 0, G_OPTION_ARG_INT, &opts.width, "Frame width (1920)", "PX"},
-      {"height", 'H', 0, G_OPTION_ARG_INT, &opts.height, "Frame height (1080)", "PX"},
+      {"frames", 'n', 0, G_OPTION_ARG_INT, &opts.frames, "Frames per offline run (300)", "N"},
+      {"enc-frames", 0, 0, G_OPTION_ARG_INT, &opts.enc_frames,
+       "Frames per offline run through vp8enc (60)", "N"},
+      {"sizes", 0, 0, G_OPTION_ARG_STRING, &opts.sizes,
+       "Frame sizes of the offline runs (1920x1080,640x360)", "WxH,..."},
+      {"width", 'W', 0, G_OPTION_ARG_INT, &opts.width, "Frame width of the live runs (1920)", "PX"},
+      {"height", 'H', 0, G_OPTION_ARG_INT, &opts.height, "Frame height of the live runs (1080)",
+       "PX"},
       {"rounds", 'r', 0, G_OPTION_ARG_INT, &opts.rounds,
-       "Rounds of the offline configurations, alternated; medians are reported (3)", "N"},
+       "Rounds of the offline configurations, interleaved; medians are reported (3)", "N"},
       {"live-seconds", 's', 0, G_OPTION_ARG_DOUBLE, &opts.live_seconds,
-       "Duration of the live run (20)", "S"},
+       "Duration of the live runs (20)", "S"},
+      {"soak", 0, 0, G_OPTION_ARG_DOUBLE, &opts.soak,
+       "Also a live run of S seconds printing the resident memory (off; quick: 2)", "S"},
       {"quick", 'q', 0, G_OPTION_ARG_NONE, &opts.quick,
-       "Smoke test: 320x240, 30 frames, 1 round, 1 s live (explicit options still win)", nullptr},
+       "Smoke test: 320x240, 30 frames (vp8 10), 1 round, 1 s live, 2 s soak (explicit options "
+       "still win)",
+       nullptr},
       {"skip-live", 0, 0, G_OPTION_ARG_NONE, &opts.skip_live, "Skip part B (live)", nullptr},
       {"skip-offline", 0, 0, G_OPTION_ARG_NONE, &opts.skip_offline, "Skip part A (offline)",
        nullptr},
+      {"skip-micro", 0, 0, G_OPTION_ARG_NONE, &opts.skip_micro, "Skip part M (each step alone)",
+       nullptr},
       {"only", 0, 0, G_OPTION_ARG_STRING, &opts.only,
-       "Run only these offline configurations, comma-separated ids (e.g. A1,A2) - for profiling",
+       "Run only these offline configurations: ids (keep-cv), sinks (keep, appsink, vp8, conv, "
+       "zero) or producers (cv, ca, ct, app, vts), comma-separated",
        "IDS"},
       {"timeout", 0, 0, G_OPTION_ARG_DOUBLE, &opts.timeout,
        "Seconds an offline run may take before it counts as failed (30 + 0.1 per frame)", "S"},
       {nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr}};
 
-  GOptionContext *ctx = g_option_context_new("- canvascapturesrc against appsrc and videotestsrc");
+  GOptionContext *ctx =
+      g_option_context_new("- canvascapturesrc against appsrc and videotestsrc, per sink");
   g_option_context_add_main_entries(ctx, entries, nullptr);
   g_option_context_add_group(ctx, gst_init_get_option_group());
   GError *error = nullptr;
@@ -681,15 +1148,27 @@ int main(int argc, char **argv)
     return 2;
   }
   g_option_context_free(ctx);
+  if (argc > 1) {
+    g_printerr("unknown argument: %s (see --help)\n", argv[1]);
+    return 2;
+  }
 
   auto pick = [](auto value, auto normal, auto quick) {
     return value > 0 ? value : (opts.quick ? quick : normal);
   };
-  opts.frames = pick(opts.frames, 600, 30);
-  opts.width = pick(opts.width, 1920, 320);
-  opts.height = pick(opts.height, 1080, 240);
+  opts.frames = pick(opts.frames, 300, 30);
+  opts.enc_frames = pick(opts.enc_frames, 60, 10);
   opts.rounds = pick(opts.rounds, 3, 1);
   opts.live_seconds = pick(opts.live_seconds, 20.0, 1.0);
+  opts.soak = pick(opts.soak, 0.0, 2.0);
+  std::vector<Size> sizes;
+  if (!parse_sizes(opts.sizes ? opts.sizes : (opts.quick ? "320x240" : "1920x1080,640x360"),
+                   sizes)) {
+    g_printerr("--sizes: expected WxH[,WxH...] with 8..16384 pixels a side\n");
+    return 2;
+  }
+  opts.width = pick(opts.width, sizes[0].width, sizes[0].width);
+  opts.height = pick(opts.height, sizes[0].height, sizes[0].height);
 
   GstPluginFeature *feature =
       GST_PLUGIN_FEATURE(gst_registry_lookup_feature(gst_registry_get(), "canvascapturesrc"));
@@ -704,73 +1183,50 @@ int main(int argc, char **argv)
   }
   guint major, minor, micro, nano;
   gst_version(&major, &minor, &micro, &nano);
-  g_print("GStreamer %u.%u.%u, Cairo %s, %ld CPU(s)\n", major, minor, micro, cairo_version_string(),
-          sysconf(_SC_NPROCESSORS_ONLN));
+  GDateTime *now = g_date_time_new_now_utc();
+  gchar *date = g_date_time_format(now, "%Y-%m-%d %H:%M UTC");
+  g_date_time_unref(now);
+  double load[3] = {0, 0, 0};
+  if (getloadavg(load, 3) < 0)
+    load[0] = NAN;
+  g_print("%s, GStreamer %u.%u.%u, Cairo %s, %ld CPU(s), load average %.2f\n", date, major, minor,
+          micro, cairo_version_string(), sysconf(_SC_NPROCESSORS_ONLN), load[0]);
+  g_free(date);
 
-  std::vector<Config> configs;
-  configs.push_back(
-      {"A1", "canvascapturesrc alpha=false (BGRx)", Producer::Canvas, false, false, false, {}});
-  configs.push_back({"A1a",
-                     "canvascapturesrc alpha=true (BGRA straight)",
-                     Producer::Canvas,
-                     true,
-                     false,
-                     false,
-                     {}});
-  configs.push_back({"A1t",
-                     "A1a with a translucent fill (unpremultiply)",
-                     Producer::Canvas,
-                     true,
-                     false,
-                     true,
-                     {}});
-  configs.push_back({"A1'",
-                     "A1 + sink keeps last buffer (copy-on-write)",
-                     Producer::Canvas,
-                     false,
-                     true,
-                     false,
-                     {}});
-  configs.push_back({"A2",
-                     "appsrc + app Cairo + alloc/memcpy (BGRA)",
-                     Producer::AppSrc,
-                     false,
-                     false,
-                     false,
-                     {}});
-  configs.push_back({"A3",
-                     "videotestsrc pattern=solid-color (BGRA)",
-                     Producer::TestSrc,
-                     false,
-                     false,
-                     false,
-                     {}});
-  if (opts.only) {
-    gchar **ids = g_strsplit(opts.only, ",", -1);
-    std::vector<Config> kept;
-    for (auto &c : configs)
-      if (g_strv_contains(const_cast<const gchar *const *>(ids), c.key))
-        kept.push_back(c);
-    configs = kept;
-    g_strfreev(ids);
+  Micro micro_result;
+  const Size &big = sizes[0];
+  const int micro_n = std::max(5, opts.frames / 3);
+  if (!opts.skip_micro) {
+    micro_result = run_micro(big.width, big.height, micro_n);
+    print_micro(micro_result, big.width, big.height, micro_n);
   }
 
-  if (!opts.skip_offline && !configs.empty()) {
-    // Warm-up: page in code, fill the registry, grow the heap; not reported.
-    const int warm = std::max(10, opts.frames / 4);
-    g_print("warm-up (%d frames each)...\n", warm);
-    for (auto &c : configs)
-      run_offline(c, warm);
-    for (int round = 0; round < opts.rounds; round++) {
-      g_print("round %d/%d:", round + 1, opts.rounds);
-      for (auto &c : configs) {
-        c.runs.push_back(run_offline(c, opts.frames));
-        const RunResult &r = c.runs.back();
-        g_print(" %s %.1f fps", c.key, r.ok && r.wall > 0 ? r.frames / r.wall : 0.0);
+  std::vector<Config> configs;
+  gchar **only = opts.only ? g_strsplit(opts.only, ",", -1) : nullptr;
+  for (const auto &size : sizes)
+    for (const auto &sink : kSinks)
+      for (const auto &prod : kProducers) {
+        Config c{size, &sink, &prod, {}};
+        if (only && !g_strv_contains(only, c.id().c_str()) && !g_strv_contains(only, sink.key) &&
+            !g_strv_contains(only, prod.key))
+          continue;
+        configs.push_back(c);
       }
-      g_print("\n");
+  g_strfreev(only);
+
+  if (!opts.skip_offline && !configs.empty()) {
+    // Warm-up: page in code, fill the registry; not reported.
+    g_print("\nwarm-up (10 frames each)...\n");
+    for (auto &c : configs)
+      run_offline(c, 10);
+    for (int round = 0; round < opts.rounds; round++) {
+      g_print("round %d/%d...\n", round + 1, opts.rounds);
+      for (auto &c : configs)
+        c.runs.push_back(run_offline(c, frames_for(c)));
     }
-    print_offline(configs, opts.frames);
+    for (const auto &size : sizes)
+      print_offline(configs, size);
+    print_stats(configs);
   }
 
   LiveResult live, live_queue;
@@ -783,49 +1239,79 @@ int main(int argc, char **argv)
     print_live("B' Live canvascapturesrc frame-rate=30 -> queue -> fakesink sync=true", live_queue);
   }
 
+  SoakResult soak;
+  const size_t settle = 5;
+  if (opts.soak > 0) {
+    g_print("\nS. soak: live %dx%d alpha=true frame-rate=30 -> fakesink (keeps the last sample), "
+            "%.0f s; drawing 8 s of 10 (translucent every other 10 s), idle 2 s (heartbeats)\n",
+            opts.width, opts.height, opts.soak);
+    soak = run_soak(opts.soak);
+    if (soak.ran) {
+      g_print("  frames %" G_GUINT64_FORMAT ", draws %" G_GUINT64_FORMAT "\n  RSS MB by second:",
+              soak.frames, soak.draws);
+      for (size_t i = 0; i < soak.rss_kb.size(); i++)
+        g_print("%s%.1f", i % 15 ? " " : "\n   ", soak.rss_kb[i] / 1024.0);
+      g_print("\n  element %s\n", soak.stats.c_str());
+    }
+  }
+
   // Summary: informational, never the exit status.
-  g_print("\nsummary\n");
-  auto find = [&](const char *key) -> const Config * {
-    for (const auto &c : configs)
-      if (g_str_equal(c.key, key))
-        return &c;
-    return nullptr;
+  g_print("\nsummary (%dx%d unless said; fps = wall-clock frames/s, medians)\n", big.width,
+          big.height);
+  auto ratio = [&](const Size &size, const char *sink, const char *num, const char *den,
+                   double (*f)(const Run &)) {
+    const Config *a = find_config(configs, size, sink, num),
+                 *b = find_config(configs, size, sink, den);
+    return a && b ? med(*a, f) / med(*b, f) : NAN;
   };
-  const Config *a1 = find("A1"), *a1a = find("A1a"), *a2 = find("A2"), *a3 = find("A3");
-  auto ratio_line = [](const char *what, const Config *num, const Config *den, bool fps,
-                       double target, bool at_least, bool primary) {
-    if (!num || !den || num->runs.empty() || den->runs.empty()) {
-      g_print("  %-54s    n/a\n", what);
-      return;
+  if (!opts.skip_offline) {
+    for (const char *sink : {"keep", "appsink"}) {
+      target_line(std::string("[") + sink + "] canvas alpha=false fps / appsrc+copy fps",
+                  ratio(big, sink, "cv", "app", run_fps), "x", 2.0, true);
+      target_line(std::string("[") + sink + "] canvas alpha=true opaque fps / appsrc+copy fps",
+                  ratio(big, sink, "ca", "app", run_fps), "x", 1.5, true);
+      target_line(std::string("[") + sink + "] the same in CPU per frame, appsrc / canvas",
+                  1.0 / ratio(big, sink, "cv", "app", run_cpu_ms), "x", 2.0, true, false);
     }
-    const double r = fps ? med_fps(*num) / med_fps(*den) : med_cpu_ms(*num) / med_cpu_ms(*den);
-    if (!std::isfinite(r)) {
-      g_print("  %-54s    n/a (a configuration failed)\n", what);
-      return;
+    const Config *keep_cv = find_config(configs, big, "keep", "cv");
+    if (keep_cv && !opts.skip_micro)
+      target_line("[keep] canvas alpha=false CPU/frame / (draw + recycled memcpy)",
+                  med(*keep_cv, run_cpu_ms) / micro_result.floor_ms(), "x", 1.5, false);
+    for (const char *prod : {"cv", "ca", "ct"}) {
+      const Config *c = find_config(configs, big, "keep", prod);
+      if (c)
+        target_line(std::string("[keep] minor page faults per frame, canvas ") + prod,
+                    med(*c, run_faults), "", 1.0, false);
     }
-    const bool pass = at_least ? r >= target : r <= target;
-    g_print("  %-54s %6.2fx  target %s %.1fx  %s%s\n", what, r, at_least ? ">=" : "<=", target,
-            verdict(pass), primary ? "" : " (info)");
-  };
-  ratio_line("canvas alpha=false fps / appsrc fps", a1, a2, true, 1.5, true, true);
-  ratio_line("canvas alpha=true  fps / appsrc fps", a1a, a2, true, 1.5, true, false);
-  ratio_line("canvas alpha=false CPU/frame / videotestsrc CPU/frame", a1, a3, false, 1.3, false,
-             true);
-  ratio_line("canvas alpha=true  CPU/frame / videotestsrc CPU/frame", a1a, a3, false, 1.3, false,
-             false);
+    for (const auto &size : sizes)
+      for (const auto &sink : kSinks) {
+        gchar *what = g_strdup_printf("[%s] %dx%d canvas alpha=true opaque / alpha=false CPU",
+                                      sink.key, size.width, size.height);
+        target_line(what, ratio(size, sink.key, "ca", "cv", run_cpu_ms), "x", 1.3, false);
+        g_free(what);
+      }
+    for (const char *prod : {"cv", "ca"})
+      target_line(std::string("[vp8] canvas ") + prod + " fps / appsrc+copy fps (no slower)",
+                  ratio(big, "vp8", prod, "app", run_fps), "x", 1.0, true);
+  }
+  if (!opts.skip_micro)
+    target_line("translucent canvas unpremultiplied, frames/s on one core",
+                1e3 / micro_result.unpremultiply_ms, "", 200, true);
   auto jitter_line = [](const char *what, const LiveResult &l, bool primary) {
     if (!l.ran || l.grid_err_ms.empty()) {
-      g_print("  %-54s    n/a\n", what);
+      g_print("  %-66s    n/a\n", what);
       return;
     }
-    const double p99 = percentile(l.grid_err_ms, 0.99);
-    g_print("  %-54s %6.3f ms target <  1.0 ms  %s%s\n", what, p99, verdict(p99 < 1.0),
-            primary ? "" : " (info)");
+    target_line(what, percentile(l.grid_err_ms, 0.99), "ms", 1.0, false, primary);
   };
   if (!opts.skip_live) {
     jitter_line("live PTS jitter p99 |PTS - k/30 s| (B, direct)", live, true);
     jitter_line("live PTS jitter p99 |PTS - k/30 s| (B', queue)", live_queue, false);
   }
+  if (soak.ran && soak.rss_kb.size() > settle)
+    target_line("soak: RSS growth after the first 5 s, MB", soak_growth_kb(soak, settle) / 1024.0,
+                "", 2.0, false);
+  g_print("  peak RSS of the whole run: %.1f MB\n", peak_rss_kb() / 1024.0);
   if (failures.empty()) {
     g_print("  every pipeline ran and produced the expected frame count\n");
     return 0;

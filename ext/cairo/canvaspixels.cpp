@@ -1,0 +1,292 @@
+/* canvaspixels: the pixel work of canvascapturesrc (see canvaspixels.h).
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "canvaspixels.h"
+
+#include <cairo.h>
+
+#include <cstring>
+
+namespace canvas_pixels
+{
+
+namespace
+{
+
+/* Eight pixels a vector: GCC's generic vectors, compiled to AVX2 where the CPU
+ * has it (target_clones picks at load time), to SSE2/NEON pairs elsewhere. */
+typedef guint32 U32x8 __attribute__((vector_size(32)));
+typedef gint32 I32x8 __attribute__((vector_size(32)));
+typedef float F32x8 __attribute__((vector_size(32)));
+constexpr gint LANES = 8;
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define CANVAS_PIXELS_CLONES __attribute__((target_clones("avx2", "default")))
+/* The vectors only travel between inlined helpers of this file. */
+#pragma GCC diagnostic ignored "-Wpsabi"
+#else
+#define CANVAS_PIXELS_CLONES
+#endif
+
+inline U32x8 load8(const guint32 *p)
+{
+  U32x8 v;
+  memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+inline guint32 translucent_bits(guint32 pixel)
+{
+  /* (a + 1) & 0xfe is zero only for a == 0 and a == 255. */
+  return ((pixel >> 24) + 1) & 0xfe;
+}
+
+/* Whether a row holds a translucent pixel: one pass, branch-free, as the scan
+ * is bound by memory bandwidth, not by these few operations. */
+CANVAS_PIXELS_CLONES bool row_is_translucent(const guint32 *px, gint width)
+{
+  U32x8 t0 = {}, t1 = {}, t2 = {}, t3 = {};
+  gint x = 0;
+  for (; x + 4 * LANES <= width; x += 4 * LANES) {
+    t0 |= ((load8(px + x) >> 24) + 1) & 0xfe;
+    t1 |= ((load8(px + x + LANES) >> 24) + 1) & 0xfe;
+    t2 |= ((load8(px + x + 2 * LANES) >> 24) + 1) & 0xfe;
+    t3 |= ((load8(px + x + 3 * LANES) >> 24) + 1) & 0xfe;
+  }
+  t0 |= t1 | t2 | t3;
+  guint32 t = 0;
+  for (gint i = 0; i < LANES; i++)
+    t |= t0[i];
+  for (; x < width; x++)
+    t |= translucent_bits(px[x]);
+  return t != 0;
+}
+
+/* Straight-alpha colour of premultiplied @c at alpha @a in 1..254. */
+inline guint32 unpremultiply_channel(guint32 c, guint32 a)
+{
+  return MIN(255u, (c * 255 + a / 2) / a);
+}
+
+/* Eight pixels at once in single precision: q = c * (255 / a) + 0.5 + 2^-10,
+ * truncated, is exactly min(255, (c * 255 + a / 2) / a) for a in 1..254:
+ * c * 255 / a + 0.5 is a multiple of 1 / (2a) >= 1/510 away from the next
+ * integer unless it is one, and the two roundings err by less than 2^-14 for
+ * results up to 255, so the bias 2^-10 lands on the right side (the unit
+ * test checks every (a, c) pair). Alpha 0 and 255 keep the pixel as it is. */
+CANVAS_PIXELS_CLONES void unpremultiply_row(const guint32 *in, guint32 *out, gint width)
+{
+  const F32x8 k255 = {255.f, 255.f, 255.f, 255.f, 255.f, 255.f, 255.f, 255.f};
+  const float b = 0.5f + 1.0f / 1024;
+  const F32x8 bias = {b, b, b, b, b, b, b, b};
+  gint x = 0;
+  for (; x + LANES <= width; x += LANES) {
+    U32x8 p = load8(in + x);
+    U32x8 a = p >> 24;
+    I32x8 keep = (a == 0) | (a == 255);
+    F32x8 scale = k255 / __builtin_convertvector((I32x8)a, F32x8); /* inf where a == 0 */
+    auto div = [&](U32x8 c) {
+      F32x8 v = __builtin_convertvector((I32x8)c, F32x8) * scale + bias;
+      v = v < k255 ? v : k255; /* also NaN and inf (a == 0: kept anyway) */
+      return (U32x8) __builtin_convertvector(v, I32x8);
+    };
+    U32x8 q =
+        (a << 24) | (div((p >> 16) & 0xff) << 16) | (div((p >> 8) & 0xff) << 8) | div(p & 0xff);
+    U32x8 res = keep ? p : q;
+    memcpy(out + x, &res, sizeof(res));
+  }
+  for (; x < width; x++)
+    out[x] = unpremultiply_pixel_reference(in[x]);
+}
+
+/* Copies a row, returning whether it holds a translucent pixel. */
+CANVAS_PIXELS_CLONES bool copy_row_checked(const guint32 *in, guint32 *out, gint width)
+{
+  U32x8 t0 = {}, t1 = {};
+  gint x = 0;
+  for (; x + 2 * LANES <= width; x += 2 * LANES) {
+    U32x8 a = load8(in + x), b = load8(in + x + LANES);
+    t0 |= ((a >> 24) + 1) & 0xfe;
+    t1 |= ((b >> 24) + 1) & 0xfe;
+    memcpy(out + x, &a, sizeof(a));
+    memcpy(out + x + LANES, &b, sizeof(b));
+  }
+  t0 |= t1;
+  guint32 t = 0;
+  for (gint i = 0; i < LANES; i++)
+    t |= t0[i];
+  for (; x < width; x++) {
+    t |= translucent_bits(in[x]);
+    out[x] = in[x];
+  }
+  return t != 0;
+}
+
+} // namespace
+
+gint stride_for_width(gint width)
+{
+  return cairo_format_stride_for_width(CAIRO_FORMAT_ARGB32, width);
+}
+
+gint first_translucent_row(const guint8 *data, gint stride, gint width, gint height)
+{
+  for (gint y = 0; y < height; y++)
+    if (row_is_translucent(reinterpret_cast<const guint32 *>(data + (gsize)y * stride), width))
+      return y;
+  return height;
+}
+
+gint first_translucent_row_reference(const guint8 *data, gint stride, gint width, gint height)
+{
+  for (gint y = 0; y < height; y++) {
+    const guint8 *row = data + (gsize)y * stride;
+    for (gint x = 0; x < width; x++) {
+      guint32 pixel;
+      memcpy(&pixel, row + 4 * x, 4);
+      guint32 a = pixel >> 24;
+      if (a != 0 && a != 255)
+        return y;
+    }
+  }
+  return height;
+}
+
+guint32 unpremultiply_pixel_reference(guint32 pixel)
+{
+  guint32 a = pixel >> 24;
+  if (a == 0 || a == 255)
+    return pixel;
+  return (a << 24) | (unpremultiply_channel((pixel >> 16) & 0xff, a) << 16) |
+         (unpremultiply_channel((pixel >> 8) & 0xff, a) << 8) |
+         unpremultiply_channel(pixel & 0xff, a);
+}
+
+void unpremultiply_rows(const guint8 *src, guint8 *dst, gint stride, gint width, gint y0, gint y1)
+{
+  for (gint y = y0; y < y1; y++)
+    unpremultiply_row(reinterpret_cast<const guint32 *>(src + (gsize)y * stride),
+                      reinterpret_cast<guint32 *>(dst + (gsize)y * stride), width);
+}
+
+void unpremultiply_rows_reference(const guint8 *src, guint8 *dst, gint stride, gint width, gint y0,
+                                  gint y1)
+{
+  for (gint y = y0; y < y1; y++) {
+    for (gint x = 0; x < width; x++) {
+      guint32 pixel;
+      memcpy(&pixel, src + (gsize)y * stride + 4 * x, 4);
+      pixel = unpremultiply_pixel_reference(pixel);
+      memcpy(dst + (gsize)y * stride + 4 * x, &pixel, 4);
+    }
+  }
+}
+
+void copy_rows_straight_alpha(const guint8 *src, guint8 *dst, gint stride, gint width, gint height)
+{
+  for (gint y = 0; y < height; y++) {
+    const guint32 *in = reinterpret_cast<const guint32 *>(src + (gsize)y * stride);
+    guint32 *out = reinterpret_cast<guint32 *>(dst + (gsize)y * stride);
+    if (copy_row_checked(in, out, width))
+      unpremultiply_row(in, out, width); /* the row is still in the cache */
+  }
+}
+
+GstBuffer *straight_alpha_copy(GstBuffer *canvas, gint width, gint height, GstBufferPool *pool)
+{
+  GstMapInfo in, out;
+  if (!gst_buffer_map(canvas, &in, GST_MAP_READ))
+    return nullptr;
+  GstBuffer *frame = alloc_frame(pool, in.size);
+  if (!gst_buffer_map(frame, &out, GST_MAP_WRITE)) {
+    gst_buffer_unmap(canvas, &in);
+    gst_buffer_unref(frame);
+    return nullptr;
+  }
+  copy_rows_straight_alpha(in.data, out.data, stride_for_width(width), width, height);
+  gst_buffer_unmap(frame, &out);
+  gst_buffer_unmap(canvas, &in);
+  return frame;
+}
+
+bool buffer_is_exclusive(GstBuffer *buffer)
+{
+  if (!gst_buffer_is_writable(buffer) || gst_buffer_n_memory(buffer) != 1)
+    return false;
+  GstMemory *mem = gst_buffer_peek_memory(buffer, 0);
+  return gst_memory_is_writable(mem) && !GST_MEMORY_IS_READONLY(mem) &&
+         GST_MINI_OBJECT_REFCOUNT_VALUE(mem) == 1;
+}
+
+GstBuffer *alloc_frame(GstBufferPool *pool, gsize size)
+{
+  GstBuffer *buffer = nullptr;
+
+  if (pool && gst_buffer_pool_is_active(pool)) {
+    GstStructure *config = gst_buffer_pool_get_config(pool);
+    guint pool_size = 0;
+    gst_buffer_pool_config_get_params(config, nullptr, &pool_size, nullptr, nullptr);
+    gst_structure_free(config);
+    if (pool_size == size && gst_buffer_pool_acquire_buffer(pool, &buffer, nullptr) != GST_FLOW_OK)
+      buffer = nullptr;
+  }
+  if (buffer && (gst_buffer_get_size(buffer) != size || gst_buffer_n_memory(buffer) != 1)) {
+    gst_buffer_unref(buffer);
+    buffer = nullptr;
+  }
+  if (!buffer)
+    buffer = gst_buffer_new_allocate(nullptr, size, nullptr);
+  return buffer;
+}
+
+GstBuffer *copy_frame(GstBuffer *src, GstBufferPool *pool)
+{
+  GstMapInfo in, out;
+  if (!gst_buffer_map(src, &in, GST_MAP_READ))
+    return nullptr;
+  GstBuffer *copy = alloc_frame(pool, in.size);
+  if (!gst_buffer_map(copy, &out, GST_MAP_WRITE)) {
+    gst_buffer_unmap(src, &in);
+    gst_buffer_unref(copy);
+    return nullptr;
+  }
+  memcpy(out.data, in.data, in.size);
+  gst_buffer_unmap(copy, &out);
+  gst_buffer_unmap(src, &in);
+  return copy;
+}
+
+GstBuffer *unpremultiplied_frame(GstBuffer *canvas, gint width, gint height, GstBufferPool *pool,
+                                 bool *same_bytes)
+{
+  *same_bytes = false;
+  GstMapInfo in;
+  if (!gst_buffer_map(canvas, &in, GST_MAP_READ))
+    return nullptr;
+  gint stride = stride_for_width(width);
+  gint first = first_translucent_row(in.data, stride, width, height);
+  if (first == height) {
+    gst_buffer_unmap(canvas, &in);
+    *same_bytes = true;
+    return nullptr;
+  }
+  /* CC-10: GStreamer's BGRA is straight alpha; Cairo's is premultiplied. */
+  GstBuffer *frame = alloc_frame(pool, in.size);
+  GstMapInfo out;
+  if (!gst_buffer_map(frame, &out, GST_MAP_WRITE)) {
+    gst_buffer_unmap(canvas, &in);
+    gst_buffer_unref(frame);
+    return nullptr;
+  }
+  memcpy(out.data, in.data, (gsize)first * stride);
+  unpremultiply_rows(in.data, out.data, stride, width, first, height);
+  gst_buffer_unmap(frame, &out);
+  gst_buffer_unmap(canvas, &in);
+  return frame;
+}
+
+} // namespace canvas_pixels

@@ -1,0 +1,110 @@
+/* canvaspixels: the pixel work of canvascapturesrc, apart from its timing.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The canvas is a Cairo ARGB32 (alpha=true) or RGB24 (alpha=false) image:
+ * native-endian 32-bit words, alpha (or padding) in the top byte, colour
+ * premultiplied by alpha. GStreamer's BGRA/ARGB is straight alpha, so a frame
+ * of a translucent canvas needs its pixels divided by alpha (CC-10 in
+ * docs/plugins/canvascapturesrc.md); a canvas of opaque and fully transparent
+ * pixels only is the same bytes either way and goes out as it is.
+ *
+ * Frame memory comes from a buffer pool when one fits, so that the copies
+ * made per frame (copy-on-write of the canvas, converted frames) reuse
+ * memory instead of allocating and faulting in a new frame each time.
+ *
+ * The *_reference functions are the plain scalar definitions the optimised
+ * ones must match byte for byte (the unit tests compare them).
+ */
+#pragma once
+
+#include <gst/gst.h>
+
+namespace canvas_pixels
+{
+
+/* Bytes per row of a Cairo ARGB32/RGB24 image @width pixels wide. */
+gint stride_for_width(gint width);
+
+/* First row holding a pixel whose alpha is neither 0 nor 255 (premultiplied
+ * and straight alpha then differ), or @height if there is none. Pixels are
+ * 32-bit words with alpha in bits 24..31; rows start @stride bytes apart. */
+gint first_translucent_row(const guint8 *data, gint stride, gint width, gint height);
+gint first_translucent_row_reference(const guint8 *data, gint stride, gint width, gint height);
+
+/* Premultiplied -> straight alpha for rows [@y0, @y1): each colour c of a
+ * pixel with alpha a in 1..254 becomes min(255, (c * 255 + a / 2) / a);
+ * pixels with alpha 0 or 255 are copied as they are. @src and @dst have the
+ * same @stride and may be the same memory. */
+void unpremultiply_rows(const guint8 *src, guint8 *dst, gint stride, gint width, gint y0, gint y1);
+void unpremultiply_rows_reference(const guint8 *src, guint8 *dst, gint stride, gint width, gint y0,
+                                  gint y1);
+guint32 unpremultiply_pixel_reference(guint32 pixel);
+
+/* Whether the canvas buffer may be drawn on in place: nothing downstream
+ * still holds it or its memory (otherwise: copy-on-write). */
+bool buffer_is_exclusive(GstBuffer *buffer);
+
+/* A buffer of @size bytes in one memory: from @pool (may be NULL) when the
+ * pool is active and its buffers have that size, else freshly allocated. */
+GstBuffer *alloc_frame(GstBufferPool *pool, gsize size);
+
+/* A copy of @src's bytes in a buffer from alloc_frame() (metadata not
+ * copied), or NULL if a buffer could not be mapped. */
+GstBuffer *copy_frame(GstBuffer *src, GstBufferPool *pool);
+
+/* The frame for a premultiplied ARGB32 canvas of @width x @height: a new
+ * buffer from alloc_frame() with straight-alpha pixels when some pixel is
+ * translucent; otherwise NULL with *@same_bytes set (the canvas itself can be
+ * the frame). NULL with *@same_bytes unset: a buffer could not be mapped. */
+GstBuffer *unpremultiplied_frame(GstBuffer *canvas, gint width, gint height, GstBufferPool *pool,
+                                 bool *same_bytes);
+
+/* Copies rows [0, @height) of a premultiplied ARGB32 image to @dst in straight
+ * alpha, in one pass: each row is copied while its alpha bytes are checked,
+ * and a row with a translucent pixel is unpremultiplied instead. The result
+ * is what unpremultiply_rows() gives; the separate scan is saved when the
+ * frame has to be a copy anyway. */
+void copy_rows_straight_alpha(const guint8 *src, guint8 *dst, gint stride, gint width, gint height);
+
+/* copy_rows_straight_alpha() of a whole canvas into a buffer from
+ * alloc_frame(), or NULL if a buffer could not be mapped. */
+GstBuffer *straight_alpha_copy(GstBuffer *canvas, gint width, gint height, GstBufferPool *pool);
+
+/* Whether downstream keeps the frames it is given (a sink keeping its last
+ * sample, appsink, a queue), learnt from the canvas: a canvas pushed as a
+ * frame and still held at the next drawing had to be copied. While it
+ * keeps them, an alpha=true frame is better made as a converted copy (one
+ * pass) than by scanning the canvas, pushing it and copying it before the
+ * next drawing (two passes and a copy); every PROBE_PERIOD-th frame the
+ * canvas goes out again to see whether that is still so. Used with the
+ * canvas held, like its pixels. */
+class HoldTracker
+{
+public:
+  static constexpr guint PROBE_PERIOD = 32;
+
+  /* At each drawing session: @exclusive says whether the canvas was free. */
+  void on_draw(bool exclusive)
+  {
+    if (canvas_pushed_)
+      downstream_keeps_ = !exclusive;
+    canvas_pushed_ = false;
+  }
+  /* When making an alpha=true frame: whether to make it a converted copy. */
+  bool frame_as_copy()
+  {
+    if (!downstream_keeps_)
+      return false;
+    return ++since_probe_ % PROBE_PERIOD != 0;
+  }
+  /* The canvas itself went out as a frame. */
+  void on_canvas_pushed() { canvas_pushed_ = true; }
+  bool downstream_keeps() const { return downstream_keeps_; }
+
+private:
+  bool downstream_keeps_ = false;
+  bool canvas_pushed_ = false;
+  guint since_probe_ = 0;
+};
+
+} // namespace canvas_pixels

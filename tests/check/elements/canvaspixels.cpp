@@ -1,0 +1,400 @@
+/* Unit tests for canvascapturesrc's pixel code (ext/cairo/canvaspixels.h):
+ * the optimised scan and unpremultiply against their plain scalar
+ * references on every (alpha, colour) pair, random images, odd widths and
+ * padded strides; the copy-on-write test; frame memory from a pool. */
+
+#include <gst/check/gstcheck.h>
+#include <gst/video/video.h>
+
+#include <cstring>
+#include <vector>
+
+#include "canvaspixels.h"
+
+namespace cp = canvas_pixels;
+
+namespace
+{
+
+guint32 pixel_at(const std::vector<guint8> &img, gint stride, gint x, gint y)
+{
+  guint32 p;
+  memcpy(&p, img.data() + (gsize)y * stride + 4 * x, 4);
+  return p;
+}
+
+void set_pixel(std::vector<guint8> &img, gint stride, gint x, gint y, guint32 p)
+{
+  memcpy(img.data() + (gsize)y * stride + 4 * x, &p, 4);
+}
+
+/* A random pixel; alpha drawn from @alphas when given (edge cases), colour
+ * premultiplied (c <= a) unless @any_colour. */
+guint32 random_pixel(GRand *rand, const std::vector<guint32> &alphas, bool any_colour)
+{
+  guint32 a = alphas.empty() ? g_rand_int_range(rand, 0, 256)
+                             : alphas[g_rand_int_range(rand, 0, alphas.size())];
+  guint32 max = any_colour ? 255 : a;
+  guint32 p = a << 24;
+  for (int shift = 0; shift < 24; shift += 8)
+    p |= (guint32)g_rand_int_range(rand, 0, max + 1) << shift;
+  return p;
+}
+
+/* An image of random pixels; padding bytes past each row's pixels random too
+ * (the functions must neither read them as pixels nor write them). */
+std::vector<guint8> random_image(GRand *rand, gint stride, gint height,
+                                 const std::vector<guint32> &alphas, bool any_colour)
+{
+  std::vector<guint8> img((gsize)stride * height);
+  for (auto &b : img)
+    b = (guint8)g_rand_int_range(rand, 0, 256);
+  for (gint y = 0; y < height; y++)
+    for (gint x = 0; x < stride / 4; x++)
+      set_pixel(img, stride, x, y, random_pixel(rand, alphas, any_colour));
+  return img;
+}
+
+/* The reference formula itself, by hand. */
+GST_START_TEST(test_unpremultiply_reference_values)
+{
+  /* alpha 0 and 255: the pixel as it is (even a non-zero colour at alpha 0). */
+  fail_unless_equals_int(cp::unpremultiply_pixel_reference(0x00000000u), 0x00000000u);
+  fail_unless_equals_int(cp::unpremultiply_pixel_reference(0x00123456u), 0x00123456u);
+  fail_unless_equals_int(cp::unpremultiply_pixel_reference(0xff123456u), 0xff123456u);
+  /* (c * 255 + a / 2) / a, at most 255. */
+  fail_unless_equals_int(cp::unpremultiply_pixel_reference(0x80404040u), 0x80808080u);
+  fail_unless_equals_int(cp::unpremultiply_pixel_reference(0x02010001u), 0x02800080u);
+  fail_unless_equals_int(cp::unpremultiply_pixel_reference(0xfefefe00u), 0xfeffff00u);
+  fail_unless_equals_int(cp::unpremultiply_pixel_reference(0x01ff0100u), 0x01ffff00u);
+  /* a = 3, c = 1: 255 / 3 = 85 exactly; c = 2: 170. a = 7, c = 3: 109.29 -> 109. */
+  fail_unless_equals_int(cp::unpremultiply_pixel_reference(0x03010200u), 0x0355aa00u);
+  fail_unless_equals_int(cp::unpremultiply_pixel_reference(0x07000003u), 0x0700006du);
+}
+GST_END_TEST;
+
+/* Every (alpha, colour) pair in every channel, whole rows and the scalar
+ * tail (width 65536 + 5 pixels), premultiplied or not. */
+GST_START_TEST(test_unpremultiply_every_pair)
+{
+  const gint width = 256 * 256 + 5;
+  const gint stride = width * 4;
+  std::vector<guint8> src(stride), fast(stride), ref(stride);
+  for (guint32 i = 0; i < (guint32)width; i++) {
+    guint32 a = (i >> 8) & 0xff, c = i & 0xff;
+    guint32 p = (a << 24) | (c << 16) | ((255 - c) << 8) | ((c * 7 + a) & 0xff);
+    memcpy(src.data() + 4 * i, &p, 4);
+  }
+  cp::unpremultiply_rows(src.data(), fast.data(), stride, width, 0, 1);
+  cp::unpremultiply_rows_reference(src.data(), ref.data(), stride, width, 0, 1);
+  for (gint i = 0; i < width; i++) {
+    guint32 f = pixel_at(fast, stride, i, 0), r = pixel_at(ref, stride, i, 0);
+    if (f != r)
+      fail("pixel %d (0x%08x): optimised 0x%08x, reference 0x%08x", i, pixel_at(src, stride, i, 0),
+           f, r);
+  }
+}
+GST_END_TEST;
+
+/* Random images: widths 1..40 (odd ones, shorter than a vector), padded
+ * strides, row ranges, in place; the padding is left alone. */
+GST_START_TEST(test_unpremultiply_random_images)
+{
+  GRand *rand = g_rand_new_with_seed(20261130);
+  const std::vector<std::vector<guint32>> alpha_sets = {{}, {0, 255}, {0, 1, 254, 255}, {128}};
+  for (gint width = 1; width <= 40; width++) {
+    for (gint pad : {0, 4, 12}) {
+      const gint stride = width * 4 + pad, height = 7;
+      const auto &alphas = alpha_sets[(width + pad) % alpha_sets.size()];
+      std::vector<guint8> src = random_image(rand, stride, height, alphas, width % 3 == 0);
+      std::vector<guint8> fast = random_image(rand, stride, height, {}, true);
+      std::vector<guint8> ref = fast;
+      const gint y0 = width % 3, y1 = height - (width % 2);
+      cp::unpremultiply_rows(src.data(), fast.data(), stride, width, y0, y1);
+      cp::unpremultiply_rows_reference(src.data(), ref.data(), stride, width, y0, y1);
+      fail_unless(fast == ref, "width %d stride %d: optimised and reference differ", width, stride);
+      /* In place gives the same. */
+      std::vector<guint8> inplace = src;
+      std::vector<guint8> expected = src;
+      cp::unpremultiply_rows(inplace.data(), inplace.data(), stride, width, 0, height);
+      cp::unpremultiply_rows_reference(src.data(), expected.data(), stride, width, 0, height);
+      fail_unless(inplace == expected, "width %d stride %d: in place differs", width, stride);
+    }
+  }
+  g_rand_free(rand);
+}
+GST_END_TEST;
+
+/* The scan finds the first row with a translucent pixel wherever it is
+ * (first/last column, last row, vector tails), ignores the padding, and
+ * reports none for opaque and fully transparent pixels. */
+GST_START_TEST(test_scan_matches_reference)
+{
+  GRand *rand = g_rand_new_with_seed(7);
+  for (gint width : {1, 2, 3, 7, 8, 9, 31, 32, 33, 63, 65, 100, 1921}) {
+    for (gint pad : {0, 4, 20}) {
+      const gint stride = width * 4 + pad, height = 9;
+      /* Opaque and transparent pixels only; translucent alpha in the padding. */
+      std::vector<guint8> img = random_image(rand, stride, height, {0, 255}, false);
+      for (gint y = 0; y < height; y++)
+        for (gint x = width; x < stride / 4; x++)
+          set_pixel(img, stride, x, y, 0x80404040u);
+      fail_unless_equals_int(cp::first_translucent_row_reference(img.data(), stride, width, height),
+                             height);
+      fail_unless_equals_int(cp::first_translucent_row(img.data(), stride, width, height), height);
+
+      /* One translucent pixel at several places, with several alphas. */
+      const gint xs[] = {0, width - 1, width / 2, (gint)g_rand_int_range(rand, 0, width)};
+      for (gint x : xs) {
+        for (gint y : {0, height - 1, (gint)g_rand_int_range(rand, 0, height)}) {
+          for (guint32 a : {1u, 127u, 254u}) {
+            std::vector<guint8> one = img;
+            set_pixel(one, stride, x, y, a << 24);
+            gint ref = cp::first_translucent_row_reference(one.data(), stride, width, height);
+            fail_unless_equals_int(ref, y);
+            fail_unless_equals_int(cp::first_translucent_row(one.data(), stride, width, height),
+                                   ref);
+          }
+        }
+      }
+      /* Random alphas everywhere. */
+      std::vector<guint8> any = random_image(rand, stride, height, {}, false);
+      fail_unless_equals_int(
+          cp::first_translucent_row(any.data(), stride, width, height),
+          cp::first_translucent_row_reference(any.data(), stride, width, height));
+    }
+  }
+  /* All zero (a cleared canvas) and all opaque. */
+  std::vector<guint8> zero(64 * 4 * 5, 0), opaque(64 * 4 * 5, 0xff);
+  fail_unless_equals_int(cp::first_translucent_row(zero.data(), 64 * 4, 64, 5), 5);
+  fail_unless_equals_int(cp::first_translucent_row(opaque.data(), 64 * 4, 64, 5), 5);
+  g_rand_free(rand);
+}
+GST_END_TEST;
+
+/* The one-pass copy gives what the unpremultiply gives, row by row, whether
+ * the rows are opaque, translucent or mixed; the padding is left alone. */
+GST_START_TEST(test_copy_rows_straight_alpha)
+{
+  GRand *rand = g_rand_new_with_seed(99);
+  const std::vector<std::vector<guint32>> alpha_sets = {{255}, {0, 255}, {}, {0, 1, 254, 255}};
+  for (gint width = 1; width <= 40; width++) {
+    for (gint pad : {0, 8}) {
+      const gint stride = width * 4 + pad, height = 6;
+      std::vector<guint8> src =
+          random_image(rand, stride, height, alpha_sets[width % alpha_sets.size()], false);
+      /* One opaque row and one row with a single translucent last pixel. */
+      for (gint x = 0; x < width; x++)
+        set_pixel(src, stride, x, 1, 0xff000000u | x);
+      for (gint x = 0; x < width; x++)
+        set_pixel(src, stride, x, 2, 0xff102030u);
+      set_pixel(src, stride, width - 1, 2, 0x80402010u);
+      std::vector<guint8> fast = random_image(rand, stride, height, {}, true);
+      std::vector<guint8> ref = fast;
+      cp::copy_rows_straight_alpha(src.data(), fast.data(), stride, width, height);
+      cp::unpremultiply_rows_reference(src.data(), ref.data(), stride, width, 0, height);
+      fail_unless(fast == ref, "width %d stride %d: one-pass copy and reference differ", width,
+                  stride);
+    }
+  }
+  /* A whole buffer, from a pool. */
+  const gint width = 33, height = 5, stride = cp::stride_for_width(width);
+  std::vector<guint8> img = random_image(rand, stride, height, {0, 128, 255}, false);
+  GstBuffer *canvas = gst_buffer_new_allocate(nullptr, img.size(), nullptr);
+  gst_buffer_fill(canvas, 0, img.data(), img.size());
+  GstBuffer *frame = cp::straight_alpha_copy(canvas, width, height, nullptr);
+  std::vector<guint8> expected(img.size());
+  cp::unpremultiply_rows_reference(img.data(), expected.data(), stride, width, 0, height);
+  fail_unless(gst_buffer_memcmp(frame, 0, expected.data(), expected.size()) == 0);
+  gst_buffer_unref(frame);
+  gst_buffer_unref(canvas);
+  g_rand_free(rand);
+}
+GST_END_TEST;
+
+/* Downstream keeping frames is learnt from a pushed canvas still held at the
+ * next drawing, and unlearnt at a probe that finds it free. */
+GST_START_TEST(test_hold_tracker)
+{
+  cp::HoldTracker t;
+  fail_if(t.frame_as_copy());
+  t.on_draw(false); /* not pushed: says nothing */
+  fail_if(t.downstream_keeps());
+  t.on_canvas_pushed();
+  t.on_draw(true);
+  fail_if(t.downstream_keeps());
+  t.on_canvas_pushed();
+  t.on_draw(false); /* still held: copied */
+  fail_unless(t.downstream_keeps());
+  guint copies = 0, probes = 0;
+  for (guint i = 0; i < 2 * cp::HoldTracker::PROBE_PERIOD; i++) {
+    if (t.frame_as_copy()) {
+      copies++;
+      t.on_draw(true); /* the canvas stayed ours */
+    } else {
+      probes++;
+      t.on_canvas_pushed();
+      t.on_draw(false); /* downstream still holds it */
+    }
+  }
+  fail_unless_equals_int(probes, 2);
+  fail_unless_equals_int(copies, 2 * cp::HoldTracker::PROBE_PERIOD - 2);
+  fail_unless(t.downstream_keeps());
+  /* A probe finds the canvas free: back to handing it out. */
+  while (t.frame_as_copy())
+    ;
+  t.on_canvas_pushed();
+  t.on_draw(true);
+  fail_if(t.downstream_keeps());
+  fail_if(t.frame_as_copy());
+}
+GST_END_TEST;
+
+GST_START_TEST(test_buffer_is_exclusive)
+{
+  GstBuffer *buf = gst_buffer_new_allocate(nullptr, 64, nullptr);
+  fail_unless(cp::buffer_is_exclusive(buf));
+
+  /* Held by someone else (a sink keeping the last sample). */
+  gst_buffer_ref(buf);
+  fail_if(cp::buffer_is_exclusive(buf));
+  gst_buffer_unref(buf);
+  fail_unless(cp::buffer_is_exclusive(buf));
+
+  /* Its memory shared with another buffer. */
+  GstBuffer *shared = gst_buffer_copy(buf);
+  fail_if(cp::buffer_is_exclusive(buf));
+  fail_if(cp::buffer_is_exclusive(shared));
+  gst_buffer_unref(shared);
+  fail_unless(cp::buffer_is_exclusive(buf));
+
+  /* Two memories. */
+  gst_buffer_append_memory(buf, gst_allocator_alloc(nullptr, 16, nullptr));
+  fail_if(cp::buffer_is_exclusive(buf));
+  gst_buffer_unref(buf);
+
+  /* Read-only memory. */
+  static guint8 bytes[16];
+  GstBuffer *ro = gst_buffer_new_wrapped_full(GST_MEMORY_FLAG_READONLY, bytes, sizeof(bytes), 0,
+                                              sizeof(bytes), nullptr, nullptr);
+  fail_if(cp::buffer_is_exclusive(ro));
+  gst_buffer_unref(ro);
+}
+GST_END_TEST;
+
+GstBufferPool *new_pool(gsize size)
+{
+  GstBufferPool *pool = gst_buffer_pool_new();
+  GstStructure *config = gst_buffer_pool_get_config(pool);
+  gst_buffer_pool_config_set_params(config, nullptr, size, 2, 0);
+  fail_unless(gst_buffer_pool_set_config(pool, config));
+  return pool;
+}
+
+/* Frames come from the pool when it fits, and return to it: the memory of a
+ * released frame is the memory of the next one (no new allocation). */
+GST_START_TEST(test_alloc_frame_recycles)
+{
+  const gsize size = 4 * 16 * 8;
+  GstBufferPool *pool = new_pool(size);
+
+  /* Not active yet: a fresh buffer. */
+  GstBuffer *buf = cp::alloc_frame(pool, size);
+  fail_unless(buf->pool == nullptr);
+  fail_unless_equals_int(gst_buffer_get_size(buf), size);
+  gst_buffer_unref(buf);
+
+  fail_unless(gst_buffer_pool_set_active(pool, TRUE));
+  GstBuffer *a = cp::alloc_frame(pool, size);
+  fail_unless(a->pool == pool);
+  GstMemory *mem = gst_buffer_peek_memory(a, 0);
+  gst_buffer_unref(a);
+  GstBuffer *b = cp::alloc_frame(pool, size);
+  GstBuffer *c = cp::alloc_frame(pool, size);
+  fail_unless(gst_buffer_peek_memory(b, 0) == mem || gst_buffer_peek_memory(c, 0) == mem);
+
+  /* Copy into recycled memory: same bytes, pool memory. */
+  gst_buffer_memset(b, 0, 0x5a, size);
+  gst_buffer_memset(b, 7, 0x11, 1);
+  GstBuffer *copy = cp::copy_frame(b, pool);
+  fail_unless(copy->pool == pool);
+  GstMapInfo mb, mc;
+  fail_unless(gst_buffer_map(b, &mb, GST_MAP_READ));
+  fail_unless(gst_buffer_map(copy, &mc, GST_MAP_READ));
+  fail_unless(mb.size == mc.size && memcmp(mb.data, mc.data, mb.size) == 0);
+  gst_buffer_unmap(copy, &mc);
+  gst_buffer_unmap(b, &mb);
+  gst_buffer_unref(copy);
+  gst_buffer_unref(b);
+  gst_buffer_unref(c);
+
+  /* Another size, or no pool: a fresh buffer of the size asked. */
+  buf = cp::alloc_frame(pool, size + 4);
+  fail_unless(buf->pool == nullptr);
+  fail_unless_equals_int(gst_buffer_get_size(buf), size + 4);
+  gst_buffer_unref(buf);
+  buf = cp::alloc_frame(nullptr, 12);
+  fail_unless_equals_int(gst_buffer_get_size(buf), 12);
+  gst_buffer_unref(buf);
+
+  fail_unless(gst_buffer_pool_set_active(pool, FALSE));
+  gst_object_unref(pool);
+}
+GST_END_TEST;
+
+/* make_frame's conversion: an opaque/transparent canvas is the frame as it
+ * is; a translucent one gives a straight-alpha frame equal to the reference,
+ * rows above the first translucent one copied. */
+GST_START_TEST(test_unpremultiplied_frame)
+{
+  GRand *rand = g_rand_new_with_seed(42);
+  const gint width = 37, height = 11, stride = cp::stride_for_width(width);
+  fail_unless_equals_int(stride, width * 4);
+  std::vector<guint8> img = random_image(rand, stride, height, {0, 255}, false);
+  GstBuffer *canvas = gst_buffer_new_allocate(nullptr, img.size(), nullptr);
+  gst_buffer_fill(canvas, 0, img.data(), img.size());
+
+  bool same = false;
+  GstBuffer *frame = cp::unpremultiplied_frame(canvas, width, height, nullptr, &same);
+  fail_unless(frame == nullptr && same);
+
+  for (gint y : {0, 5, height - 1}) {
+    std::vector<guint8> t = img;
+    set_pixel(t, stride, width - 1, y, 0x40102030u);
+    set_pixel(t, stride, 3, height - 1, 0x7f7f0000u);
+    gst_buffer_fill(canvas, 0, t.data(), t.size());
+    frame = cp::unpremultiplied_frame(canvas, width, height, nullptr, &same);
+    fail_unless(frame != nullptr && !same);
+    std::vector<guint8> expected(t.size());
+    cp::unpremultiply_rows_reference(t.data(), expected.data(), stride, width, 0, height);
+    fail_unless(gst_buffer_memcmp(frame, 0, expected.data(), expected.size()) == 0);
+    guint32 p;
+    gst_buffer_extract(frame, (gsize)y * stride + 4 * (width - 1), &p, 4);
+    fail_unless_equals_int(p, 0x404080bfu);
+    gst_buffer_unref(frame);
+  }
+  gst_buffer_unref(canvas);
+  g_rand_free(rand);
+}
+GST_END_TEST;
+
+Suite *canvaspixels_suite()
+{
+  Suite *s = suite_create("canvaspixels");
+  TCase *tc = tcase_create("pixels");
+  suite_add_tcase(s, tc);
+  tcase_add_test(tc, test_unpremultiply_reference_values);
+  tcase_add_test(tc, test_unpremultiply_every_pair);
+  tcase_add_test(tc, test_unpremultiply_random_images);
+  tcase_add_test(tc, test_scan_matches_reference);
+  tcase_add_test(tc, test_copy_rows_straight_alpha);
+  tcase_add_test(tc, test_hold_tracker);
+  tcase_add_test(tc, test_buffer_is_exclusive);
+  tcase_add_test(tc, test_alloc_frame_recycles);
+  tcase_add_test(tc, test_unpremultiplied_frame);
+  return s;
+}
+
+} // namespace
+
+GST_CHECK_MAIN(canvaspixels);
