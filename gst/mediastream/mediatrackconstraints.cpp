@@ -931,92 +931,122 @@ std::vector<Candidate> video_candidates(const Constraints &constraints, const Ca
 {
   const gint nw = caps.width, nh = caps.height;
   const double nr = caps.frame_rate;
-  std::set<double> widths = values_for(constraints, caps, Property::WIDTH, "width", nw);
-  std::set<double> heights = values_for(constraints, caps, Property::HEIGHT, "height", nh);
-  std::set<double> rates = values_for(constraints, caps, Property::FRAME_RATE,
-                                      caps.variable_rate ? "max-framerate" : "framerate", nr);
+  std::vector<double> wanted_w = wanted_numbers(constraints, Property::WIDTH);
+  std::vector<double> wanted_h = wanted_numbers(constraints, Property::HEIGHT);
+  std::vector<double> wanted_r = wanted_numbers(constraints, Property::FRAME_RATE);
 
   /* Sizes of the aspect ratios asked (and the native one) for each width
    * and height asked: `width: 640` alone gives 640x360 from 1280x720. */
   std::vector<double> aspects = wanted_numbers(constraints, Property::ASPECT_RATIO);
   aspects.push_back((double)nw / nh);
-  std::set<double> more_widths, more_heights;
+  std::vector<double> widths = wanted_w, heights = wanted_h;
+  widths.push_back(nw);
+  heights.push_back(nh);
   for (double a : aspects) {
     if (!(a > 0) || !std::isfinite(a))
       continue;
-    for (double w : widths)
-      more_heights.insert(std::round(w / a));
-    for (double h : heights)
-      more_widths.insert(std::round(h * a));
-  }
-  widths.insert(more_widths.begin(), more_widths.end());
-  heights.insert(more_heights.begin(), more_heights.end());
-
-  struct SizeOption {
-    gint width, height;
-    bool crop_and_scale;
-  };
-  std::vector<SizeOption> sizes;
-  for (double w : widths) {
-    for (double h : heights) {
-      if (w < 1 || h < 1 || w > G_MAXINT || h > G_MAXINT)
-        continue;
-      sizes.push_back({(gint)w, (gint)h, false});
-      /* Downscaled (and cropped) from the native size (MS-10). */
-      if (caps.can_convert && w <= nw && h <= nh)
-        sizes.push_back({(gint)w, (gint)h, true});
-    }
-  }
-
-  struct RateOption {
-    double rate;
-    bool decimated;
-  };
-  std::vector<RateOption> rate_options;
-  for (double r : rates) {
-    if (numbers_equal(r, nr)) {
-      rate_options.push_back({nr, false});
-      continue;
-    }
-    if (r < 0 || !std::isfinite(r))
-      continue;
-    /* A ceiling below the native rate: frames are dropped. */
-    if (caps.can_convert && r > 0 && r < nr)
-      rate_options.push_back({r, true});
-    /* Another rate upstream offers (checked below with the size). */
-    if (!caps.variable_rate)
-      rate_options.push_back({r, false});
+    for (double w : wanted_w)
+      heights.push_back(std::round(w / a));
+    for (double h : wanted_h)
+      widths.push_back(std::round(h * a));
+    widths.push_back(std::round(nh * a));
+    heights.push_back(std::round(nw / a));
   }
 
   Deliverable deliverable(caps);
   std::vector<Candidate> out;
-  for (const SizeOption &size : sizes) {
-    for (const RateOption &rate : rate_options) {
-      Candidate c;
-      c.settings.kind = MediaKind::VIDEO;
-      c.settings.width = size.width;
-      c.settings.height = size.height;
-      c.settings.frame_rate = rate.rate;
-      c.settings.resize_mode = size.crop_and_scale ? kResizeCropAndScale : kResizeNone;
-      c.settings.has_width = c.settings.has_height = c.settings.has_rate = true;
-      c.settings.has_resize = true;
-      c.src_width = size.crop_and_scale ? nw : size.width;
-      c.src_height = size.crop_and_scale ? nh : size.height;
-      c.src_rate = rate.decimated ? nr : rate.rate;
-      bool native_source = c.src_width == nw && c.src_height == nh && numbers_equal(c.src_rate, nr);
-      if (!native_source) {
-        Settings src = c.settings;
-        src.width = c.src_width;
-        src.height = c.src_height;
-        src.frame_rate = c.src_rate;
-        if (!deliverable.check(src))
-          continue;
-        c.changes_upstream = true;
-      }
-      c.conversions = (size.crop_and_scale && (size.width != nw || size.height != nh) ? 1 : 0) +
-                      (rate.decimated ? 1 : 0);
-      out.push_back(c);
+  std::set<std::tuple<gint, gint, double, bool, gint, gint, double>> seen;
+  /* One candidate: @w x @h at @r, made from what upstream delivers at
+   * @sw x @sh, @sr (cropped and scaled, frames dropped). */
+  auto add = [&](double w, double h, double r, bool crop_and_scale, gint sw, gint sh, double sr) {
+    if (w < 1 || h < 1 || w > G_MAXINT || h > G_MAXINT || r < 0 || !std::isfinite(r))
+      return;
+    if (!seen.insert(std::make_tuple((gint)w, (gint)h, r, crop_and_scale, sw, sh, sr)).second)
+      return;
+    Candidate c;
+    c.settings.kind = MediaKind::VIDEO;
+    c.settings.width = (gint)w;
+    c.settings.height = (gint)h;
+    c.settings.frame_rate = r;
+    c.settings.resize_mode = crop_and_scale ? kResizeCropAndScale : kResizeNone;
+    c.settings.has_width = c.settings.has_height = c.settings.has_rate = true;
+    c.settings.has_resize = true;
+    c.src_width = sw;
+    c.src_height = sh;
+    c.src_rate = sr;
+    if (sw != nw || sh != nh || !numbers_equal(sr, nr)) {
+      Settings src = c.settings;
+      src.width = sw;
+      src.height = sh;
+      src.frame_rate = sr;
+      if (!deliverable.check(src))
+        return;
+      c.changes_upstream = true;
     }
+    c.conversions = (crop_and_scale && (c.settings.width != sw || c.settings.height != sh)) +
+                    !numbers_equal(r, sr);
+    out.push_back(c);
+  };
+
+  /* Frame-rate ceilings below the native rate (frames dropped). */
+  std::vector<double> ceilings;
+  if (caps.can_convert)
+    for (double r : wanted_r)
+      if (r > 0 && r < nr)
+        ceilings.push_back(r);
+  /* Sizes downscaled (and cropped) from the native size (MS-10). */
+  std::vector<std::pair<double, double>> scaled;
+  if (caps.can_convert)
+    for (double w : widths)
+      for (double h : heights)
+        if (w <= nw && h <= nh)
+          scaled.emplace_back(w, h);
+
+  /* The native settings, and conversions of them. */
+  add(nw, nh, nr, false, nw, nh, nr);
+  for (double r : ceilings)
+    add(nw, nh, r, false, nw, nh, nr);
+  for (auto &size : scaled) {
+    add(size.first, size.second, nr, true, nw, nh, nr);
+    for (double r : ceilings)
+      add(size.first, size.second, r, true, nw, nh, nr);
+  }
+
+  /* What upstream offers itself, per structure of its caps: its fixed
+   * values, range ends and the values asked clamped into its ranges. */
+  if (!caps_is_known(caps.upstream))
+    return out;
+  std::set<double> upstream_rates;
+  for (guint i = 0; i < gst_caps_get_size(caps.upstream); i++) {
+    const GstStructure *s = gst_caps_get_structure(caps.upstream, i);
+    if (!structure_is(s, MediaKind::VIDEO))
+      continue;
+    std::set<double> ws, hs, rs;
+    collect_candidates(gst_structure_get_value(s, "width"), widths, &ws);
+    collect_candidates(gst_structure_get_value(s, "height"), heights, &hs);
+    if (caps.variable_rate)
+      rs.insert(nr); /* the rate of a variable-rate source is not asked for */
+    else
+      collect_candidates(gst_structure_get_value(s, "framerate"), wanted_r, &rs);
+    if (rs.empty())
+      rs.insert(nr);
+    upstream_rates.insert(rs.begin(), rs.end());
+    for (double w : ws) {
+      for (double h : hs) {
+        for (double r : rs)
+          add(w, h, r, false, (gint)w, (gint)h, r);
+        for (double r : ceilings)
+          add(w, h, r, false, (gint)w, (gint)h, nr);
+      }
+    }
+  }
+  /* Scaled from the native size at another rate upstream offers. */
+  for (double r : upstream_rates) {
+    if (r <= 0 || numbers_equal(r, nr))
+      continue;
+    add(nw, nh, r, false, nw, nh, r);
+    for (auto &size : scaled)
+      add(size.first, size.second, r, true, nw, nh, r);
   }
   return out;
 }

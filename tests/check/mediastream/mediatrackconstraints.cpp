@@ -808,6 +808,58 @@ GST_START_TEST(test_select_resize_mode)
 }
 GST_END_TEST;
 
+/* A camera-like CAPS answer: one structure per format and size, each with
+ * a list of rates. */
+static gchar *camera_caps()
+{
+  const gint sizes[][2] = {{160, 120},  {320, 180},  {320, 240},  {424, 240},
+                           {640, 360},  {640, 480},  {848, 480},  {960, 540},
+                           {1024, 576}, {1280, 720}, {1600, 896}, {1920, 1080}};
+  GString *text = g_string_new(nullptr);
+  for (const gchar *format : {"YUY2", "NV12", "I420"})
+    for (auto &size : sizes)
+      g_string_append_printf(text,
+                             "video/x-raw, format=%s, width=%d, height=%d, "
+                             "framerate={ (fraction)30/1, (fraction)15/1, (fraction)5/1 }; ",
+                             format, size[0], size[1]);
+  return g_string_free(text, FALSE);
+}
+
+GST_START_TEST(test_select_camera_modes)
+{
+  gchar *upstream = camera_caps();
+  const gchar *native = "video/x-raw, format=YUY2, width=640, height=480, framerate=30/1";
+  Capabilities fixed;
+  init_caps(&fixed, MediaKind::VIDEO, upstream, native, false);
+  Selection sel;
+  gint64 start = g_get_monotonic_time();
+  select_ok(json_ok("{\"width\":1280,\"height\":720,\"frameRate\":24}"), fixed, &sel);
+  gint64 elapsed = g_get_monotonic_time() - start;
+  GST_INFO("36 camera modes: selected in %" G_GINT64_FORMAT " us", elapsed);
+  assert_size(sel, 1280, 720);
+  /* |30 - 24| / 30 = 0.2 beats |15 - 24| / 24 = 0.375 */
+  fail_unless_equals_float(get_double(sel.settings, "frame-rate"), 30);
+  fail_unless(sel.changes_upstream && !sel.needs_conversion());
+  fail_unless_equals_string(gst_structure_get_string(gst_caps_get_structure(sel.caps, 0), "format"),
+                            "YUY2");
+
+  /* With conversion: the mode asked for from upstream, decimated to 24. */
+  Capabilities conv;
+  init_caps(&conv, MediaKind::VIDEO, upstream, native, true);
+  Selection c;
+  select_ok(json_ok("{\"width\":1280,\"height\":720,\"frameRate\":24}"), conv, &c);
+  assert_size(c, 1280, 720);
+  fail_unless_equals_float(get_double(c.settings, "frame-rate"), 24);
+  fail_unless(c.changes_upstream && c.needs_rate && !c.needs_scale);
+  /* A size no mode has, below native: scaled from the native mode. */
+  Selection d;
+  select_ok(json_ok("{\"width\":{\"exact\":600}}"), conv, &d);
+  assert_size(d, 600, 450);
+  fail_unless(d.needs_scale && !d.changes_upstream);
+  g_free(upstream);
+}
+GST_END_TEST;
+
 /* ---- error language and promise replies --------------------------------- */
 
 GST_START_TEST(test_replies_and_messages)
@@ -897,6 +949,7 @@ static Suite *mediatrackconstraints_suite(void)
   tcase_add_test(tc, test_fitness_distance);
   tcase_add_test(tc, test_select_ideal_picks_nearest);
   tcase_add_test(tc, test_select_bare_values_are_ideals);
+  tcase_add_test(tc, test_select_camera_modes);
 
   tc = tcase_create("required");
   suite_add_tcase(s, tc);
