@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "gstmediastreamblank.h"
+#include "gstmediastreamremote.h"
 #include "gstmediastreamsdp.h"
 #include "gstmediastreamtrack.h"
 #include "gstmediastreamtrackstate.h"
@@ -170,6 +171,16 @@ static void post_collection(GstMediaStreamBin *self)
                              gst_message_new_stream_collection(GST_OBJECT(self), collection));
     gst_object_unref(collection);
   }
+}
+
+/* A track took another id (a remote track's, in NULL/READY): its GstStream is new. */
+static void on_track_id_changed(GstMediaStreamTrackPad *, GParamSpec *, GstMediaStreamBin *self)
+{
+  {
+    std::lock_guard<std::mutex> guard(self->priv->lock);
+    rebuild_collection(self);
+  }
+  post_collection(self);
 }
 
 /* MS-3: active while at least one track has not ended. With the lock. */
@@ -689,6 +700,8 @@ static GstPad *gst_media_stream_bin_request_new_pad(GstElement *element, GstPadT
   set_partner(sinkpad, GST_PAD(srcpad));
   set_partner(GST_PAD(srcpad), sinkpad);
   g_signal_connect(srcpad, "linked", G_CALLBACK(on_track_linked), nullptr);
+  g_signal_connect_object(srcpad, "notify::track-id", G_CALLBACK(on_track_id_changed), self,
+                          static_cast<GConnectFlags>(0));
 
   bool active_changed;
   {
@@ -991,5 +1004,6 @@ static void gst_media_stream_bin_class_init(GstMediaStreamBinClass *klass)
   element_class->change_state = GST_DEBUG_FUNCPTR(gst_media_stream_bin_change_state);
 
   gst_type_mark_as_plugin_api(GST_TYPE_MEDIA_STREAM_TRACK_PAD, static_cast<GstPluginAPIFlags>(0));
-  gst_media_stream_sdp_install_signals(gobject_class); /* annotate-sdp */
+  gst_media_stream_sdp_install_signals(gobject_class);    /* annotate-sdp */
+  gst_media_stream_remote_install_signals(gobject_class); /* follow-remote-track */
 }

@@ -8,6 +8,7 @@
 #include "config.h"
 #endif
 
+#include "gstmediastreamremote.h"
 #include "gstmediastreamtrack.h"
 #include "gstwebcaptureerror.h"
 #include "gstwebcapturei18n.h"
@@ -162,6 +163,23 @@ static void gst_media_stream_track_pad_set_property(GObject *object, guint prop_
   GstMediaStreamTrackPad *pad = GST_MEDIA_STREAM_TRACK_PAD(object);
   GstMediaStreamTrackPadPrivate *priv = pad->priv;
   switch (prop_id) {
+  case PROP_TRACK_ID: {
+    /* MS-5, receive side: the remote track's id, in NULL/READY only. */
+    const gchar *id = g_value_get_string(value);
+    if (!gst_media_stream_remote_track_id_settable(GST_PAD(pad), id))
+      break;
+    {
+      std::lock_guard<std::mutex> guard(priv->lock);
+      priv->track_id = id;
+      if (priv->stream) {
+        GstStream *renamed = gst_media_stream_remote_stream_with_id(priv->stream, id);
+        gst_object_replace(reinterpret_cast<GstObject **>(&priv->stream), GST_OBJECT(renamed));
+        gst_object_unref(renamed);
+      }
+    }
+    g_object_notify(object, "track-id");
+    break;
+  }
   case PROP_LABEL: {
     const gchar *label = g_value_get_string(value);
     if (label && !g_utf8_validate(label, -1, nullptr)) {
@@ -276,9 +294,10 @@ static void gst_media_stream_track_pad_class_init(GstMediaStreamTrackPadClass *k
   g_object_class_install_property(
       gobject_class, PROP_TRACK_ID,
       g_param_spec_string("track-id", "Track ID",
-                          "The track's id, a random RFC 4122 version 4 UUID; never changes "
-                          "(MS-5). It is the stream-id of the track's GstStream",
-                          nullptr, ro));
+                          "The track's id, a random RFC 4122 version 4 UUID, or the remote "
+                          "track's id set in NULL/READY (1 to 64 token characters; MS-5). It is "
+                          "the stream-id of the track's GstStream",
+                          nullptr, static_cast<GParamFlags>(rw | GST_PARAM_MUTABLE_READY)));
   g_object_class_install_property(
       gobject_class, PROP_KIND,
       g_param_spec_string("kind", "Kind", "\"video\" or \"audio\"; never changes (MS-5)", nullptr,
