@@ -159,13 +159,13 @@ const gchar *expected_type(ValueKind kind)
   switch (kind) {
   case ValueKind::ULONG:
   case ValueKind::DOUBLE:
-    return _("a number or a range of exact, ideal, min and max");
+    return _("a number or {exact, ideal, min, max}");
   case ValueKind::STRING:
-    return _("a string, a list of strings or a range of exact and ideal");
+    return _("a string, a list of strings or {exact, ideal}");
   case ValueKind::BOOLEAN:
-    return _("a boolean or a range of exact and ideal");
+    return _("a boolean or {exact, ideal}");
   case ValueKind::BOOLEAN_OR_STRING:
-    return _("a boolean, a string or a range of exact and ideal");
+    return _("a boolean, a string or {exact, ideal}");
   }
   return "";
 }
@@ -1313,7 +1313,7 @@ bool Capabilities::init(MediaKind kind_, const GstCaps *upstream_, const GstCaps
     gchar *text = shown ? gst_caps_to_string(shown) : g_strdup("(none)");
     error->kind = GST_WEB_ERROR_NOT_SUPPORTED;
     error->constraint.clear();
-    error->message = printf_string(_("the track's caps are not fixed %s (%s)."), media, text);
+    error->message = printf_string(_("the track carries no fixed %s caps (%s)."), media, text);
     g_free(text);
     gst_clear_caps(&upstream);
     gst_clear_caps(&native);
