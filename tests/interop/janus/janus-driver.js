@@ -199,7 +199,7 @@ async function main() {
     states.forEach((s, i) => {
       const fps = Object.keys(s.frames).map((mid) => ((s.frames[mid] - (framesBefore[i][mid] || 0)) / seconds).toFixed(1));
       console.log(`  subscriber ${i + 1}: ${fps.join(' + ')} frames/s, first frame ${s.firstFrameMs === null ? '-' : (s.firstFrameMs / 1000).toFixed(2)} s ` +
-        `after its WebSocket opened, stream id ${s.streamIds.join(',')}, tracks ${s.tracks.map((t) => `${t.kind}:${t.id}`).join(' ')}`);
+        `after the page began to subscribe (WebSocket to Janus), stream id ${s.streamIds.join(',')}, tracks ${s.tracks.map((t) => `${t.kind}:${t.id}`).join(' ')}`);
     });
     const pct = (x) => `${(100 * x).toFixed(0)} %`;
     console.log(`CPU (of one core) over ${seconds.toFixed(1)} s with ${states.length} subscribers: Janus ${pct(janusCpu)}, publisher ${pct(publisherCpu)}` +
