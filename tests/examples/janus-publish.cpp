@@ -1092,9 +1092,17 @@ void print_stats(Publisher &p)
   }
   // Keep the reply in a variable: it belongs to the promise.
   const GstStructure *stats = gst_promise_get_reply(promise);
+  // webrtcbin 1.22 gives every bundled outbound-rtp entry the last stream's kind and codec-id;
+  // its codec entries carry the right ssrc and mime type: name the streams after those.
+  std::map<guint, std::string> codecs;
+  struct Walk {
+    std::map<guint, std::string> *codecs;
+    std::vector<std::pair<guint, std::string>> sent, reports;
+  } walk{&codecs, {}, {}};
   gst_structure_foreach(
       stats,
-      [](GQuark, const GValue *value, gpointer) -> gboolean {
+      [](GQuark, const GValue *value, gpointer data) -> gboolean {
+        auto &w = *static_cast<Walk *>(data);
         if (!GST_VALUE_HOLDS_STRUCTURE(value))
           return TRUE;
         const GstStructure *s = gst_value_get_structure(value);
@@ -1103,23 +1111,38 @@ void print_stats(Publisher &p)
           return TRUE;
         guint ssrc = 0;
         gst_structure_get_uint(s, "ssrc", &ssrc);
-        if (type == GST_WEBRTC_STATS_OUTBOUND_RTP) {
+        if (type == GST_WEBRTC_STATS_CODEC && gst_structure_get_string(s, "mime-type")) {
+          (*w.codecs)[ssrc] = gst_structure_get_string(s, "mime-type");
+        } else if (type == GST_WEBRTC_STATS_OUTBOUND_RTP) {
           guint64 bytes = 0, packets = 0;
           gst_structure_get_uint64(s, "bytes-sent", &bytes);
           gst_structure_get_uint64(s, "packets-sent", &packets);
-          g_print("  sent ssrc %u: %" G_GUINT64_FORMAT " packets, %" G_GUINT64_FORMAT " bytes\n",
-                  ssrc, packets, bytes);
+          g_autofree gchar *text = g_strdup_printf(
+              "sent %" G_GUINT64_FORMAT " packets, %" G_GUINT64_FORMAT " bytes", packets, bytes);
+          w.sent.emplace_back(ssrc, text);
         } else if (type == GST_WEBRTC_STATS_REMOTE_INBOUND_RTP) {
           gint packets_lost = 0;
           gdouble rtt = 0;
           gst_structure_get_int(s, "packets-lost", &packets_lost);
           gst_structure_get_double(s, "round-trip-time", &rtt);
-          g_print("  Janus's receiver report on ssrc %u: %d packets lost, round trip %.1f ms\n",
-                  ssrc, packets_lost, rtt * 1000);
+          g_autofree gchar *text =
+              g_strdup_printf("Janus's receiver report: %d packets lost, round trip %.1f ms",
+                              packets_lost, rtt * 1000);
+          w.reports.emplace_back(ssrc, text);
         }
         return TRUE;
       },
-      nullptr);
+      &walk);
+  for (const auto &sent : walk.sent) {
+    const auto codec = codecs.find(sent.first);
+    std::string line = "  " + (codec != codecs.end() ? codec->second : std::string("?")) +
+                       " ssrc " + std::to_string(sent.first) + ": " + sent.second;
+    for (const auto &report : walk.reports) {
+      if (report.first == sent.first)
+        line += "; " + report.second;
+    }
+    g_print("%s\n", line.c_str());
+  }
   gst_promise_unref(promise);
 }
 
