@@ -1307,8 +1307,14 @@ int main(int argc, char **argv)
   g_source_remove(sigterm);
   if (p.keepalive_source)
     g_source_remove(p.keepalive_source);
-  if (p.ws)
+  if (p.publish_timeout_source)
+    g_source_remove(p.publish_timeout_source);
+  if (p.ws) {
+    g_signal_handlers_disconnect_by_data(p.ws, &p);
+    if (soup_websocket_connection_get_state(p.ws) == SOUP_WEBSOCKET_STATE_OPEN)
+      soup_websocket_connection_close(p.ws, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, nullptr);
     g_object_unref(p.ws);
+  }
   g_object_unref(p.soup);
   for (auto &track : p.tracks) {
     gst_clear_object(&track->webrtc_sink);
