@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Receive direction (run by run-interop.sh inside a private network namespace, meson test
-// interop-chromium-receive): headless Chromium sends two MediaStreams (web/send.html: canvas +
+// interop-chromium-receive): first with offers that carry only media-level or only ssrc-level
+// msid lines (ids and grouping), then in full: headless Chromium sends two MediaStreams (web/send.html: canvas +
 // oscillator, and a second canvas) to interop-receiver's webrtcbin, where each remote stream
 // becomes a mediastreambin with the remote ids. Checks, from the receiver's status lines:
 // stream ids and track ids equal the page's, tracks grouped as the page grouped them, the
@@ -84,18 +85,49 @@ async function waitStatus(what, fn, timeoutMs) {
   }
 }
 
+async function waitInPageOffer(page) {
+  const h = await page.waitForFunction(() => window.interop.offer, null, { timeout: 15000 }).catch(() => null);
+  return h ? h.jsonValue() : '';
+}
+
 const rgbOf = (hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
 const near = (a, b, t) => a && a.every((v, i) => Math.abs(v - b[i]) <= t);
 
-async function run() {
+// The page's offer with one kind of msid line only (mode media-only: media-level a=msid, which
+// webrtcbin 1.22 ignores; ssrc-only: a=ssrc:<ssrc> msid:): ids and grouping still right.
+async function runOneMsidKind(mode) {
   const url = await startReceiver();
+  const page = await browser.newPage();
+  try {
+    await page.goto(`${url}send.html?msid=${mode}`, { timeout: 15000 });
+    const sent = await page.evaluate(() => window.interop.tracks);
+    const offered = await waitInPageOffer(page);
+    const other = offered.split(/\r?\n/).filter((x) => (mode === 'media-only' ? /^a=ssrc:\d+ msid:/ : /^a=msid:/).test(x)).length;
+    const track = (s, t) => s.tracks.find((x) => x.trackId === t.trackId);
+    const ok = await waitStatus(`media on every track (${mode})`, (s) => s.tracks.length === sent.length &&
+      sent.every((t) => track(s, t) && track(s, t).streamId === t.streamId && track(s, t).buffers >= 5), 40000);
+    check(`${mode === 'media-only' ? 'media-level a=msid only' : 'ssrc-level msid only'} in the offer: every track pad has the remote track id, in the bin of its remote stream, and decodes`,
+      ok !== null && other === 0, `${other} msid lines of the other kind in the offer; ${(status ? status.tracks : []).map((t) => `${t.kind} ${t.trackId} in ${t.streamId} (${t.buffers})`).join(', ')}`);
+  } finally {
+    await page.close().catch(() => {});
+    await stopReceiver();
+    status = null;
+  }
+}
+
+async function run() {
   browser = await launchChromium(args.modules, args.chromium);
   log(`chromium ${browser.version()}`);
+  await runOneMsidKind('media-only');
+  await runOneMsidKind('ssrc-only');
+  const url = await startReceiver();
   const page = await browser.newPage();
   page.on('pageerror', (e) => log(`[page exception] ${e.message}`));
   page.on('console', (m) => { if (m.type() === 'error') log(`[page error] ${m.text()}`); });
   await page.goto(`${url}send.html`, { timeout: 15000 });
   const sent = await page.evaluate(() => window.interop.tracks);
+  const offered = await waitInPageOffer(page);
+  for (const l of offered.split(/\r?\n/).filter((x) => /^a=msid:|^a=ssrc:\d+ msid:/.test(x))) console.log(`page's offer: ${l}`);
   for (const t of sent) console.log(`page sends: stream ${t.stream} id=${t.streamId} ${t.kind} track id=${t.trackId}`);
 
   const track = (s, t) => s.tracks.find((x) => x.trackId === t.trackId);

@@ -72,7 +72,7 @@
     try {
       await pc.setLocalDescription(await pc.createOffer());
       state.offers = (state.offers || 1) + 1;
-      send({ type: 'offer', sdp: pc.localDescription.sdp });
+      send({ type: 'offer', sdp: outgoing(pc.localDescription.sdp) });
     } catch (e) {
       fail(`renegotiation: ${e}`);
     }
@@ -87,11 +87,21 @@
     if (e.candidate) send({ type: 'candidate', candidate: e.candidate.candidate, sdpMLineIndex: e.candidate.sdpMLineIndex });
   };
   pc.onconnectionstatechange = () => { state.connectionState = pc.connectionState; };
+  // ?msid=media-only: the offer sent keeps only the media-level a=msid lines (as Firefox
+  // writes them; webrtcbin 1.22 does not parse them): the receiver must read them itself.
+  // ?msid=ssrc-only: only the ssrc-level ones (older senders; webrtcbin parses their stream
+  // part).
+  const msidMode = new URLSearchParams(location.search).get('msid');
+  const outgoing = (sdp) => {
+    if (msidMode === 'media-only') return sdp.replace(/^a=ssrc:\d+ msid:.*\r?\n/gm, '');
+    if (msidMode === 'ssrc-only') return sdp.replace(/^a=msid:.*\r?\n/gm, '');
+    return sdp;
+  };
   ws.onopen = async () => {
     try {
       await pc.setLocalDescription(await pc.createOffer());
-      state.offer = pc.localDescription.sdp;
-      send({ type: 'offer', sdp: pc.localDescription.sdp });
+      state.offer = outgoing(pc.localDescription.sdp);
+      send({ type: 'offer', sdp: state.offer });
     } catch (e) {
       fail(`offer: ${e}`);
     }
