@@ -54,6 +54,10 @@ constexpr gint DEFAULT_HEIGHT = 150;
 constexpr gint MAX_SIZE = 16384;
 constexpr gdouble DEFAULT_FRAME_RATE = -1.0;
 constexpr gdouble FRAME_RATE_UNSET = -1.0;
+/* The highest rate a timer ticks at. A live canvas takes any higher frame-rate
+ * as this (the rate is only a ceiling, and a faster timer would only keep the
+ * canvas busy); offline rendering refuses it, its PTS being n/frame-rate. */
+constexpr gdouble MAX_FRAME_RATE = 1000.0;
 /* By default an idle live canvas repeats its last frame, flagged GAP, every
  * 100 ms so that encoders and muxers downstream keep going (encoders hold GAP
  * events back until their next frame, so an event alone would stall a muxer).
@@ -124,7 +128,10 @@ struct GstCanvasCaptureSrcPrivate {
   bool canvas_reset_pending = false; /* width/height set: clear (HTML) */
   bool canvas_busy = false;
   canvas_pixels::HoldTracker hold; /* with the canvas held, as its pixels */
+  bool canvas_streaming = false;   /* held by the streaming thread */
   bool streaming_waiting = false; /* lets the streaming thread in first */
+  guint apps_waiting = 0;         /* application threads waiting for the canvas */
+  bool app_turn = false;          /* the streaming thread let them in */
   std::thread::id canvas_owner;
 
   /* The open drawing session (begin-draw or a draw emission). */
@@ -154,6 +161,7 @@ struct GstCanvasCaptureSrcPrivate {
   GstClockTime last_pts = GST_CLOCK_TIME_NONE;
   GstClockTime last_output = GST_CLOCK_TIME_NONE;  /* any buffer or GAP */
   GstClockTime last_picture = GST_CLOCK_TIME_NONE; /* a captured or refreshed frame */
+  GstClockTime last_now = GST_CLOCK_TIME_NONE;     /* running time last seen (live) */
 
   Stats stats;
 };
@@ -244,7 +252,10 @@ static GstBuffer *alloc_cleared_frame(GstCanvasCaptureSrc *self, gint width, gin
 }
 
 /* Takes the canvas for drawing or capture. Application threads wait for any
- * holder; the streaming thread also gives up when flushing. Applies a pending
+ * holder; the streaming thread also gives up when flushing. The streaming
+ * thread goes first, but each time it releases the canvas a waiting
+ * application thread gets its turn: begin-draw never starves, however fast the
+ * streaming thread loops (offline rendering, high rates). Applies a pending
  * resize (which clears the canvas, as HTML does). */
 static bool acquire_canvas(GstCanvasCaptureSrc *self, std::unique_lock<std::mutex> &lk,
                            bool streaming)
@@ -253,7 +264,7 @@ static bool acquire_canvas(GstCanvasCaptureSrc *self, std::unique_lock<std::mute
 
   if (streaming) {
     priv->streaming_waiting = true;
-    while (priv->canvas_busy && !priv->flushing)
+    while ((priv->canvas_busy || priv->app_turn) && !priv->flushing)
       priv->cond.wait(lk);
     priv->streaming_waiting = false;
     if (priv->flushing) {
@@ -261,10 +272,14 @@ static bool acquire_canvas(GstCanvasCaptureSrc *self, std::unique_lock<std::mute
       return false;
     }
   } else {
-    while (priv->canvas_busy || priv->streaming_waiting)
+    priv->apps_waiting++;
+    while (priv->canvas_busy || (priv->streaming_waiting && !priv->app_turn))
       priv->cond.wait(lk);
+    priv->apps_waiting--;
+    priv->app_turn = false;
   }
   priv->canvas_busy = true;
+  priv->canvas_streaming = streaming;
   priv->canvas_owner = std::this_thread::get_id();
 
   if (!priv->canvas || priv->canvas_reset_pending || priv->canvas_width != priv->width ||
@@ -285,7 +300,10 @@ static bool acquire_canvas(GstCanvasCaptureSrc *self, std::unique_lock<std::mute
 
 static void release_canvas_locked(GstCanvasCaptureSrcPrivate *priv)
 {
+  if (priv->canvas_streaming && priv->apps_waiting > 0)
+    priv->app_turn = true;
   priv->canvas_busy = false;
+  priv->canvas_streaming = false;
   priv->canvas_owner = std::thread::id();
   priv->cond.notify_all();
 }
@@ -525,7 +543,9 @@ static void finish_frame_locked(GstCanvasCaptureSrc *self, GstBuffer *frame, Gst
                                 GstClockTime duration, bool gap)
 {
   GstCanvasCaptureSrcPrivate *priv = self->priv;
-  if (GST_CLOCK_TIME_IS_VALID(priv->last_pts) && pts <= priv->last_pts)
+  /* Live PTS always increase. Offline PTS are n/rate exactly (a seek moves n
+   * back and forth). */
+  if (priv->is_live && GST_CLOCK_TIME_IS_VALID(priv->last_pts) && pts <= priv->last_pts)
     pts = priv->last_pts + 1;
   /* The canvas buffer goes out again and again: clear what a previous trip
    * left on it (GstBaseSrc marks the first buffer DISCONT). */
@@ -549,6 +569,10 @@ static void finish_frame_locked(GstCanvasCaptureSrc *self, GstBuffer *frame, Gst
 static GstFlowReturn create_offline(GstCanvasCaptureSrc *self, GstBuffer **outbuf)
 {
   GstCanvasCaptureSrcPrivate *priv = self->priv;
+  /* The segment only changes in do_seek(), never while create() runs. */
+  GST_OBJECT_LOCK(self);
+  GstClockTime stop = GST_BASE_SRC(self)->segment.stop;
+  GST_OBJECT_UNLOCK(self);
   std::unique_lock<std::mutex> lk(priv->lock);
 
   while (priv->caps_changed) {
@@ -569,6 +593,9 @@ static GstFlowReturn create_offline(GstCanvasCaptureSrc *self, GstBuffer **outbu
   guint64 n = priv->frame_number;
   GstClockTime pts = frame_time(priv, n);
   GstClockTime duration = frame_time(priv, n + 1) - pts;
+  /* Only frames inside the segment (an empty one, start = stop, has none). */
+  if (GST_CLOCK_TIME_IS_VALID(stop) && pts >= stop)
+    return GST_FLOW_EOS;
 
   if (!acquire_canvas(self, lk, true))
     return GST_FLOW_FLUSHING;
@@ -605,6 +632,24 @@ static GstFlowReturn create_offline(GstCanvasCaptureSrc *self, GstBuffer **outbu
   return GST_FLOW_OK;
 }
 
+/* The pipeline's running time went back to @now (it restarted: a flushing
+ * seek taken by another source, a new base time). As a live GstBaseSrc
+ * stamping running time does, follow it: the tick grid, the PTS and the idle
+ * repeats continue from @now, not from the old running time. */
+static void rebase_locked(GstCanvasCaptureSrc *self, GstClockTime now)
+{
+  GstCanvasCaptureSrcPrivate *priv = self->priv;
+  GST_INFO_OBJECT(self, "running time restarted: %" GST_TIME_FORMAT " after %" GST_TIME_FORMAT,
+                  GST_TIME_ARGS(now), GST_TIME_ARGS(priv->last_now));
+  if (priv->fps_n > 0) /* the latest tick at or before now, taken at once */
+    priv->next_tick = gst_util_uint64_scale(now, priv->fps_n, (guint64)priv->fps_d * GST_SECOND);
+  priv->last_pts = GST_CLOCK_TIME_NONE;
+  if (GST_CLOCK_TIME_IS_VALID(priv->last_output))
+    priv->last_output = now;
+  if (GST_CLOCK_TIME_IS_VALID(priv->last_picture))
+    priv->last_picture = now;
+}
+
 static GstFlowReturn create_live(GstCanvasCaptureSrc *self, GstBuffer **outbuf)
 {
   GstCanvasCaptureSrcPrivate *priv = self->priv;
@@ -632,6 +677,9 @@ static GstFlowReturn create_live(GstCanvasCaptureSrc *self, GstBuffer **outbuf)
     }
 
     GstClockTime now = running_time_now(self);
+    if (GST_CLOCK_TIME_IS_VALID(priv->last_now) && now < priv->last_now)
+      rebase_locked(self, now);
+    priv->last_now = now;
     Opportunity what = Opportunity::NONE;
     GstClockTime draw_time = now;
 
@@ -672,6 +720,8 @@ static GstFlowReturn create_live(GstCanvasCaptureSrc *self, GstBuffer **outbuf)
         release_canvas_locked(priv);
         continue;
       }
+      if (what != Opportunity::TICK)
+        draw_time = running_time_now(self); /* after waiting for the canvas */
       if (what != Opportunity::PAINT) {
         lk.unlock();
         bool drew = emit_draw(self, draw_time);
@@ -693,7 +743,10 @@ static GstFlowReturn create_live(GstCanvasCaptureSrc *self, GstBuffer **outbuf)
         if (!frame)
           return GST_FLOW_ERROR;
         priv->stats.frames_captured++;
-        finish_frame_locked(self, frame, what == Opportunity::TICK ? draw_time : now,
+        /* A tick's frame is stamped at the tick (LATENCY: one period); any
+         * other frame once captured (LATENCY: 0). */
+        finish_frame_locked(self, frame,
+                            what == Opportunity::TICK ? draw_time : running_time_now(self),
                             GST_CLOCK_TIME_NONE, false);
         *outbuf = frame;
         return GST_FLOW_OK;
@@ -737,7 +790,7 @@ static GstFlowReturn create_live(GstCanvasCaptureSrc *self, GstBuffer **outbuf)
         priv->stats.refreshes++;
       else
         priv->stats.gaps++;
-      finish_frame_locked(self, frame, now, GST_CLOCK_TIME_NONE, !refresh);
+      finish_frame_locked(self, frame, running_time_now(self), GST_CLOCK_TIME_NONE, !refresh);
       *outbuf = frame;
       return GST_FLOW_OK;
     }
@@ -773,8 +826,9 @@ static GstCaps *build_caps_locked(GstCanvasCaptureSrcPrivate *priv)
   GST_VIDEO_INFO_PAR_N(&info) = 1;
   GST_VIDEO_INFO_PAR_D(&info) = 1;
   gint fps_n = 0, fps_d = 1;
-  if (std::isfinite(priv->frame_rate) && priv->frame_rate > 0)
-    gst_util_double_to_fraction(priv->frame_rate, &fps_n, &fps_d);
+  gdouble rate = priv->is_live ? MIN(priv->frame_rate, MAX_FRAME_RATE) : priv->frame_rate;
+  if (std::isfinite(rate) && rate > 0)
+    gst_util_double_to_fraction(rate, &fps_n, &fps_d);
   if (priv->is_live) {
     /* Frames come only on change: variable rate, the frame-rate a ceiling. */
     GST_VIDEO_INFO_FPS_N(&info) = 0;
@@ -856,6 +910,55 @@ static gboolean gst_canvas_capture_src_decide_allocation(GstBaseSrc *src, GstQue
   return TRUE;
 }
 
+/* Draws the `location` PNG at (0, 0): the initial content, a paint. The
+ * thread starting the element may hold the canvas itself (begin-draw, then
+ * the state change): waiting for the canvas would wait for ourselves, so the
+ * PNG goes onto the surface of that open session instead. */
+static bool load_location(GstCanvasCaptureSrc *self, const std::string &location)
+{
+  GstCanvasCaptureSrcPrivate *priv = self->priv;
+  cairo_surface_t *png = cairo_image_surface_create_from_png(location.c_str());
+  cairo_status_t status = cairo_surface_status(png);
+  if (status != CAIRO_STATUS_SUCCESS) {
+    cairo_surface_destroy(png);
+    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ,
+                      (_("Could not read the PNG image \"%s\" (location)."), location.c_str()),
+                      ("cairo: %s", cairo_status_to_string(status)));
+    return false;
+  }
+
+  std::unique_lock<std::mutex> lk(priv->lock);
+  cairo_t *cr = nullptr;
+  bool own_session =
+      priv->canvas_busy && priv->canvas_owner == std::this_thread::get_id() && priv->session_cr;
+  if (own_session) {
+    cairo_t *session_cr = priv->session_cr;
+    lk.unlock();
+    cr = cairo_create(cairo_get_target(session_cr));
+  } else {
+    acquire_canvas(self, lk, false);
+    lk.unlock();
+    cr = open_session(self);
+    if (cr)
+      cr = cairo_reference(cr);
+  }
+  if (cr) {
+    cairo_set_source_surface(cr, png, 0, 0);
+    cairo_paint(cr);
+    cairo_destroy(cr);
+  }
+  cairo_surface_destroy(png);
+  if (!own_session)
+    close_session(self);
+
+  lk.lock();
+  if (!own_session)
+    release_canvas_locked(priv);
+  mark_new_content_locked(priv);
+  priv->paint_pending = true;
+  return true;
+}
+
 static gboolean gst_canvas_capture_src_start(GstBaseSrc *src)
 {
   GstCanvasCaptureSrc *self = GST_CANVAS_CAPTURE_SRC(src);
@@ -898,6 +1001,20 @@ static gboolean gst_canvas_capture_src_start(GstBaseSrc *src)
     return FALSE;
   }
 
+  if (rate > MAX_FRAME_RATE) {
+    if (!priv->is_live) {
+      gchar *text =
+          g_strdup_printf(_("offline rendering (is-live=false) takes a frame-rate up to %g (%g)."),
+                          MAX_FRAME_RATE, rate);
+      lk.unlock();
+      GST_WEB_ERROR(self, GST_WEB_ERROR_NOT_SUPPORTED, nullptr, text, nullptr);
+      g_free(text);
+      return FALSE;
+    }
+    GST_INFO_OBJECT(self, "frame-rate %g is taken as %g, the highest rate the timer ticks at", rate,
+                    MAX_FRAME_RATE);
+    rate = MAX_FRAME_RATE;
+  }
   priv->fps_n = 0;
   priv->fps_d = 1;
   if (rate > 0)
@@ -924,34 +1041,16 @@ static gboolean gst_canvas_capture_src_start(GstBaseSrc *src)
   priv->last_output = GST_CLOCK_TIME_NONE;
   priv->last_picture = GST_CLOCK_TIME_NONE;
   priv->last_pts = GST_CLOCK_TIME_NONE;
+  priv->last_now = GST_CLOCK_TIME_NONE;
+  priv->stats = Stats(); /* counted since the element last started */
   gst_video_info_init(&priv->info);
   std::string location = priv->location;
 
   if (!location.empty()) {
-    acquire_canvas(self, lk, false);
     lk.unlock();
-    cairo_surface_t *png = cairo_image_surface_create_from_png(location.c_str());
-    cairo_status_t status = cairo_surface_status(png);
-    if (status == CAIRO_STATUS_SUCCESS) {
-      cairo_t *cr = open_session(self);
-      if (cr) {
-        cairo_set_source_surface(cr, png, 0, 0);
-        cairo_paint(cr);
-      }
-      close_session(self);
-    }
-    cairo_surface_destroy(png);
-    lk.lock();
-    release_canvas_locked(priv);
-    if (status != CAIRO_STATUS_SUCCESS) {
-      lk.unlock();
-      GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ,
-                        (_("Could not read the PNG image \"%s\" (location)."), location.c_str()),
-                        ("cairo: %s", cairo_status_to_string(status)));
+    if (!load_location(self, location))
       return FALSE;
-    }
-    mark_new_content_locked(priv);
-    priv->paint_pending = true;
+    lk.lock();
   }
   priv->started = true;
   return TRUE;
@@ -1033,7 +1132,12 @@ static gboolean gst_canvas_capture_src_do_seek(GstBaseSrc *src, GstSegment *segm
   guint64 n =
       gst_util_uint64_scale_ceil(segment->position, priv->fps_n, (guint64)priv->fps_d * GST_SECOND);
   priv->frame_number = n;
+  priv->last_pts = GST_CLOCK_TIME_NONE;
+  priv->last_output = GST_CLOCK_TIME_NONE;
+  priv->last_picture = GST_CLOCK_TIME_NONE;
   segment->position = frame_time(priv, n);
+  if (GST_CLOCK_TIME_IS_VALID(segment->stop))
+    segment->position = MIN(segment->position, segment->stop);
   segment->time = segment->start;
   return TRUE;
 }

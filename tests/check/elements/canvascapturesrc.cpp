@@ -26,6 +26,7 @@
 #include <limits>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace
@@ -1581,6 +1582,417 @@ GST_START_TEST(test_unlock_to_null)
 }
 GST_END_TEST;
 
+/* ------------------------------------------------ GStreamer contracts --- */
+/* What every GStreamer source keeps besides the web rules: exact seeks
+ * offline, running-time restarts, restart after NULL, a start that cannot
+ * deadlock, a bounded frame-rate, truthful latency. */
+
+namespace
+{
+
+/* Slower under valgrind (scripts/check's memcheck stage): scales waits. */
+int slow_factor()
+{
+  return g_getenv("WEBCAPTURE_UNDER_VALGRIND") ? 20 : 1;
+}
+
+/* Aborts the process, naming @what, unless disarmed within @seconds: a thread
+ * that deadlocked cannot be failed from another one. */
+class Watchdog
+{
+public:
+  Watchdog(const char *what, int seconds) : what_(what)
+  {
+    seconds *= slow_factor();
+    thread_ = std::thread([this, seconds] {
+      std::unique_lock<std::mutex> g(lock_);
+      if (!cond_.wait_for(g, std::chrono::seconds(seconds), [this] { return done_; })) {
+        g_printerr("watchdog: %s did not finish within %d s (deadlock)\n", what_, seconds);
+        abort();
+      }
+    });
+  }
+  ~Watchdog() { disarm(); }
+  void disarm()
+  {
+    {
+      std::lock_guard<std::mutex> g(lock_);
+      done_ = true;
+    }
+    cond_.notify_all();
+    if (thread_.joinable())
+      thread_.join();
+  }
+
+private:
+  const char *what_;
+  std::mutex lock_;
+  std::condition_variable cond_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+/* A PNG of @w x @h pixels of one colour in a temporary directory. */
+struct PngFile {
+  gchar *dir = nullptr;
+  gchar *path = nullptr;
+  PngFile(const Rgba &c, int w, int h)
+  {
+    dir = g_dir_make_tmp("canvascapture-XXXXXX", nullptr);
+    fail_unless(dir != nullptr);
+    path = g_build_filename(dir, "initial.png", nullptr);
+    cairo_surface_t *img = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
+    cairo_t *cr = cairo_create(img);
+    cairo_set_source_rgba(cr, c.r, c.g, c.b, c.a);
+    cairo_paint(cr);
+    cairo_destroy(cr);
+    fail_unless_equals_int(cairo_surface_write_to_png(img, path), CAIRO_STATUS_SUCCESS);
+    cairo_surface_destroy(img);
+  }
+  ~PngFile()
+  {
+    g_unlink(path);
+    g_rmdir(dir);
+    g_free(path);
+    g_free(dir);
+  }
+};
+
+/* The PTS of the buffers leaving a src pad since the last FLUSH_STOP, and
+ * whether EOS followed them. */
+struct SegmentRecorder {
+  std::mutex lock;
+  std::condition_variable cond;
+  std::vector<GstClockTime> pts;
+  bool eos = false;
+
+  bool wait_eos(gint64 timeout_ms = kTimeoutMs)
+  {
+    std::unique_lock<std::mutex> g(lock);
+    return cond.wait_for(g, std::chrono::milliseconds(timeout_ms * slow_factor()),
+                         [&] { return eos; });
+  }
+  bool wait_frames(size_t n, gint64 timeout_ms = kTimeoutMs)
+  {
+    std::unique_lock<std::mutex> g(lock);
+    return cond.wait_for(g, std::chrono::milliseconds(timeout_ms * slow_factor()),
+                         [&] { return pts.size() >= n; });
+  }
+  std::vector<GstClockTime> frames()
+  {
+    std::lock_guard<std::mutex> g(lock);
+    return pts;
+  }
+};
+
+GstPadProbeReturn record_segment(GstPad *, GstPadProbeInfo *info, gpointer data)
+{
+  auto *rec = static_cast<SegmentRecorder *>(data);
+  std::lock_guard<std::mutex> g(rec->lock);
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+    rec->pts.push_back(GST_BUFFER_PTS(GST_PAD_PROBE_INFO_BUFFER(info)));
+  } else if (info->type & (GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM | GST_PAD_PROBE_TYPE_EVENT_FLUSH)) {
+    GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
+    if (GST_EVENT_TYPE(ev) == GST_EVENT_FLUSH_STOP) {
+      rec->pts.clear();
+      rec->eos = false;
+    } else if (GST_EVENT_TYPE(ev) == GST_EVENT_EOS) {
+      rec->eos = true;
+    }
+  }
+  rec->cond.notify_all();
+  return GST_PAD_PROBE_OK;
+}
+
+/* canvascapturesrc is-live=false ! fakesink sync=false, recorded. */
+struct OfflinePipeline {
+  GstElement *pipeline = nullptr;
+  GstElement *canvas = nullptr;
+  SegmentRecorder rec;
+  int rate;
+
+  explicit OfflinePipeline(int rate_) : rate(rate_)
+  {
+    gchar *desc = g_strdup_printf(
+        "canvascapturesrc name=c is-live=false frame-rate=%d ! fakesink sync=false", rate);
+    pipeline = gst_parse_launch(desc, nullptr);
+    g_free(desc);
+    fail_unless(pipeline != nullptr);
+    canvas = gst_bin_get_by_name(GST_BIN(pipeline), "c");
+    GstPad *src = gst_element_get_static_pad(canvas, "src");
+    gst_pad_add_probe(src,
+                      (GstPadProbeType)(GST_PAD_PROBE_TYPE_BUFFER |
+                                        GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM |
+                                        GST_PAD_PROBE_TYPE_EVENT_FLUSH),
+                      record_segment, &rec, nullptr);
+    gst_object_unref(src);
+  }
+  ~OfflinePipeline()
+  {
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+    gst_object_unref(canvas);
+    gst_object_unref(pipeline);
+  }
+  void set_state(GstState state)
+  {
+    fail_unless(gst_element_set_state(pipeline, state) != GST_STATE_CHANGE_FAILURE);
+    fail_unless_equals_int(
+        gst_element_get_state(pipeline, nullptr, nullptr, kTimeoutMs * slow_factor() * GST_MSECOND),
+        GST_STATE_CHANGE_SUCCESS);
+  }
+  void seek(GstElement *target, GstClockTime start, GstClockTime stop)
+  {
+    fail_unless(gst_element_seek(target, 1.0, GST_FORMAT_TIME,
+                                 (GstSeekFlags)(GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_ACCURATE),
+                                 GST_SEEK_TYPE_SET, start, GST_SEEK_TYPE_SET, stop),
+                "seek to %" GST_TIME_FORMAT " refused", GST_TIME_ARGS(start));
+  }
+  GstClockTime frame(guint64 n) { return gst_util_uint64_scale(n, GST_SECOND, rate); }
+  /* The segment just played held exactly frames first..last, then EOS. */
+  void expect_segment(guint64 first, guint64 last, const char *what)
+  {
+    fail_unless(rec.wait_eos(), "%s: no EOS at the end of the segment", what);
+    std::vector<GstClockTime> got = rec.frames();
+    std::string list;
+    for (GstClockTime t : got)
+      list += std::to_string(t) + " ";
+    fail_unless(got.size() == last - first + 1, "%s: %d buffers (PTS in ns: %s), expected %d", what,
+                (int)got.size(), list.c_str(), (int)(last - first + 1));
+    for (guint64 n = first; n <= last; n++)
+      fail_unless(got[n - first] == frame(n),
+                  "%s: buffer %d has PTS %" GST_TIME_FORMAT ", expected %" GST_TIME_FORMAT, what,
+                  (int)(n - first), GST_TIME_ARGS(got[n - first]), GST_TIME_ARGS(frame(n)));
+  }
+  /* The first frames after a seek without stop are first, first+1, ... */
+  void expect_start(guint64 first, const char *what)
+  {
+    fail_unless(rec.wait_frames(3), "%s: no frames after the seek", what);
+    std::vector<GstClockTime> got = rec.frames();
+    for (guint64 i = 0; i < 3; i++)
+      fail_unless(got[i] == frame(first + i),
+                  "%s: buffer %d has PTS %" GST_TIME_FORMAT ", expected %" GST_TIME_FORMAT, what,
+                  (int)i, GST_TIME_ARGS(got[i]), GST_TIME_ARGS(frame(first + i)));
+  }
+};
+
+} // namespace
+
+GST_START_TEST(test_offline_seek_exact)
+{
+  /* Before preroll: a seek sent to the element in READY applies at start. */
+  {
+    OfflinePipeline p(10);
+    p.set_state(GST_STATE_READY);
+    p.seek(p.canvas, 300 * GST_MSECOND, 800 * GST_MSECOND);
+    p.set_state(GST_STATE_PLAYING);
+    p.expect_segment(3, 7, "seek [0.3 s, 0.8 s) before preroll");
+  }
+  OfflinePipeline p(10);
+  /* After preroll, the usual seek to [0, 1 s). */
+  p.set_state(GST_STATE_PAUSED);
+  p.seek(p.pipeline, 0, GST_SECOND);
+  p.set_state(GST_STATE_PLAYING);
+  p.expect_segment(0, 9, "seek [0, 1 s) after preroll");
+  /* Forwards, then backwards. */
+  p.seek(p.pipeline, 2 * GST_SECOND, 3 * GST_SECOND);
+  p.expect_segment(20, 29, "seek forwards to [2 s, 3 s)");
+  p.seek(p.pipeline, 0, GST_SECOND);
+  p.expect_segment(0, 9, "seek backwards to [0, 1 s)");
+  /* Off the frame grid: the first frame at or after the start, nothing at or
+   * after the stop. */
+  p.seek(p.pipeline, 350 * GST_MSECOND, 750 * GST_MSECOND);
+  p.expect_segment(4, 7, "seek to [0.35 s, 0.75 s)");
+  p.seek(p.pipeline, 250 * GST_MSECOND, 250 * GST_MSECOND);
+  fail_unless(p.rec.wait_eos(), "empty segment: no EOS");
+  fail_unless_equals_int(p.rec.frames().size(), 0);
+  /* Seeks without a stop while playing, forwards and backwards. */
+  p.seek(p.pipeline, 2 * GST_SECOND, GST_CLOCK_TIME_NONE);
+  p.expect_start(20, "open seek to 2 s");
+  p.seek(p.pipeline, 0, GST_CLOCK_TIME_NONE);
+  p.expect_start(0, "open seek back to 0");
+}
+GST_END_TEST;
+
+GST_START_TEST(test_stats_reset_at_start)
+{
+  GstHarness *h = new_harness();
+  gst_harness_play(h);
+  paint(h->element, kRed);
+  GstBuffer *buf = pull_checked(h, "first run");
+  gst_buffer_unref(buf);
+  request_frame(h->element);
+  fail_unless_equals_uint64(stat(h->element, "frames-captured"), 1);
+  fail_unless_equals_uint64(stat(h->element, "requests"), 1);
+  fail_unless_equals_int(gst_element_set_state(h->element, GST_STATE_NULL),
+                         GST_STATE_CHANGE_SUCCESS);
+  /* Still readable after the run... */
+  fail_unless_equals_uint64(stat(h->element, "frames-captured"), 1);
+  /* ...and counted from zero again when the element starts. */
+  gst_harness_play(h);
+  for (const char *f : {"frames-captured", "paints", "paints-coalesced", "requests", "refreshes",
+                        "gaps", "canvas-copies"})
+    fail_unless_equals_uint64(stat(h->element, f), 0);
+  paint(h->element, kGreen);
+  buf = pull_checked(h, "second run");
+  assert_frame_colour(h, buf, kGreen, "second run");
+  gst_buffer_unref(buf);
+  fail_unless_equals_uint64(stat(h->element, "frames-captured"), 1);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_start_while_holding_canvas)
+{
+  /* The thread that starts the element holds the canvas (begin-draw) and a
+   * location is set: start() must not wait for that same thread. The PNG is
+   * drawn when the element starts, over what was drawn before. */
+  PngFile png(kGreen, 20, 10);
+  GstHarness *h = new_harness();
+  g_object_set(h->element, "location", png.path, nullptr);
+  cairo_t *cr = nullptr;
+  g_signal_emit_by_name(h->element, "begin-draw", &cr);
+  fail_unless(cr != nullptr);
+  cairo_set_source_rgb(cr, 1, 0, 0);
+  cairo_paint(cr);
+  {
+    Watchdog w("set_state(PLAYING) by the thread holding the canvas", 20);
+    gst_harness_play(h);
+  }
+  g_signal_emit_by_name(h->element, "end-draw", cr);
+  cairo_destroy(cr);
+  GstBuffer *buf = pull_checked(h, "first frame");
+  assert_pixel(pixel_at(h, buf, 5, 5), opaque(kGreen), 1, true, "PNG drawn at start");
+  assert_pixel(pixel_at(h, buf, 25, 5), opaque(kRed), 1, true, "drawing from before the start");
+  gst_buffer_unref(buf);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_frame_rate_ceiling)
+{
+  /* Live: rates above what a timer can tick are taken as 1000 (the caps say
+   * so) and begin-draw still gets the canvas. */
+  for (double rate : {1e9, 1e300, std::numeric_limits<double>::max()}) {
+    GstHarness *h = new_harness();
+    gst_harness_use_systemclock(h);
+    gst_harness_set_drop_buffers(h, TRUE);
+    g_object_set(h->element, "frame-rate", rate, nullptr);
+    gst_harness_play(h);
+    paint(h->element, kRed);
+    GstEvent *ev = wait_event_type(h, GST_EVENT_CAPS);
+    fail_unless(ev != nullptr, "no caps at frame-rate %g", rate);
+    GstCaps *caps;
+    gst_event_parse_caps(ev, &caps);
+    check_caps(caps, "BGRA", 300, 150, 0, 1000);
+    gst_event_unref(ev);
+    {
+      Watchdog w("begin-draw at a frame-rate of 1e9 or more", 20);
+      for (int i = 0; i < 20; i++) {
+        const gint64 t0 = g_get_monotonic_time();
+        paint(h->element, i % 2 ? kRed : kBlue);
+        fail_unless(g_get_monotonic_time() - t0 < 2 * G_USEC_PER_SEC * slow_factor(),
+                    "begin-draw waited %d ms at frame-rate %g",
+                    (int)((g_get_monotonic_time() - t0) / 1000), rate);
+      }
+    }
+    gst_harness_teardown(h);
+  }
+  /* Offline: frame n has PTS n/rate exactly, so a rate the element would not
+   * honour is refused. */
+  GstElement *el = gst_element_factory_make("canvascapturesrc", nullptr);
+  GstBus *bus = gst_bus_new();
+  gst_element_set_bus(el, bus);
+  g_object_set(el, "is-live", FALSE, "frame-rate", 1e9, nullptr);
+  GstMessage *msg = start_expect_error(el, bus);
+  check_web_error(msg, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS, "NotSupportedError");
+  gst_message_unref(msg);
+  fail_unless_equals_int(gst_element_set_state(el, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+  gst_element_set_bus(el, nullptr);
+  gst_object_unref(bus);
+  gst_object_unref(el);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_running_time_restart)
+{
+  /* The pipeline's running time restarts (a flushing seek taken by another
+   * source gives the element a new base time): ticks, PTS and heartbeats
+   * follow the new running time within one frame period. */
+  GstHarness *h = new_harness();
+  DrawRecorder rec;
+  rec.paint_always = true;
+  g_object_set(h->element, "frame-rate", 10.0, nullptr);
+  g_signal_connect(h->element, "draw", G_CALLBACK(on_draw), &rec);
+  gst_harness_play(h);
+  GstClockTime t = 0;
+  while (t < 3 * GST_SECOND)
+    t = crank(h);
+  sync_clock_wait(h);
+  while (GstBuffer *buf = gst_harness_try_pull(h))
+    gst_buffer_unref(buf);
+  size_t draws = rec.count();
+
+  /* Running time 0 now. */
+  GstTestClock *tc = gst_harness_get_testclock(h);
+  gst_element_set_base_time(h->element, gst_clock_get_time(GST_CLOCK(tc)));
+  gst_object_unref(tc);
+
+  GstClockTime period = GST_SECOND / 10, last = GST_CLOCK_TIME_NONE;
+  for (int i = 0; i < 3; i++) {
+    crank(h);
+    GstBuffer *buf = pull_checked(h, "frame after the running time restarted");
+    GstClockTime pts = GST_BUFFER_PTS(buf);
+    gst_buffer_unref(buf);
+    fail_unless(pts <= (i + 1) * period + period,
+                "frame %d after the restart has PTS %" GST_TIME_FORMAT
+                ": the old running time was kept",
+                i, GST_TIME_ARGS(pts));
+    fail_unless(!GST_CLOCK_TIME_IS_VALID(last) || pts > last, "PTS do not increase");
+    last = pts;
+  }
+  fail_unless(rec.count() > draws);
+  fail_unless(rec.at(draws) < 2 * period,
+              "draw after the restart for running time %" GST_TIME_FORMAT,
+              GST_TIME_ARGS(rec.at(draws)));
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+GST_START_TEST(test_paint_pts_after_capture)
+{
+  /* LATENCY answers 0 for paint-driven frames (frame-rate <= 0), so such a
+   * frame must not be stamped before its content was on the canvas: here the
+   * streaming thread waits for the canvas while the clock advances 50 ms. */
+  GstHarness *h = new_harness();
+  gst_harness_play(h);
+  paint(h->element, kRed);
+  GstBuffer *buf = pull_checked(h, "first frame");
+  gst_buffer_unref(buf);
+
+  cairo_t *cr = nullptr;
+  g_signal_emit_by_name(h->element, "begin-draw", &cr);
+  fail_unless(cr != nullptr);
+  request_frame(h->element); /* wakes the streaming thread, which waits for the canvas */
+  g_usleep(200 * 1000);
+  GstTestClock *tc = gst_harness_get_testclock(h);
+  GstClockTime released = gst_clock_get_time(GST_CLOCK(tc)) + 50 * GST_MSECOND;
+  gst_test_clock_set_time(tc, released);
+  gst_object_unref(tc);
+  cairo_set_source_rgb(cr, 0, 0, 1);
+  cairo_paint(cr);
+  g_signal_emit_by_name(h->element, "end-draw", cr);
+  cairo_destroy(cr);
+  buf = pull_checked(h, "frame of the drawing");
+  assert_frame_colour(h, buf, kBlue, "frame of the drawing");
+  fail_unless(GST_BUFFER_PTS(buf) >= released,
+              "frame stamped %" GST_TIME_FORMAT ", before its content was drawn (%" GST_TIME_FORMAT
+              ") with a LATENCY of 0",
+              GST_TIME_ARGS(GST_BUFFER_PTS(buf)), GST_TIME_ARGS(released));
+  gst_buffer_unref(buf);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
 static Suite *canvascapturesrc_suite(void)
 {
   Suite *s = suite_create("canvascapturesrc");
@@ -1622,6 +2034,12 @@ static Suite *canvascapturesrc_suite(void)
   tcase_add_test(tc, test_begin_draw_inside_draw);
   tcase_add_test(tc, test_threads_stress);
   tcase_add_test(tc, test_unlock_to_null);
+  tcase_add_test(tc, test_offline_seek_exact);
+  tcase_add_test(tc, test_stats_reset_at_start);
+  tcase_add_test(tc, test_start_while_holding_canvas);
+  tcase_add_test(tc, test_frame_rate_ceiling);
+  tcase_add_test(tc, test_running_time_restart);
+  tcase_add_test(tc, test_paint_pts_after_capture);
   return s;
 }
 
