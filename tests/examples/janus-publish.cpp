@@ -1,9 +1,8 @@
 /* janus-publish: a canvas and a media file as one MediaStream, published to a Janus VideoRoom,
  * which forwards it to any number of viewers (one encoder per track, whatever their number).
  *
- *   canvascapturesrc (draw: a solid colour that changes every second, a caption) --+
- *   mediacapturesrc uri=... (its tracks, looped) ---------------------------------+-->
- * mediastreambin
+ *   canvascapturesrc (draw: a colour that changes every second, a caption) --+
+ *   mediacapturesrc uri=... (its tracks, looped) ----------------------------+--> mediastreambin
  *
  *   each track pad ! tee ! queue ! convert ! vp8enc / opusenc ! rtp*pay ! webrtcbin
  *                                        (bundle-policy=max-bundle, msid = the stream id)
