@@ -1,6 +1,16 @@
 /* mediastreambin: a MediaStream in a pipeline, one pad pair per track.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
+ *   gst-launch-1.0 -e mediastreambin name=ms videotestsrc is-live=true ! ms. \
+ *     ms.video_0 ! videoconvert ! vp8enc deadline=1 ! webmmux ! filesink location=s.webm
+ *
+ * The rules (MS-n) and the decisions cited below are the tables of
+ * docs/plugins/mediastreambin.md.
+ *
+ * Why a bin: a track will get conversion child elements of its own (scaling,
+ * frame rate for applyConstraints) between its sink pad and its track pad;
+ * until then it has no children and the bin properties change nothing.
+ *
  * Each track is a request sink pad (video_sink_%u / audio_sink_%u) and the
  * GstMediaStreamTrackPad src pad with the same index (video_%u / audio_%u),
  * created together. Buffers go straight from the sink pad's chain function to
@@ -22,8 +32,11 @@
  * gets linked later.
  *
  * Threads and locks: the bin's `lock` guards the track set, the id, the
- * collection and `active`; it may be held while taking a track's lock, never
- * the other way round. Nothing is pushed, emitted or posted with a lock held.
+ * collection and `active`; it may be held while taking a track pad's lock,
+ * never the other way round. Nothing is pushed, emitted or posted with a lock
+ * held. The bin's streaming state of a track (its Track record) is touched
+ * only by that track's streaming thread, under the sink pad's stream lock; a
+ * state change never writes it, it only counts runs (see Track).
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -45,6 +58,14 @@
 #include "gstwebcaptureerror.h"
 #include "gstwebcapturei18n.h"
 #include "gstwebcaptureutil.h"
+
+#include <gst/audio/audio.h>
+#include <gst/video/video.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
 
 GST_DEBUG_CATEGORY_STATIC(gst_media_stream_bin_debug);
 #define GST_CAT_DEFAULT gst_media_stream_bin_debug
@@ -79,9 +100,53 @@ GstStaticPadTemplate video_src_template = GST_STATIC_PAD_TEMPLATE(
 GstStaticPadTemplate audio_src_template = GST_STATIC_PAD_TEMPLATE(
     "audio_%u", GST_PAD_SRC, GST_PAD_SOMETIMES, GST_STATIC_CAPS("audio/x-raw"));
 
+/* The bin's record of one track: its pad pair and the streaming state the
+ * bin keeps for it. The sink pad's element_private points here (the track
+ * pad's points at the sink pad); both are cleared before the record goes.
+ *
+ * The fields marked (stream) belong to the sink pad's streaming thread: chain
+ * and serialized events run under its stream lock, and release deactivates
+ * the pad (which waits for that lock) before deleting the record. A state
+ * change does not write them: it counts runs (priv->run), and the streaming
+ * thread starts its new run itself when it sees a new count. */
 struct Track {
+  Track(GstPad *sink, GstMediaStreamTrackPad *src)
+      : sinkpad(GST_PAD(gst_object_ref_sink(sink))),
+        srcpad(GST_MEDIA_STREAM_TRACK_PAD(gst_object_ref_sink(src)))
+  {
+    gst_video_info_init(&vinfo);
+    gst_audio_info_init(&ainfo);
+  }
+  ~Track()
+  {
+    gst_clear_buffer(&blank);
+    gst_object_unref(sinkpad);
+    gst_object_unref(srcpad);
+  }
+  Track(const Track &) = delete;
+  Track &operator=(const Track &) = delete;
+
+  /* A new run: STREAM_START, collection and blank media again. (stream) */
+  void start_run(guint new_run)
+  {
+    run = new_run;
+    stream_started = false;
+    collection_cookie = 0;
+    gst_clear_buffer(&blank);
+  }
+
   GstPad *sinkpad;                /* ref */
   GstMediaStreamTrackPad *srcpad; /* ref */
+
+  guint run = 0;               /* (stream) the run this state belongs to */
+  bool stream_started = false; /* (stream) our STREAM_START went out */
+  guint collection_cookie = 0; /* (stream) of the last collection pushed */
+  bool have_info = false;      /* (stream) vinfo / ainfo from the caps */
+  bool system_memory = true;   /* (stream) caps in system memory */
+  GstVideoInfo vinfo;          /* (stream) */
+  GstAudioInfo ainfo;          /* (stream) */
+  GstBuffer *blank = nullptr;  /* (stream) black frame / silence for the caps (MS-6) */
+  bool blank_failed = false;   /* (stream) no black frame in this format */
 };
 
 /* RFC 7230 token characters: what an SDP msid-id may carry. */
@@ -101,16 +166,25 @@ bool is_token(const gchar *s)
 } // namespace
 
 struct GstMediaStreamBinPrivate {
+  ~GstMediaStreamBinPrivate() { gst_clear_object(&collection); }
+
   std::mutex lock;
-  std::string id;
-  std::vector<Track> tracks;
-  std::set<guint> video_indices;
-  std::set<guint> audio_indices;
-  guint group_id = 0;
-  GstStreamCollection *collection = nullptr;
-  std::atomic<guint> collection_cookie{0};
-  bool active = false;
-  bool disposing = false;
+
+  /* Settings. */
+  std::string id; /* (lock) MS-1 */
+
+  /* The track set. */
+  std::vector<std::unique_ptr<Track>> tracks; /* (lock) */
+  std::set<guint> video_indices;              /* (lock) in use, pads included */
+  std::set<guint> audio_indices;              /* (lock) */
+  guint group_id = 0;                         /* fixed: one group for every track */
+  GstStreamCollection *collection = nullptr;  /* (lock) MS-2 */
+  std::atomic<guint> collection_cookie{0};    /* counts collections */
+
+  /* Run state. */
+  std::atomic<guint> run{0}; /* counts runs: each return to READY starts one */
+  bool active = false;       /* (lock) MS-3 */
+  bool disposing = false;    /* (lock) */
 };
 
 struct _GstMediaStreamBin {
@@ -124,35 +198,48 @@ G_DEFINE_TYPE_WITH_CODE(GstMediaStreamBin, gst_media_stream_bin, GST_TYPE_BIN,
 GST_ELEMENT_REGISTER_DEFINE(mediastreambin, "mediastreambin", GST_RANK_NONE,
                             GST_TYPE_MEDIA_STREAM_BIN)
 
-/* The other pad of a track pair, or NULL once the track was released. */
-static GstPad *dup_partner(GstPad *pad)
+/* The pads of a track point at each other's side: the sink pad at the
+ * Track record, the track pad at the sink pad (the track pad reads it for its
+ * default label). Set and cleared under the pad's object lock. */
+static void set_element_private(GstPad *pad, gpointer data)
 {
   GST_OBJECT_LOCK(pad);
-  GstPad *other = static_cast<GstPad *>(pad->element_private);
-  if (other)
-    gst_object_ref(other);
+  pad->element_private = data;
   GST_OBJECT_UNLOCK(pad);
-  return other;
 }
 
-static void set_partner(GstPad *pad, GstPad *other)
+/* The Track record of @sinkpad and a reference to its track pad, or NULL once
+ * the track was released. The record itself may only be used by the sink
+ * pad's streaming thread (see Track). */
+static Track *track_of(GstPad *sinkpad, GstPad **srcpad)
 {
-  GST_OBJECT_LOCK(pad);
-  pad->element_private = other;
-  GST_OBJECT_UNLOCK(pad);
+  GST_OBJECT_LOCK(sinkpad);
+  auto *track = static_cast<Track *>(sinkpad->element_private);
+  *srcpad = track ? GST_PAD(gst_object_ref(track->srcpad)) : nullptr;
+  GST_OBJECT_UNLOCK(sinkpad);
+  return track;
+}
+
+/* The sink pad of a track pad, or NULL once the track was released. */
+static GstPad *dup_sinkpad(GstPad *srcpad)
+{
+  GST_OBJECT_LOCK(srcpad);
+  auto *sinkpad = static_cast<GstPad *>(srcpad->element_private);
+  if (sinkpad)
+    gst_object_ref(sinkpad);
+  GST_OBJECT_UNLOCK(srcpad);
+  return sinkpad;
 }
 
 /* --- stream collection, active, messages ------------------------------------ */
 
-/* With the lock. */
-static void rebuild_collection(GstMediaStreamBin *self)
+/* MS-2: a new collection of the tracks' streams. */
+static void rebuild_collection_locked(GstMediaStreamBin *self)
 {
   GstMediaStreamBinPrivate *priv = self->priv;
   GstStreamCollection *collection = gst_stream_collection_new(priv->id.c_str());
-  for (const Track &t : priv->tracks) {
-    GstMediaStreamTrackPadPrivate *tp = gst_media_stream_track_pad_get_private(t.srcpad);
-    gst_stream_collection_add_stream(collection, GST_STREAM(gst_object_ref(tp->stream)));
-  }
+  for (const auto &t : priv->tracks)
+    gst_stream_collection_add_stream(collection, gst_media_stream_track_pad_dup_stream(t->srcpad));
   gst_object_replace(reinterpret_cast<GstObject **>(&priv->collection), GST_OBJECT(collection));
   gst_object_unref(collection);
   priv->collection_cookie++;
@@ -178,18 +265,16 @@ static void on_track_id_changed(GstMediaStreamTrackPad *, GParamSpec *, GstMedia
 {
   {
     std::lock_guard<std::mutex> guard(self->priv->lock);
-    rebuild_collection(self);
+    rebuild_collection_locked(self);
   }
   post_collection(self);
 }
 
-/* MS-3: active while at least one track has not ended. With the lock. */
-static bool compute_active(GstMediaStreamBin *self)
+/* MS-3: active while at least one track has not ended. */
+static bool compute_active_locked(GstMediaStreamBin *self)
 {
-  for (const Track &t : self->priv->tracks) {
-    GstMediaStreamTrackPadPrivate *tp = gst_media_stream_track_pad_get_private(t.srcpad);
-    std::lock_guard<std::mutex> guard(tp->lock);
-    if (!tp->ended)
+  for (const auto &t : self->priv->tracks) {
+    if (!gst_media_stream_track_pad_is_ended(t->srcpad))
       return true;
   }
   return false;
@@ -200,7 +285,7 @@ static void update_active(GstMediaStreamBin *self)
   bool changed;
   {
     std::lock_guard<std::mutex> guard(self->priv->lock);
-    bool active = compute_active(self);
+    bool active = compute_active_locked(self);
     changed = active != self->priv->active;
     self->priv->active = active;
   }
@@ -211,25 +296,25 @@ static void update_active(GstMediaStreamBin *self)
 static void post_track_message(GstMediaStreamBin *self, GstMediaStreamTrackPad *track,
                                const gchar *event)
 {
-  GstMediaStreamTrackPadPrivate *tp = gst_media_stream_track_pad_get_private(track);
   std::string id;
   {
     std::lock_guard<std::mutex> guard(self->priv->lock);
     id = self->priv->id;
   }
+  std::string track_id = gst_media_stream_track_pad_get_track_id(track);
   GstStructure *s = gst_structure_new(
       "mediastream-track", "event", G_TYPE_STRING, event, "stream-id", G_TYPE_STRING, id.c_str(),
-      "track-id", G_TYPE_STRING, tp->track_id.c_str(), "kind", G_TYPE_STRING,
-      gst_media_stream_track_kind_name(tp->kind), "pad", GST_TYPE_PAD, track, NULL);
+      "track-id", G_TYPE_STRING, track_id.c_str(), "kind", G_TYPE_STRING,
+      gst_media_stream_track_kind_name(gst_media_stream_track_pad_get_kind(track)), "pad",
+      GST_TYPE_PAD, track, NULL);
   gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
 }
 
 /* Streaming thread of the track: push the current collection if this track
  * has not carried it yet (only after STREAM_START). */
-static void push_collection_if_stale(GstMediaStreamBin *self, GstMediaStreamTrackPad *track)
+static void push_collection_if_stale(GstMediaStreamBin *self, Track *track)
 {
-  GstMediaStreamTrackPadPrivate *tp = gst_media_stream_track_pad_get_private(track);
-  if (!tp->stream_started || tp->collection_cookie == self->priv->collection_cookie.load())
+  if (!track->stream_started || track->collection_cookie == self->priv->collection_cookie.load())
     return;
   GstStreamCollection *collection = nullptr;
   guint cookie;
@@ -239,9 +324,9 @@ static void push_collection_if_stale(GstMediaStreamBin *self, GstMediaStreamTrac
     if (self->priv->collection)
       collection = GST_STREAM_COLLECTION(gst_object_ref(self->priv->collection));
   }
-  tp->collection_cookie = cookie;
+  track->collection_cookie = cookie;
   if (collection)
-    gst_pad_push_event(GST_PAD(track), gst_event_new_stream_collection(collection));
+    gst_pad_push_event(GST_PAD(track->srcpad), gst_event_new_stream_collection(collection));
   gst_clear_object(&collection);
 }
 
@@ -249,6 +334,8 @@ static void push_collection_if_stale(GstMediaStreamBin *self, GstMediaStreamTrac
 
 static void walk_msid(GstMediaStreamBin *self, GstMediaStreamTrackPad *track);
 
+/* A pad on the track's path (the track pad itself included) got linked, or
+ * an element on it got a src pad: walk again. @user_data: the track pad. */
 static void on_path_linked(GstPad *pad, GstPad *peer, gpointer user_data)
 {
   GstMediaStreamTrackPad *track = GST_MEDIA_STREAM_TRACK_PAD(user_data);
@@ -369,52 +456,52 @@ static void walk_msid(GstMediaStreamBin *self, GstMediaStreamTrackPad *track)
   walk_msid_from(track, GST_PAD(track), id, 0);
 }
 
-static void on_track_linked(GstPad *pad, GstPad *peer, gpointer user_data)
-{
-  GstObject *parent = gst_object_get_parent(GST_OBJECT(pad));
-  if (parent) {
-    if (GST_IS_MEDIA_STREAM_BIN(parent))
-      walk_msid(GST_MEDIA_STREAM_BIN(parent), GST_MEDIA_STREAM_TRACK_PAD(pad));
-    gst_object_unref(parent);
-  }
-}
-
 /* --- data path -------------------------------------------------------------- */
+
+/* The sink pad's streaming thread, before anything else: a new run (the
+ * element went back to READY since this track last streamed) starts with
+ * fresh streaming state. */
+static void sync_run(GstMediaStreamBin *self, Track *track)
+{
+  guint run = self->priv->run.load();
+  if (G_UNLIKELY(track->run != run))
+    track->start_run(run);
+}
 
 /* MS-6: the zero-information buffer standing for @in, or NULL when none can
  * be made (video in non-system memory, or a format with no packer). */
-static GstBuffer *make_blank(GstMediaStreamTrackPad *track, GstBuffer *in)
+static GstBuffer *make_blank(Track *track, GstBuffer *in)
 {
-  GstMediaStreamTrackPadPrivate *tp = gst_media_stream_track_pad_get_private(track);
-  if (!tp->have_info || !tp->system_memory || tp->blank_failed)
+  if (!track->have_info || !track->system_memory || track->blank_failed)
     return nullptr;
 
   GstBuffer *out;
-  if (tp->kind == TrackKind::VIDEO) {
-    if (!tp->blank) {
-      tp->blank = gst_media_stream_make_black_frame(&tp->vinfo);
-      if (!tp->blank) {
-        tp->blank_failed = true;
-        GST_WARNING_OBJECT(track, "cannot make black frames for %s",
-                           GST_VIDEO_INFO_NAME(&tp->vinfo));
+  if (gst_media_stream_track_pad_get_kind(track->srcpad) == TrackKind::VIDEO) {
+    if (!track->blank) {
+      track->blank = gst_media_stream_make_black_frame(&track->vinfo);
+      if (!track->blank) {
+        track->blank_failed = true;
+        GST_WARNING_OBJECT(track->srcpad, "cannot make black frames for %s",
+                           GST_VIDEO_INFO_NAME(&track->vinfo));
         return nullptr;
       }
     }
     /* Shares the black frame's memory: no copy per buffer. */
     out = gst_buffer_new();
-    gst_buffer_copy_into(out, tp->blank, GST_BUFFER_COPY_MEMORY, 0, -1);
+    gst_buffer_copy_into(out, track->blank, GST_BUFFER_COPY_MEMORY, 0, -1);
     gst_buffer_copy_into(
         out, in,
         static_cast<GstBufferCopyFlags>(GST_BUFFER_COPY_FLAGS | GST_BUFFER_COPY_TIMESTAMPS), 0, -1);
   } else {
     gsize size = gst_buffer_get_size(in);
-    if (!tp->blank || gst_buffer_get_size(tp->blank) < size) {
-      gst_clear_buffer(&tp->blank);
-      tp->blank = gst_media_stream_make_silence(&tp->ainfo, size);
-      if (!tp->blank)
+    if (!track->blank || gst_buffer_get_size(track->blank) < size) {
+      gst_clear_buffer(&track->blank);
+      const gsize bpf = GST_AUDIO_INFO_BPF(&track->ainfo);
+      track->blank = gst_webcapture_silence_buffer_new(&track->ainfo, (size + bpf - 1) / bpf);
+      if (!track->blank)
         return nullptr;
     }
-    out = gst_buffer_copy_region(tp->blank, GST_BUFFER_COPY_MEMORY, 0, size);
+    out = gst_buffer_copy_region(track->blank, GST_BUFFER_COPY_MEMORY, 0, size);
     /* Metas too: a planar layout's GstAudioMeta describes the silence as well. */
     gst_buffer_copy_into(out, in,
                          static_cast<GstBufferCopyFlags>(GST_BUFFER_COPY_FLAGS |
@@ -428,18 +515,17 @@ static GstBuffer *make_blank(GstMediaStreamTrackPad *track, GstBuffer *in)
 static GstFlowReturn sink_chain(GstPad *pad, GstObject *parent, GstBuffer *buffer)
 {
   GstMediaStreamBin *self = GST_MEDIA_STREAM_BIN(parent);
-  GstPad *srcpad = dup_partner(pad);
-  if (!srcpad) {
+  GstPad *srcpad;
+  Track *track = track_of(pad, &srcpad);
+  if (!track) {
     gst_buffer_unref(buffer);
     return GST_FLOW_FLUSHING;
   }
-  GstMediaStreamTrackPad *track = GST_MEDIA_STREAM_TRACK_PAD(srcpad);
-  GstMediaStreamTrackPadPrivate *tp = gst_media_stream_track_pad_get_private(track);
-
+  sync_run(self, track);
   push_collection_if_stale(self, track);
 
   GstFlowReturn ret;
-  if (G_LIKELY(tp->enabled.load(std::memory_order_relaxed))) {
+  if (G_LIKELY(gst_media_stream_track_pad_is_enabled(track->srcpad))) {
     ret = gst_pad_push(srcpad, buffer);
   } else {
     GstBuffer *blank = make_blank(track, buffer);
@@ -463,166 +549,165 @@ static GstFlowReturn sink_chain(GstPad *pad, GstObject *parent, GstBuffer *buffe
   return ret;
 }
 
-static void update_stream_title(GstMediaStreamTrackPad *track)
+/* Sink pad events, one function each; each takes @event. */
+
+/* stream-id = track id; the track's GstStream; one group for the stream. */
+static gboolean sink_stream_start(GstMediaStreamBin *self, Track *track, GstEvent *event)
 {
-  GstMediaStreamTrackPadPrivate *tp = gst_media_stream_track_pad_get_private(track);
-  gchar *label = gst_media_stream_track_pad_dup_label(track);
-  GstTagList *tags = gst_stream_get_tags(tp->stream);
-  tags = tags ? gst_tag_list_make_writable(tags) : gst_tag_list_new_empty();
-  gst_tag_list_set_scope(tags, GST_TAG_SCOPE_STREAM);
-  if (label && *label)
-    gst_tag_list_add(tags, GST_TAG_MERGE_REPLACE, GST_TAG_TITLE, label, NULL);
-  else
-    gst_tag_list_remove_tag(tags, GST_TAG_TITLE);
-  gst_stream_set_tags(tp->stream, tags);
-  gst_tag_list_unref(tags);
-  g_free(label);
+  GstStreamFlags flags = GST_STREAM_FLAG_NONE;
+  gst_event_parse_stream_flags(event, &flags);
+  gst_event_unref(event);
+  std::string track_id = gst_media_stream_track_pad_get_track_id(track->srcpad);
+  GstStream *stream = gst_media_stream_track_pad_dup_stream(track->srcpad);
+  GstEvent *start = gst_event_new_stream_start(track_id.c_str());
+  gst_event_set_stream_flags(start, flags);
+  gst_event_set_group_id(start, self->priv->group_id);
+  gst_event_set_stream(start, stream);
+  gst_object_unref(stream);
+  gst_media_stream_track_pad_update_stream_title(track->srcpad); /* default label included */
+  track->stream_started = true;
+  track->collection_cookie = 0;
+  gboolean ret = gst_pad_push_event(GST_PAD(track->srcpad), start);
+  push_collection_if_stale(self, track);
+  return ret;
 }
 
-/* The upstream label (title tag or track-state label); TRUE if it changed. */
-static bool set_title_label(GstMediaStreamTrackPad *track, const gchar *title)
+/* MS-6 prepares its blank media for these caps; MS-10 settings; MS-11. */
+static gboolean sink_caps(GstMediaStreamBin *self, Track *track, GstEvent *event)
 {
-  GstMediaStreamTrackPadPrivate *tp = gst_media_stream_track_pad_get_private(track);
-  std::lock_guard<std::mutex> guard(tp->lock);
-  if (!title || tp->title_label == title)
-    return false;
-  tp->title_label = title;
-  return tp->app_label.empty();
+  GstCaps *caps = nullptr;
+  gst_event_parse_caps(event, &caps);
+  GstCapsFeatures *features = gst_caps_get_features(caps, 0);
+  track->system_memory =
+      !features || gst_caps_features_is_equal(features, GST_CAPS_FEATURES_MEMORY_SYSTEM_MEMORY);
+  if (gst_media_stream_track_pad_get_kind(track->srcpad) == TrackKind::VIDEO)
+    track->have_info = gst_video_info_from_caps(&track->vinfo, caps);
+  else
+    track->have_info = gst_audio_info_from_caps(&track->ainfo, caps);
+  gst_clear_buffer(&track->blank); /* black / silence prepared again for these caps */
+  track->blank_failed = false;
+  push_collection_if_stale(self, track);
+  GstCaps *settings_caps = gst_caps_ref(caps); /* the event goes on */
+  gboolean ret = gst_pad_push_event(GST_PAD(track->srcpad), event);
+  gst_media_stream_track_pad_set_caps(track->srcpad, settings_caps);
+  gst_caps_unref(settings_caps);
+  walk_msid(self, track->srcpad);
+  return ret;
+}
+
+/* MS-5: the upstream title tag is the default label. */
+static gboolean sink_tag(GstMediaStreamBin *self, Track *track, GstEvent *event)
+{
+  GstTagList *tags = nullptr;
+  gst_event_parse_tag(event, &tags);
+  g_autofree gchar *title = nullptr;
+  gst_tag_list_get_string(tags, GST_TAG_TITLE, &title);
+  push_collection_if_stale(self, track);
+  gboolean ret = gst_pad_push_event(GST_PAD(track->srcpad), event);
+  gst_media_stream_track_pad_set_upstream_label(track->srcpad, title);
+  return ret;
+}
+
+/* MS-7: muted follows the source's track-state event (and its label, MS-5). */
+static gboolean sink_track_state(GstMediaStreamBin *self, Track *track, GstEvent *event,
+                                 gboolean muted, const gchar *label)
+{
+  push_collection_if_stale(self, track);
+  gboolean ret = gst_pad_push_event(GST_PAD(track->srcpad), event);
+  gst_media_stream_track_pad_set_upstream_label(track->srcpad, label);
+  if (gst_media_stream_track_pad_set_muted(track->srcpad, muted))
+    post_track_message(self, track->srcpad, muted ? "mute" : "unmute");
+  return ret;
+}
+
+/* MS-8: the track ends; track-ended, then MS-3. Told before EOS goes on, so
+ * the application hears it before the pipeline's EOS. */
+static gboolean sink_eos(GstMediaStreamBin *self, Track *track, GstEvent *event)
+{
+  if (gst_media_stream_track_pad_set_ended(track->srcpad, true)) {
+    g_signal_emit(self, signals[SIGNAL_TRACK_ENDED], 0, track->srcpad);
+    post_track_message(self, track->srcpad, "ended");
+    update_active(self);
+  }
+  push_collection_if_stale(self, track);
+  return gst_pad_push_event(GST_PAD(track->srcpad), event);
+}
+
+/* MS-8, "Ended and restart": a flush after EOS (a flushing seek, GStreamer's
+ * way to play again) starts the track again: live, and the stream active. */
+static gboolean sink_flush_stop(GstMediaStreamBin *self, Track *track, GstEvent *event)
+{
+  gboolean ret = gst_pad_push_event(GST_PAD(track->srcpad), event);
+  if (gst_media_stream_track_pad_set_ended(track->srcpad, false))
+    update_active(self);
+  return ret;
 }
 
 static gboolean sink_event(GstPad *pad, GstObject *parent, GstEvent *event)
 {
   GstMediaStreamBin *self = GST_MEDIA_STREAM_BIN(parent);
-  GstPad *srcpad = dup_partner(pad);
-  if (!srcpad) {
+  GstPad *srcpad;
+  Track *track = track_of(pad, &srcpad);
+  if (!track) {
     gst_event_unref(event);
     return FALSE;
   }
-  GstMediaStreamTrackPad *track = GST_MEDIA_STREAM_TRACK_PAD(srcpad);
-  GstMediaStreamTrackPadPrivate *tp = gst_media_stream_track_pad_get_private(track);
-  gboolean ret = TRUE;
+  if (!GST_EVENT_IS_SERIALIZED(event)) {
+    /* Not on the streaming thread (FLUSH_START): the record is not ours. */
+    gboolean ret = gst_pad_push_event(srcpad, event);
+    gst_object_unref(srcpad);
+    return ret;
+  }
 
+  sync_run(self, track);
+  gboolean ret = TRUE;
+  gboolean muted = FALSE;
+  g_autofree gchar *label = nullptr;
   switch (GST_EVENT_TYPE(event)) {
-  case GST_EVENT_STREAM_START: {
-    /* stream-id = track id; the track's GstStream; one group for the stream. */
-    GstStreamFlags flags = GST_STREAM_FLAG_NONE;
-    gst_event_parse_stream_flags(event, &flags);
-    GstEvent *start = gst_event_new_stream_start(tp->track_id.c_str());
-    gst_event_set_stream_flags(start, flags);
-    gst_event_set_group_id(start, self->priv->group_id);
-    gst_event_set_stream(start, tp->stream);
-    gst_event_unref(event);
-    update_stream_title(track); /* title tag = label, default included */
-    tp->stream_started = true;
-    tp->collection_cookie = 0;
-    ret = gst_pad_push_event(srcpad, start);
-    push_collection_if_stale(self, track);
+  case GST_EVENT_STREAM_START:
+    ret = sink_stream_start(self, track, event);
     break;
-  }
-  case GST_EVENT_CAPS: {
-    GstCaps *caps = nullptr;
-    gst_event_parse_caps(event, &caps);
-    GstCapsFeatures *features = gst_caps_get_features(caps, 0);
-    tp->system_memory =
-        !features || gst_caps_features_is_equal(features, GST_CAPS_FEATURES_MEMORY_SYSTEM_MEMORY);
-    if (tp->kind == TrackKind::VIDEO)
-      tp->have_info = gst_video_info_from_caps(&tp->vinfo, caps);
-    else
-      tp->have_info = gst_audio_info_from_caps(&tp->ainfo, caps);
-    gst_clear_buffer(&tp->blank); /* black / silence prepared again for these caps */
-    tp->blank_failed = false;
-    {
-      std::lock_guard<std::mutex> guard(tp->lock);
-      gst_caps_replace(&tp->caps, caps);
-    }
-    gst_stream_set_caps(tp->stream, caps);
-    push_collection_if_stale(self, track);
-    ret = gst_pad_push_event(srcpad, event);
-    g_object_notify(G_OBJECT(track), "settings");
-    walk_msid(self, track);
+  case GST_EVENT_CAPS:
+    ret = sink_caps(self, track, event);
     break;
-  }
-  case GST_EVENT_TAG: {
-    GstTagList *tags = nullptr;
-    gst_event_parse_tag(event, &tags);
-    gchar *title = nullptr;
-    bool changed = false;
-    if (gst_tag_list_get_string(tags, GST_TAG_TITLE, &title))
-      changed = set_title_label(track, title);
-    g_free(title);
-    push_collection_if_stale(self, track);
-    ret = gst_pad_push_event(srcpad, event);
-    if (changed) {
-      update_stream_title(track);
-      g_object_notify(G_OBJECT(track), "label");
-    }
+  case GST_EVENT_TAG:
+    ret = sink_tag(self, track, event);
     break;
-  }
   case GST_EVENT_STREAM_COLLECTION:
     /* Upstream's own collection (a source's tracks) is replaced by the
-     * stream's: downstream sees one collection, ours. */
-    GST_DEBUG_OBJECT(track, "dropping upstream %" GST_PTR_FORMAT, event);
+     * stream's: downstream sees one collection, ours (MS-2). */
+    GST_DEBUG_OBJECT(srcpad, "dropping upstream %" GST_PTR_FORMAT, event);
     gst_event_unref(event);
     break;
-  case GST_EVENT_EOS: {
-    bool was_ended;
-    {
-      std::lock_guard<std::mutex> guard(tp->lock);
-      was_ended = tp->ended;
-      tp->ended = true;
+  case GST_EVENT_EOS:
+    ret = sink_eos(self, track, event);
+    break;
+  case GST_EVENT_FLUSH_STOP:
+    ret = sink_flush_stop(self, track, event);
+    break;
+  case GST_EVENT_CUSTOM_DOWNSTREAM_STICKY:
+    if (gst_media_stream_track_state_event_parse(event, &muted, &label)) {
+      ret = sink_track_state(self, track, event, muted, label);
+      break;
     }
-    if (!was_ended) {
-      /* MS-8: ended is final; track-ended, then MS-3. Told before EOS goes
-       * on, so the application hears it before the pipeline's EOS. */
-      GST_INFO_OBJECT(track, "track ended");
-      g_object_notify(G_OBJECT(track), "ready-state");
-      g_signal_emit(self, signals[SIGNAL_TRACK_ENDED], 0, track);
-      post_track_message(self, track, "ended");
-      update_active(self);
-    }
+    /* fall through */
+  default:
     push_collection_if_stale(self, track);
     ret = gst_pad_push_event(srcpad, event);
     break;
-  }
-  default: {
-    gboolean muted = FALSE;
-    gchar *label = nullptr;
-    if (gst_media_stream_track_state_event_parse(event, &muted, &label)) {
-      /* MS-7: muted follows the source. */
-      bool mute_changed;
-      {
-        std::lock_guard<std::mutex> guard(tp->lock);
-        mute_changed = tp->muted != (bool)muted;
-        tp->muted = muted;
-      }
-      bool label_changed = set_title_label(track, label);
-      g_free(label);
-      push_collection_if_stale(self, track);
-      ret = gst_pad_push_event(srcpad, event);
-      if (label_changed) {
-        update_stream_title(track);
-        g_object_notify(G_OBJECT(track), "label");
-      }
-      if (mute_changed) {
-        GST_INFO_OBJECT(track, "%s", muted ? "muted" : "unmuted");
-        gst_media_stream_track_pad_notify_muted(track, muted);
-        post_track_message(self, track, muted ? "mute" : "unmute");
-      }
-      break;
-    }
-    if (GST_EVENT_IS_SERIALIZED(event))
-      push_collection_if_stale(self, track);
-    ret = gst_pad_push_event(srcpad, event);
-    break;
-  }
   }
   gst_object_unref(srcpad);
   return ret;
 }
 
+/* The other pad of the pair (none once the track was released). */
 static GstIterator *iterate_partner(GstPad *pad, GstObject *parent)
 {
-  GstPad *other = dup_partner(pad);
+  GstPad *other;
+  if (GST_PAD_IS_SINK(pad))
+    track_of(pad, &other);
+  else
+    other = dup_sinkpad(pad);
   if (!other)
     return nullptr;
   GValue value = G_VALUE_INIT;
@@ -635,11 +720,126 @@ static GstIterator *iterate_partner(GstPad *pad, GstObject *parent)
 
 /* --- request / release ------------------------------------------------------ */
 
+/* Reserve: the index of the requested pad (@name's, else the lowest free),
+ * marked used; FALSE when that index is taken. */
+static bool reserve_index(GstMediaStreamBin *self, TrackKind kind, const gchar *name, guint *index)
+{
+  const gchar *sink_format = kind == TrackKind::VIDEO ? "video_sink_%u" : "audio_sink_%u";
+  std::lock_guard<std::mutex> guard(self->priv->lock);
+  std::set<guint> &used =
+      kind == TrackKind::VIDEO ? self->priv->video_indices : self->priv->audio_indices;
+  *index = 0;
+  if (name && sscanf(name, sink_format, index) == 1) {
+    if (used.count(*index)) {
+      GST_WARNING_OBJECT(self, "pad %s already exists", name);
+      return false;
+    }
+  } else {
+    while (used.count(*index))
+      (*index)++;
+  }
+  used.insert(*index);
+  return true;
+}
+
+static void release_index(GstMediaStreamBin *self, TrackKind kind, guint index)
+{
+  std::lock_guard<std::mutex> guard(self->priv->lock);
+  (kind == TrackKind::VIDEO ? self->priv->video_indices : self->priv->audio_indices).erase(index);
+}
+
+/* Build: the pad pair of a new track, wired to each other and to the bin. */
+static std::unique_ptr<Track> build_track(GstMediaStreamBin *self, GstPadTemplate *sink_templ,
+                                          TrackKind kind, guint index)
+{
+  GstElementClass *klass = GST_ELEMENT_GET_CLASS(self);
+  const bool video = kind == TrackKind::VIDEO;
+  g_autofree gchar *sink_name = g_strdup_printf(video ? "video_sink_%u" : "audio_sink_%u", index);
+  g_autofree gchar *src_name = g_strdup_printf(video ? "video_%u" : "audio_%u", index);
+  GstMediaStreamTrackPad *srcpad = gst_media_stream_track_pad_new(
+      gst_element_class_get_pad_template(klass, video ? "video_%u" : "audio_%u"), src_name, kind,
+      index);
+  GstPad *sinkpad = gst_pad_new_from_template(sink_templ, sink_name);
+  auto track = std::make_unique<Track>(sinkpad, srcpad);
+
+  gst_pad_set_chain_function(sinkpad, GST_DEBUG_FUNCPTR(sink_chain));
+  gst_pad_set_event_function(sinkpad, GST_DEBUG_FUNCPTR(sink_event));
+  gst_pad_set_iterate_internal_links_function(sinkpad, GST_DEBUG_FUNCPTR(iterate_partner));
+  gst_pad_set_iterate_internal_links_function(GST_PAD(srcpad), GST_DEBUG_FUNCPTR(iterate_partner));
+  GST_PAD_SET_PROXY_CAPS(sinkpad);
+  GST_PAD_SET_PROXY_ALLOCATION(sinkpad);
+  GST_PAD_SET_PROXY_CAPS(GST_PAD(srcpad));
+  set_element_private(sinkpad, track.get());
+  set_element_private(GST_PAD(srcpad), sinkpad);
+  g_signal_connect(srcpad, "linked", G_CALLBACK(on_path_linked), srcpad);
+  g_signal_connect_object(srcpad, "notify::track-id", G_CALLBACK(on_track_id_changed), self,
+                          static_cast<GConnectFlags>(0));
+  return track;
+}
+
+/* Cuts a track's pads from each other and from its record, which may go. */
+static void unwire_track(Track *track)
+{
+  set_element_private(track->sinkpad, nullptr);
+  set_element_private(GST_PAD(track->srcpad), nullptr);
+}
+
+/* Removes @track from the track set; the removed record, or NULL. */
+static std::unique_ptr<Track> take_track_locked(GstMediaStreamBin *self, GstPad *pad)
+{
+  auto &tracks = self->priv->tracks;
+  auto it = std::find_if(tracks.begin(), tracks.end(), [pad](const std::unique_ptr<Track> &t) {
+    return t->sinkpad == pad || GST_PAD(t->srcpad) == pad;
+  });
+  if (it == tracks.end())
+    return nullptr;
+  std::unique_ptr<Track> track = std::move(*it);
+  tracks.erase(it);
+  rebuild_collection_locked(self);
+  return track;
+}
+
+/* Register: into the track set (a new collection, MS-3 active), then the
+ * pads into the element. FALSE (and nothing registered) when a pad cannot be
+ * added, which happens only if the application added a pad of that name. */
+static bool register_track(GstMediaStreamBin *self, std::unique_ptr<Track> owned,
+                           bool *active_changed)
+{
+  GstMediaStreamBinPrivate *priv = self->priv;
+  Track *track = owned.get();
+  {
+    std::lock_guard<std::mutex> guard(priv->lock);
+    priv->tracks.push_back(std::move(owned));
+    rebuild_collection_locked(self);
+    *active_changed = !priv->active;
+    priv->active = true;
+  }
+
+  /* The track pad first: gst-launch's delayed links (ms.video_0 ! ...) and
+   * pad-added handlers see it before the sink pad is returned. */
+  GstElement *element = GST_ELEMENT(self);
+  bool src_added = gst_element_add_pad(element, GST_PAD(track->srcpad));
+  if (src_added && gst_element_add_pad(element, track->sinkpad))
+    return true;
+
+  /* Undo. */
+  GST_WARNING_OBJECT(self, "cannot add the pads of track %s", GST_PAD_NAME(track->srcpad));
+  if (src_added)
+    gst_element_remove_pad(element, GST_PAD(track->srcpad));
+  std::unique_ptr<Track> undone;
+  {
+    std::lock_guard<std::mutex> guard(priv->lock);
+    undone = take_track_locked(self, track->sinkpad);
+    priv->active = compute_active_locked(self);
+  }
+  unwire_track(track);
+  return false;
+}
+
 static GstPad *gst_media_stream_bin_request_new_pad(GstElement *element, GstPadTemplate *templ,
                                                     const gchar *name, const GstCaps *caps)
 {
   GstMediaStreamBin *self = GST_MEDIA_STREAM_BIN(element);
-  GstMediaStreamBinPrivate *priv = self->priv;
   GstElementClass *klass = GST_ELEMENT_GET_CLASS(element);
 
   TrackKind kind;
@@ -649,96 +849,21 @@ static GstPad *gst_media_stream_bin_request_new_pad(GstElement *element, GstPadT
     kind = TrackKind::AUDIO;
   else
     return nullptr;
-  const gchar *sink_format = kind == TrackKind::VIDEO ? "video_sink_%u" : "audio_sink_%u";
-  const gchar *src_format = kind == TrackKind::VIDEO ? "video_%u" : "audio_%u";
 
-  guint index = 0;
-  {
-    std::lock_guard<std::mutex> guard(priv->lock);
-    std::set<guint> &used = kind == TrackKind::VIDEO ? priv->video_indices : priv->audio_indices;
-    if (name && sscanf(name, sink_format, &index) == 1) {
-      if (used.count(index)) {
-        GST_WARNING_OBJECT(self, "pad %s already exists", name);
-        return nullptr;
-      }
-    } else {
-      while (used.count(index))
-        index++;
-    }
-    used.insert(index);
-  }
-
-  gchar *sink_name = g_strdup_printf(sink_format, index);
-  gchar *src_name = g_strdup_printf(src_format, index);
-  GstPadTemplate *src_templ =
-      gst_element_class_get_pad_template(klass, kind == TrackKind::VIDEO ? "video_%u" : "audio_%u");
-  auto *srcpad = GST_MEDIA_STREAM_TRACK_PAD(g_object_new(GST_TYPE_MEDIA_STREAM_TRACK_PAD, "name",
-                                                         src_name, "direction", GST_PAD_SRC,
-                                                         "template", src_templ, NULL));
-  GstPad *sinkpad = gst_pad_new_from_template(templ, sink_name);
-  g_free(sink_name);
-  g_free(src_name);
-
-  GstMediaStreamTrackPadPrivate *tp = gst_media_stream_track_pad_get_private(srcpad);
-  gchar *uuid = g_uuid_string_random(); /* RFC 4122 version 4 */
-  tp->track_id = uuid;
-  g_free(uuid);
-  tp->kind = kind;
-  tp->index = index;
-  tp->stream =
-      gst_stream_new(tp->track_id.c_str(), nullptr,
-                     kind == TrackKind::VIDEO ? GST_STREAM_TYPE_VIDEO : GST_STREAM_TYPE_AUDIO,
-                     GST_STREAM_FLAG_NONE); /* not floating: gst_stream_new() sinks it */
-
-  gst_pad_set_chain_function(sinkpad, GST_DEBUG_FUNCPTR(sink_chain));
-  gst_pad_set_event_function(sinkpad, GST_DEBUG_FUNCPTR(sink_event));
-  gst_pad_set_iterate_internal_links_function(sinkpad, GST_DEBUG_FUNCPTR(iterate_partner));
-  gst_pad_set_iterate_internal_links_function(GST_PAD(srcpad), GST_DEBUG_FUNCPTR(iterate_partner));
-  GST_PAD_SET_PROXY_CAPS(sinkpad);
-  GST_PAD_SET_PROXY_ALLOCATION(sinkpad);
-  GST_PAD_SET_PROXY_CAPS(GST_PAD(srcpad));
-  set_partner(sinkpad, GST_PAD(srcpad));
-  set_partner(GST_PAD(srcpad), sinkpad);
-  g_signal_connect(srcpad, "linked", G_CALLBACK(on_track_linked), nullptr);
-  g_signal_connect_object(srcpad, "notify::track-id", G_CALLBACK(on_track_id_changed), self,
-                          static_cast<GConnectFlags>(0));
-
+  guint index;
+  if (!reserve_index(self, kind, name, &index))
+    return nullptr;
+  std::unique_ptr<Track> track = build_track(self, templ, kind, index);
+  GstPad *sinkpad = track->sinkpad;
+  GstMediaStreamTrackPad *srcpad = track->srcpad;
   bool active_changed;
-  {
-    std::lock_guard<std::mutex> guard(priv->lock);
-    priv->tracks.push_back(Track{GST_PAD(gst_object_ref_sink(sinkpad)),
-                                 GST_MEDIA_STREAM_TRACK_PAD(gst_object_ref_sink(srcpad))});
-    rebuild_collection(self);
-    active_changed = !priv->active;
-    priv->active = true;
-  }
-
-  /* The track pad first: gst-launch's delayed links (ms.video_0 ! ...) and
-   * pad-added handlers see it before the sink pad is returned. Adding fails
-   * only if the application added a pad of that name itself. */
-  bool src_added = gst_element_add_pad(element, GST_PAD(srcpad));
-  if (!src_added || !gst_element_add_pad(element, sinkpad)) {
-    GST_WARNING_OBJECT(self, "cannot add the pads of track %u", index);
-    if (src_added)
-      gst_element_remove_pad(element, GST_PAD(srcpad));
-    {
-      std::lock_guard<std::mutex> guard(priv->lock);
-      auto it = std::find_if(priv->tracks.begin(), priv->tracks.end(),
-                             [sinkpad](const Track &t) { return t.sinkpad == sinkpad; });
-      if (it != priv->tracks.end())
-        priv->tracks.erase(it);
-      (kind == TrackKind::VIDEO ? priv->video_indices : priv->audio_indices).erase(index);
-      rebuild_collection(self);
-      priv->active = compute_active(self);
-    }
-    set_partner(sinkpad, nullptr);
-    set_partner(GST_PAD(srcpad), nullptr);
-    gst_object_unref(sinkpad);
-    gst_object_unref(srcpad);
+  if (!register_track(self, std::move(track), &active_changed)) {
+    release_index(self, kind, index);
     return nullptr;
   }
 
-  GST_INFO_OBJECT(self, "track %s (%s) added", tp->track_id.c_str(),
+  GST_INFO_OBJECT(self, "track %s (%s) added",
+                  gst_media_stream_track_pad_get_track_id(srcpad).c_str(),
                   gst_media_stream_track_kind_name(kind));
   g_signal_emit(self, signals[SIGNAL_TRACK_ADDED], 0, srcpad);
   post_track_message(self, srcpad, "addtrack");
@@ -753,54 +878,43 @@ static void gst_media_stream_bin_release_pad(GstElement *element, GstPad *pad)
   GstMediaStreamBin *self = GST_MEDIA_STREAM_BIN(element);
   GstMediaStreamBinPrivate *priv = self->priv;
 
-  Track track{nullptr, nullptr};
+  std::unique_ptr<Track> track;
   bool active_changed = false;
   bool disposing;
   {
     std::lock_guard<std::mutex> guard(priv->lock);
-    auto it = std::find_if(priv->tracks.begin(), priv->tracks.end(), [pad](const Track &t) {
-      return t.sinkpad == pad || GST_PAD(t.srcpad) == pad;
-    });
-    if (it == priv->tracks.end())
+    track = take_track_locked(self, pad);
+    if (!track)
       return;
-    track = *it;
-    priv->tracks.erase(it);
-    rebuild_collection(self);
-    bool active = compute_active(self);
+    bool active = compute_active_locked(self);
     active_changed = active != priv->active;
     priv->active = active;
     disposing = priv->disposing;
   }
 
   /* Stop the track's streaming first (waits for a chain call in progress),
-   * then cut the pair so nothing can reach the other pad. */
-  gst_pad_set_active(GST_PAD(track.srcpad), FALSE);
-  gst_pad_set_active(track.sinkpad, FALSE);
-  set_partner(track.sinkpad, nullptr);
-  set_partner(GST_PAD(track.srcpad), nullptr);
+   * then cut the pair so nothing can reach the other pad or the record. */
+  gst_pad_set_active(GST_PAD(track->srcpad), FALSE);
+  gst_pad_set_active(track->sinkpad, FALSE);
+  unwire_track(track.get());
 
-  if (GST_OBJECT_PARENT(track.srcpad) == GST_OBJECT(element))
-    gst_element_remove_pad(element, GST_PAD(track.srcpad));
-  if (GST_OBJECT_PARENT(track.sinkpad) == GST_OBJECT(element))
-    gst_element_remove_pad(element, track.sinkpad);
+  if (GST_OBJECT_PARENT(track->srcpad) == GST_OBJECT(element))
+    gst_element_remove_pad(element, GST_PAD(track->srcpad));
+  if (GST_OBJECT_PARENT(track->sinkpad) == GST_OBJECT(element))
+    gst_element_remove_pad(element, track->sinkpad);
   /* The index is free only now that its pad names are. */
-  {
-    std::lock_guard<std::mutex> guard(priv->lock);
-    GstMediaStreamTrackPadPrivate *tp = gst_media_stream_track_pad_get_private(track.srcpad);
-    (tp->kind == TrackKind::VIDEO ? priv->video_indices : priv->audio_indices).erase(tp->index);
-  }
+  release_index(self, gst_media_stream_track_pad_get_kind(track->srcpad),
+                gst_media_stream_track_pad_get_index(track->srcpad));
 
   if (!disposing) {
     GST_INFO_OBJECT(self, "track %s removed",
-                    gst_media_stream_track_pad_get_private(track.srcpad)->track_id.c_str());
-    g_signal_emit(self, signals[SIGNAL_TRACK_REMOVED], 0, track.srcpad);
-    post_track_message(self, track.srcpad, "removetrack");
+                    gst_media_stream_track_pad_get_track_id(track->srcpad).c_str());
+    g_signal_emit(self, signals[SIGNAL_TRACK_REMOVED], 0, track->srcpad);
+    post_track_message(self, track->srcpad, "removetrack");
     post_collection(self);
     if (active_changed)
       g_object_notify(G_OBJECT(self), "active");
   }
-  gst_object_unref(track.sinkpad);
-  gst_object_unref(track.srcpad);
 }
 
 /* --- element ---------------------------------------------------------------- */
@@ -815,31 +929,20 @@ static GstStateChangeReturn gst_media_stream_bin_change_state(GstElement *elemen
     return ret;
 
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
-    /* Pads are inactive now: a new run starts with live tracks, a fresh
-     * STREAM_START and collection on each. */
-    std::vector<GstMediaStreamTrackPad *> revived, unmuted;
+    /* Pads are inactive now. A new run (docs: "Ended and restart"): each
+     * track's streaming thread starts afresh (STREAM_START, collection,
+     * blank media) when it sees the new count; the tracks are live and
+     * unmuted again (their sources send their state again). */
+    self->priv->run++;
+    std::vector<GstMediaStreamTrackPad *> tracks;
     {
       std::lock_guard<std::mutex> guard(self->priv->lock);
-      for (const Track &t : self->priv->tracks) {
-        GstMediaStreamTrackPadPrivate *tp = gst_media_stream_track_pad_get_private(t.srcpad);
-        std::lock_guard<std::mutex> tguard(tp->lock);
-        if (tp->ended)
-          revived.push_back(GST_MEDIA_STREAM_TRACK_PAD(gst_object_ref(t.srcpad)));
-        if (tp->muted)
-          unmuted.push_back(GST_MEDIA_STREAM_TRACK_PAD(gst_object_ref(t.srcpad)));
-        tp->ended = false;
-        tp->muted = false; /* the sources send their state again */
-        tp->stream_started = false;
-        tp->collection_cookie = 0;
-        gst_clear_buffer(&tp->blank);
-      }
+      for (const auto &t : self->priv->tracks)
+        tracks.push_back(GST_MEDIA_STREAM_TRACK_PAD(gst_object_ref(t->srcpad)));
     }
-    for (GstMediaStreamTrackPad *track : revived) {
-      g_object_notify(G_OBJECT(track), "ready-state");
-      gst_object_unref(track);
-    }
-    for (GstMediaStreamTrackPad *track : unmuted) {
-      gst_media_stream_track_pad_notify_muted(track, FALSE);
+    for (GstMediaStreamTrackPad *track : tracks) {
+      gst_media_stream_track_pad_set_ended(track, false);
+      gst_media_stream_track_pad_set_muted(track, false);
       gst_object_unref(track);
     }
     update_active(self);
@@ -867,13 +970,14 @@ static void gst_media_stream_bin_set_property(GObject *object, guint prop_id, co
                           "digits and symbols such as - _ . ~ !)."));
       break;
     }
+    GST_INFO_OBJECT(self, "id: %s", id);
     std::vector<GstMediaStreamTrackPad *> tracks;
     {
       std::lock_guard<std::mutex> guard(self->priv->lock);
       self->priv->id = id;
-      rebuild_collection(self);
-      for (const Track &t : self->priv->tracks)
-        tracks.push_back(GST_MEDIA_STREAM_TRACK_PAD(gst_object_ref(t.srcpad)));
+      rebuild_collection_locked(self);
+      for (const auto &t : self->priv->tracks)
+        tracks.push_back(GST_MEDIA_STREAM_TRACK_PAD(gst_object_ref(t->srcpad)));
     }
     for (GstMediaStreamTrackPad *track : tracks) {
       walk_msid(self, track);
@@ -918,13 +1022,9 @@ static void gst_media_stream_bin_dispose(GObject *object)
 static void gst_media_stream_bin_finalize(GObject *object)
 {
   GstMediaStreamBin *self = GST_MEDIA_STREAM_BIN(object);
-  for (Track &t : self->priv->tracks) {
-    set_partner(t.sinkpad, nullptr);
-    set_partner(GST_PAD(t.srcpad), nullptr);
-    gst_object_unref(t.sinkpad);
-    gst_object_unref(t.srcpad);
-  }
-  gst_clear_object(&self->priv->collection);
+  /* Tracks left (dispose releases them: none, normally). */
+  for (const auto &t : self->priv->tracks)
+    unwire_track(t.get());
   delete self->priv;
   G_OBJECT_CLASS(gst_media_stream_bin_parent_class)->finalize(object);
 }
@@ -932,11 +1032,10 @@ static void gst_media_stream_bin_finalize(GObject *object)
 static void gst_media_stream_bin_init(GstMediaStreamBin *self)
 {
   self->priv = new GstMediaStreamBinPrivate();
-  gchar *uuid = g_uuid_string_random(); /* MS-1 */
+  g_autofree gchar *uuid = g_uuid_string_random(); /* MS-1 */
   self->priv->id = uuid;
-  g_free(uuid);
   self->priv->group_id = gst_util_group_id_next();
-  rebuild_collection(self);
+  rebuild_collection_locked(self);
 }
 
 static void gst_media_stream_bin_class_init(GstMediaStreamBinClass *klass)
@@ -944,10 +1043,10 @@ static void gst_media_stream_bin_class_init(GstMediaStreamBinClass *klass)
   GObjectClass *gobject_class = G_OBJECT_CLASS(klass);
   GstElementClass *element_class = GST_ELEMENT_CLASS(klass);
 
-  gobject_class->set_property = gst_media_stream_bin_set_property;
-  gobject_class->get_property = gst_media_stream_bin_get_property;
-  gobject_class->dispose = gst_media_stream_bin_dispose;
-  gobject_class->finalize = gst_media_stream_bin_finalize;
+  gobject_class->set_property = GST_DEBUG_FUNCPTR(gst_media_stream_bin_set_property);
+  gobject_class->get_property = GST_DEBUG_FUNCPTR(gst_media_stream_bin_get_property);
+  gobject_class->dispose = GST_DEBUG_FUNCPTR(gst_media_stream_bin_dispose);
+  gobject_class->finalize = GST_DEBUG_FUNCPTR(gst_media_stream_bin_finalize);
 
   g_object_class_install_property(
       gobject_class, PROP_ID,

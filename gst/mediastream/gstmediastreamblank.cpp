@@ -78,18 +78,3 @@ GstBuffer *gst_media_stream_make_black_frame(const GstVideoInfo *info)
   gst_video_frame_unmap(&frame);
   return buffer;
 }
-
-GstBuffer *gst_media_stream_make_silence(const GstAudioInfo *info, gsize size)
-{
-  GstBuffer *buffer = gst_buffer_new_allocate(nullptr, size, nullptr);
-  if (!buffer)
-    return nullptr;
-  GstMapInfo map;
-  if (!gst_buffer_map(buffer, &map, GST_MAP_WRITE)) {
-    gst_buffer_unref(buffer);
-    return nullptr;
-  }
-  gst_audio_format_info_fill_silence(info->finfo, map.data, map.size);
-  gst_buffer_unmap(buffer, &map);
-  return buffer;
-}

@@ -1,9 +1,9 @@
-/* Zero-information media for disabled tracks (MS-6): black video frames and
- * silence, prepared once per caps and shared by every buffer.
+/* Zero-information media for disabled tracks (MS-6): black video frames,
+ * prepared once per caps and shared by every buffer (silence comes from
+ * gst_webcapture_silence_buffer_new()).
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-#include <gst/audio/audio.h>
 #include <gst/video/video.h>
 
 G_BEGIN_DECLS
@@ -13,8 +13,5 @@ G_BEGIN_DECLS
  * colorimetry's range (16 limited, 0 full), chroma neutral, alpha opaque.
  * NULL when the format has no pack function (e.g. encoded). */
 GstBuffer *gst_media_stream_make_black_frame(const GstVideoInfo *info);
-
-/* A buffer of @size bytes of silence for @info's format. */
-GstBuffer *gst_media_stream_make_silence(const GstAudioInfo *info, gsize size);
 
 G_END_DECLS

@@ -1,62 +1,63 @@
-/* Internal: the state of one track, shared by mediastreambin and its track pad.
+/* Internal: what mediastreambin asks of its track pads.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Threads and locks: `lock` guards the fields marked (lock); `enabled` is
- * atomic so the streaming thread reads it without locking; the fields marked
- * (stream) belong to the sink pad's streaming thread (serialized by its
- * stream lock). Signals and notifies are emitted with no lock held. */
+ * The track pad keeps its state to itself (gstmediastreamtrackpad.cpp): the
+ * bin reads what is fixed at creation and changes the rest through these
+ * setters, which notify with no lock held. Callable from any thread. The
+ * bin's own streaming state of a track lives in the bin's track record. */
 #pragma once
 
-#include <gst/audio/audio.h>
-#include <gst/video/video.h>
+#include <gst/gst.h>
 
-#include <atomic>
-#include <mutex>
 #include <string>
 
 #include "gstmediastreamtrackpad.h"
 
 enum class TrackKind { VIDEO, AUDIO };
 
-struct GstMediaStreamTrackPadPrivate {
-  std::mutex lock;
+const gchar *gst_media_stream_track_kind_name(TrackKind kind);
 
-  /* Fixed at creation (MS-5). */
-  std::string track_id;
-  TrackKind kind = TrackKind::VIDEO;
-  guint index = 0;
+/* A new (floating) track pad named @name from @templ: a random track id and
+ * its GstStream (MS-5). */
+GstMediaStreamTrackPad *gst_media_stream_track_pad_new(GstPadTemplate *templ, const gchar *name,
+                                                       TrackKind kind, guint index);
 
-  std::atomic<bool> enabled{true};
+/* Fixed at creation. */
+TrackKind gst_media_stream_track_pad_get_kind(GstMediaStreamTrackPad *pad);
+guint gst_media_stream_track_pad_get_index(GstMediaStreamTrackPad *pad);
 
-  std::string app_label;       /* (lock) set by the application: wins */
-  std::string title_label;     /* (lock) upstream title tag or track-state label */
-  bool muted = false;          /* (lock) MS-7 */
-  bool ended = false;          /* (lock) MS-8 */
-  GstCaps *caps = nullptr;     /* (lock) negotiated caps */
-  GstStream *stream = nullptr; /* (lock) our GstStream, carried by STREAM_START */
+std::string gst_media_stream_track_pad_get_track_id(GstMediaStreamTrackPad *pad);
 
-  /* (stream) */
-  bool stream_started = false;
-  guint collection_cookie = 0; /* of the last collection pushed on this track */
-  bool have_info = false;
-  bool system_memory = true;
-  GstVideoInfo vinfo;
-  GstAudioInfo ainfo;
-  GstBuffer *blank = nullptr; /* black frame / silence for the current caps */
-  bool blank_failed = false;
-};
+/* The track's GstStream (a new reference): what its STREAM_START carries. */
+GstStream *gst_media_stream_track_pad_dup_stream(GstMediaStreamTrackPad *pad);
 
-/* The pad's private state (the pad is a final type with a private struct). */
-GstMediaStreamTrackPadPrivate *gst_media_stream_track_pad_get_private(GstMediaStreamTrackPad *pad);
+/* MS-6, read on every buffer without a lock. */
+bool gst_media_stream_track_pad_is_enabled(GstMediaStreamTrackPad *pad);
 
-/* Notifies and signals the pad emits itself (from mediastreambin). */
-void gst_media_stream_track_pad_notify_muted(GstMediaStreamTrackPad *pad, gboolean muted);
+/* MS-8. */
+bool gst_media_stream_track_pad_is_ended(GstMediaStreamTrackPad *pad);
 
-/* The label as users see it: application's, else title tag, else the upstream
- * element's name. Newly allocated. */
+/* MS-8: notify::ready-state on change; TRUE when it changed. */
+bool gst_media_stream_track_pad_set_ended(GstMediaStreamTrackPad *pad, bool ended);
+
+/* MS-7: notify::muted and mute/unmute on change; TRUE when it changed. */
+bool gst_media_stream_track_pad_set_muted(GstMediaStreamTrackPad *pad, bool muted);
+
+/* MS-10: the negotiated caps, also set on the GstStream; notify::settings. */
+void gst_media_stream_track_pad_set_caps(GstMediaStreamTrackPad *pad, GstCaps *caps);
+
+/* MS-5: the upstream label (title tag or track-state label; NULL: no news).
+ * When the label users see changes, the GstStream's title follows and
+ * notify::label is emitted. */
+void gst_media_stream_track_pad_set_upstream_label(GstMediaStreamTrackPad *pad, const gchar *label);
+
+/* MS-5: writes the label as the GstStream's title tag (at STREAM_START, so
+ * the default label, the upstream element's name, is there too). */
+void gst_media_stream_track_pad_update_stream_title(GstMediaStreamTrackPad *pad);
+
+/* The label as users see it: application's, else upstream's, else the
+ * upstream element's name. Newly allocated. */
 gchar *gst_media_stream_track_pad_dup_label(GstMediaStreamTrackPad *pad);
 
 /* A new "settings" structure from the negotiated caps (MS-10 getSettings). */
 GstStructure *gst_media_stream_track_pad_dup_settings(GstMediaStreamTrackPad *pad);
-
-const gchar *gst_media_stream_track_kind_name(TrackKind kind);

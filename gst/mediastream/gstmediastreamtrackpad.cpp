@@ -1,12 +1,24 @@
 /* GstMediaStreamTrackPad: the src pad of one mediastreambin track.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * The pad is the MediaStreamTrack: id, kind and label (MS-5), enabled
- * (MS-6), muted (MS-7), ready-state (MS-8) and settings (MS-10 getSettings).
- * The data path lives in mediastreambin; this file is the track's public face. */
+ * The pad is the MediaStreamTrack (rule table: docs/plugins/mediastreambin.md):
+ * id, kind and label (MS-5), enabled (MS-6), muted (MS-7), ready-state (MS-8)
+ * and settings (MS-10 getSettings), with the track's GstStream. It owns this
+ * state; mediastreambin, which runs the data path, changes it through the
+ * setters of gstmediastreamtrack.h.
+ *
+ * Threads and locks: `lock` guards the fields marked (lock); `enabled` is
+ * atomic so the streaming thread reads it without locking. Notifies and
+ * signals are emitted with no lock held. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
+
+#include <gst/gst.h>
+
+#include <atomic>
+#include <mutex>
+#include <string>
 
 #include "gstmediastreamremote.h"
 #include "gstmediastreamtrack.h"
@@ -15,6 +27,32 @@
 
 GST_DEBUG_CATEGORY_STATIC(gst_media_stream_track_pad_debug);
 #define GST_CAT_DEFAULT gst_media_stream_track_pad_debug
+
+struct GstMediaStreamTrackPadPrivate {
+  ~GstMediaStreamTrackPadPrivate()
+  {
+    gst_clear_caps(&caps);
+    gst_clear_object(&stream);
+  }
+
+  std::mutex lock;
+
+  /* Fixed at creation. */
+  TrackKind kind = TrackKind::VIDEO;
+  guint index = 0;
+
+  std::string track_id;        /* (lock) MS-5 */
+  GstStream *stream = nullptr; /* (lock) carried by the track's STREAM_START */
+
+  std::atomic<bool> enabled{true};
+
+  std::string app_label;   /* (lock) set by the application: wins */
+  std::string title_label; /* (lock) upstream title tag or track-state label */
+  guint title_serial = 0;  /* (lock) counts label changes: the last one is written */
+  bool muted = false;      /* (lock) MS-7 */
+  bool ended = false;      /* (lock) MS-8 */
+  GstCaps *caps = nullptr; /* (lock) negotiated caps */
+};
 
 struct _GstMediaStreamTrackPad {
   GstPad parent;
@@ -50,20 +88,146 @@ G_DEFINE_TYPE_WITH_CODE(GstMediaStreamTrackPad, gst_media_stream_track_pad, GST_
                                                 "mediastreamtrackpad", 0,
                                                 "mediastreambin track pads"))
 
-GstMediaStreamTrackPadPrivate *gst_media_stream_track_pad_get_private(GstMediaStreamTrackPad *pad)
-{
-  return pad->priv;
-}
-
 const gchar *gst_media_stream_track_kind_name(TrackKind kind)
 {
   return kind == TrackKind::VIDEO ? "video" : "audio";
 }
 
-void gst_media_stream_track_pad_notify_muted(GstMediaStreamTrackPad *pad, gboolean muted)
+GstMediaStreamTrackPad *gst_media_stream_track_pad_new(GstPadTemplate *templ, const gchar *name,
+                                                       TrackKind kind, guint index)
 {
+  auto *pad =
+      GST_MEDIA_STREAM_TRACK_PAD(g_object_new(GST_TYPE_MEDIA_STREAM_TRACK_PAD, "name", name,
+                                              "direction", GST_PAD_SRC, "template", templ, NULL));
+  GstMediaStreamTrackPadPrivate *priv = pad->priv;
+  g_autofree gchar *uuid = g_uuid_string_random(); /* RFC 4122 version 4 */
+  priv->track_id = uuid;
+  priv->kind = kind;
+  priv->index = index;
+  /* Not floating: gst_stream_new() sinks it. */
+  priv->stream = gst_stream_new(
+      uuid, nullptr, kind == TrackKind::VIDEO ? GST_STREAM_TYPE_VIDEO : GST_STREAM_TYPE_AUDIO,
+      GST_STREAM_FLAG_NONE);
+  return pad;
+}
+
+TrackKind gst_media_stream_track_pad_get_kind(GstMediaStreamTrackPad *pad)
+{
+  return pad->priv->kind;
+}
+
+guint gst_media_stream_track_pad_get_index(GstMediaStreamTrackPad *pad)
+{
+  return pad->priv->index;
+}
+
+std::string gst_media_stream_track_pad_get_track_id(GstMediaStreamTrackPad *pad)
+{
+  std::lock_guard<std::mutex> guard(pad->priv->lock);
+  return pad->priv->track_id;
+}
+
+GstStream *gst_media_stream_track_pad_dup_stream(GstMediaStreamTrackPad *pad)
+{
+  std::lock_guard<std::mutex> guard(pad->priv->lock);
+  return GST_STREAM(gst_object_ref(pad->priv->stream));
+}
+
+bool gst_media_stream_track_pad_is_enabled(GstMediaStreamTrackPad *pad)
+{
+  return pad->priv->enabled.load(std::memory_order_relaxed);
+}
+
+bool gst_media_stream_track_pad_is_ended(GstMediaStreamTrackPad *pad)
+{
+  std::lock_guard<std::mutex> guard(pad->priv->lock);
+  return pad->priv->ended;
+}
+
+bool gst_media_stream_track_pad_set_ended(GstMediaStreamTrackPad *pad, bool ended)
+{
+  {
+    std::lock_guard<std::mutex> guard(pad->priv->lock);
+    if (pad->priv->ended == ended)
+      return false;
+    pad->priv->ended = ended;
+  }
+  GST_INFO_OBJECT(pad, "ready-state: %s", ended ? "ended" : "live");
+  g_object_notify(G_OBJECT(pad), "ready-state");
+  return true;
+}
+
+bool gst_media_stream_track_pad_set_muted(GstMediaStreamTrackPad *pad, bool muted)
+{
+  {
+    std::lock_guard<std::mutex> guard(pad->priv->lock);
+    if (pad->priv->muted == muted)
+      return false;
+    pad->priv->muted = muted;
+  }
+  GST_INFO_OBJECT(pad, "%s", muted ? "muted" : "unmuted");
   g_object_notify(G_OBJECT(pad), "muted");
   g_signal_emit(pad, signals[muted ? SIGNAL_MUTE : SIGNAL_UNMUTE], 0);
+  return true;
+}
+
+void gst_media_stream_track_pad_set_caps(GstMediaStreamTrackPad *pad, GstCaps *caps)
+{
+  GstStream *stream;
+  {
+    std::lock_guard<std::mutex> guard(pad->priv->lock);
+    gst_caps_replace(&pad->priv->caps, caps);
+    stream = GST_STREAM(gst_object_ref(pad->priv->stream));
+  }
+  gst_stream_set_caps(stream, caps);
+  gst_object_unref(stream);
+  g_object_notify(G_OBJECT(pad), "settings");
+}
+
+void gst_media_stream_track_pad_update_stream_title(GstMediaStreamTrackPad *pad)
+{
+  GstMediaStreamTrackPadPrivate *priv = pad->priv;
+  /* From any thread: a writer that raced with a newer label change writes
+   * again, so the label set last is the title left. */
+  for (;;) {
+    guint serial;
+    GstStream *stream;
+    {
+      std::lock_guard<std::mutex> guard(priv->lock);
+      serial = priv->title_serial;
+      stream = GST_STREAM(gst_object_ref(priv->stream));
+    }
+    g_autofree gchar *label = gst_media_stream_track_pad_dup_label(pad);
+    GstTagList *tags = gst_stream_get_tags(stream);
+    tags = tags ? gst_tag_list_make_writable(tags) : gst_tag_list_new_empty();
+    gst_tag_list_set_scope(tags, GST_TAG_SCOPE_STREAM);
+    if (label && *label)
+      gst_tag_list_add(tags, GST_TAG_MERGE_REPLACE, GST_TAG_TITLE, label, NULL);
+    else
+      gst_tag_list_remove_tag(tags, GST_TAG_TITLE);
+    gst_stream_set_tags(stream, tags);
+    gst_tag_list_unref(tags);
+    gst_object_unref(stream);
+    std::lock_guard<std::mutex> guard(priv->lock);
+    if (serial == priv->title_serial)
+      return;
+  }
+}
+
+void gst_media_stream_track_pad_set_upstream_label(GstMediaStreamTrackPad *pad, const gchar *label)
+{
+  GstMediaStreamTrackPadPrivate *priv = pad->priv;
+  {
+    std::lock_guard<std::mutex> guard(priv->lock);
+    if (!label || priv->title_label == label)
+      return;
+    priv->title_label = label;
+    priv->title_serial++;
+    if (!priv->app_label.empty())
+      return; /* the application's label still wins */
+  }
+  gst_media_stream_track_pad_update_stream_title(pad);
+  g_object_notify(G_OBJECT(pad), "label");
 }
 
 gchar *gst_media_stream_track_pad_dup_label(GstMediaStreamTrackPad *pad)
@@ -77,7 +241,7 @@ gchar *gst_media_stream_track_pad_dup_label(GstMediaStreamTrackPad *pad)
       return g_strdup(priv->title_label.c_str());
   }
 
-  /* Default: the name of the element feeding the track (design.md). */
+  /* Default: the name of the element feeding the track (docs/decisions.md). */
   GST_OBJECT_LOCK(pad);
   GstPad *sinkpad = static_cast<GstPad *>(GST_PAD(pad)->element_private);
   if (sinkpad)
@@ -187,27 +351,14 @@ static void gst_media_stream_track_pad_set_property(GObject *object, guint prop_
       refuse_invalid_label(pad);
       break;
     }
-    GstStream *stream = nullptr;
     {
       std::lock_guard<std::mutex> guard(priv->lock);
       priv->app_label = label ? label : "";
-      if (priv->stream)
-        stream = GST_STREAM(gst_object_ref(priv->stream));
+      priv->title_serial++;
     }
+    GST_INFO_OBJECT(pad, "label: \"%s\"", label ? label : "");
     g_object_notify(object, "label");
-    if (stream) {
-      gchar *now = gst_media_stream_track_pad_dup_label(pad);
-      GstTagList *tags = gst_stream_get_tags(stream);
-      tags = tags ? gst_tag_list_make_writable(tags) : gst_tag_list_new_empty();
-      if (now && *now)
-        gst_tag_list_add(tags, GST_TAG_MERGE_REPLACE, GST_TAG_TITLE, now, NULL);
-      else
-        gst_tag_list_remove_tag(tags, GST_TAG_TITLE);
-      gst_stream_set_tags(stream, tags);
-      gst_tag_list_unref(tags);
-      g_free(now);
-      gst_object_unref(stream);
-    }
+    gst_media_stream_track_pad_update_stream_title(pad);
     break;
   }
   case PROP_ENABLED: {
@@ -265,28 +416,21 @@ static void gst_media_stream_track_pad_get_property(GObject *object, guint prop_
 
 static void gst_media_stream_track_pad_finalize(GObject *object)
 {
-  GstMediaStreamTrackPad *pad = GST_MEDIA_STREAM_TRACK_PAD(object);
-  GstMediaStreamTrackPadPrivate *priv = pad->priv;
-  gst_clear_caps(&priv->caps);
-  gst_clear_object(&priv->stream);
-  gst_clear_buffer(&priv->blank);
-  delete priv;
+  delete GST_MEDIA_STREAM_TRACK_PAD(object)->priv;
   G_OBJECT_CLASS(gst_media_stream_track_pad_parent_class)->finalize(object);
 }
 
 static void gst_media_stream_track_pad_init(GstMediaStreamTrackPad *pad)
 {
   pad->priv = new GstMediaStreamTrackPadPrivate();
-  gst_video_info_init(&pad->priv->vinfo);
-  gst_audio_info_init(&pad->priv->ainfo);
 }
 
 static void gst_media_stream_track_pad_class_init(GstMediaStreamTrackPadClass *klass)
 {
   GObjectClass *gobject_class = G_OBJECT_CLASS(klass);
-  gobject_class->set_property = gst_media_stream_track_pad_set_property;
-  gobject_class->get_property = gst_media_stream_track_pad_get_property;
-  gobject_class->finalize = gst_media_stream_track_pad_finalize;
+  gobject_class->set_property = GST_DEBUG_FUNCPTR(gst_media_stream_track_pad_set_property);
+  gobject_class->get_property = GST_DEBUG_FUNCPTR(gst_media_stream_track_pad_get_property);
+  gobject_class->finalize = GST_DEBUG_FUNCPTR(gst_media_stream_track_pad_finalize);
 
   const auto ro = static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   const auto rw = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);

@@ -4,6 +4,7 @@
 #include "config.h"
 #endif
 
+#include <glib/gstdio.h>
 #include <gst/audio/audio.h>
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
@@ -1731,6 +1732,255 @@ GST_START_TEST(test_msid_through_bins)
 }
 GST_END_TEST;
 
+/* --- GStreamer contracts: EOS, restart, flush after EOS, state storms ------- */
+
+static bool have_elements(std::initializer_list<const gchar *> names)
+{
+  for (const gchar *name : names) {
+    GstElementFactory *f = gst_element_factory_find(name);
+    if (!f) {
+      GST_WARNING("%s not available: skipped", name);
+      return false;
+    }
+    gst_object_unref(f);
+  }
+  return true;
+}
+
+/* EOS sent to the pipeline (gst-launch-1.0 -e): every track ends, the stream
+ * goes inactive, the pipeline posts EOS and the muxer finalizes its file. */
+GST_START_TEST(test_eos_sent_to_pipeline_finalizes_muxer)
+{
+  if (!have_elements({"vp8enc", "opusenc", "webmmux", "matroskademux"}))
+    return;
+  g_autofree gchar *dir = g_dir_make_tmp("mediastreambin-XXXXXX", nullptr);
+  g_autofree gchar *path = g_build_filename(dir, "stream.webm", NULL);
+  g_autofree gchar *line = g_strdup_printf(
+      "videotestsrc is-live=true ! video/x-raw,width=64,height=48,framerate=30/1 ! ms. "
+      "audiotestsrc is-live=true ! ms. mediastreambin name=ms "
+      "ms.video_0 ! queue ! vp8enc deadline=1 ! webmmux name=mux ! filesink location=%s "
+      "ms.audio_0 ! queue ! audioconvert ! audioresample ! opusenc ! mux.",
+      path);
+  GstElement *pipeline = gst_parse_launch(line, nullptr);
+  fail_unless(pipeline != nullptr);
+  GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
+  Counter ended;
+  g_signal_connect(ms, "track-ended", G_CALLBACK(on_track_signal), &ended);
+  fail_if(gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE);
+  fail_if(gst_element_get_state(pipeline, nullptr, nullptr, 10 * GST_SECOND) ==
+          GST_STATE_CHANGE_FAILURE);
+  g_usleep(G_USEC_PER_SEC / 2);
+  fail_unless(gst_element_send_event(pipeline, gst_event_new_eos()));
+  GstBus *bus = gst_element_get_bus(pipeline);
+  GstMessage *msg = gst_bus_timed_pop_filtered(
+      bus, 30 * GST_SECOND, static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  fail_unless(msg != nullptr && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS, "EOS in time");
+  gst_message_unref(msg);
+  gst_object_unref(bus);
+  fail_unless_equals_int(ended.count, 2);
+  fail_if(get_bool(ms, "active"));
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(ms);
+  gst_object_unref(pipeline);
+
+  /* Finalized: the file plays back to EOS. */
+  g_autofree gchar *check = g_strdup_printf("filesrc location=%s ! matroskademux ! fakesink", path);
+  GstElement *reader = gst_parse_launch(check, nullptr);
+  run_to_eos(reader, 10 * GST_SECOND);
+  gst_object_unref(reader);
+  g_unlink(path);
+  g_rmdir(dir);
+}
+GST_END_TEST;
+
+struct TrackCount {
+  std::atomic<int> buffers{0};
+};
+
+static GstPadProbeReturn count_buffers(GstPad *, GstPadProbeInfo *, gpointer data)
+{
+  static_cast<TrackCount *>(data)->buffers++;
+  return GST_PAD_PROBE_OK;
+}
+
+/* Run to the end, stop (NULL, READY, or PAUSED then on), run again: the same
+ * buffers on every track, tracks live and not muted, the stream active. */
+GST_START_TEST(test_run_again_gives_the_same)
+{
+  GstElement *pipeline =
+      gst_parse_launch("videotestsrc num-buffers=12 ! video/x-raw,width=32,height=24 ! ms. "
+                       "audiotestsrc num-buffers=9 ! ms. mediastreambin name=ms "
+                       "ms.video_0 ! fakesink ms.audio_0 ! fakesink",
+                       nullptr);
+  fail_unless(pipeline != nullptr);
+  GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
+  GstPad *video = track_pad(ms, "video_0");
+  GstPad *audio = track_pad(ms, "audio_0");
+  TrackCount vcount, acount;
+  gst_pad_add_probe(video, GST_PAD_PROBE_TYPE_BUFFER, count_buffers, &vcount, nullptr);
+  gst_pad_add_probe(audio, GST_PAD_PROBE_TYPE_BUFFER, count_buffers, &acount, nullptr);
+  const GstState stops[] = {GST_STATE_NULL, GST_STATE_READY, GST_STATE_NULL};
+  for (int run = 0; run < 3; run++) {
+    vcount.buffers = 0;
+    acount.buffers = 0;
+    if (run == 2) {
+      /* A pause in the middle of the run changes nothing. */
+      fail_if(gst_element_set_state(pipeline, GST_STATE_PAUSED) == GST_STATE_CHANGE_FAILURE);
+      fail_if(gst_element_get_state(pipeline, nullptr, nullptr, 10 * GST_SECOND) ==
+              GST_STATE_CHANGE_FAILURE);
+    }
+    fail_unless(gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+    GstBus *bus = gst_element_get_bus(pipeline);
+    GstMessage *msg = gst_bus_timed_pop_filtered(
+        bus, 10 * GST_SECOND, static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+    fail_unless(msg != nullptr && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS, "run %d: EOS", run);
+    gst_message_unref(msg);
+    gst_object_unref(bus);
+    fail_unless_equals_int(vcount.buffers.load(), 12);
+    fail_unless_equals_int(acount.buffers.load(), 9);
+    fail_if(get_bool(ms, "active"), "every track ended");
+    fail_unless(gst_element_set_state(pipeline, stops[run]) != GST_STATE_CHANGE_FAILURE);
+    for (GstPad *track : {video, audio}) {
+      gchar *state = get_string(track, "ready-state");
+      fail_unless_equals_string(state, "live");
+      g_free(state);
+      fail_if(get_bool(track, "muted"));
+    }
+    fail_unless(get_bool(ms, "active"), "a new run starts active");
+  }
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(video);
+  gst_object_unref(audio);
+  gst_object_unref(ms);
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
+/* The GStreamer way to play again after EOS, a flushing seek, makes the
+ * track live again (MS-8 "Ended and restart"); its next EOS ends it again. */
+GST_START_TEST(test_flush_after_eos_revives_track)
+{
+  GstElement *ms = make_bin();
+  GstHarness *h = video_harness(ms, 0, "video/x-raw,format=BGRx,width=8,height=8,framerate=30/1");
+  GstPad *track = track_pad(ms, "video_0");
+  Counter ended;
+  g_signal_connect(ms, "track-ended", G_CALLBACK(on_track_signal), &ended);
+  int state_notifies = 0;
+  g_signal_connect(track, "notify::ready-state", G_CALLBACK(on_notify), &state_notifies);
+  for (int round = 1; round <= 2; round++) {
+    gst_harness_push(h, filled_buffer(8 * 8 * 4, 1, 0, 1));
+    fail_unless(gst_harness_push_event(h, gst_event_new_eos()));
+    gchar *state = get_string(track, "ready-state");
+    fail_unless_equals_string(state, "ended");
+    g_free(state);
+    fail_unless_equals_int(ended.count, round);
+    fail_if(get_bool(ms, "active"));
+    fail_unless(gst_harness_push_event(h, gst_event_new_flush_start()));
+    fail_unless(gst_harness_push_event(h, gst_event_new_flush_stop(TRUE)));
+    GstSegment segment;
+    gst_segment_init(&segment, GST_FORMAT_TIME);
+    fail_unless(gst_harness_push_event(h, gst_event_new_segment(&segment)));
+    state = get_string(track, "ready-state");
+    fail_unless_equals_string(state, "live");
+    g_free(state);
+    fail_unless(get_bool(ms, "active"));
+    fail_unless_equals_int(state_notifies, 2 * round);
+  }
+  gst_object_unref(track);
+  gst_harness_teardown(h);
+  gst_object_unref(ms);
+}
+GST_END_TEST;
+
+struct Storm {
+  GstElement *pipeline;
+  guint32 seed;
+  int changes;
+};
+
+static gpointer storm_thread(gpointer data)
+{
+  auto *storm = static_cast<Storm *>(data);
+  GRand *rand = g_rand_new_with_seed(storm->seed);
+  const GstState states[] = {GST_STATE_NULL, GST_STATE_READY, GST_STATE_PAUSED, GST_STATE_PLAYING};
+  for (int i = 0; i < storm->changes; i++) {
+    gst_element_set_state(storm->pipeline, states[g_rand_int_range(rand, 0, 4)]);
+    g_usleep(g_rand_int_range(rand, 0, 30000));
+  }
+  g_rand_free(rand);
+  return nullptr;
+}
+
+/* Each new source pad gets a track and a fakesink, as an application would. */
+static void link_new_source_pad(GstElement *, GstPad *pad, GstElement *pipeline)
+{
+  GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
+  const bool video = g_str_has_prefix(GST_PAD_NAME(pad), "video");
+  GstPad *sink = gst_element_request_pad_simple(ms, video ? "video_sink_%u" : "audio_sink_%u");
+  if (sink) {
+    gst_pad_link(pad, sink);
+    gchar *name = g_strdup(GST_PAD_NAME(sink));
+    gchar *src_name = g_strdup_printf("%s_%s", video ? "video" : "audio", strrchr(name, '_') + 1);
+    GstPad *track = gst_element_get_static_pad(ms, src_name);
+    GstElement *fakesink = gst_element_factory_make("fakesink", nullptr);
+    g_object_set(fakesink, "sync", FALSE, "async", FALSE, NULL);
+    gst_bin_add(GST_BIN(pipeline), fakesink);
+    gst_element_sync_state_with_parent(fakesink);
+    GstPad *fsink = gst_element_get_static_pad(fakesink, "sink");
+    if (track)
+      gst_pad_link(track, fsink);
+    gst_object_unref(fsink);
+    if (track)
+      gst_object_unref(track);
+    g_free(src_name);
+    g_free(name);
+    gst_object_unref(sink);
+  }
+  gst_object_unref(ms);
+}
+
+/* Random state changes from two threads while live sources push into the
+ * tracks (mediacapturesrc loop=true through pad-added, when available, and
+ * live test sources): no crash, no deadlock, and the pipeline still stops. */
+GST_START_TEST(test_state_storm_with_live_sources)
+{
+  bool have_media = have_elements({"mediacapturesrc", "theoraenc", "vorbisenc", "oggmux"});
+  g_autofree gchar *dir = g_dir_make_tmp("mediastreambin-XXXXXX", nullptr);
+  g_autofree gchar *path = g_build_filename(dir, "av.ogg", NULL);
+  std::string line = "videotestsrc is-live=true ! video/x-raw,width=32,height=24 ! ms. "
+                     "audiotestsrc is-live=true ! ms. mediastreambin name=ms "
+                     "ms.video_0 ! fakesink async=false ms.audio_0 ! fakesink async=false";
+  if (have_media) {
+    g_autofree gchar *make = g_strdup_printf(
+        "videotestsrc num-buffers=15 ! video/x-raw,width=64,height=48,framerate=30/1 ! "
+        "theoraenc ! oggmux name=mux ! filesink location=%s "
+        "audiotestsrc num-buffers=20 ! audio/x-raw,rate=44100 ! vorbisenc ! mux.",
+        path);
+    GstElement *maker = gst_parse_launch(make, nullptr);
+    run_to_eos(maker, 20 * GST_SECOND);
+    gst_object_unref(maker);
+    g_autofree gchar *uri = gst_filename_to_uri(path, nullptr);
+    line += std::string(" mediacapturesrc name=media loop=true uri=") + uri;
+  }
+  GstElement *pipeline = gst_parse_launch(line.c_str(), nullptr);
+  fail_unless(pipeline != nullptr);
+  GstElement *media = gst_bin_get_by_name(GST_BIN(pipeline), "media");
+  if (media) {
+    g_signal_connect(media, "pad-added", G_CALLBACK(link_new_source_pad), pipeline);
+    gst_object_unref(media);
+  }
+
+  Storm a{pipeline, 1, 60}, b{pipeline, 2, 40};
+  GThread *other = g_thread_new("storm", storm_thread, &b);
+  storm_thread(&a);
+  g_thread_join(other);
+  fail_unless(gst_element_set_state(pipeline, GST_STATE_NULL) == GST_STATE_CHANGE_SUCCESS);
+  gst_object_unref(pipeline);
+  g_unlink(path);
+  g_rmdir(dir);
+}
+GST_END_TEST;
+
 static Suite *mediastreambin_suite()
 {
   Suite *s = suite_create("mediastreambin");
@@ -1768,6 +2018,10 @@ static Suite *mediastreambin_suite()
   tcase_add_test(tc, test_track_stream_freed);
   tcase_add_test(tc, test_invalid_utf8_refused);
   tcase_add_test(tc, test_msid_through_bins);
+  tcase_add_test(tc, test_eos_sent_to_pipeline_finalizes_muxer);
+  tcase_add_test(tc, test_run_again_gives_the_same);
+  tcase_add_test(tc, test_flush_after_eos_revives_track);
+  tcase_add_test(tc, test_state_storm_with_live_sources);
   return s;
 }
 
