@@ -1993,6 +1993,73 @@ GST_START_TEST(test_paint_pts_after_capture)
 }
 GST_END_TEST;
 
+namespace
+{
+struct StopInNotify {
+  GstElement *pipeline;
+  std::atomic<int> calls{0};
+  std::atomic<int> results{0}; /* calls that did not fail */
+  std::atomic<GstStateChangeReturn> last{GST_STATE_CHANGE_SUCCESS};
+};
+
+void stop_on_notify(GObject *, GParamSpec *, gpointer data)
+{
+  auto *job = static_cast<StopInNotify *>(data);
+  job->calls++;
+  /* Inside the pipeline's own change to NULL (from stop()), the nested call
+   * may answer ASYNC: the outer one finishes the job. */
+  job->last = gst_element_set_state(job->pipeline, GST_STATE_NULL);
+  if (job->last != GST_STATE_CHANGE_FAILURE)
+    job->results++;
+}
+} // namespace
+
+GST_START_TEST(test_stop_in_notify_muted)
+{
+  /* set_state(NULL) from inside notify::muted, synchronously, both where it
+   * is emitted: on the thread setting origin-clean=false while playing, and
+   * from the element's own stop() (unmuting) during a state change to NULL. */
+  for (bool from_stop : {false, true}) {
+    GstElement *pipeline =
+        gst_parse_launch("canvascapturesrc name=c frame-rate=30 ! fakesink", nullptr);
+    fail_unless(pipeline != nullptr);
+    GstElement *canvas = gst_bin_get_by_name(GST_BIN(pipeline), "c");
+    StopInNotify job;
+    job.pipeline = pipeline;
+    fail_unless(gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+    paint(canvas, kRed);
+    if (from_stop)
+      g_object_set(canvas, "origin-clean", FALSE, nullptr); /* muted */
+    gulong id = g_signal_connect(canvas, "notify::muted", G_CALLBACK(stop_on_notify), &job);
+    {
+      Watchdog w("set_state(NULL) from inside notify::muted", 20);
+      if (from_stop) {
+        fail_unless_equals_int(gst_element_set_state(pipeline, GST_STATE_NULL),
+                               GST_STATE_CHANGE_SUCCESS);
+      } else {
+        g_object_set(canvas, "origin-clean", FALSE, nullptr);
+      }
+    }
+    fail_unless(job.calls.load() >= 1, "notify::muted not emitted");
+    fail_unless(job.results.load() == job.calls.load(),
+                "%s: set_state(NULL) inside notify::muted returned %s",
+                from_stop ? "stop()" : "origin-clean=false",
+                gst_element_state_change_return_get_name(job.last));
+    GstState state = GST_STATE_VOID_PENDING;
+    gst_element_get_state(canvas, &state, nullptr, 0);
+    fail_unless_equals_int(state, GST_STATE_NULL);
+    g_signal_handler_disconnect(canvas, id);
+    /* Usable again. */
+    g_object_set(canvas, "origin-clean", TRUE, nullptr);
+    fail_unless(gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+    fail_unless_equals_int(gst_element_set_state(pipeline, GST_STATE_NULL),
+                           GST_STATE_CHANGE_SUCCESS);
+    gst_object_unref(canvas);
+    gst_object_unref(pipeline);
+  }
+}
+GST_END_TEST;
+
 static Suite *canvascapturesrc_suite(void)
 {
   Suite *s = suite_create("canvascapturesrc");
@@ -2040,6 +2107,7 @@ static Suite *canvascapturesrc_suite(void)
   tcase_add_test(tc, test_frame_rate_ceiling);
   tcase_add_test(tc, test_running_time_restart);
   tcase_add_test(tc, test_paint_pts_after_capture);
+  tcase_add_test(tc, test_stop_in_notify_muted);
   return s;
 }
 
