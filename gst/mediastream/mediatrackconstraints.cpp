@@ -1494,6 +1494,10 @@ bool select_settings(const Constraints &constraints, const Capabilities &caps, S
   gst_clear_caps(&out->caps);
   const Settings &s = best->settings;
   out->settings = settings_structure(s);
+  /* The format never changes: the same field as the pad's `settings`. */
+  const gchar *format = gst_structure_get_string(gst_caps_get_structure(caps.native, 0), "format");
+  if (format)
+    gst_structure_set(out->settings, "format", G_TYPE_STRING, format, NULL);
   out->caps = caps_for(caps, s);
   out->advanced_applied = applied;
   out->changes_upstream = best->changes_upstream;

@@ -175,7 +175,8 @@ struct Capabilities {
 /* The result of SelectSettings. */
 struct Selection {
   /* The `settings` structure: width, height, aspect-ratio, frame-rate,
-   * resize-mode (video); sample-rate, channel-count, sample-size (audio). */
+   * resize-mode (video); sample-rate, channel-count, sample-size (audio);
+   * and format, when the caps have one. */
   GstStructure *settings = nullptr;
   /* Fixed caps the track outputs: the native caps with width/height/
    * framerate (max-framerate for a variable-rate source) or rate/channels

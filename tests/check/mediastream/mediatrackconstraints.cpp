@@ -488,6 +488,8 @@ GST_START_TEST(test_select_ideal_picks_nearest)
   fail_if(scaled.changes_upstream);
   fail_unless_equals_string(gst_structure_get_string(scaled.settings, "resize-mode"),
                             "crop-and-scale");
+  fail_unless_equals_string(gst_structure_get_string(scaled.settings, "format"), "I420");
+  fail_unless(std::fabs(get_double(scaled.settings, "aspect-ratio") - 640.0 / 360) < 1e-9);
   const GstStructure *out = gst_caps_get_structure(scaled.caps, 0);
   fail_unless_equals_string(gst_structure_get_string(out, "format"), "I420");
   gint n, d;
@@ -712,6 +714,7 @@ GST_START_TEST(test_select_audio)
   fail_unless_equals_int(get_int(sel.settings, "sample-rate"), 16000);
   fail_unless_equals_int(get_int(sel.settings, "channel-count"), 1);
   fail_unless_equals_int(get_int(sel.settings, "sample-size"), 16);
+  fail_unless_equals_string(gst_structure_get_string(sel.settings, "format"), "S16LE");
   fail_unless(sel.needs_resample && sel.needs_remix);
   fail_if(sel.changes_upstream);
   const GstStructure *s = gst_caps_get_structure(sel.caps, 0);
