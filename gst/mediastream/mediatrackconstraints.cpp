@@ -1259,6 +1259,18 @@ bool parse_json(const gchar *json, Constraints *out, Error *error)
   return ok;
 }
 
+bool parse_value(const GValue *value, Constraints *out, Error *error)
+{
+  g_return_val_if_fail(value && out && error, false);
+  if (GST_VALUE_HOLDS_STRUCTURE(value) && gst_value_get_structure(value))
+    return parse_structure(gst_value_get_structure(value), out, error);
+  if (G_VALUE_HOLDS_STRING(value))
+    return parse_json(g_value_get_string(value), out, error);
+  *error = type_error(_("constraints must be a GstStructure or the JSON text of a "
+                        "MediaTrackConstraints dictionary."));
+  return false;
+}
+
 GstStructure *constraints_to_structure(const Constraints &constraints)
 {
   GstStructure *s = set_to_structure(constraints.basic, "constraints");

@@ -122,6 +122,10 @@ bool parse_structure(const GstStructure *structure, Constraints *out, Error *err
  * (`{"width":{"max":640},"frameRate":15,"advanced":[{"width":320}]}`). */
 bool parse_json(const gchar *json, Constraints *out, Error *error);
 
+/* Either form, as an action signal receives it: a GstStructure (structure
+ * form) or a string (JSON). Any other type: TypeError. */
+bool parse_value(const GValue *value, Constraints *out, Error *error);
+
 /* The structure form of @constraints (named "constraints", web names; what
  * the track pad's `constraints` property shows). parse_structure() of it
  * gives @constraints back. */

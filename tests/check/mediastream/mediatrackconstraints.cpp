@@ -308,6 +308,30 @@ GST_START_TEST(test_json_invalid)
   Constraints c;
   Error e;
   fail_if(parse_json(nullptr, &c, &e));
+
+  /* Either form through a GValue, as an action signal gets it. */
+  GValue v = G_VALUE_INIT;
+  g_value_init(&v, G_TYPE_STRING);
+  g_value_set_string(&v, "{\"width\":{\"max\":640}}");
+  fail_unless(parse_value(&v, &c, &e), "%s", e.message.c_str());
+  fail_unless(c == json_ok("{\"width\":{\"max\":640}}"));
+  g_value_unset(&v);
+  g_value_init(&v, GST_TYPE_STRUCTURE);
+  GstStructure *s = gst_structure_from_string("constraints, frameRate=(double)15", nullptr);
+  gst_value_set_structure(&v, s);
+  gst_structure_free(s);
+  fail_unless(parse_value(&v, &c, &e), "%s", e.message.c_str());
+  fail_unless(c == json_ok("{\"frameRate\":15}"));
+  g_value_unset(&v);
+  g_value_init(&v, G_TYPE_INT);
+  fail_if(parse_value(&v, &c, &e));
+  fail_unless(e.kind == GST_WEB_ERROR_TYPE);
+  fail_unless(e.message.find("JSON") != std::string::npos);
+  g_value_unset(&v);
+  /* A refused input leaves the output as it was. */
+  Constraints kept = json_ok("{\"width\":320}");
+  fail_if(parse_json("{\"width\":true}", &kept, &e));
+  fail_unless(kept == json_ok("{\"width\":320}"));
   /* echoCancellation takes a boolean or a string. */
   fail_unless_equals_int(json_ok("{\"echoCancellation\":\"all\"}").basic.size(), 1);
   fail_unless_equals_int(json_ok("{\"echoCancellation\":false}").basic.size(), 1);
