@@ -226,14 +226,15 @@ GstBuffer *alloc_frame(GstBufferPool *pool, gsize size)
 {
   GstBuffer *buffer = nullptr;
 
-  if (pool && gst_buffer_pool_is_active(pool)) {
-    GstStructure *config = gst_buffer_pool_get_config(pool);
-    guint pool_size = 0;
-    gst_buffer_pool_config_get_params(config, nullptr, &pool_size, nullptr, nullptr);
-    gst_structure_free(config);
-    if (pool_size == size && gst_buffer_pool_acquire_buffer(pool, &buffer, nullptr) != GST_FLOW_OK)
-      buffer = nullptr;
-  }
+  /* Never waits for downstream to release a buffer (a bounded pool): then,
+   * as with a pool configured for other caps (buffers of another size, which
+   * go back; checked on the buffer, cheaper than reading the pool's
+   * configuration each frame), the frame is allocated. */
+  GstBufferPoolAcquireParams params = {};
+  params.flags = GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT;
+  if (pool && gst_buffer_pool_is_active(pool) &&
+      gst_buffer_pool_acquire_buffer(pool, &buffer, &params) != GST_FLOW_OK)
+    buffer = nullptr;
   if (buffer && (gst_buffer_get_size(buffer) != size || gst_buffer_n_memory(buffer) != 1)) {
     gst_buffer_unref(buffer);
     buffer = nullptr;

@@ -45,7 +45,8 @@ guint32 unpremultiply_pixel_reference(guint32 pixel);
 bool buffer_is_exclusive(GstBuffer *buffer);
 
 /* A buffer of @size bytes in one memory: from @pool (may be NULL) when the
- * pool is active and its buffers have that size, else freshly allocated. */
+ * pool is active, has a buffer free at once and its buffers have that size;
+ * else freshly allocated. Never waits. */
 GstBuffer *alloc_frame(GstBufferPool *pool, gsize size);
 
 /* A copy of @src's bytes in a buffer from alloc_frame() (metadata not

@@ -342,6 +342,28 @@ GST_START_TEST(test_alloc_frame_recycles)
 }
 GST_END_TEST;
 
+/* A bounded pool whose buffers are all downstream: a fresh buffer, at once
+ * (drawing never waits for downstream). */
+GST_START_TEST(test_alloc_frame_never_waits)
+{
+  const gsize size = 256;
+  GstBufferPool *pool = gst_buffer_pool_new();
+  GstStructure *config = gst_buffer_pool_get_config(pool);
+  gst_buffer_pool_config_set_params(config, nullptr, size, 1, 1);
+  fail_unless(gst_buffer_pool_set_config(pool, config));
+  fail_unless(gst_buffer_pool_set_active(pool, TRUE));
+  GstBuffer *held = cp::alloc_frame(pool, size);
+  fail_unless(held->pool == pool);
+  GstBuffer *next = cp::alloc_frame(pool, size); /* would block without DONTWAIT */
+  fail_unless(next->pool == nullptr);
+  fail_unless_equals_int(gst_buffer_get_size(next), size);
+  gst_buffer_unref(next);
+  gst_buffer_unref(held);
+  fail_unless(gst_buffer_pool_set_active(pool, FALSE));
+  gst_object_unref(pool);
+}
+GST_END_TEST;
+
 /* make_frame's conversion: an opaque/transparent canvas is the frame as it
  * is; a translucent one gives a straight-alpha frame equal to the reference,
  * rows above the first translucent one copied. */
@@ -391,6 +413,7 @@ Suite *canvaspixels_suite()
   tcase_add_test(tc, test_hold_tracker);
   tcase_add_test(tc, test_buffer_is_exclusive);
   tcase_add_test(tc, test_alloc_frame_recycles);
+  tcase_add_test(tc, test_alloc_frame_never_waits);
   tcase_add_test(tc, test_unpremultiplied_frame);
   return s;
 }
