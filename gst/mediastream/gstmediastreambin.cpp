@@ -27,9 +27,10 @@
  * WebRTC (MS-11): the track's downstream path is walked through one-input
  * elements (one-in/one-out ones, and tee-like ones branch by branch) to pads
  * with a writable "msid" property (webrtcbin's sink pads), which get the
- * stream id. The walk runs when the track pad is
- * linked, at each caps event, and when any unlinked src pad met on the path
- * gets linked later.
+ * stream id; bins on the path are entered and left through their ghost
+ * pads. The walk runs when the track pad is linked, at each caps event, and
+ * when any unlinked src pad met on the path gets linked later (a ghost pad's
+ * target set later links its internal pad).
  *
  * Threads and locks: the bin's `lock` guards the track set, the id, the
  * collection and `active`; it may be held while taking a track pad's lock,
@@ -44,10 +45,17 @@
 
 #include "gstmediastreambin.h"
 
+#include <gst/audio/audio.h>
+#include <gst/video/video.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <memory>
+#include <mutex>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "gstmediastreamblank.h"
@@ -58,14 +66,6 @@
 #include "gstwebcaptureerror.h"
 #include "gstwebcapturei18n.h"
 #include "gstwebcaptureutil.h"
-
-#include <gst/audio/audio.h>
-#include <gst/video/video.h>
-
-#include <atomic>
-#include <memory>
-#include <mutex>
-#include <string>
 
 GST_DEBUG_CATEGORY_STATIC(gst_media_stream_bin_debug);
 #define GST_CAT_DEFAULT gst_media_stream_bin_debug

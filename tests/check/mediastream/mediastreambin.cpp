@@ -1981,14 +1981,42 @@ GST_START_TEST(test_state_storm_with_live_sources)
 }
 GST_END_TEST;
 
+/* One TCase per rule of docs/plugins/mediastreambin.md (CK_RUN_CASE=MS-6 runs
+ * one; MS-3 "active" is checked with the track set, MS-4, and with ended,
+ * MS-8), and one for GStreamer's own contracts. */
+static TCase *rule_case(Suite *s, const char *name)
+{
+  TCase *tc = tcase_create(name);
+  tcase_set_timeout(tc, 60);
+  suite_add_tcase(s, tc);
+  return tc;
+}
+
 static Suite *mediastreambin_suite()
 {
   Suite *s = suite_create("mediastreambin");
-  TCase *tc = tcase_create("general");
-  tcase_set_timeout(tc, 60);
-  suite_add_tcase(s, tc);
-  tcase_add_test(tc, test_request_creates_track_pad);
+  TCase *tc;
+
+  tc = rule_case(s, "MS-1");
   tcase_add_test(tc, test_stream_id);
+  tcase_add_test(tc, test_invalid_utf8_refused);
+
+  tc = rule_case(s, "MS-2");
+  tcase_add_test(tc, test_stream_start_and_collection);
+
+  tc = rule_case(s, "MS-4");
+  tcase_add_test(tc, test_request_creates_track_pad);
+  tcase_add_test(tc, test_gst_launch_linking);
+  tcase_add_test(tc, test_add_remove_while_playing);
+  tcase_add_test(tc, test_release_while_source_pushes);
+  tcase_add_test(tc, test_concurrent_requests);
+  tcase_add_test(tc, test_track_stream_freed);
+
+  tc = rule_case(s, "MS-5");
+  tcase_add_test(tc, test_label);
+  tcase_add_test(tc, test_label_defaults_to_upstream_name);
+
+  tc = rule_case(s, "MS-6");
   tcase_add_test(tc, test_passthrough_is_zero_copy);
   tcase_add_test(tc, test_disabled_black_bgra);
   tcase_add_test(tc, test_disabled_black_i420_nv12);
@@ -2000,27 +2028,28 @@ static Suite *mediastreambin_suite()
   tcase_add_test(tc, test_disabled_silence_every_format);
   tcase_add_test(tc, test_disabled_other_memory_sends_gap);
   tcase_add_test(tc, test_disabled_silence_planar);
+
+  tc = rule_case(s, "MS-7");
   tcase_add_test(tc, test_canvas_mute_reaches_track);
   tcase_add_test(tc, test_muted_follows_source);
-  tcase_add_test(tc, test_label);
-  tcase_add_test(tc, test_label_defaults_to_upstream_name);
-  tcase_add_test(tc, test_settings);
+
+  tc = rule_case(s, "MS-8");
   tcase_add_test(tc, test_eos_ends_track);
-  tcase_add_test(tc, test_stream_start_and_collection);
-  tcase_add_test(tc, test_gst_launch_linking);
-  tcase_add_test(tc, test_state_cycles);
   tcase_add_test(tc, test_restart_after_eos);
+  tcase_add_test(tc, test_flush_after_eos_revives_track);
+
+  tc = rule_case(s, "MS-10");
+  tcase_add_test(tc, test_settings);
+
+  tc = rule_case(s, "MS-11");
   tcase_add_test(tc, test_msid_through_encoders);
   tcase_add_test(tc, test_msid_linked_later);
-  tcase_add_test(tc, test_add_remove_while_playing);
-  tcase_add_test(tc, test_release_while_source_pushes);
-  tcase_add_test(tc, test_concurrent_requests);
-  tcase_add_test(tc, test_track_stream_freed);
-  tcase_add_test(tc, test_invalid_utf8_refused);
   tcase_add_test(tc, test_msid_through_bins);
+
+  tc = rule_case(s, "contracts");
+  tcase_add_test(tc, test_state_cycles);
   tcase_add_test(tc, test_eos_sent_to_pipeline_finalizes_muxer);
   tcase_add_test(tc, test_run_again_gives_the_same);
-  tcase_add_test(tc, test_flush_after_eos_revives_track);
   tcase_add_test(tc, test_state_storm_with_live_sources);
   return s;
 }
