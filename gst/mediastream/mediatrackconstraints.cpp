@@ -669,11 +669,20 @@ double constraint_distance(const Constraint &c, const Settings &s, bool advanced
     if (!actual.is_set())
       return kInfinity;
     const Value &exact = (advanced && c.bare) ? c.ideal : c.exact;
-    if (exact.is_set() && !value_matches(actual, exact))
+    double lo = actual.number, hi = actual.number;
+    if (c.property == Property::ASPECT_RATIO && s.height > 1) {
+      /* Whole pixels rarely make a ratio exactly: a size meets every ratio
+       * it is the rounding of (267x150 is 16:9, as 16/9 x 150 = 266.7). */
+      lo = (s.width - 0.5) / (s.height + 0.5);
+      hi = (s.width + 0.5) / (s.height - 0.5);
+      if (exact.type == Value::Type::NUMBER && (exact.number < lo || exact.number > hi))
+        return kInfinity;
+    } else if (exact.is_set() && !value_matches(actual, exact)) {
       return kInfinity;
-    if (c.has_min && actual.number < c.min - kEpsilon * std::max(1.0, std::fabs(c.min)))
+    }
+    if (c.has_min && hi < c.min - kEpsilon * std::max(1.0, std::fabs(c.min)))
       return kInfinity;
-    if (c.has_max && actual.number > c.max + kEpsilon * std::max(1.0, std::fabs(c.max)))
+    if (c.has_max && lo > c.max + kEpsilon * std::max(1.0, std::fabs(c.max)))
       return kInfinity;
   }
   /* In an advanced set only whether it can be met counts (bare = exact). */

@@ -824,6 +824,28 @@ GST_START_TEST(test_select_resize_mode)
   fail_unless_equals_int(crop.crop_bottom, 60);
   fail_unless_equals_int(crop.crop_left, 0);
   fail_unless_equals_int(crop.crop_right, 0);
+  /* A ratio whole pixels cannot make exactly: the nearest size. 300x150
+   * (a canvas) -> 16:9 keeps the height: 267x150, cropped 33 columns. */
+  Capabilities canvas;
+  init_caps(&canvas, MediaKind::VIDEO,
+            "video/x-raw, format=BGRA, width=300, height=150, framerate=0/1, max-framerate=30/1",
+            nullptr, true);
+  Selection wide;
+  select_ok(json_ok("{\"aspectRatio\":{\"exact\":1.7777777778}}"), canvas, &wide);
+  assert_size(wide, 267, 150);
+  fail_unless(wide.needs_crop && !wide.needs_scale);
+  fail_unless_equals_int(wide.crop_left + wide.crop_right, 33);
+  /* Wider: rows cropped, the full width kept. */
+  Selection wider;
+  select_ok(json_ok("{\"aspectRatio\":{\"min\":2.1}}"), canvas, &wider);
+  assert_size(wider, 300, 143);
+  fail_unless(wider.needs_crop && !wider.needs_scale);
+  /* Wider than 300x1: impossible. */
+  e = select_fails(json_ok("{\"aspectRatio\":{\"min\":400}}"), canvas);
+  fail_unless_equals_string(e.constraint.c_str(), "aspectRatio");
+  Selection tall;
+  select_ok(json_ok("{\"aspectRatio\":{\"max\":1.5}}"), canvas, &tall);
+  fail_unless(get_int(tall.settings, "width") <= 1.5 * get_int(tall.settings, "height") + 0.5);
   /* 640x480 -> 160x160: a centred 480x480 square, then scaled. */
   Selection square;
   select_ok(json_ok("{\"width\":{\"exact\":160},\"aspectRatio\":{\"exact\":1}}"), conv, &square);
