@@ -4,12 +4,22 @@
  * A live video source over a Cairo canvas. Applications draw with the `draw`
  * signal (streaming thread, at each capture opportunity) or with
  * begin-draw/end-draw (any thread); frames are captured following the
- * Media Capture from DOM Elements rules (CC-1..CC-11 in rules.md).
+ * Media Capture from DOM Elements rules (CC-1..CC-11, the rule table of
+ * docs/plugins/canvascapturesrc.md).
+ *
+ *   gst-launch-1.0 canvascapturesrc location=some.png refresh-interval=1000 \
+ *     ! videoconvert ! autovideosink
+ *
+ * State: Settings hold the property values; RunState is one run of the
+ * element, built by start() and dropped by stop(); the canvas and `stats`
+ * live as long as the element (drawing works in any state, the counters of
+ * the last run stay readable).
  *
  * Threads and locks: `lock` guards every field of Private except the canvas
  * pixels and the drawing session, which belong to whoever holds the canvas
  * (`canvas_busy`, taken and released under `lock`). Signals are never
- * emitted and nothing is pushed with `lock` held.
+ * emitted and nothing is pushed with `lock` held (UnlockedScope). Helpers
+ * that need `lock` held end in `_locked`.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -23,6 +33,7 @@
 
 #include <cmath>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -31,6 +42,7 @@
 #include "gstmediastreamtrackstate.h"
 #include "gstwebcaptureerror.h"
 #include "gstwebcapturei18n.h"
+#include "gstwebcaptureutil.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_canvas_capture_src_debug);
 #define GST_CAT_DEFAULT gst_canvas_capture_src_debug
@@ -102,58 +114,59 @@ struct Stats {
   guint64 canvas_copies = 0;
 };
 
-} // namespace
+/* Releases a held std::unique_lock for the lifetime of the scope: around
+ * what must not run under `lock` (signals, pushes, pixel work, waits). */
+class UnlockedScope
+{
+public:
+  explicit UnlockedScope(std::unique_lock<std::mutex> &lk) : lk_(lk) { lk_.unlock(); }
+  ~UnlockedScope() { lk_.lock(); }
+  UnlockedScope(const UnlockedScope &) = delete;
+  UnlockedScope &operator=(const UnlockedScope &) = delete;
 
-struct GstCanvasCaptureSrcPrivate {
-  std::mutex lock;
-  std::condition_variable cond;
+private:
+  std::unique_lock<std::mutex> &lk_;
+};
 
-  /* Properties. */
+/* The property values. frame-rate, alpha, is-live and location change only in
+ * NULL/READY; start() copies what a run needs into its RunState. */
+struct Settings {
   gint width = DEFAULT_WIDTH;
   gint height = DEFAULT_HEIGHT;
   gdouble frame_rate = DEFAULT_FRAME_RATE;
-  gboolean alpha = TRUE;
-  gboolean origin_clean = TRUE;
-  gboolean is_live = TRUE;
+  bool alpha = true;
+  bool origin_clean = true;
+  bool is_live = true;
   std::string location;
   guint refresh_interval = 0;                            /* ms */
   guint heartbeat_interval = DEFAULT_HEARTBEAT_INTERVAL; /* ms, 0 = off */
+};
 
-  /* The canvas: premultiplied ARGB32 (alpha) or RGB24 pixels in a GstBuffer
-   * that is pushed downstream as a frame when no conversion is needed. */
-  GstBuffer *canvas = nullptr;
-  gint canvas_width = 0;
-  gint canvas_height = 0;
-  gboolean canvas_alpha = TRUE;
-  bool canvas_reset_pending = false; /* width/height set: clear (HTML) */
-  bool canvas_busy = false;
-  canvas_pixels::HoldTracker hold; /* with the canvas held, as its pixels */
-  bool canvas_streaming = false;   /* held by the streaming thread */
-  bool streaming_waiting = false; /* lets the streaming thread in first */
-  guint apps_waiting = 0;         /* application threads waiting for the canvas */
-  bool app_turn = false;          /* the streaming thread let them in */
-  std::thread::id canvas_owner;
+/* One run of the element: built by start(), dropped by stop(). create()
+ * keeps its own reference while it runs, so that a stop() from inside a draw
+ * handler (on the streaming thread) cannot free it under its feet. */
+struct RunState {
+  RunState() { gst_video_info_init(&info); }
 
-  /* The open drawing session (begin-draw or a draw emission). */
-  cairo_t *session_cr = nullptr;
-  GstMapInfo session_map = GST_MAP_INFO_INIT;
+  /* From the settings at start. */
+  bool is_live = true;
+  gdouble frame_rate = DEFAULT_FRAME_RATE; /* as given: -1 and 0 differ (CC-7, CC-8) */
+  /* The timer's rate (live) or the frame rate (offline), > 0 only. */
+  gint fps_n = 0, fps_d = 1;
 
   /* Capture state (CC-5..CC-9). */
-  bool new_content = false;      /* changed since the last captured frame */
-  bool capture_requested = true; /* frameCaptureRequested */
-  bool request_pending = false;  /* request-frame not yet seen by the streaming thread */
-  bool paint_pending = false;    /* end-draw not yet seen by the streaming thread */
-  bool muted = false;
-  bool state_event_pending = false;
+  bool capture_requested = true;   /* frameCaptureRequested, set for a new track (CC-5) */
+  bool request_pending = false;    /* request-frame not yet seen by the streaming thread */
+  bool paint_pending = false;      /* a paint not yet seen by the streaming thread */
+  bool muted = false;              /* CC-3 */
+  bool track_state_pending = true; /* the mediastream-track-state event, first at start */
   bool flushing = false;
-  bool started = false;
   bool segment_sent = false;
-  GstClockID clock_id = nullptr;
+  GstClockID clock_id = nullptr; /* the streaming thread's wait, ended by wake_locked() */
 
   /* Negotiated output. */
   bool caps_changed = false;
   GstVideoInfo info;
-  gint fps_n = 0, fps_d = 1; /* frame-rate as a fraction, > 0 only */
 
   /* Timing (running time). */
   guint64 next_tick = 0;
@@ -162,8 +175,61 @@ struct GstCanvasCaptureSrcPrivate {
   GstClockTime last_output = GST_CLOCK_TIME_NONE;  /* any buffer or GAP */
   GstClockTime last_picture = GST_CLOCK_TIME_NONE; /* a captured or refreshed frame */
   GstClockTime last_now = GST_CLOCK_TIME_NONE;     /* running time last seen (live) */
+};
 
-  Stats stats;
+/* What a step of create() leads to: the next step, the loop again from the
+ * top (something changed), or create() returns `ret`. */
+struct Step {
+  enum Kind { NEXT, AGAIN, RETURN } kind;
+  GstFlowReturn ret;
+  static Step next() { return {NEXT, GST_FLOW_OK}; }
+  static Step again() { return {AGAIN, GST_FLOW_OK}; }
+  static Step finish(GstFlowReturn ret) { return {RETURN, ret}; }
+};
+
+} // namespace
+
+struct GstCanvasCaptureSrcPrivate {
+  ~GstCanvasCaptureSrcPrivate()
+  {
+    /* A begin-draw never ended: finish its surface, so that a cairo_t the
+     * application still holds draws nothing, before the canvas goes. */
+    if (session_cr) {
+      cairo_surface_t *surface = cairo_get_target(session_cr);
+      cairo_surface_flush(surface);
+      cairo_surface_finish(surface);
+      cairo_destroy(session_cr);
+      gst_buffer_unmap(canvas, &session_map);
+    }
+    gst_clear_buffer(&canvas);
+  }
+
+  std::mutex lock;
+  std::condition_variable cond;
+
+  Settings settings;
+  std::shared_ptr<RunState> run; /* null while stopped */
+  Stats stats;                   /* of the current run, or the last one; reset at start */
+
+  /* The canvas: premultiplied ARGB32 (alpha) or RGB24 pixels in a GstBuffer
+   * that is pushed downstream as a frame when no conversion is needed. */
+  GstBuffer *canvas = nullptr;
+  gint canvas_width = 0;
+  gint canvas_height = 0;
+  bool canvas_alpha = true;
+  bool canvas_reset_pending = false; /* width/height set: clear (HTML) */
+  bool new_content = false;          /* changed since the last captured frame */
+  bool canvas_busy = false;
+  canvas_pixels::HoldTracker hold; /* with the canvas held, as its pixels */
+  bool canvas_streaming = false;   /* held by the streaming thread */
+  bool streaming_waiting = false;  /* lets the streaming thread in first */
+  guint apps_waiting = 0;          /* application threads waiting for the canvas */
+  bool app_turn = false;           /* the streaming thread let them in */
+  std::thread::id canvas_owner;
+
+  /* The open drawing session (begin-draw or a draw emission). */
+  cairo_t *session_cr = nullptr;
+  GstMapInfo session_map = GST_MAP_INFO_INIT;
 };
 
 struct _GstCanvasCaptureSrc {
@@ -194,24 +260,24 @@ static gint canvas_stride(gint width)
 /* ------------------------------------------------------------------------ */
 /* Helpers that need the element */
 
-static GstClockTime frame_time(GstCanvasCaptureSrcPrivate *priv, guint64 n)
+static GstClockTime frame_time(const RunState &run, guint64 n)
 {
-  return gst_util_uint64_scale(n, (guint64)priv->fps_d * GST_SECOND, priv->fps_n);
+  return gst_util_uint64_scale(n, (guint64)run.fps_d * GST_SECOND, run.fps_n);
 }
 
-static GstClockTime frame_period(GstCanvasCaptureSrcPrivate *priv)
+static GstClockTime frame_period(const RunState &run)
 {
-  if (priv->fps_n <= 0)
+  if (run.fps_n <= 0)
     return 0;
-  return gst_util_uint64_scale_ceil(GST_SECOND, priv->fps_d, priv->fps_n);
+  return gst_util_uint64_scale_ceil(GST_SECOND, run.fps_d, run.fps_n);
 }
 
-/* Wakes the streaming thread wherever it waits. Called with `lock` held. */
+/* Wakes the streaming thread wherever it waits. */
 static void wake_locked(GstCanvasCaptureSrcPrivate *priv)
 {
   priv->cond.notify_all();
-  if (priv->clock_id)
-    gst_clock_id_unschedule(priv->clock_id);
+  if (priv->run && priv->run->clock_id)
+    gst_clock_id_unschedule(priv->run->clock_id);
 }
 
 /* A paint produced new content: count the one it replaces, if uncaptured. */
@@ -221,6 +287,17 @@ static void mark_new_content_locked(GstCanvasCaptureSrcPrivate *priv)
     priv->stats.paints_coalesced++;
   priv->new_content = true;
   priv->stats.paints++;
+}
+
+/* New content the streaming thread is to paint (the spec's rendering update):
+ * an end-draw, the location picture, a resize. Before start, start() sees
+ * the new content instead. */
+static void paint_locked(GstCanvasCaptureSrcPrivate *priv)
+{
+  mark_new_content_locked(priv);
+  if (priv->run)
+    priv->run->paint_pending = true;
+  wake_locked(priv);
 }
 
 /* Allocates a canvas-sized buffer, from the negotiated pool when it fits:
@@ -251,50 +328,70 @@ static GstBuffer *alloc_cleared_frame(GstCanvasCaptureSrc *self, gint width, gin
   return buffer;
 }
 
-/* Takes the canvas for drawing or capture. Application threads wait for any
- * holder; the streaming thread also gives up when flushing. The streaming
- * thread goes first, but each time it releases the canvas a waiting
- * application thread gets its turn: begin-draw never starves, however fast the
- * streaming thread loops (offline rendering, high rates). Applies a pending
- * resize (which clears the canvas, as HTML does). */
-static bool acquire_canvas(GstCanvasCaptureSrc *self, std::unique_lock<std::mutex> &lk,
-                           bool streaming)
+static void take_canvas_locked(GstCanvasCaptureSrcPrivate *priv, bool streaming)
 {
-  GstCanvasCaptureSrcPrivate *priv = self->priv;
-
-  if (streaming) {
-    priv->streaming_waiting = true;
-    while ((priv->canvas_busy || priv->app_turn) && !priv->flushing)
-      priv->cond.wait(lk);
-    priv->streaming_waiting = false;
-    if (priv->flushing) {
-      priv->cond.notify_all();
-      return false;
-    }
-  } else {
-    priv->apps_waiting++;
-    while (priv->canvas_busy || (priv->streaming_waiting && !priv->app_turn))
-      priv->cond.wait(lk);
-    priv->apps_waiting--;
-    priv->app_turn = false;
-  }
   priv->canvas_busy = true;
   priv->canvas_streaming = streaming;
   priv->canvas_owner = std::this_thread::get_id();
+}
 
-  if (!priv->canvas || priv->canvas_reset_pending || priv->canvas_width != priv->width ||
-      priv->canvas_height != priv->height || priv->canvas_alpha != priv->alpha) {
-    gint width = priv->width, height = priv->height;
-    priv->canvas_reset_pending = false;
-    lk.unlock();
-    GstBuffer *fresh = alloc_cleared_frame(self, width, height);
-    lk.lock();
-    gst_clear_buffer(&priv->canvas);
-    priv->canvas = fresh;
-    priv->canvas_width = width;
-    priv->canvas_height = height;
-    priv->canvas_alpha = priv->alpha;
+/* With the canvas just taken: applies a pending resize, which clears the
+ * canvas as HTML does. */
+static void apply_canvas_size_locked(GstCanvasCaptureSrc *self, std::unique_lock<std::mutex> &lk)
+{
+  GstCanvasCaptureSrcPrivate *priv = self->priv;
+  const Settings &s = priv->settings;
+  if (priv->canvas && !priv->canvas_reset_pending && priv->canvas_width == s.width &&
+      priv->canvas_height == s.height && priv->canvas_alpha == s.alpha)
+    return;
+  gint width = s.width, height = s.height;
+  priv->canvas_reset_pending = false;
+  GstBuffer *fresh;
+  {
+    UnlockedScope unlocked(lk);
+    fresh = alloc_cleared_frame(self, width, height);
   }
+  gst_clear_buffer(&priv->canvas);
+  priv->canvas = fresh;
+  priv->canvas_width = width;
+  priv->canvas_height = height;
+  priv->canvas_alpha = priv->settings.alpha;
+}
+
+/* Takes the canvas for an application thread (begin-draw, the location
+ * picture): waits while anyone holds it, and while the streaming thread waits
+ * for it, unless the streaming thread gave the application threads their
+ * turn. Each time the streaming thread releases the canvas a waiting
+ * application thread gets in: begin-draw never starves, however fast the
+ * streaming thread loops (offline rendering, high rates). */
+static void acquire_canvas_app(GstCanvasCaptureSrc *self, std::unique_lock<std::mutex> &lk)
+{
+  GstCanvasCaptureSrcPrivate *priv = self->priv;
+  priv->apps_waiting++;
+  while (priv->canvas_busy || (priv->streaming_waiting && !priv->app_turn))
+    priv->cond.wait(lk);
+  priv->apps_waiting--;
+  priv->app_turn = false;
+  take_canvas_locked(priv, false);
+  apply_canvas_size_locked(self, lk);
+}
+
+/* Takes the canvas for the streaming thread, which goes first; gives up
+ * (false) when flushing. */
+static bool acquire_canvas_streaming(GstCanvasCaptureSrc *self, std::unique_lock<std::mutex> &lk,
+                                     RunState &run)
+{
+  GstCanvasCaptureSrcPrivate *priv = self->priv;
+  priv->streaming_waiting = true;
+  while ((priv->canvas_busy || priv->app_turn) && !run.flushing)
+    priv->cond.wait(lk);
+  priv->streaming_waiting = false;
+  if (run.flushing) {
+    priv->cond.notify_all();
+    return false;
+  }
+  take_canvas_locked(priv, true);
+  apply_canvas_size_locked(self, lk);
   return true;
 }
 
@@ -405,21 +502,23 @@ static GstBuffer *make_frame(GstCanvasCaptureSrc *self)
 /* ------------------------------------------------------------------------ */
 /* Running time and waiting */
 
+/* The running time now; with no clock yet, the system clock's. */
 static GstClockTime running_time_now(GstCanvasCaptureSrc *self)
 {
-  GstClock *clock = gst_element_get_clock(GST_ELEMENT(self));
-  if (!clock)
-    clock = gst_system_clock_obtain();
-  GstClockTime now = gst_clock_get_time(clock);
+  GstClockTime now = gst_webcapture_running_time_now(GST_ELEMENT(self));
+  if (GST_CLOCK_TIME_IS_VALID(now))
+    return now;
+  GstClock *clock = gst_system_clock_obtain();
+  GstClockTime t = gst_clock_get_time(clock);
   gst_object_unref(clock);
   GstClockTime base = gst_element_get_base_time(GST_ELEMENT(self));
-  return now > base ? now - base : 0;
+  return t > base ? t - base : 0;
 }
 
-/* Waits until running time @deadline (NONE: until woken). Lock held on entry
- * and exit. Any wake_locked() ends the wait. */
-static void wait_until(GstCanvasCaptureSrc *self, std::unique_lock<std::mutex> &lk,
-                       GstClockTime deadline)
+/* Waits until running time @deadline (NONE: until woken). Any wake_locked()
+ * ends the wait. */
+static void wait_until_locked(GstCanvasCaptureSrc *self, std::unique_lock<std::mutex> &lk,
+                              RunState &run, GstClockTime deadline)
 {
   GstCanvasCaptureSrcPrivate *priv = self->priv;
 
@@ -434,11 +533,12 @@ static void wait_until(GstCanvasCaptureSrc *self, std::unique_lock<std::mutex> &
   GstClockID id = gst_clock_new_single_shot_id(clock, base + deadline);
   gst_object_unref(clock);
 
-  priv->clock_id = id;
-  lk.unlock();
-  gst_clock_id_wait(id, nullptr);
-  lk.lock();
-  priv->clock_id = nullptr;
+  run.clock_id = id;
+  {
+    UnlockedScope unlocked(lk);
+    gst_clock_id_wait(id, nullptr);
+  }
+  run.clock_id = nullptr;
   gst_clock_id_unref(id);
 }
 
@@ -451,7 +551,8 @@ static void request_frame(GstCanvasCaptureSrc *self)
   std::lock_guard<std::mutex> guard(priv->lock);
   /* CC-11: the next painted content is captured. */
   priv->stats.requests++;
-  priv->request_pending = true;
+  if (priv->run)
+    priv->run->request_pending = true;
   wake_locked(priv);
 }
 
@@ -466,12 +567,13 @@ static cairo_t *begin_draw(GstCanvasCaptureSrc *self)
                              "cairo_t you were given");
     return nullptr;
   }
-  acquire_canvas(self, lk, false);
-  lk.unlock();
-
-  cairo_t *cr = open_session(self);
+  acquire_canvas_app(self, lk);
+  cairo_t *cr;
+  {
+    UnlockedScope unlocked(lk);
+    cr = open_session(self);
+  }
   if (!cr) {
-    lk.lock();
     release_canvas_locked(priv);
     return nullptr;
   }
@@ -489,13 +591,12 @@ static void end_draw(GstCanvasCaptureSrc *self, cairo_t *cr)
                              "ignored");
     return;
   }
-  lk.unlock();
-  close_session(self);
-  lk.lock();
-  mark_new_content_locked(priv);
-  priv->paint_pending = true;
+  {
+    UnlockedScope unlocked(lk);
+    close_session(self);
+  }
+  paint_locked(priv);
   release_canvas_locked(priv);
-  wake_locked(priv);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -522,31 +623,27 @@ static void push_track_state(GstCanvasCaptureSrc *self, bool muted)
 
 /* Says that nothing comes before @now. Used when the canvas holds content
  * that may not be shown (not requested, or not origin-clean), so the last
- * frame cannot be repeated. Lock held; released while pushing. */
+ * frame cannot be repeated. */
 static void push_gap_locked(GstCanvasCaptureSrc *self, std::unique_lock<std::mutex> &lk,
-                            GstClockTime now)
+                            RunState &run, GstClockTime now)
 {
-  GstCanvasCaptureSrcPrivate *priv = self->priv;
-  if (!priv->segment_sent || !GST_CLOCK_TIME_IS_VALID(priv->last_output) ||
-      now <= priv->last_output)
+  if (!run.segment_sent || !GST_CLOCK_TIME_IS_VALID(run.last_output) || now <= run.last_output)
     return;
-  GstEvent *gap = gst_event_new_gap(priv->last_output + 1, now - priv->last_output - 1);
-  priv->last_output = now;
-  priv->stats.gaps++;
-  lk.unlock();
+  GstEvent *gap = gst_event_new_gap(run.last_output + 1, now - run.last_output - 1);
+  run.last_output = now;
+  self->priv->stats.gaps++;
+  UnlockedScope unlocked(lk);
   gst_pad_push_event(GST_BASE_SRC_PAD(self), gap);
-  lk.lock();
 }
 
-/* Stamps and accounts for a frame about to be returned. Lock held. */
-static void finish_frame_locked(GstCanvasCaptureSrc *self, GstBuffer *frame, GstClockTime pts,
+/* Stamps and accounts for a frame about to be returned. */
+static void finish_frame_locked(RunState &run, GstBuffer *frame, GstClockTime pts,
                                 GstClockTime duration, bool gap)
 {
-  GstCanvasCaptureSrcPrivate *priv = self->priv;
   /* Live PTS always increase. Offline PTS are n/rate exactly (a seek moves n
    * back and forth). */
-  if (priv->is_live && GST_CLOCK_TIME_IS_VALID(priv->last_pts) && pts <= priv->last_pts)
-    pts = priv->last_pts + 1;
+  if (run.is_live && GST_CLOCK_TIME_IS_VALID(run.last_pts) && pts <= run.last_pts)
+    pts = run.last_pts + 1;
   /* The canvas buffer goes out again and again: clear what a previous trip
    * left on it (GstBaseSrc marks the first buffer DISCONT). */
   GST_BUFFER_FLAG_UNSET(frame, GST_BUFFER_FLAG_DISCONT | GST_BUFFER_FLAG_GAP |
@@ -554,72 +651,91 @@ static void finish_frame_locked(GstCanvasCaptureSrc *self, GstBuffer *frame, Gst
   if (gap)
     GST_BUFFER_FLAG_SET(frame, GST_BUFFER_FLAG_GAP);
   else
-    priv->last_picture = pts;
+    run.last_picture = pts;
   GST_BUFFER_PTS(frame) = pts;
   GST_BUFFER_DTS(frame) = GST_CLOCK_TIME_NONE;
   GST_BUFFER_DURATION(frame) = duration;
-  GST_BUFFER_OFFSET(frame) = priv->frame_number;
-  GST_BUFFER_OFFSET_END(frame) = priv->frame_number + 1;
-  priv->frame_number++;
-  priv->last_pts = pts;
-  priv->last_output = pts;
-  priv->segment_sent = true;
+  GST_BUFFER_OFFSET(frame) = run.frame_number;
+  GST_BUFFER_OFFSET_END(frame) = run.frame_number + 1;
+  run.frame_number++;
+  run.last_pts = pts;
+  run.last_output = pts;
+  run.segment_sent = true;
 }
 
-static GstFlowReturn create_offline(GstCanvasCaptureSrc *self, GstBuffer **outbuf)
+/* Before any frame: renegotiates after a resize, and sends the track-state
+ * event after a change of `muted`. */
+static Step send_pending_locked(GstCanvasCaptureSrc *self, std::unique_lock<std::mutex> &lk,
+                                RunState &run)
+{
+  if (run.caps_changed) {
+    run.caps_changed = false;
+    bool negotiated;
+    {
+      UnlockedScope unlocked(lk);
+      negotiated = gst_base_src_negotiate(GST_BASE_SRC(self));
+    }
+    return negotiated ? Step::again() : Step::finish(GST_FLOW_NOT_NEGOTIATED);
+  }
+  if (run.track_state_pending) {
+    run.track_state_pending = false;
+    bool muted = run.muted;
+    {
+      UnlockedScope unlocked(lk);
+      push_track_state(self, muted);
+    }
+    return Step::again();
+  }
+  return Step::next();
+}
+
+static bool canvas_size_negotiated_locked(GstCanvasCaptureSrcPrivate *priv, const RunState &run)
+{
+  return priv->canvas_width == GST_VIDEO_INFO_WIDTH(&run.info) &&
+         priv->canvas_height == GST_VIDEO_INFO_HEIGHT(&run.info);
+}
+
+/* Offline rendering: draw for every frame, output every frame, PTS n/rate. */
+static GstFlowReturn create_offline(GstCanvasCaptureSrc *self, std::unique_lock<std::mutex> &lk,
+                                    RunState &run, GstClockTime stop, GstBuffer **outbuf)
 {
   GstCanvasCaptureSrcPrivate *priv = self->priv;
-  /* The segment only changes in do_seek(), never while create() runs. */
-  GST_OBJECT_LOCK(self);
-  GstClockTime stop = GST_BASE_SRC(self)->segment.stop;
-  GST_OBJECT_UNLOCK(self);
-  std::unique_lock<std::mutex> lk(priv->lock);
-
-  while (priv->caps_changed) {
-    priv->caps_changed = false;
-    lk.unlock();
-    if (!gst_base_src_negotiate(GST_BASE_SRC(self)))
-      return GST_FLOW_NOT_NEGOTIATED;
-    lk.lock();
-  }
-  if (priv->state_event_pending) {
-    priv->state_event_pending = false;
-    bool muted = priv->muted;
-    lk.unlock();
-    push_track_state(self, muted);
-    lk.lock();
-  }
-
-  guint64 n = priv->frame_number;
-  GstClockTime pts = frame_time(priv, n);
-  GstClockTime duration = frame_time(priv, n + 1) - pts;
+  guint64 n = run.frame_number;
+  GstClockTime pts = frame_time(run, n);
+  GstClockTime duration = frame_time(run, n + 1) - pts;
   /* Only frames inside the segment (an empty one, start = stop, has none). */
   if (GST_CLOCK_TIME_IS_VALID(stop) && pts >= stop)
     return GST_FLOW_EOS;
 
-  if (!acquire_canvas(self, lk, true))
-    return GST_FLOW_FLUSHING;
-  if (priv->canvas_width != GST_VIDEO_INFO_WIDTH(&priv->info) ||
-      priv->canvas_height != GST_VIDEO_INFO_HEIGHT(&priv->info)) {
+  for (;;) {
+    Step step = send_pending_locked(self, lk, run);
+    if (step.kind == Step::RETURN)
+      return step.ret;
+    if (step.kind == Step::AGAIN)
+      continue;
+    if (!acquire_canvas_streaming(self, lk, run))
+      return GST_FLOW_FLUSHING;
+    if (canvas_size_negotiated_locked(priv, run))
+      break;
     /* Resized since negotiation: negotiate again first. */
-    priv->caps_changed = true;
+    run.caps_changed = true;
     release_canvas_locked(priv);
-    lk.unlock();
-    return create_offline(self, outbuf);
   }
-  lk.unlock();
 
-  /* Offline rendering: draw for every frame, output every frame. */
-  bool drew = emit_draw(self, pts);
-  lk.lock();
+  bool drew;
+  {
+    UnlockedScope unlocked(lk);
+    drew = emit_draw(self, pts);
+  }
   if (drew)
     mark_new_content_locked(priv);
-  bool muted = priv->muted;
-  lk.unlock();
-
-  GstBuffer *frame =
-      muted ? alloc_cleared_frame(self, priv->canvas_width, priv->canvas_height) : make_frame(self);
-  lk.lock();
+  bool muted = run.muted;
+  GstBuffer *frame;
+  {
+    UnlockedScope unlocked(lk);
+    frame = muted ? alloc_cleared_frame(self, priv->canvas_width, priv->canvas_height)
+                  : make_frame(self);
+  }
   if (!muted) {
     priv->new_content = false;
     priv->stats.frames_captured++;
@@ -627,7 +743,7 @@ static GstFlowReturn create_offline(GstCanvasCaptureSrc *self, GstBuffer **outbu
   release_canvas_locked(priv);
   if (!frame)
     return GST_FLOW_ERROR;
-  finish_frame_locked(self, frame, pts, duration, false);
+  finish_frame_locked(run, frame, pts, duration, false);
   *outbuf = frame;
   return GST_FLOW_OK;
 }
@@ -636,183 +752,230 @@ static GstFlowReturn create_offline(GstCanvasCaptureSrc *self, GstBuffer **outbu
  * seek taken by another source, a new base time). As a live GstBaseSrc
  * stamping running time does, follow it: the tick grid, the PTS and the idle
  * repeats continue from @now, not from the old running time. */
-static void rebase_locked(GstCanvasCaptureSrc *self, GstClockTime now)
+static void follow_running_time_locked(GstCanvasCaptureSrc *self, RunState &run, GstClockTime now)
 {
-  GstCanvasCaptureSrcPrivate *priv = self->priv;
-  GST_INFO_OBJECT(self, "running time restarted: %" GST_TIME_FORMAT " after %" GST_TIME_FORMAT,
-                  GST_TIME_ARGS(now), GST_TIME_ARGS(priv->last_now));
-  if (priv->fps_n > 0) /* the latest tick at or before now, taken at once */
-    priv->next_tick = gst_util_uint64_scale(now, priv->fps_n, (guint64)priv->fps_d * GST_SECOND);
-  priv->last_pts = GST_CLOCK_TIME_NONE;
-  if (GST_CLOCK_TIME_IS_VALID(priv->last_output))
-    priv->last_output = now;
-  if (GST_CLOCK_TIME_IS_VALID(priv->last_picture))
-    priv->last_picture = now;
+  if (GST_CLOCK_TIME_IS_VALID(run.last_now) && now < run.last_now) {
+    GST_INFO_OBJECT(self, "running time restarted: %" GST_TIME_FORMAT " after %" GST_TIME_FORMAT,
+                    GST_TIME_ARGS(now), GST_TIME_ARGS(run.last_now));
+    if (run.fps_n > 0) /* the latest tick at or before now, taken at once */
+      run.next_tick = gst_util_uint64_scale(now, run.fps_n, (guint64)run.fps_d * GST_SECOND);
+    run.last_pts = GST_CLOCK_TIME_NONE;
+    if (GST_CLOCK_TIME_IS_VALID(run.last_output))
+      run.last_output = now;
+    if (GST_CLOCK_TIME_IS_VALID(run.last_picture))
+      run.last_picture = now;
+  }
+  run.last_now = now;
 }
 
-static GstFlowReturn create_live(GstCanvasCaptureSrc *self, GstBuffer **outbuf)
+/* What makes a paint now: a tick of the timer (CC-6), a request-frame
+ * (CC-11) or a drawing. @draw_time: the running time `draw` is emitted for. */
+static Opportunity take_opportunity_locked(RunState &run, GstClockTime now, GstClockTime *draw_time)
+{
+  Opportunity what = Opportunity::NONE;
+  *draw_time = now;
+  if (run.fps_n > 0 && now >= frame_time(run, run.next_tick)) {
+    /* CC-6: the timer sets frameCaptureRequested. The tick is the latest
+     * one passed (a late wake-up skips ticks, it does not catch up), and
+     * the frame is stamped on the tick grid. */
+    guint64 k = gst_util_uint64_scale(now, run.fps_n, (guint64)run.fps_d * GST_SECOND);
+    k = MAX(k, run.next_tick);
+    while (k > run.next_tick && frame_time(run, k) > now)
+      k--;
+    what = Opportunity::TICK;
+    *draw_time = frame_time(run, k);
+    run.capture_requested = true;
+    run.next_tick = k + 1;
+  }
+  if (run.request_pending) {
+    /* CC-11 */
+    run.request_pending = false;
+    run.capture_requested = true;
+    if (what == Opportunity::NONE)
+      what = Opportunity::REQUEST;
+  }
+  if (run.paint_pending) {
+    run.paint_pending = false;
+    if (what == Opportunity::NONE)
+      what = Opportunity::PAINT;
+  }
+  return what;
+}
+
+/* The paint: emits `draw` at a tick or request, and captures a frame when
+ * the rules say so. */
+static Step capture_locked(GstCanvasCaptureSrc *self, std::unique_lock<std::mutex> &lk,
+                           RunState &run, Opportunity what, GstClockTime draw_time,
+                           GstBuffer **outbuf)
 {
   GstCanvasCaptureSrcPrivate *priv = self->priv;
-  std::unique_lock<std::mutex> lk(priv->lock);
+  if (!acquire_canvas_streaming(self, lk, run))
+    return Step::finish(GST_FLOW_FLUSHING);
+  if (!canvas_size_negotiated_locked(priv, run)) {
+    /* Resized since negotiation: negotiate, then paint again. */
+    run.caps_changed = true;
+    run.paint_pending = true;
+    release_canvas_locked(priv);
+    return Step::again();
+  }
+  if (what != Opportunity::TICK)
+    draw_time = running_time_now(self); /* after waiting for the canvas */
+  if (what != Opportunity::PAINT) {
+    bool drew;
+    {
+      UnlockedScope unlocked(lk);
+      drew = emit_draw(self, draw_time);
+    }
+    if (drew)
+      mark_new_content_locked(priv);
+  }
 
+  /* CC-8: a paint with new content while a capture is requested makes a
+   * frame; CC-3: never while the canvas is not origin-clean. */
+  if (!priv->new_content || !run.capture_requested || run.muted) {
+    release_canvas_locked(priv);
+    return Step::again();
+  }
+  priv->new_content = false;
+  if (run.frame_rate >= 0) /* CC-7/CC-8: with a rate the request is used up */
+    run.capture_requested = false;
+  GstBuffer *frame;
+  {
+    UnlockedScope unlocked(lk);
+    frame = make_frame(self);
+  }
+  release_canvas_locked(priv);
+  if (!frame)
+    return Step::finish(GST_FLOW_ERROR);
+  priv->stats.frames_captured++;
+  /* A tick's frame is stamped at the tick (LATENCY: one period); any other
+   * frame once captured (LATENCY: 0). */
+  finish_frame_locked(run, frame, what == Opportunity::TICK ? draw_time : running_time_now(self),
+                      GST_CLOCK_TIME_NONE, false);
+  *outbuf = frame;
+  return Step::finish(GST_FLOW_OK);
+}
+
+/* When an idle canvas repeats its last frame next: refresh-interval (a real
+ * frame) and the heartbeat (flagged GAP). NONE: off, or nothing sent yet. */
+struct IdleDeadlines {
+  GstClockTime refresh_at = GST_CLOCK_TIME_NONE;
+  GstClockTime heartbeat_at = GST_CLOCK_TIME_NONE;
+};
+
+static IdleDeadlines idle_deadlines_locked(GstCanvasCaptureSrcPrivate *priv, const RunState &run)
+{
+  IdleDeadlines d;
+  if (!run.segment_sent)
+    return d;
+  if (priv->settings.heartbeat_interval > 0)
+    d.heartbeat_at = run.last_output + priv->settings.heartbeat_interval * GST_MSECOND;
+  if (priv->settings.refresh_interval > 0 && !run.muted)
+    d.refresh_at = run.last_picture + priv->settings.refresh_interval * GST_MSECOND;
+  return d;
+}
+
+/* Idle: repeats the last frame when due. refresh-interval sends it as a
+ * frame (not while muted); the heartbeat sends it flagged GAP. Both only
+ * while the canvas still holds exactly what was last captured; otherwise a
+ * GAP event says time went by. Step::next(): nothing due. */
+static Step repeat_idle_frame_locked(GstCanvasCaptureSrc *self, std::unique_lock<std::mutex> &lk,
+                                     RunState &run, GstClockTime now, GstBuffer **outbuf)
+{
+  GstCanvasCaptureSrcPrivate *priv = self->priv;
+  IdleDeadlines d = idle_deadlines_locked(priv, run);
+  bool refresh = GST_CLOCK_TIME_IS_VALID(d.refresh_at) && now >= d.refresh_at;
+  bool heartbeat = GST_CLOCK_TIME_IS_VALID(d.heartbeat_at) && now >= d.heartbeat_at;
+  if (!refresh && !heartbeat)
+    return Step::next();
+
+  if (priv->new_content) {
+    if (refresh)
+      run.last_picture = now; /* nothing to re-send until the next capture */
+    push_gap_locked(self, lk, run, now);
+    return Step::again();
+  }
+  if (!acquire_canvas_streaming(self, lk, run))
+    return Step::finish(GST_FLOW_FLUSHING);
+  if (priv->new_content || run.caps_changed) {
+    release_canvas_locked(priv); /* drawn meanwhile: start over */
+    return Step::again();
+  }
+  GstBuffer *frame;
+  {
+    UnlockedScope unlocked(lk);
+    frame = make_frame(self);
+  }
+  release_canvas_locked(priv);
+  if (!frame)
+    return Step::finish(GST_FLOW_ERROR);
+  if (refresh)
+    priv->stats.refreshes++;
+  else
+    priv->stats.gaps++;
+  finish_frame_locked(run, frame, running_time_now(self), GST_CLOCK_TIME_NONE, !refresh);
+  *outbuf = frame;
+  return Step::finish(GST_FLOW_OK);
+}
+
+/* The next tick, refresh or heartbeat; NONE: only a wake-up will do. */
+static GstClockTime next_deadline_locked(GstCanvasCaptureSrcPrivate *priv, const RunState &run)
+{
+  GstClockTime deadline = run.fps_n > 0 ? frame_time(run, run.next_tick) : GST_CLOCK_TIME_NONE;
+  IdleDeadlines d = idle_deadlines_locked(priv, run);
+  for (GstClockTime t : {d.refresh_at, d.heartbeat_at})
+    if (GST_CLOCK_TIME_IS_VALID(t))
+      deadline = GST_CLOCK_TIME_IS_VALID(deadline) ? MIN(deadline, t) : t;
+  return deadline;
+}
+
+/* Live: take the opportunity to paint, capture, or repeat an idle frame;
+ * otherwise wait for the next deadline or a wake-up. */
+static GstFlowReturn create_live(GstCanvasCaptureSrc *self, std::unique_lock<std::mutex> &lk,
+                                 RunState &run, GstBuffer **outbuf)
+{
+  GstCanvasCaptureSrcPrivate *priv = self->priv;
   for (;;) {
-    if (priv->flushing)
+    if (run.flushing)
       return GST_FLOW_FLUSHING;
-
-    if (priv->caps_changed) {
-      priv->caps_changed = false;
-      lk.unlock();
-      if (!gst_base_src_negotiate(GST_BASE_SRC(self)))
-        return GST_FLOW_NOT_NEGOTIATED;
-      lk.lock();
+    Step step = send_pending_locked(self, lk, run);
+    if (step.kind == Step::RETURN)
+      return step.ret;
+    if (step.kind == Step::AGAIN)
       continue;
-    }
-    if (priv->state_event_pending) {
-      priv->state_event_pending = false;
-      bool muted = priv->muted;
-      lk.unlock();
-      push_track_state(self, muted);
-      lk.lock();
-      continue;
-    }
 
     GstClockTime now = running_time_now(self);
-    if (GST_CLOCK_TIME_IS_VALID(priv->last_now) && now < priv->last_now)
-      rebase_locked(self, now);
-    priv->last_now = now;
-    Opportunity what = Opportunity::NONE;
-    GstClockTime draw_time = now;
-
-    if (priv->fps_n > 0 && now >= frame_time(priv, priv->next_tick)) {
-      /* CC-6: the timer sets frameCaptureRequested. The tick is the latest
-       * one passed (a late wake-up skips ticks, it does not catch up), and
-       * the frame is stamped on the tick grid. */
-      guint64 k = gst_util_uint64_scale(now, priv->fps_n, (guint64)priv->fps_d * GST_SECOND);
-      k = MAX(k, priv->next_tick);
-      while (k > priv->next_tick && frame_time(priv, k) > now)
-        k--;
-      what = Opportunity::TICK;
-      draw_time = frame_time(priv, k);
-      priv->capture_requested = true;
-      priv->next_tick = k + 1;
-    }
-    if (priv->request_pending) {
-      /* CC-11 */
-      priv->request_pending = false;
-      priv->capture_requested = true;
-      if (what == Opportunity::NONE)
-        what = Opportunity::REQUEST;
-    }
-    if (priv->paint_pending) {
-      priv->paint_pending = false;
-      if (what == Opportunity::NONE)
-        what = Opportunity::PAINT;
-    }
-
-    if (what != Opportunity::NONE) {
-      if (!acquire_canvas(self, lk, true))
-        return GST_FLOW_FLUSHING;
-      if (priv->canvas_width != GST_VIDEO_INFO_WIDTH(&priv->info) ||
-          priv->canvas_height != GST_VIDEO_INFO_HEIGHT(&priv->info)) {
-        /* Resized since negotiation: negotiate, then paint again. */
-        priv->caps_changed = true;
-        priv->paint_pending = true;
-        release_canvas_locked(priv);
-        continue;
-      }
-      if (what != Opportunity::TICK)
-        draw_time = running_time_now(self); /* after waiting for the canvas */
-      if (what != Opportunity::PAINT) {
-        lk.unlock();
-        bool drew = emit_draw(self, draw_time);
-        lk.lock();
-        if (drew)
-          mark_new_content_locked(priv);
-      }
-
-      /* CC-8: a paint with new content while a capture is requested makes a
-       * frame; CC-3: never while the canvas is not origin-clean. */
-      if (priv->new_content && priv->capture_requested && !priv->muted) {
-        priv->new_content = false;
-        if (priv->frame_rate >= 0) /* CC-7/CC-8: with a rate the request is used up */
-          priv->capture_requested = false;
-        lk.unlock();
-        GstBuffer *frame = make_frame(self);
-        lk.lock();
-        release_canvas_locked(priv);
-        if (!frame)
-          return GST_FLOW_ERROR;
-        priv->stats.frames_captured++;
-        /* A tick's frame is stamped at the tick (LATENCY: one period); any
-         * other frame once captured (LATENCY: 0). */
-        finish_frame_locked(self, frame,
-                            what == Opportunity::TICK ? draw_time : running_time_now(self),
-                            GST_CLOCK_TIME_NONE, false);
-        *outbuf = frame;
-        return GST_FLOW_OK;
-      }
-      release_canvas_locked(priv);
-      continue;
-    }
-
-    /* Idle: repeat the last frame. refresh-interval sends it as a frame
-     * (not while muted); the heartbeat sends it flagged GAP. Both only while
-     * the canvas still holds exactly what was last captured; otherwise a GAP
-     * event says time went by. */
-    GstClockTime refresh_at = GST_CLOCK_TIME_NONE, heartbeat_at = GST_CLOCK_TIME_NONE;
-    if (priv->segment_sent) {
-      if (priv->heartbeat_interval > 0)
-        heartbeat_at = priv->last_output + priv->heartbeat_interval * GST_MSECOND;
-      if (priv->refresh_interval > 0 && !priv->muted)
-        refresh_at = priv->last_picture + priv->refresh_interval * GST_MSECOND;
-    }
-    bool refresh = GST_CLOCK_TIME_IS_VALID(refresh_at) && now >= refresh_at;
-    if (refresh || (GST_CLOCK_TIME_IS_VALID(heartbeat_at) && now >= heartbeat_at)) {
-      if (priv->new_content) {
-        if (refresh)
-          priv->last_picture = now; /* nothing to re-send until the next capture */
-        push_gap_locked(self, lk, now);
-        continue;
-      }
-      if (!acquire_canvas(self, lk, true))
-        return GST_FLOW_FLUSHING;
-      if (priv->new_content || priv->caps_changed) {
-        release_canvas_locked(priv); /* drawn meanwhile: start over */
-        continue;
-      }
-      lk.unlock();
-      GstBuffer *frame = make_frame(self);
-      lk.lock();
-      release_canvas_locked(priv);
-      if (!frame)
-        return GST_FLOW_ERROR;
-      if (refresh)
-        priv->stats.refreshes++;
-      else
-        priv->stats.gaps++;
-      finish_frame_locked(self, frame, running_time_now(self), GST_CLOCK_TIME_NONE, !refresh);
-      *outbuf = frame;
-      return GST_FLOW_OK;
-    }
-
-    GstClockTime deadline =
-        priv->fps_n > 0 ? frame_time(priv, priv->next_tick) : GST_CLOCK_TIME_NONE;
-    for (GstClockTime t : {refresh_at, heartbeat_at})
-      if (GST_CLOCK_TIME_IS_VALID(t))
-        deadline = GST_CLOCK_TIME_IS_VALID(deadline) ? MIN(deadline, t) : t;
-    wait_until(self, lk, deadline);
+    follow_running_time_locked(self, run, now);
+    GstClockTime draw_time;
+    Opportunity what = take_opportunity_locked(run, now, &draw_time);
+    if (what != Opportunity::NONE)
+      step = capture_locked(self, lk, run, what, draw_time, outbuf);
+    else
+      step = repeat_idle_frame_locked(self, lk, run, now, outbuf);
+    if (step.kind == Step::RETURN)
+      return step.ret;
+    if (step.kind == Step::NEXT)
+      wait_until_locked(self, lk, run, next_deadline_locked(priv, run));
   }
 }
 
 static GstFlowReturn gst_canvas_capture_src_create(GstPushSrc *src, GstBuffer **outbuf)
 {
   GstCanvasCaptureSrc *self = GST_CANVAS_CAPTURE_SRC(src);
-  bool live;
-  {
-    std::lock_guard<std::mutex> guard(self->priv->lock);
-    live = self->priv->is_live;
-  }
-  return live ? create_live(self, outbuf) : create_offline(self, outbuf);
+  GstCanvasCaptureSrcPrivate *priv = self->priv;
+  /* The segment only changes in do_seek(), never while create() runs. */
+  GST_OBJECT_LOCK(self);
+  GstClockTime stop = GST_BASE_SRC(self)->segment.stop;
+  GST_OBJECT_UNLOCK(self);
+
+  std::unique_lock<std::mutex> lk(priv->lock);
+  /* Ours until create() returns, even if stop() drops it meanwhile (a state
+   * change from inside a draw handler). */
+  std::shared_ptr<RunState> run = priv->run;
+  if (!run)
+    return GST_FLOW_FLUSHING;
+  return run->is_live ? create_live(self, lk, *run, outbuf)
+                      : create_offline(self, lk, *run, stop, outbuf);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -820,16 +983,17 @@ static GstFlowReturn gst_canvas_capture_src_create(GstPushSrc *src, GstBuffer **
 
 static GstCaps *build_caps_locked(GstCanvasCaptureSrcPrivate *priv)
 {
+  const Settings &s = priv->settings;
   GstVideoInfo info;
-  gst_video_info_set_format(&info, priv->alpha ? CANVAS_FORMAT_ALPHA : CANVAS_FORMAT_OPAQUE,
-                            priv->width, priv->height);
+  gst_video_info_set_format(&info, s.alpha ? CANVAS_FORMAT_ALPHA : CANVAS_FORMAT_OPAQUE, s.width,
+                            s.height);
   GST_VIDEO_INFO_PAR_N(&info) = 1;
   GST_VIDEO_INFO_PAR_D(&info) = 1;
   gint fps_n = 0, fps_d = 1;
-  gdouble rate = priv->is_live ? MIN(priv->frame_rate, MAX_FRAME_RATE) : priv->frame_rate;
+  gdouble rate = s.is_live ? MIN(s.frame_rate, MAX_FRAME_RATE) : s.frame_rate;
   if (std::isfinite(rate) && rate > 0)
     gst_util_double_to_fraction(rate, &fps_n, &fps_d);
-  if (priv->is_live) {
+  if (s.is_live) {
     /* Frames come only on change: variable rate, the frame-rate a ceiling. */
     GST_VIDEO_INFO_FPS_N(&info) = 0;
     GST_VIDEO_INFO_FPS_D(&info) = 1;
@@ -838,7 +1002,7 @@ static GstCaps *build_caps_locked(GstCanvasCaptureSrcPrivate *priv)
     GST_VIDEO_INFO_FPS_D(&info) = fps_d;
   }
   GstCaps *caps = gst_video_info_to_caps(&info);
-  if (priv->is_live && fps_n > 0)
+  if (s.is_live && fps_n > 0)
     gst_caps_set_simple(caps, "max-framerate", GST_TYPE_FRACTION, fps_n, fps_d, NULL);
   return caps;
 }
@@ -867,7 +1031,9 @@ static gboolean gst_canvas_capture_src_set_caps(GstBaseSrc *src, GstCaps *caps)
     return FALSE;
   GST_DEBUG_OBJECT(self, "negotiated %" GST_PTR_FORMAT, caps);
   std::lock_guard<std::mutex> guard(self->priv->lock);
-  self->priv->info = info;
+  if (!self->priv->run)
+    return FALSE;
+  self->priv->run->info = info;
   return TRUE;
 }
 
@@ -928,34 +1094,81 @@ static bool load_location(GstCanvasCaptureSrc *self, const std::string &location
   }
 
   std::unique_lock<std::mutex> lk(priv->lock);
-  cairo_t *cr = nullptr;
   bool own_session =
       priv->canvas_busy && priv->canvas_owner == std::this_thread::get_id() && priv->session_cr;
-  if (own_session) {
-    cairo_t *session_cr = priv->session_cr;
-    lk.unlock();
-    cr = cairo_create(cairo_get_target(session_cr));
-  } else {
-    acquire_canvas(self, lk, false);
-    lk.unlock();
-    cr = open_session(self);
-    if (cr)
-      cr = cairo_reference(cr);
-  }
-  if (cr) {
-    cairo_set_source_surface(cr, png, 0, 0);
-    cairo_paint(cr);
-    cairo_destroy(cr);
+  if (!own_session)
+    acquire_canvas_app(self, lk);
+  cairo_t *session_cr = own_session ? priv->session_cr : nullptr;
+  {
+    UnlockedScope unlocked(lk);
+    cairo_t *cr = own_session ? cairo_create(cairo_get_target(session_cr)) : open_session(self);
+    if (cr) {
+      cairo_set_source_surface(cr, png, 0, 0);
+      cairo_paint(cr);
+      if (own_session)
+        cairo_destroy(cr);
+    }
+    if (!own_session)
+      close_session(self);
   }
   cairo_surface_destroy(png);
   if (!own_session)
-    close_session(self);
-
-  lk.lock();
-  if (!own_session)
     release_canvas_locked(priv);
-  mark_new_content_locked(priv);
-  priv->paint_pending = true;
+  paint_locked(priv);
+  return true;
+}
+
+/* CC-2, CC-4 and offline rendering's needs: whether @s can start (else
+ * posts the error). @fps_n/@fps_d: the timer's (live) or the frames' rate. */
+static bool validate_settings(GstCanvasCaptureSrc *self, const Settings &s, gint *fps_n,
+                              gint *fps_d)
+{
+  gdouble rate = s.frame_rate;
+  if (!std::isfinite(rate)) {
+    /* CC-4: WebIDL double, not unrestricted: NaN and infinities. */
+    GST_WEB_ERROR_F(self, GST_WEB_ERROR_TYPE, nullptr, "frame-rate is NaN or infinite",
+                    _("frame-rate must be a finite number (%g)."), rate);
+    return false;
+  }
+  if (rate < 0 && rate != FRAME_RATE_UNSET) {
+    /* CC-4 */
+    GST_WEB_ERROR_F(self, GST_WEB_ERROR_NOT_SUPPORTED, nullptr, nullptr,
+                    _("frame-rate must not be negative (%g); use -1 for no rate."), rate);
+    return false;
+  }
+  if (!s.is_live && rate <= 0) {
+    GST_WEB_ERROR_F(self, GST_WEB_ERROR_NOT_SUPPORTED, nullptr, nullptr,
+                    _("offline rendering (is-live=false) needs a frame-rate above 0 (%g)."), rate);
+    return false;
+  }
+  if (!s.origin_clean) {
+    /* CC-2 */
+    GST_WEB_ERROR(self, GST_WEB_ERROR_SECURITY, nullptr,
+                  _("the canvas is not origin-clean (origin-clean=false); it cannot be "
+                    "captured."),
+                  nullptr);
+    return false;
+  }
+  if (rate > MAX_FRAME_RATE) {
+    if (!s.is_live) {
+      GST_WEB_ERROR_F(self, GST_WEB_ERROR_NOT_SUPPORTED, nullptr, nullptr,
+                      _("offline rendering (is-live=false) takes a frame-rate up to %g (%g)."),
+                      MAX_FRAME_RATE, rate);
+      return false;
+    }
+    GST_INFO_OBJECT(self, "frame-rate %g is taken as %g, the highest rate the timer ticks at", rate,
+                    MAX_FRAME_RATE);
+    rate = MAX_FRAME_RATE;
+  }
+  *fps_n = 0;
+  *fps_d = 1;
+  if (rate > 0)
+    gst_util_double_to_fraction(rate, fps_n, fps_d);
+  if (*fps_n <= 0 && rate > 0) {
+    GST_WEB_ERROR_F(self, GST_WEB_ERROR_NOT_SUPPORTED, nullptr, nullptr,
+                    _("frame-rate %g is too small."), rate);
+    return false;
+  }
   return true;
 }
 
@@ -963,96 +1176,27 @@ static gboolean gst_canvas_capture_src_start(GstBaseSrc *src)
 {
   GstCanvasCaptureSrc *self = GST_CANVAS_CAPTURE_SRC(src);
   GstCanvasCaptureSrcPrivate *priv = self->priv;
-  std::unique_lock<std::mutex> lk(priv->lock);
-
-  gdouble rate = priv->frame_rate;
-  if (!std::isfinite(rate)) {
-    /* CC-4: WebIDL double, not unrestricted: NaN and infinities. */
-    gchar *text = g_strdup_printf(_("frame-rate must be a finite number (%g)."), rate);
-    lk.unlock();
-    GST_WEB_ERROR(self, GST_WEB_ERROR_TYPE, nullptr, text, "frame-rate is NaN or infinite");
-    g_free(text);
+  Settings settings;
+  {
+    std::lock_guard<std::mutex> guard(priv->lock);
+    settings = priv->settings;
+  }
+  auto run = std::make_shared<RunState>();
+  if (!validate_settings(self, settings, &run->fps_n, &run->fps_d))
+    return FALSE;
+  run->is_live = settings.is_live;
+  run->frame_rate = settings.frame_rate;
+  {
+    std::lock_guard<std::mutex> guard(priv->lock);
+    run->paint_pending = priv->new_content; /* drawn before start: captured at once */
+    priv->stats = Stats();                  /* counted since the element last started */
+    priv->run = run;
+  }
+  if (!settings.location.empty() && !load_location(self, settings.location)) {
+    std::lock_guard<std::mutex> guard(priv->lock);
+    priv->run.reset();
     return FALSE;
   }
-  if (rate < 0 && rate != FRAME_RATE_UNSET) {
-    /* CC-4 */
-    gchar *text =
-        g_strdup_printf(_("frame-rate must not be negative (%g); use -1 for no rate."), rate);
-    lk.unlock();
-    GST_WEB_ERROR(self, GST_WEB_ERROR_NOT_SUPPORTED, nullptr, text, nullptr);
-    g_free(text);
-    return FALSE;
-  }
-  if (!priv->is_live && rate <= 0) {
-    gchar *text = g_strdup_printf(
-        _("offline rendering (is-live=false) needs a frame-rate above 0 (%g)."), rate);
-    lk.unlock();
-    GST_WEB_ERROR(self, GST_WEB_ERROR_NOT_SUPPORTED, nullptr, text, nullptr);
-    g_free(text);
-    return FALSE;
-  }
-  if (!priv->origin_clean) {
-    /* CC-2 */
-    lk.unlock();
-    GST_WEB_ERROR(self, GST_WEB_ERROR_SECURITY, nullptr,
-                  _("the canvas is not origin-clean (origin-clean=false); it cannot be "
-                    "captured."),
-                  nullptr);
-    return FALSE;
-  }
-
-  if (rate > MAX_FRAME_RATE) {
-    if (!priv->is_live) {
-      gchar *text =
-          g_strdup_printf(_("offline rendering (is-live=false) takes a frame-rate up to %g (%g)."),
-                          MAX_FRAME_RATE, rate);
-      lk.unlock();
-      GST_WEB_ERROR(self, GST_WEB_ERROR_NOT_SUPPORTED, nullptr, text, nullptr);
-      g_free(text);
-      return FALSE;
-    }
-    GST_INFO_OBJECT(self, "frame-rate %g is taken as %g, the highest rate the timer ticks at", rate,
-                    MAX_FRAME_RATE);
-    rate = MAX_FRAME_RATE;
-  }
-  priv->fps_n = 0;
-  priv->fps_d = 1;
-  if (rate > 0)
-    gst_util_double_to_fraction(rate, &priv->fps_n, &priv->fps_d);
-  if (priv->fps_n <= 0 && rate > 0) {
-    lk.unlock();
-    gchar *text = g_strdup_printf(_("frame-rate %g is too small."), rate);
-    GST_WEB_ERROR(self, GST_WEB_ERROR_NOT_SUPPORTED, nullptr, text, nullptr);
-    g_free(text);
-    return FALSE;
-  }
-
-  /* CC-5: a new track starts with frameCaptureRequested set. */
-  priv->capture_requested = true;
-  priv->request_pending = false;
-  priv->paint_pending = priv->new_content; /* drawn before start: captured at once */
-  priv->muted = false;
-  priv->state_event_pending = true;
-  priv->flushing = false;
-  priv->segment_sent = false;
-  priv->caps_changed = false;
-  priv->next_tick = 0;
-  priv->frame_number = 0;
-  priv->last_output = GST_CLOCK_TIME_NONE;
-  priv->last_picture = GST_CLOCK_TIME_NONE;
-  priv->last_pts = GST_CLOCK_TIME_NONE;
-  priv->last_now = GST_CLOCK_TIME_NONE;
-  priv->stats = Stats(); /* counted since the element last started */
-  gst_video_info_init(&priv->info);
-  std::string location = priv->location;
-
-  if (!location.empty()) {
-    lk.unlock();
-    if (!load_location(self, location))
-      return FALSE;
-    lk.lock();
-  }
-  priv->started = true;
   return TRUE;
 }
 
@@ -1060,14 +1204,12 @@ static gboolean gst_canvas_capture_src_stop(GstBaseSrc *src)
 {
   GstCanvasCaptureSrc *self = GST_CANVAS_CAPTURE_SRC(src);
   GstCanvasCaptureSrcPrivate *priv = self->priv;
-  bool was_muted;
+  std::shared_ptr<RunState> run;
   {
     std::lock_guard<std::mutex> guard(priv->lock);
-    priv->started = false;
-    was_muted = priv->muted;
-    priv->muted = false;
+    run = std::move(priv->run);
   }
-  if (was_muted)
+  if (run && run->muted) /* a stopped element is not muted */
     g_object_notify(G_OBJECT(self), "muted");
   return TRUE;
 }
@@ -1076,7 +1218,8 @@ static gboolean gst_canvas_capture_src_unlock(GstBaseSrc *src)
 {
   GstCanvasCaptureSrc *self = GST_CANVAS_CAPTURE_SRC(src);
   std::lock_guard<std::mutex> guard(self->priv->lock);
-  self->priv->flushing = true;
+  if (self->priv->run)
+    self->priv->run->flushing = true;
   wake_locked(self->priv);
   return TRUE;
 }
@@ -1085,7 +1228,8 @@ static gboolean gst_canvas_capture_src_unlock_stop(GstBaseSrc *src)
 {
   GstCanvasCaptureSrc *self = GST_CANVAS_CAPTURE_SRC(src);
   std::lock_guard<std::mutex> guard(self->priv->lock);
-  self->priv->flushing = false;
+  if (self->priv->run)
+    self->priv->run->flushing = false;
   return TRUE;
 }
 
@@ -1096,12 +1240,13 @@ static gboolean gst_canvas_capture_src_query(GstBaseSrc *src, GstQuery *query)
 
   if (GST_QUERY_TYPE(query) == GST_QUERY_LATENCY) {
     std::lock_guard<std::mutex> guard(priv->lock);
-    if (!priv->started)
+    const RunState *run = priv->run.get();
+    if (!run)
       return FALSE;
-    if (priv->is_live) {
+    if (run->is_live) {
       /* A frame stamped at a tick leaves once the draw handler is done: it
-       * has one frame period. Paint-driven frames leave at once. */
-      GstClockTime min = priv->fps_n > 0 ? frame_period(priv) : 0;
+       * has one frame period. Other frames are stamped once captured. */
+      GstClockTime min = run->fps_n > 0 ? frame_period(*run) : 0;
       gst_query_set_latency(query, TRUE, min, GST_CLOCK_TIME_NONE);
     } else {
       gst_query_set_latency(query, FALSE, 0, GST_CLOCK_TIME_NONE);
@@ -1116,7 +1261,7 @@ static gboolean gst_canvas_capture_src_is_seekable(GstBaseSrc *src)
   GstCanvasCaptureSrc *self = GST_CANVAS_CAPTURE_SRC(src);
   std::lock_guard<std::mutex> guard(self->priv->lock);
   /* Offline rendering is deterministic: any frame can be rendered first. */
-  return !self->priv->is_live;
+  return !self->priv->settings.is_live;
 }
 
 static gboolean gst_canvas_capture_src_do_seek(GstBaseSrc *src, GstSegment *segment)
@@ -1124,18 +1269,20 @@ static gboolean gst_canvas_capture_src_do_seek(GstBaseSrc *src, GstSegment *segm
   GstCanvasCaptureSrc *self = GST_CANVAS_CAPTURE_SRC(src);
   GstCanvasCaptureSrcPrivate *priv = self->priv;
   std::lock_guard<std::mutex> guard(priv->lock);
+  RunState *run = priv->run.get();
 
-  if (priv->is_live)
+  if (run ? run->is_live : priv->settings.is_live)
     return GST_BASE_SRC_CLASS(parent_class)->do_seek(src, segment);
-  if (segment->rate < 0 || priv->fps_n <= 0)
+  if (!run || segment->rate < 0 || run->fps_n <= 0)
     return FALSE;
+  /* The first frame at or after the segment start; PTS n/rate exactly. */
   guint64 n =
-      gst_util_uint64_scale_ceil(segment->position, priv->fps_n, (guint64)priv->fps_d * GST_SECOND);
-  priv->frame_number = n;
-  priv->last_pts = GST_CLOCK_TIME_NONE;
-  priv->last_output = GST_CLOCK_TIME_NONE;
-  priv->last_picture = GST_CLOCK_TIME_NONE;
-  segment->position = frame_time(priv, n);
+      gst_util_uint64_scale_ceil(segment->position, run->fps_n, (guint64)run->fps_d * GST_SECOND);
+  run->frame_number = n;
+  run->last_pts = GST_CLOCK_TIME_NONE;
+  run->last_output = GST_CLOCK_TIME_NONE;
+  run->last_picture = GST_CLOCK_TIME_NONE;
+  segment->position = frame_time(*run, n);
   if (GST_CLOCK_TIME_IS_VALID(segment->stop))
     segment->position = MIN(segment->position, segment->stop);
   segment->time = segment->start;
@@ -1155,86 +1302,81 @@ static GstStructure *stats_locked(GstCanvasCaptureSrcPrivate *priv)
                            "canvas-copies", G_TYPE_UINT64, s.canvas_copies, NULL);
 }
 
-static bool is_running(GstCanvasCaptureSrc *self)
-{
-  GST_OBJECT_LOCK(self);
-  bool running = GST_STATE(self) > GST_STATE_READY || GST_STATE_PENDING(self) > GST_STATE_READY;
-  GST_OBJECT_UNLOCK(self);
-  return running;
-}
-
 static void gst_canvas_capture_src_set_property(GObject *object, guint prop_id, const GValue *value,
                                                 GParamSpec *pspec)
 {
   GstCanvasCaptureSrc *self = GST_CANVAS_CAPTURE_SRC(object);
   GstCanvasCaptureSrcPrivate *priv = self->priv;
-  bool notify_muted = false;
 
   switch (prop_id) {
   case PROP_FRAME_RATE:
   case PROP_ALPHA:
   case PROP_IS_LIVE:
   case PROP_LOCATION:
-    if (is_running(self)) {
-      GST_WARNING_OBJECT(self, "%s can only be changed in the NULL or READY state", pspec->name);
+    /* A run copies them at start: NULL/READY only, the project's one policy. */
+    if (!gst_webcapture_property_settable(GST_ELEMENT(self), pspec->name))
       return;
-    }
     break;
   default:
     break;
   }
+  gchar *text = g_strdup_value_contents(value);
+  GST_INFO_OBJECT(self, "%s = %s", pspec->name, text);
+  g_free(text);
 
+  bool notify_muted = false;
   std::unique_lock<std::mutex> lk(priv->lock);
+  Settings &s = priv->settings;
+  RunState *run = priv->run.get();
   switch (prop_id) {
   case PROP_WIDTH:
   case PROP_HEIGHT:
     if (prop_id == PROP_WIDTH)
-      priv->width = g_value_get_int(value);
+      s.width = g_value_get_int(value);
     else
-      priv->height = g_value_get_int(value);
-    /* Setting either, even to its value, resets the canvas as in HTML. */
+      s.height = g_value_get_int(value);
+    /* CC-1: setting either, even to its value, resets the canvas as in HTML;
+     * while running, the cleared canvas is the next frame, in the new size. */
     priv->canvas_reset_pending = true;
-    if (priv->started) {
-      mark_new_content_locked(priv);
-      priv->paint_pending = true;
-      priv->caps_changed = true;
-      wake_locked(priv);
+    if (run) {
+      run->caps_changed = true;
+      paint_locked(priv);
     }
     break;
   case PROP_FRAME_RATE:
-    priv->frame_rate = g_value_get_double(value);
+    s.frame_rate = g_value_get_double(value);
     break;
   case PROP_ALPHA:
-    priv->alpha = g_value_get_boolean(value);
+    s.alpha = g_value_get_boolean(value);
     break;
   case PROP_ORIGIN_CLEAN:
-    priv->origin_clean = g_value_get_boolean(value);
-    if (priv->started && priv->muted == (bool)priv->origin_clean) {
+    s.origin_clean = g_value_get_boolean(value);
+    if (run && run->muted == s.origin_clean) {
       /* CC-3: capture stops at once, and resumes when clean again. */
-      priv->muted = !priv->origin_clean;
-      priv->state_event_pending = true;
-      priv->paint_pending = !priv->muted; /* what is there now may be captured */
+      run->muted = !s.origin_clean;
+      run->track_state_pending = true;
+      run->paint_pending = !run->muted; /* what is there now may be captured */
       notify_muted = true;
       wake_locked(priv);
     }
     break;
-  case PROP_IS_LIVE:
-    priv->is_live = g_value_get_boolean(value);
-    lk.unlock();
+  case PROP_IS_LIVE: {
+    s.is_live = g_value_get_boolean(value);
+    UnlockedScope unlocked(lk);
     gst_base_src_set_live(GST_BASE_SRC(self), g_value_get_boolean(value));
-    lk.lock();
     break;
+  }
   case PROP_LOCATION: {
     const gchar *location = g_value_get_string(value);
-    priv->location = location ? location : "";
+    s.location = location ? location : "";
     break;
   }
   case PROP_REFRESH_INTERVAL:
-    priv->refresh_interval = g_value_get_uint(value);
+    s.refresh_interval = g_value_get_uint(value);
     wake_locked(priv);
     break;
   case PROP_HEARTBEAT_INTERVAL:
-    priv->heartbeat_interval = g_value_get_uint(value);
+    s.heartbeat_interval = g_value_get_uint(value);
     wake_locked(priv);
     break;
   default:
@@ -1252,37 +1394,38 @@ static void gst_canvas_capture_src_get_property(GObject *object, guint prop_id, 
   GstCanvasCaptureSrc *self = GST_CANVAS_CAPTURE_SRC(object);
   GstCanvasCaptureSrcPrivate *priv = self->priv;
   std::lock_guard<std::mutex> guard(priv->lock);
+  const Settings &s = priv->settings;
 
   switch (prop_id) {
   case PROP_WIDTH:
-    g_value_set_int(value, priv->width);
+    g_value_set_int(value, s.width);
     break;
   case PROP_HEIGHT:
-    g_value_set_int(value, priv->height);
+    g_value_set_int(value, s.height);
     break;
   case PROP_FRAME_RATE:
-    g_value_set_double(value, priv->frame_rate);
+    g_value_set_double(value, s.frame_rate);
     break;
   case PROP_ALPHA:
-    g_value_set_boolean(value, priv->alpha);
+    g_value_set_boolean(value, s.alpha);
     break;
   case PROP_ORIGIN_CLEAN:
-    g_value_set_boolean(value, priv->origin_clean);
+    g_value_set_boolean(value, s.origin_clean);
     break;
   case PROP_MUTED:
-    g_value_set_boolean(value, priv->muted);
+    g_value_set_boolean(value, priv->run && priv->run->muted);
     break;
   case PROP_IS_LIVE:
-    g_value_set_boolean(value, priv->is_live);
+    g_value_set_boolean(value, s.is_live);
     break;
   case PROP_LOCATION:
-    g_value_set_string(value, priv->location.empty() ? nullptr : priv->location.c_str());
+    g_value_set_string(value, s.location.empty() ? nullptr : s.location.c_str());
     break;
   case PROP_REFRESH_INTERVAL:
-    g_value_set_uint(value, priv->refresh_interval);
+    g_value_set_uint(value, s.refresh_interval);
     break;
   case PROP_HEARTBEAT_INTERVAL:
-    g_value_set_uint(value, priv->heartbeat_interval);
+    g_value_set_uint(value, s.heartbeat_interval);
     break;
   case PROP_STATS:
     g_value_take_boxed(value, stats_locked(priv));
@@ -1296,11 +1439,7 @@ static void gst_canvas_capture_src_get_property(GObject *object, guint prop_id, 
 static void gst_canvas_capture_src_finalize(GObject *object)
 {
   GstCanvasCaptureSrc *self = GST_CANVAS_CAPTURE_SRC(object);
-  GstCanvasCaptureSrcPrivate *priv = self->priv;
-
-  close_session(self);
-  gst_clear_buffer(&priv->canvas);
-  delete priv;
+  delete self->priv;
   self->priv = nullptr;
   G_OBJECT_CLASS(parent_class)->finalize(object);
 }
@@ -1325,9 +1464,9 @@ static void gst_canvas_capture_src_class_init(GstCanvasCaptureSrcClass *klass)
   GST_DEBUG_CATEGORY_INIT(gst_canvas_capture_src_debug, "canvascapturesrc", 0,
                           "Canvas capture source");
 
-  gobject_class->set_property = gst_canvas_capture_src_set_property;
-  gobject_class->get_property = gst_canvas_capture_src_get_property;
-  gobject_class->finalize = gst_canvas_capture_src_finalize;
+  gobject_class->set_property = GST_DEBUG_FUNCPTR(gst_canvas_capture_src_set_property);
+  gobject_class->get_property = GST_DEBUG_FUNCPTR(gst_canvas_capture_src_get_property);
+  gobject_class->finalize = GST_DEBUG_FUNCPTR(gst_canvas_capture_src_finalize);
 
   const GParamFlags rw = (GParamFlags)(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS);
   const GParamFlags rw_ready = (GParamFlags)(rw | GST_PARAM_MUTABLE_READY);
@@ -1353,8 +1492,9 @@ static void gst_canvas_capture_src_class_init(GstCanvasCaptureSrcClass *klass)
       g_param_spec_double("frame-rate", "Frame rate",
                           "captureStream(frameRequestRate): -1 = not given, every paint with "
                           "new content is captured; 0 = only after request-frame; > 0 = at most "
-                          "this many frames per second, each only if the canvas changed. Other "
-                          "negative values: NotSupportedError; NaN/inf: TypeError (at start)",
+                          "this many frames per second, each only if the canvas changed (above "
+                          "1000: 1000 when live, refused offline). Other negative values: "
+                          "NotSupportedError; NaN/inf: TypeError (at start)",
                           -INFINITY, INFINITY, DEFAULT_FRAME_RATE,
                           (GParamFlags)(rw_ready | G_PARAM_LAX_VALIDATION)));
   g_object_class_install_property(
@@ -1473,23 +1613,22 @@ static void gst_canvas_capture_src_class_init(GstCanvasCaptureSrcClass *klass)
       "GStreamer Web Capture developers");
   gst_element_class_add_static_pad_template(element_class, &src_template);
 
-  basesrc_class->get_caps = gst_canvas_capture_src_get_caps;
-  basesrc_class->set_caps = gst_canvas_capture_src_set_caps;
-  basesrc_class->decide_allocation = gst_canvas_capture_src_decide_allocation;
-  basesrc_class->start = gst_canvas_capture_src_start;
-  basesrc_class->stop = gst_canvas_capture_src_stop;
-  basesrc_class->unlock = gst_canvas_capture_src_unlock;
-  basesrc_class->unlock_stop = gst_canvas_capture_src_unlock_stop;
-  basesrc_class->query = gst_canvas_capture_src_query;
-  basesrc_class->is_seekable = gst_canvas_capture_src_is_seekable;
-  basesrc_class->do_seek = gst_canvas_capture_src_do_seek;
-  pushsrc_class->create = gst_canvas_capture_src_create;
+  basesrc_class->get_caps = GST_DEBUG_FUNCPTR(gst_canvas_capture_src_get_caps);
+  basesrc_class->set_caps = GST_DEBUG_FUNCPTR(gst_canvas_capture_src_set_caps);
+  basesrc_class->decide_allocation = GST_DEBUG_FUNCPTR(gst_canvas_capture_src_decide_allocation);
+  basesrc_class->start = GST_DEBUG_FUNCPTR(gst_canvas_capture_src_start);
+  basesrc_class->stop = GST_DEBUG_FUNCPTR(gst_canvas_capture_src_stop);
+  basesrc_class->unlock = GST_DEBUG_FUNCPTR(gst_canvas_capture_src_unlock);
+  basesrc_class->unlock_stop = GST_DEBUG_FUNCPTR(gst_canvas_capture_src_unlock_stop);
+  basesrc_class->query = GST_DEBUG_FUNCPTR(gst_canvas_capture_src_query);
+  basesrc_class->is_seekable = GST_DEBUG_FUNCPTR(gst_canvas_capture_src_is_seekable);
+  basesrc_class->do_seek = GST_DEBUG_FUNCPTR(gst_canvas_capture_src_do_seek);
+  pushsrc_class->create = GST_DEBUG_FUNCPTR(gst_canvas_capture_src_create);
 }
 
 static void gst_canvas_capture_src_init(GstCanvasCaptureSrc *self)
 {
   self->priv = new GstCanvasCaptureSrcPrivate();
-  gst_video_info_init(&self->priv->info);
   gst_base_src_set_live(GST_BASE_SRC(self), TRUE);
   gst_base_src_set_format(GST_BASE_SRC(self), GST_FORMAT_TIME);
 }
