@@ -23,10 +23,8 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstring>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 
@@ -72,9 +70,6 @@ struct Follow {
   bool have_ssrc = false;
   std::atomic<gint64> last_rtp{0}; /* g_get_monotonic_time() of the last RTP buffer */
   std::atomic<const char *> ended_by{nullptr};
-  std::mutex lock;
-  std::condition_variable cond;
-  bool stop = false; /* (lock) */
 
   Follow()
   {
@@ -198,11 +193,7 @@ void watch(FollowPtr f, Handlers h, GWeakRef *webrtcbin_ref, GWeakRef *rtpbin_re
   bool muted = false;
   bool was_active = false;
   for (;;) {
-    {
-      std::unique_lock<std::mutex> guard(f->lock);
-      if (f->cond.wait_for(guard, TICK, [&] { return f->stop; }))
-        break;
-    }
+    std::this_thread::sleep_for(TICK);
     GstPad *track = GST_PAD(g_weak_ref_get(&f->track));
     GstPad *sink = track ? sink_pad_of(track) : nullptr;
     if (!sink || track_ended(track)) {
