@@ -1939,9 +1939,24 @@ static void link_new_source_pad(GstElement *, GstPad *pad, GstElement *pipeline)
   gst_object_unref(ms);
 }
 
+/* A source pad that goes takes its track with it (the peer sink pad is
+ * released, as an application mirroring the source would). */
+static void release_track_of_source_pad(GstElement *, GstPad *pad, GstElement *pipeline)
+{
+  GstPad *sink = gst_pad_get_peer(pad);
+  if (!sink)
+    return;
+  GstElement *ms = gst_pad_get_parent_element(sink);
+  if (ms) {
+    gst_element_release_request_pad(ms, sink);
+    gst_object_unref(ms);
+  }
+  gst_object_unref(sink);
+}
+
 /* Random state changes from two threads while live sources push into the
- * tracks (mediacapturesrc loop=true through pad-added, when available, and
- * live test sources): no crash, no deadlock, and the pipeline still stops. */
+ * tracks (mediacapturesrc loop=true through pad-added and pad-removed, when
+ * available, and live test sources): no crash, no deadlock, and the pipeline still stops. */
 GST_START_TEST(test_state_storm_with_live_sources)
 {
   bool have_media = have_elements({"mediacapturesrc", "theoraenc", "vorbisenc", "oggmux"});
@@ -1967,6 +1982,7 @@ GST_START_TEST(test_state_storm_with_live_sources)
   GstElement *media = gst_bin_get_by_name(GST_BIN(pipeline), "media");
   if (media) {
     g_signal_connect(media, "pad-added", G_CALLBACK(link_new_source_pad), pipeline);
+    g_signal_connect(media, "pad-removed", G_CALLBACK(release_track_of_source_pad), pipeline);
     gst_object_unref(media);
   }
 
