@@ -133,6 +133,14 @@ async function run() {
   }));
   check('received MediaStream id equals the sender\'s msid', info.streamId === streamId, `${info.streamId}`);
   check('the tracks arrived in one stream', info.streams === 1, `streams per track event: ${info.streams}`);
+  // Track ids (MS-5): the sender's offer is mediastreambin's annotate-sdp copy.
+  const pipelineTracks = await page.evaluate(() => {
+    const m = window.interop.messages.find((x) => x.type === 'pipeline-tracks');
+    return m ? m.tracks : [];
+  });
+  const idsOk = pipelineTracks.length === 2 && pipelineTracks.every((p) => info.tracks.some((t) => t.id === p.trackId && t.kind === p.kind));
+  check("each MediaStreamTrack.id is its track pad's track-id", idsOk,
+    info.tracks.map((t) => `${t.kind} ${t.id}`).join(', '));
   const kinds = info.tracks.map((t) => t.kind).sort();
   check('one video and one audio track', kinds.length === 2 && kinds[0] === 'audio' && kinds[1] === 'video', kinds.join(', '));
   check('tracks live and unmuted', info.tracks.every((t) => t.readyState === 'live' && !t.muted),
