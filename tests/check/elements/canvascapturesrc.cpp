@@ -1,5 +1,6 @@
-/* Unit tests for canvascapturesrc against the contract in design.md and the
- * canvas capture rules CC-1..CC-11 (reference/rules.md).
+/* Unit tests for canvascapturesrc against its page, docs/plugins/canvascapturesrc.md:
+ * the canvas capture rules CC-1..CC-11 (one TCase each: CK_RUN_CASE=CC-8), then
+ * offline rendering, location, stats, timing and threads.
  *
  * Most tests drive the element through a GstHarness. The harness gives the
  * element a GstTestClock: ticks (frame-rate > 0) and idle heartbeats only
@@ -1106,7 +1107,7 @@ GST_END_TEST;
 GST_START_TEST(test_offline_static_canvas_every_frame)
 {
   /* Offline is constant rate: a handler that never draws still gets every
-   * frame (design.md: every frame is output). */
+   * frame (docs/plugins/canvascapturesrc.md, is-live: every frame is output). */
   GstHarness *h = new_harness();
   g_object_set(h->element, "is-live", FALSE, "frame-rate", 50.0, "num-buffers", 5, nullptr);
   gst_harness_play(h);
@@ -2060,54 +2061,90 @@ GST_START_TEST(test_stop_in_notify_muted)
 }
 GST_END_TEST;
 
-static Suite *canvascapturesrc_suite(void)
+static TCase *add_case(Suite *s, const char *name)
 {
-  Suite *s = suite_create("canvascapturesrc");
-  TCase *tc = tcase_create("general");
+  TCase *tc = tcase_create(name);
   /* The slowest test takes ~4 s; a hang fails one test, not the suite. */
   tcase_set_timeout(tc, 20);
   suite_add_tcase(s, tc);
+  return tc;
+}
+
+static Suite *canvascapturesrc_suite(void)
+{
+  Suite *s = suite_create("canvascapturesrc");
+  /* One TCase per rule of docs/plugins/canvascapturesrc.md (CK_RUN_CASE=CC-8
+   * runs one rule), then the GStreamer-side groups. */
+  TCase *tc;
+
+  tc = add_case(s, "CC-1");
   tcase_add_test(tc, test_defaults_and_pads);
   tcase_add_test(tc, test_caps_live_default);
   tcase_add_test(tc, test_caps_live_rate_and_size);
+  tcase_add_test(tc, test_resize_while_playing);
+
+  tc = add_case(s, "CC-2");
+  tcase_add_test(tc, test_origin_not_clean_at_start);
+
+  tc = add_case(s, "CC-3");
+  tcase_add_test(tc, test_origin_tainted_while_playing);
+  tcase_add_test(tc, test_stop_in_notify_muted);
+
+  tc = add_case(s, "CC-4");
+  tcase_add_test(tc, test_negative_rate_refused);
+  tcase_add_test(tc, test_nan_inf_rate_refused);
+  tcase_add_test(tc, test_rate_minus_one_ok);
+
+  tc = add_case(s, "CC-6");
+  tcase_add_test(tc, test_rate_ticks);
+  tcase_add_test(tc, test_frame_rate_ceiling);
+
+  tc = add_case(s, "CC-7");
+  tcase_add_test(tc, test_rate_zero_requests);
+
+  tc = add_case(s, "CC-8");
+  tcase_add_test(tc, test_unset_rate_every_paint);
+
+  tc = add_case(s, "CC-9");
   tcase_add_test(tc, test_static_canvas_no_frame);
   tcase_add_test(tc, test_static_canvas_no_frame_unset_rate);
-  tcase_add_test(tc, test_rate_zero_requests);
-  tcase_add_test(tc, test_unset_rate_every_paint);
-  tcase_add_test(tc, test_rate_ticks);
   tcase_add_test(tc, test_rate_idle_heartbeat);
   tcase_add_test(tc, test_idle_heartbeat_unset_rate);
   tcase_add_test(tc, test_nothing_before_first_frame);
   tcase_add_test(tc, test_heartbeat_off);
-  tcase_add_test(tc, test_negative_rate_refused);
-  tcase_add_test(tc, test_nan_inf_rate_refused);
-  tcase_add_test(tc, test_rate_minus_one_ok);
-  tcase_add_test(tc, test_origin_not_clean_at_start);
-  tcase_add_test(tc, test_origin_tainted_while_playing);
+  tcase_add_test(tc, test_refresh_interval);
+  tcase_add_test(tc, test_refresh_interval_off);
+
+  tc = add_case(s, "CC-10");
   tcase_add_test(tc, test_alpha_straight);
   tcase_add_test(tc, test_alpha_false_opaque);
+
+  tc = add_case(s, "offline");
   tcase_add_test(tc, test_offline_constant_rate);
   tcase_add_test(tc, test_offline_static_canvas_every_frame);
   tcase_add_test(tc, test_offline_requires_rate);
-  tcase_add_test(tc, test_resize_while_playing);
-  tcase_add_test(tc, test_refresh_interval);
-  tcase_add_test(tc, test_refresh_interval_off);
+  tcase_add_test(tc, test_offline_seek_exact);
+
+  tc = add_case(s, "location");
   tcase_add_test(tc, test_location_png);
   tcase_add_test(tc, test_location_missing);
+  tcase_add_test(tc, test_start_while_holding_canvas);
+
+  tc = add_case(s, "stats");
   tcase_add_test(tc, test_stats_fields);
   tcase_add_test(tc, test_stats_counting);
+  tcase_add_test(tc, test_stats_reset_at_start);
   tcase_add_test(tc, test_zero_copy);
+
+  tc = add_case(s, "timing");
   tcase_add_test(tc, test_latency_query);
+  tcase_add_test(tc, test_paint_pts_after_capture);
+  tcase_add_test(tc, test_running_time_restart);
+
+  tc = add_case(s, "threads");
   tcase_add_test(tc, test_begin_draw_inside_draw);
   tcase_add_test(tc, test_threads_stress);
   tcase_add_test(tc, test_unlock_to_null);
-  tcase_add_test(tc, test_offline_seek_exact);
-  tcase_add_test(tc, test_stats_reset_at_start);
-  tcase_add_test(tc, test_start_while_holding_canvas);
-  tcase_add_test(tc, test_frame_rate_ceiling);
-  tcase_add_test(tc, test_running_time_restart);
-  tcase_add_test(tc, test_paint_pts_after_capture);
-  tcase_add_test(tc, test_stop_in_notify_muted);
   return s;
 }
 

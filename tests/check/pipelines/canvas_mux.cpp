@@ -1,6 +1,7 @@
-/* "An idle canvas never stalls live consumers" (design.md): a canvas painted
- * once and then left alone, muxed with live audio, must not hold back the
- * muxer: the recording contains all the audio. */
+/* An idle canvas never stalls live consumers (docs/plugins/canvascapturesrc.md,
+ * "Timestamps, latency and gaps"): a canvas painted once and then left alone,
+ * muxed with live audio, must not hold back the muxer: the recording contains
+ * all the audio. */
 
 #include <gst/check/gstcheck.h>
 
