@@ -848,6 +848,46 @@ GST_START_TEST(test_nothing_before_first_frame)
 }
 GST_END_TEST;
 
+/* ---------------------------------------------------------- properties --- */
+
+GST_START_TEST(test_ready_only_properties)
+{
+  /* frame-rate, alpha, is-live and location change only in NULL/READY: set
+   * later, the value stays and a NotSupportedError WARNING says why. */
+  GstElement *el = gst_element_factory_make("canvascapturesrc", nullptr);
+  GstBus *bus = gst_bus_new();
+  gst_element_set_bus(el, bus);
+  fail_unless_equals_int(gst_element_set_state(el, GST_STATE_PAUSED), GST_STATE_CHANGE_NO_PREROLL);
+  g_object_set(el, "frame-rate", 5.0, "alpha", FALSE, "is-live", FALSE, "location", "x.png",
+               nullptr);
+  gdouble rate = 0;
+  gboolean alpha = FALSE, is_live = FALSE;
+  gchar *location = nullptr;
+  g_object_get(el, "frame-rate", &rate, "alpha", &alpha, "is-live", &is_live, "location", &location,
+               nullptr);
+  fail_unless(rate == -1.0 && alpha && is_live && location == nullptr,
+              "a NULL/READY-only property changed in PAUSED");
+  for (int i = 0; i < 4; i++) {
+    GstMessage *msg = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING);
+    fail_unless(msg != nullptr, "warning %d of 4 missing", i + 1);
+    const GstStructure *details = nullptr;
+    gst_message_parse_warning_details(msg, &details);
+    fail_unless(details != nullptr);
+    fail_unless_equals_string(gst_structure_get_string(details, "dom-exception"),
+                              "NotSupportedError");
+    gst_message_unref(msg);
+  }
+  fail_unless_equals_int(gst_element_set_state(el, GST_STATE_READY), GST_STATE_CHANGE_SUCCESS);
+  g_object_set(el, "frame-rate", 5.0, nullptr);
+  g_object_get(el, "frame-rate", &rate, nullptr);
+  fail_unless(rate == 5.0, "frame-rate not settable in READY");
+  fail_unless_equals_int(gst_element_set_state(el, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+  gst_element_set_bus(el, nullptr);
+  gst_object_unref(bus);
+  gst_object_unref(el);
+}
+GST_END_TEST;
+
 /* ---------------------------------------------------------------- CC-4 --- */
 
 GST_START_TEST(test_negative_rate_refused)
@@ -2118,6 +2158,9 @@ static Suite *canvascapturesrc_suite(void)
   tc = add_case(s, "CC-10");
   tcase_add_test(tc, test_alpha_straight);
   tcase_add_test(tc, test_alpha_false_opaque);
+
+  tc = add_case(s, "properties");
+  tcase_add_test(tc, test_ready_only_properties);
 
   tc = add_case(s, "offline");
   tcase_add_test(tc, test_offline_constant_rate);
