@@ -86,6 +86,7 @@ const PropertyInfo *find_property(const gchar *name)
 constexpr double kEpsilon = 1e-6;
 constexpr gint kMaxChannels = 64; /* channel positions GStreamer audio knows */
 constexpr double kInfinity = std::numeric_limits<double>::infinity();
+constexpr size_t kMaxWanted = 32; /* values tried per property, see wanted_numbers() */
 
 const gchar *const kResizeNone = "none";
 const gchar *const kResizeCropAndScale = "crop-and-scale";
@@ -850,7 +851,56 @@ std::vector<double> wanted_numbers(const Constraints &constraints, Property prop
   add(constraints.basic);
   for (const ConstraintSet &set : constraints.advanced)
     add(set);
-  return out;
+  /* Distinct values in the order given, at most kMaxWanted: the candidates
+   * grow with their product, and a page may send any number of advanced
+   * sets (values past the limit are not tried: sets needing them exactly
+   * are skipped). */
+  std::vector<double> distinct;
+  for (double v : out) {
+    if (distinct.size() >= kMaxWanted)
+      break;
+    if (std::none_of(distinct.begin(), distinct.end(), [v](double d) { return d == v; }))
+      distinct.push_back(v);
+  }
+  return distinct;
+}
+
+/* The value closest to @v that @field allows (int or fraction: fixed,
+ * range, list); false if the field is absent or of another type. */
+bool nearest_allowed(const GValue *field, double v, double *out)
+{
+  if (!field)
+    return false;
+  GType t = G_VALUE_TYPE(field);
+  if (t == G_TYPE_INT) {
+    *out = g_value_get_int(field);
+  } else if (t == GST_TYPE_FRACTION) {
+    *out = fraction_value(field);
+  } else if (t == GST_TYPE_INT_RANGE) {
+    *out = std::round(std::min<double>(gst_value_get_int_range_max(field),
+                                       std::max<double>(gst_value_get_int_range_min(field), v)));
+  } else if (t == GST_TYPE_FRACTION_RANGE) {
+    *out = std::min(fraction_value(gst_value_get_fraction_range_max(field)),
+                    std::max(fraction_value(gst_value_get_fraction_range_min(field)), v));
+  } else if (t == GST_TYPE_LIST || t == GST_TYPE_ARRAY) {
+    bool is_list = t == GST_TYPE_LIST;
+    guint n = is_list ? gst_value_list_get_size(field) : gst_value_array_get_size(field);
+    bool any = false;
+    for (guint i = 0; i < n; i++) {
+      double c;
+      if (nearest_allowed(is_list ? gst_value_list_get_value(field, i)
+                                  : gst_value_array_get_value(field, i),
+                          v, &c) &&
+          (!any || std::fabs(c - v) < std::fabs(*out - v))) {
+        *out = c;
+        any = true;
+      }
+    }
+    return any;
+  } else {
+    return false;
+  }
+  return true;
 }
 
 /* A candidate: the settings and what it takes to deliver them. */
@@ -944,22 +994,26 @@ std::vector<Candidate> video_candidates(const Constraints &constraints, const Ca
   std::vector<double> wanted_h = wanted_numbers(constraints, Property::HEIGHT);
   std::vector<double> wanted_r = wanted_numbers(constraints, Property::FRAME_RATE);
 
-  /* Sizes of the aspect ratios asked (and the native one) for each width
-   * and height asked: `width: 640` alone gives 640x360 from 1280x720. */
+  /* Sizes to try: each width asked (and the native one) with each height,
+   * and with the height of each aspect ratio asked (and the native one),
+   * and the other way round: `width: 640` alone gives 640x360 from
+   * 1280x720. Pairs, not a grid of every value: that grows too fast. */
   std::vector<double> aspects = wanted_numbers(constraints, Property::ASPECT_RATIO);
   aspects.push_back((double)nw / nh);
   std::vector<double> widths = wanted_w, heights = wanted_h;
   widths.push_back(nw);
   heights.push_back(nh);
+  std::set<std::pair<double, double>> sizes;
+  for (double w : widths)
+    for (double h : heights)
+      sizes.emplace(w, h);
   for (double a : aspects) {
     if (!(a > 0) || !std::isfinite(a))
       continue;
-    for (double w : wanted_w)
-      heights.push_back(std::round(w / a));
-    for (double h : wanted_h)
-      widths.push_back(std::round(h * a));
-    widths.push_back(std::round(nh * a));
-    heights.push_back(std::round(nw / a));
+    for (double w : widths)
+      sizes.emplace(w, std::round(w / a));
+    for (double h : heights)
+      sizes.emplace(std::round(h * a), h);
   }
 
   Deliverable deliverable(caps);
@@ -1006,10 +1060,9 @@ std::vector<Candidate> video_candidates(const Constraints &constraints, const Ca
   /* Sizes downscaled (and cropped) from the native size (MS-10). */
   std::vector<std::pair<double, double>> scaled;
   if (caps.can_convert)
-    for (double w : widths)
-      for (double h : heights)
-        if (w <= nw && h <= nh)
-          scaled.emplace_back(w, h);
+    for (auto &size : sizes)
+      if (size.first <= nw && size.second <= nh)
+        scaled.push_back(size);
 
   /* The native settings, and conversions of them. */
   add(nw, nh, nr, false, nw, nh, nr);
@@ -1030,9 +1083,22 @@ std::vector<Candidate> video_candidates(const Constraints &constraints, const Ca
     const GstStructure *s = gst_caps_get_structure(caps.upstream, i);
     if (!structure_is(s, MediaKind::VIDEO))
       continue;
+    const GValue *wf = gst_structure_get_value(s, "width");
+    const GValue *hf = gst_structure_get_value(s, "height");
+    /* Its own sizes (fixed values, range ends)... */
     std::set<double> ws, hs, rs;
-    collect_candidates(gst_structure_get_value(s, "width"), widths, &ws);
-    collect_candidates(gst_structure_get_value(s, "height"), heights, &hs);
+    collect_candidates(wf, {}, &ws);
+    collect_candidates(hf, {}, &hs);
+    std::set<std::pair<double, double>> offered;
+    for (double w : ws)
+      for (double h : hs)
+        offered.emplace(w, h);
+    /* ...and the nearest it has to each size to try. */
+    for (auto &size : sizes) {
+      double w, h;
+      if (nearest_allowed(wf, size.first, &w) && nearest_allowed(hf, size.second, &h))
+        offered.emplace(w, h);
+    }
     if (caps.variable_rate)
       rs.insert(nr); /* the rate of a variable-rate source is not asked for */
     else
@@ -1040,13 +1106,12 @@ std::vector<Candidate> video_candidates(const Constraints &constraints, const Ca
     if (rs.empty())
       rs.insert(nr);
     upstream_rates.insert(rs.begin(), rs.end());
-    for (double w : ws) {
-      for (double h : hs) {
-        for (double r : rs)
-          add(w, h, r, false, (gint)w, (gint)h, r);
-        for (double r : ceilings)
-          add(w, h, r, false, (gint)w, (gint)h, nr);
-      }
+    for (auto &size : offered) {
+      double w = size.first, h = size.second;
+      for (double r : rs)
+        add(w, h, r, false, (gint)w, (gint)h, r);
+      for (double r : ceilings)
+        add(w, h, r, false, (gint)w, (gint)h, nr);
     }
   }
   /* Scaled from the native size at another rate upstream offers. */

@@ -690,6 +690,22 @@ GST_START_TEST(test_select_advanced)
   assert_size(c, 1280, 720);
   fail_unless_equals_float(get_double(c.settings, "frame-rate"), 20);
 
+  /* A long list (a page may send any number): still the first set that can
+   * be met; the number of values tried per property is bounded. */
+  std::string many = "{\"advanced\":[{\"width\":4000}";
+  for (int i = 0; i < 200; i++)
+    many += ",{\"width\":" + std::to_string(100 + i) + ",\"height\":" + std::to_string(50 + i) +
+            ",\"frameRate\":" + std::to_string(1 + i % 29) + "}";
+  many += "]}";
+  Selection m;
+  select_ok(json_ok(many.c_str()), conv, &m);
+  assert_size(m, 100, 50);
+  fail_unless_equals_float(get_double(m.settings, "frame-rate"), 1);
+  fail_unless_equals_int(m.advanced_applied.size(), 201);
+  fail_if(m.advanced_applied[0]);
+  fail_unless(m.advanced_applied[1]);
+  fail_if(m.advanced_applied[2]);
+
   /* Advanced never causes an error, but the basic set's required ones do. */
   Error e = select_fails(
       json_ok("{\"width\":{\"max\":100000,\"min\":5000},\"advanced\":[{\"width\":320}]}"), conv);
