@@ -59,7 +59,7 @@ struct Options {
   int height = -1;
   int rounds = -1;
   double live_seconds = -1;
-  double soak = 0;
+  double soak = -1;
   double timeout = -1;
   gboolean quick = FALSE;
   gboolean skip_live = FALSE;
@@ -1160,7 +1160,8 @@ int main(int argc, char **argv)
   opts.enc_frames = pick(opts.enc_frames, 60, 10);
   opts.rounds = pick(opts.rounds, 3, 1);
   opts.live_seconds = pick(opts.live_seconds, 20.0, 1.0);
-  opts.soak = pick(opts.soak, 0.0, 2.0);
+  if (opts.soak < 0) // --soak 0 turns it off, even with --quick
+    opts.soak = opts.quick ? 2.0 : 0.0;
   std::vector<Size> sizes;
   if (!parse_sizes(opts.sizes ? opts.sizes : (opts.quick ? "320x240" : "1920x1080,640x360"),
                    sizes)) {
