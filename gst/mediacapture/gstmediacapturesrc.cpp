@@ -121,8 +121,6 @@ struct Track {
   bool gap_muted = false;
   GstClockTime gap_since = GST_CLOCK_TIME_NONE;
 
-  bool need_segment = false; /* after an upstream FLUSH_STOP */
-
   /* task only */
   GstClockTime base_time = GST_CLOCK_TIME_NONE; /* outer base time of the last push */
   bool started = false;
@@ -147,7 +145,18 @@ struct Track {
   }
 };
 
-enum class CommandType { Load, Prerolled, State, Seek, Rate, Paused, Ended, NotifyMuted, Quit };
+enum class CommandType {
+  Load,
+  Prerolled,
+  Expose,
+  State,
+  Seek,
+  Rate,
+  Paused,
+  Ended,
+  NotifyMuted,
+  Quit
+};
 
 struct Command {
   CommandType type;
@@ -278,7 +287,7 @@ struct GstMediaCaptureSrcPrivate {
   GstElement *decodebin = nullptr;
   std::string loaded_uri;
   std::vector<std::unique_ptr<Branch>> branches;
-  std::vector<Track *> tracks;
+  std::vector<std::shared_ptr<Track>> tracks;
   guint video_seen = 0;
   guint audio_seen = 0;
   gdouble last_position = 0.0;
@@ -293,7 +302,7 @@ struct GstMediaCaptureSrcPrivate {
 /* Under the lock: every live track re-evaluates its state. */
 static void wake_tracks(GstMediaCaptureSrcPrivate *priv)
 {
-  for (Track *t : priv->tracks)
+  for (auto &t : priv->tracks)
     t->cond.notify_all();
 }
 
@@ -482,8 +491,23 @@ static GstClockTime track_rebase(Track *t)
   return base;
 }
 
+/* An upstream FLUSH_STOP removes the pad's SEGMENT (the core does, before
+ * the pad's event function sees it): sent again before the next buffer. */
+static void track_ensure_segment(Track *t)
+{
+  GstEvent *seg = gst_pad_get_sticky_event(t->pad, GST_EVENT_SEGMENT, 0);
+  if (seg) {
+    gst_event_unref(seg);
+    return;
+  }
+  GstSegment segment;
+  gst_segment_init(&segment, GST_FORMAT_TIME);
+  gst_pad_push_event(t->pad, gst_event_new_segment(&segment));
+}
+
 static GstFlowReturn track_push_audio(Track *t, GstBuffer *buf, bool silence_it)
 {
+  track_ensure_segment(t);
   /* Audio is made contiguous: each buffer starts where the previous ended, so
    * silence fills and real audio add up to an exact sample clock. */
   GstClockTime base = track_rebase(t);
@@ -531,6 +555,7 @@ static GstFlowReturn track_push_audio(Track *t, GstBuffer *buf, bool silence_it)
 
 static GstFlowReturn track_push_video(Track *t, GstBuffer *buf)
 {
+  track_ensure_segment(t);
   buf = gst_buffer_make_writable(buf);
   GstClockTime base = track_rebase(t);
   GST_BUFFER_PTS(buf) = GST_BUFFER_PTS(buf) > base ? GST_BUFFER_PTS(buf) - base : 0;
@@ -585,16 +610,16 @@ static void track_flushing(Track *t, std::unique_lock<std::mutex> &lk)
 {
   GstMediaCaptureSrcPrivate *priv = t->self->priv;
   lk.lock();
-  if (t->stopping) {
-    priv->control_cond.notify_all();
+  if (t->stopping || GST_PAD_IS_FLUSHING(t->pad)) {
+    /* stopping, or an upstream FLUSH_START: its FLUSH_STOP restarts the
+     * task, as a GstBaseSrc does */
+    if (t->stopping)
+      priv->control_cond.notify_all();
     lk.unlock();
     gst_pad_pause_task(t->pad);
     return;
   }
-  /* Our own pad flushing without the element stopping is an upstream
-   * FLUSH_START: the track goes on after its FLUSH_STOP, as a GstBaseSrc
-   * restarts. */
-  GST_DEBUG_OBJECT(t->pad, "flushing: buffer dropped, the track goes on");
+  GST_DEBUG_OBJECT(t->pad, "downstream is flushing: buffer dropped, the track goes on");
   t->cond.wait_for(lk, kDownstreamFlushingWait);
   lk.unlock();
 }
@@ -614,14 +639,6 @@ static void track_loop(gpointer user_data)
     if (t->stopping) {
       lk.unlock();
       gst_pad_pause_task(t->pad);
-      return;
-    }
-    if (t->need_segment && !GST_PAD_IS_FLUSHING(t->pad)) {
-      t->need_segment = false;
-      lk.unlock();
-      GstSegment segment;
-      gst_segment_init(&segment, GST_FORMAT_TIME);
-      gst_pad_push_event(t->pad, gst_event_new_segment(&segment));
       return;
     }
     if (t->branch && t->branch->tags && t->branch->tags_serial != t->tags_serial_sent) {
@@ -719,6 +736,7 @@ static void track_loop(gpointer user_data)
     guint64 samples = gst_util_uint64_scale(kSilenceChunk, t->rate, GST_SECOND);
     GstBuffer *s = make_silence(t, t->next_ts, samples);
     t->next_ts += GST_BUFFER_DURATION(s);
+    track_ensure_segment(t);
     GstFlowReturn ret = gst_pad_push(t->pad, s);
     if (ret == GST_FLOW_EOS)
       track_downstream_eos(t);
@@ -769,14 +787,15 @@ static gboolean track_pad_event(GstPad *pad, GstObject *parent, GstEvent *event)
     ret = TRUE;
     break;
   case GST_EVENT_FLUSH_STOP: {
-    /* the core dropped the pad's SEGMENT: it is sent again before the next
-     * buffer */
+    /* Called with the pad's stream lock held (the core takes it): the task
+     * is between two steps, or paused on the flush. It goes on, and sends a
+     * SEGMENT again before its next buffer. */
     Track *t = static_cast<Track *>(gst_pad_get_element_private(pad));
     GstMediaCaptureSrc *self = GST_MEDIA_CAPTURE_SRC(parent);
     if (t && self) {
       std::lock_guard<std::mutex> lk(self->priv->lock);
-      t->need_segment = true;
-      t->cond.notify_all();
+      if (!t->stopping)
+        gst_pad_start_task(pad, track_loop, t, nullptr);
     }
     ret = TRUE;
     break;
@@ -795,7 +814,7 @@ static gboolean track_pad_event(GstPad *pad, GstObject *parent, GstEvent *event)
 static void expose_tracks(GstMediaCaptureSrc *self)
 {
   GstMediaCaptureSrcPrivate *priv = self->priv;
-  std::vector<Track *> created;
+  std::vector<std::shared_ptr<Track>> created;
   guint group = gst_util_group_id_next();
   {
     std::lock_guard<std::mutex> lk(priv->lock);
@@ -803,14 +822,14 @@ static void expose_tracks(GstMediaCaptureSrc *self)
         priv->branches.empty())
       return;
     for (auto &b : priv->branches) {
-      Track *t = new Track();
+      auto t = std::make_shared<Track>();
       t->self = self;
       t->branch = b.get();
       t->is_video = b->is_video;
       t->index = b->is_video ? priv->next_video_index++ : priv->next_audio_index++;
       t->group_id = group;
       t->caps = gst_caps_ref(b->caps);
-      if (!t->is_video) {
+      if (!t->is_video && gst_caps_is_fixed(t->caps)) {
         GstAudioInfo info;
         if (gst_audio_info_from_caps(&info, t->caps)) {
           t->rate = GST_AUDIO_INFO_RATE(&info);
@@ -824,24 +843,36 @@ static void expose_tracks(GstMediaCaptureSrc *self)
                                     GST_PAD_SRC, "template", templ, nullptr));
       gst_object_ref_sink(t->pad);
       g_free(name);
-      gst_pad_set_element_private(t->pad, t);
+      gst_pad_set_element_private(t->pad, t.get());
       gst_pad_set_query_function(t->pad, GST_DEBUG_FUNCPTR(track_pad_query));
       gst_pad_set_event_function(t->pad, GST_DEBUG_FUNCPTR(track_pad_event));
       gst_pad_use_fixed_caps(t->pad);
-      b->track = t;
+      b->track = t.get();
       priv->tracks.push_back(t);
       created.push_back(t);
     }
   }
-  for (Track *t : created) {
+  for (auto &t : created) {
+    /* pad-added handlers may stop the element (which ends these tracks) */
+    {
+      std::lock_guard<std::mutex> lk(priv->lock);
+      if (t->stopping)
+        continue;
+    }
+    t->stream_id = gst_pad_create_stream_id_printf(t->pad, GST_ELEMENT(self), "%s%u",
+                                                   t->is_video ? "video" : "audio", t->index);
     gst_pad_set_active(t->pad, TRUE);
     gst_element_add_pad(GST_ELEMENT(self), t->pad);
-    gchar *sid = gst_pad_create_stream_id_printf(t->pad, GST_ELEMENT(self), "%s%u",
-                                                 t->is_video ? "video" : "audio", t->index);
-    t->stream_id = sid;
-    gst_pad_start_task(t->pad, track_loop, t, nullptr);
+    std::lock_guard<std::mutex> lk(priv->lock);
+    if (!t->stopping)
+      gst_pad_start_task(t->pad, track_loop, t.get(), nullptr);
   }
   GST_INFO_OBJECT(self, "exposed %zu tracks", created.size());
+  {
+    std::lock_guard<std::mutex> lk(priv->lock);
+    if (!run_current_locked(priv) || priv->quit)
+      return;
+  }
   gst_element_no_more_pads(GST_ELEMENT(self));
 }
 
@@ -850,11 +881,11 @@ static void expose_tracks(GstMediaCaptureSrc *self)
 static void end_tracks(GstMediaCaptureSrc *self, bool drop_queued, bool force)
 {
   GstMediaCaptureSrcPrivate *priv = self->priv;
-  std::vector<Track *> tracks;
+  std::vector<std::shared_ptr<Track>> tracks;
   {
     std::unique_lock<std::mutex> lk(priv->lock);
     tracks.swap(priv->tracks);
-    for (Track *t : tracks) {
+    for (auto &t : tracks) {
       t->eos_pending = true;
       if (force)
         t->stopping = true;
@@ -868,27 +899,30 @@ static void end_tracks(GstMediaCaptureSrc *self, bool drop_queued, bool force)
       if (t->branch)
         t->branch->track = nullptr;
     }
-    for (Track *t : tracks)
+    for (auto &t : tracks)
       t->cond.notify_all();
     if (!force) {
-      for (Track *t : tracks) {
+      for (auto &t : tracks) {
         /* A task blocked downstream is released by the outer state change,
          * which then forces (quit). */
         priv->control_cond.wait(lk, [&] { return t->eos_pushed || t->stopping || priv->quit; });
       }
     }
   }
-  for (Track *t : tracks) {
+  for (auto &t : tracks) {
     {
       std::lock_guard<std::mutex> lk(priv->lock);
       t->stopping = true;
       t->cond.notify_all();
     }
-    gst_pad_set_active(t->pad, FALSE); /* stops the task (joins it) */
-    gst_pad_stop_task(t->pad);
-    gst_element_remove_pad(GST_ELEMENT(self), t->pad);
-    delete t;
+    gst_pad_set_active(t->pad, FALSE);
+    gst_pad_stop_task(t->pad); /* joins it */
+    /* a pad-added handler may have stopped the element before this pad
+     * was added */
+    if (GST_OBJECT_PARENT(t->pad) == GST_OBJECT(self))
+      gst_element_remove_pad(GST_ELEMENT(self), t->pad);
   }
+  tracks.clear(); /* freed here, unless expose_tracks() still holds one */
 }
 
 /* ------------------------------------------------- internal pipeline */
@@ -908,8 +942,12 @@ static GstFlowReturn on_appsink_preroll(GstAppSink *sink, gpointer user_data)
   /* A prerolled frame is what a paused element shows; muted tracks send
    * nothing of it (ME-7). */
   GstSample *s = gst_app_sink_pull_preroll(sink);
-  if (s)
+  if (s) {
+    Branch *b = static_cast<Branch *>(user_data);
+    std::lock_guard<std::mutex> lk(b->self->priv->lock);
+    b->self->priv->samples_this_load++;
     gst_sample_unref(s);
+  }
   return GST_FLOW_OK;
 }
 
@@ -1221,8 +1259,14 @@ static void on_no_more_pads(GstElement *decodebin, gpointer user_data)
     if (self->priv->decodebin != decodebin)
       return;
   }
-  /* Metadata known, selection determined: the tracks appear (ME-2). */
-  expose_tracks(self);
+  /* Metadata known, selection determined: the tracks appear (ME-2), from the
+   * control thread (pad-added handlers may stop the element). */
+  Command c{CommandType::Expose};
+  {
+    std::lock_guard<std::mutex> lk(self->priv->lock);
+    c.generation = self->priv->generation;
+  }
+  post_command(self, c);
 }
 
 static void forward_error(GstMediaCaptureSrc *self, GstMessage *msg)
@@ -1618,6 +1662,27 @@ static void restart(GstMediaCaptureSrc *self, gdouble position)
   apply_state(self);
 }
 
+/* A medium whose streams were announced but of which nothing could be
+ * decoded (a valid header, a broken body): an error naming the URI, as a
+ * browser's MEDIA_ERR_DECODE, and no track. */
+static void post_empty_media_error(GstMediaCaptureSrc *self, const std::string &uri,
+                                   const std::string &warning)
+{
+  {
+    std::lock_guard<std::mutex> lk(self->priv->lock);
+    self->priv->preroll_failed = true;
+    self->priv->error_forwarded = true;
+  }
+  if (!warning.empty())
+    GST_ELEMENT_ERROR(self, STREAM, DEMUX,
+                      (_("Could not play \"%s\": %s"), uri.c_str(), warning.c_str()),
+                      ("nothing could be decoded"));
+  else
+    GST_ELEMENT_ERROR(self, STREAM, DECODE,
+                      (_("Could not play \"%s\": no media could be decoded."), uri.c_str()),
+                      ("nothing could be decoded"));
+}
+
 static void handle_command(GstMediaCaptureSrc *self, const Command &c)
 {
   GstMediaCaptureSrcPrivate *priv = self->priv;
@@ -1633,11 +1698,16 @@ static void handle_command(GstMediaCaptureSrc *self, const Command &c)
   case CommandType::Prerolled: {
     /* The first preroll: start position and rate apply before playing. */
     gdouble start, rate;
-    bool stale, live;
+    bool stale, live, empty;
+    std::string uri, warning;
     GstElement *pipeline = nullptr;
     {
       std::lock_guard<std::mutex> lk(priv->lock);
       stale = c.generation != priv->generation;
+      /* prerolled on EOS with nothing decoded: a broken medium */
+      empty = !priv->live && priv->samples_this_load == 0;
+      uri = priv->loaded_uri;
+      warning = priv->first_warning;
       start = priv->pending_start;
       priv->pending_start = 0.0;
       rate = priv->rate;
@@ -1652,6 +1722,11 @@ static void handle_command(GstMediaCaptureSrc *self, const Command &c)
     GST_DEBUG_BIN_TO_DOT_FILE_WITH_TS(GST_BIN(pipeline), GST_DEBUG_GRAPH_SHOW_ALL,
                                       "mediacapturesrc-prerolled");
     gst_object_unref(pipeline);
+    if (empty) {
+      post_empty_media_error(self, uri, warning);
+      break;
+    }
+    expose_tracks(self); /* ME-2: the media's tracks, now known */
     if (!live && (start > 0.0 || rate != 1.0))
       seek_to(self, start, rate);
     apply_state(self);
@@ -1719,8 +1794,7 @@ static void handle_command(GstMediaCaptureSrc *self, const Command &c)
        * empty file) would loop at once, forever */
       empty_iteration = !GST_CLOCK_TIME_IS_VALID(priv->iteration_media_end) ||
                         priv->iteration_media_end < kMinLoopMedia;
-      empty_load = priv->samples_this_load == 0 && !priv->first_warning.empty() &&
-                   !priv->tracks.empty() && !origin_left;
+      empty_load = priv->samples_this_load == 0 && !origin_left;
       uri = priv->loaded_uri;
       warning = priv->first_warning;
       if (priv->pipeline)
@@ -1731,17 +1805,8 @@ static void handle_command(GstMediaCaptureSrc *self, const Command &c)
       break;
     }
     if (empty_load) {
-      /* A medium whose streams were announced but of which nothing could be
-       * decoded (a valid header, a broken body): an error, not an end. */
       gst_object_unref(pipeline);
-      {
-        std::lock_guard<std::mutex> lk(priv->lock);
-        priv->preroll_failed = true;
-        priv->error_forwarded = true;
-      }
-      GST_ELEMENT_ERROR(self, STREAM, DEMUX,
-                        (_("Could not play \"%s\": %s"), uri.c_str(), warning.c_str()),
-                        ("no media could be decoded"));
+      post_empty_media_error(self, uri, warning);
       end_tracks(self, true, false);
       break;
     }
@@ -1777,6 +1842,17 @@ static void handle_command(GstMediaCaptureSrc *self, const Command &c)
     if (paused_changed)
       g_object_notify(G_OBJECT(self), "paused");
     g_object_notify(G_OBJECT(self), "ended");
+    break;
+  }
+  case CommandType::Expose: {
+    bool stale;
+    {
+      /* a medium that prerolls exposes its tracks once prerolled */
+      std::lock_guard<std::mutex> lk(priv->lock);
+      stale = c.generation != priv->generation || !priv->prerolled;
+    }
+    if (!stale)
+      expose_tracks(self);
     break;
   }
   case CommandType::NotifyMuted:
@@ -1922,7 +1998,7 @@ static void stop_all(GstMediaCaptureSrc *self)
     run = std::move(priv->run);
     if (run)
       run->quit = true;
-    for (Track *t : priv->tracks)
+    for (auto &t : priv->tracks)
       t->stopping = true;
     wake_tracks(priv);
     priv->control_cond.notify_all();
@@ -2046,7 +2122,7 @@ static gboolean gst_media_capture_src_send_event(GstElement *element, GstEvent *
   GST_INFO_OBJECT(self, "EOS requested: ending every track");
   std::lock_guard<std::mutex> lk(priv->lock);
   priv->eos_requested = true;
-  for (Track *t : priv->tracks) {
+  for (auto &t : priv->tracks) {
     t->eos_pending = true;
     t->cond.notify_all();
   }

@@ -3,6 +3,7 @@
  * run their own servers on 127.0.0.1.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <gio/gio.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
@@ -170,6 +171,8 @@ static void make_all_media()
   make_media("titled.mka", "matroskamux name=m ! filesink location=%s audiotestsrc "
                            "samplesperbuffer=960 num-buffers=50 ! taginject "
                            "tags=\"title=Commentary,language-code=fr\" ! vorbisenc ! m.");
+  make_media("image.png", "videotestsrc num-buffers=1 ! video/x-raw,width=64,height=48 ! pngenc ! "
+                          "filesink location=%s");
   make_sync_media();
   make_nodecoder_media();
 
@@ -186,6 +189,23 @@ static void make_all_media()
   MEDIA_CHECK(g_file_get_contents(media_path("av.ogg").c_str(), &data, &len, nullptr));
   MEDIA_CHECK(len > 1500);
   MEDIA_CHECK(g_file_set_contents(media_path("truncated.ogg").c_str(), data, 1500, nullptr));
+  g_free(data);
+
+  /* WebM: a valid header (up to its first Cluster) and a zeroed body; cut
+   * at 10/50/90 % */
+  MEDIA_CHECK(g_file_get_contents(media_path("av.webm").c_str(), &data, &len, nullptr));
+  MEDIA_CHECK(len > 8192);
+  std::vector<gchar> zeroed(data, data + len);
+  const gchar cluster_id[] = {'\x1f', '\x43', '\xb6', '\x75'};
+  auto cluster = std::search(zeroed.begin(), zeroed.end(), cluster_id, cluster_id + 4);
+  MEDIA_CHECK(cluster != zeroed.end());
+  std::fill(cluster, zeroed.end(), 0);
+  MEDIA_CHECK(g_file_set_contents(media_path("zeroed.webm").c_str(), zeroed.data(), len, nullptr));
+  for (int pct : {10, 50, 90}) {
+    std::string name = "cut" + std::to_string(pct) + ".webm";
+    MEDIA_CHECK(
+        g_file_set_contents(media_path(name.c_str()).c_str(), data, len * pct / 100, nullptr));
+  }
   g_free(data);
 }
 
@@ -1231,6 +1251,7 @@ struct HttpServer {
   std::string other; /* base URL of the other origin */
   std::atomic<int> requests{0};
   std::atomic<int> range_requests{0};
+  std::atomic<bool> stopping{false}; /* ends a stalled response */
 };
 
 static gboolean http_run(GThreadedSocketService *service, GSocketConnection *conn, GObject *source,
@@ -1280,7 +1301,19 @@ static gboolean http_run(GThreadedSocketService *service, GSocketConnection *con
     redirect = true, file = "tone.wav";
   else if (path == "/tone-redirect-on-seek.wav")
     redirect = range_start > 0, file = "tone.wav";
-  else if (path.size() > 1)
+  else if (g_str_has_prefix(path.c_str(), "/redirect-on-range/"))
+    redirect = range_start > 0, file = path.substr(strlen("/redirect-on-range/"));
+  else if (path == "/stall") {
+    /* headers, then nothing until the server stops */
+    resp = "HTTP/1.1 200 OK\r\nContent-Type: application/ogg\r\nContent-Length: 1000000\r\n"
+           "Connection: close\r\n\r\n";
+    g_output_stream_write_all(out, resp.data(), resp.size(), nullptr, nullptr, nullptr);
+    for (int i = 0; i < 600 && !srv->stopping; i++)
+      g_usleep(50000);
+    g_object_unref(din);
+    g_io_stream_close(G_IO_STREAM(conn), nullptr, nullptr);
+    return TRUE;
+  } else if (path.size() > 1)
     file = path.substr(1);
   if (redirect) {
     std::string target = srv->other + (file.empty() ? "/av.ogg" : "/" + file);
@@ -1355,6 +1388,7 @@ static std::string http_base(HttpServer *s)
 
 static void http_server_free(HttpServer *s)
 {
+  s->stopping = true;
   /* Stopped on the server's own thread; the loop quits only once the
    * cancelled accept has completed there (its source leaked otherwise). */
   g_main_context_invoke(
@@ -1491,6 +1525,513 @@ GST_START_TEST(test_allowed_origins)
 }
 GST_END_TEST;
 
+/* ------------------------------------------- GStreamer contracts (issue list) */
+
+static GstElement *parse(const std::string &desc)
+{
+  GError *err = nullptr;
+  GstElement *p = gst_parse_launch(desc.c_str(), &err);
+  fail_unless(p != nullptr && err == nullptr, "%s: %s", desc.c_str(), err ? err->message : "");
+  return p;
+}
+
+static GstMessage *pop(GstElement *pipeline, int seconds, GstMessageType types)
+{
+  GstBus *bus = gst_element_get_bus(pipeline);
+  GstMessage *m = gst_bus_timed_pop_filtered(bus, seconds * GST_SECOND, types);
+  gst_object_unref(bus);
+  return m;
+}
+
+/* EOS sent to the pipeline (gst-launch-1.0 -e): every track sends EOS after
+ * what is queued, the pipeline posts EOS, and a muxer finalizes its file. */
+GST_START_TEST(test_eos_event)
+{
+  std::string out = media_path("eos-out.ogg");
+  GstElement *p = parse("mediacapturesrc loop=true name=m uri=" + media_uri("av.ogg") +
+                        " m.audio_0 ! queue ! audioconvert ! vorbisenc ! oggmux ! filesink "
+                        "location=" +
+                        out + " m.video_0 ! queue ! fakesink sync=true");
+  fail_if(gst_element_set_state(p, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE);
+  GstElement *m = gst_bin_get_by_name(GST_BIN(p), "m");
+  fail_unless(wait_until([&] { return GST_ELEMENT(m)->numsrcpads == 2; }, 10000));
+  sleep_ms(1500);
+  fail_unless(gst_element_send_event(p, gst_event_new_eos()), "EOS not taken");
+  GstMessage *msg = pop(p, 10, (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  fail_unless(msg != nullptr, "no EOS message after the EOS event");
+  fail_unless_equals_int(GST_MESSAGE_TYPE(msg), GST_MESSAGE_EOS);
+  gst_message_unref(msg);
+  gst_element_set_state(p, GST_STATE_NULL);
+  gst_object_unref(m);
+  gst_object_unref(p);
+  /* the recording is a complete Ogg file: it plays to its end */
+  p = parse("filesrc location=" + out + " ! oggdemux ! vorbisdec ! fakesink");
+  fail_if(gst_element_set_state(p, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE);
+  msg = pop(p, 10, (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  fail_unless(msg && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS, "the recording does not play");
+  gst_message_unref(msg);
+  gst_element_set_state(p, GST_STATE_NULL);
+  gst_object_unref(p);
+}
+GST_END_TEST;
+
+static int loud_buffers(Capture *c, size_t first_pad)
+{
+  std::lock_guard<std::mutex> lk(c->m);
+  int n = 0;
+  for (size_t i = first_pad; i < c->pads.size(); i++)
+    for (auto &b : c->pads[i]->bufs)
+      n += !c->pads[i]->video && b.peak > 0.05;
+  return n;
+}
+
+/* Run to the end, NULL, run again: the second run plays the same (not muted,
+ * ends); the end-of-playback paused does not survive the stop. A uri set
+ * after the end plays the new medium. */
+GST_START_TEST(test_run_again_after_end)
+{
+  Capture *c = capture_new(media_uri("audio.ogg"));
+  for (int run = 0; run < 2; run++) {
+    size_t first;
+    {
+      std::lock_guard<std::mutex> lk(c->m);
+      first = c->pads.size();
+    }
+    capture_play(c);
+    fail_unless(wait_until([&] { return all_ended(c, first + 1); }, 10000), "run %d did not end",
+                run);
+    fail_unless(loud_buffers(c, first) > 20, "run %d: muted", run);
+    fail_unless(get_bool(G_OBJECT(c->src), "ended"));
+    gst_element_set_state(c->pipeline, GST_STATE_NULL);
+    fail_if(get_bool(G_OBJECT(c->src), "paused"), "the end's paused survived the stop");
+    fail_if(get_bool(G_OBJECT(c->src), "ended"));
+  }
+  /* a new uri after the end (while playing) plays */
+  capture_play(c);
+  fail_unless(wait_until([&] { return all_ended(c, 3); }, 10000));
+  g_object_set(c->src, "uri", media_uri("video.ogg").c_str(), nullptr);
+  fail_unless(wait_until([&] { return c->nbufs("video_0") > 10; }, 5000),
+              "a uri set after the end does not play");
+  fail_unless(wait_until([&] { return all_ended(c, 4); }, 10000));
+  /* the application's own paused survives */
+  gst_element_set_state(c->pipeline, GST_STATE_NULL);
+  g_object_set(c->src, "paused", TRUE, nullptr);
+  capture_play(c);
+  fail_unless(wait_until([&] { return c->count("nmp") == 5; }, 5000));
+  fail_unless(get_bool(G_OBJECT(c->src), "paused"));
+  assert_no_error(c);
+  capture_free(c);
+}
+GST_END_TEST;
+
+struct Stopper {
+  GstElement *pipeline = nullptr;
+  std::atomic<int> calls{0};
+  std::atomic<bool> stopped{false};
+};
+
+static void stop_now(Stopper *s)
+{
+  if (s->calls++ == 0) {
+    gst_element_set_state(s->pipeline, GST_STATE_NULL);
+    s->stopped = true;
+  }
+}
+
+/* The element's signals and notifies, each one with a handler that stops the
+ * pipeline (set_state NULL) on the thread that emits it: no abort, no
+ * deadlock; the element plays again afterwards. */
+GST_START_TEST(test_stop_from_signals)
+{
+  const char *signals[] = {"pad-added",      "no-more-pads",     "pad-removed",  "notify::ended",
+                           "notify::paused", "notify::duration", "notify::muted"};
+  for (const char *sig : signals) {
+    GST_INFO("stopping from %s", sig);
+    Capture *c = capture_new(media_uri("audio.ogg"));
+    Stopper st;
+    st.pipeline = c->pipeline;
+    if (g_str_equal(sig, "pad-added")) {
+      g_signal_connect_swapped(c->src, "pad-added", G_CALLBACK(stop_now), &st);
+    } else if (g_str_equal(sig, "no-more-pads")) {
+      g_signal_connect_swapped(c->src, "no-more-pads", G_CALLBACK(stop_now), &st);
+    } else if (g_str_equal(sig, "pad-removed")) {
+      g_signal_connect_swapped(c->src, "pad-removed", G_CALLBACK(stop_now), &st);
+    } else if (g_str_equal(sig, "notify::muted")) {
+      g_signal_connect(c->src, "pad-added", G_CALLBACK(+[](GstElement *, GstPad *pad, Stopper *s) {
+                         g_signal_connect_swapped(pad, "notify::muted", G_CALLBACK(stop_now), s);
+                       }),
+                       &st);
+    } else {
+      g_signal_connect_swapped(c->src, sig, G_CALLBACK(stop_now), &st);
+    }
+    capture_play(c);
+    fail_unless(wait_until([&] { return st.stopped.load(); }, 15000),
+                "no stop from %s (deadlock or never emitted)", sig);
+    /* the element is usable again */
+    g_signal_handlers_disconnect_by_func(c->src, (gpointer)stop_now, &st);
+    size_t first;
+    {
+      std::lock_guard<std::mutex> lk(c->m);
+      first = c->pads.size();
+    }
+    gst_element_set_state(c->pipeline, GST_STATE_NULL);
+    st.calls = 1; /* no more stops */
+    capture_play(c);
+    fail_unless(wait_until(
+                    [&] {
+                      std::lock_guard<std::mutex> lk(c->m);
+                      return c->pads.size() > first && c->pads.back()->bufs.size() > 5;
+                    },
+                    10000),
+                "not playing again after a stop from %s", sig);
+    capture_free(c);
+  }
+}
+GST_END_TEST;
+
+/* The same stop from a second thread while the element emits. */
+GST_START_TEST(test_stop_from_signal_threads)
+{
+  Capture *c = capture_new(media_uri("audio.ogg"));
+  Stopper st;
+  st.pipeline = c->pipeline;
+  std::vector<std::thread> threads;
+  std::mutex tm;
+  g_signal_connect(c->src, "notify::ended",
+                   G_CALLBACK(+[](GObject *, GParamSpec *, Stopper *s) { stop_now(s); }), &st);
+  capture_play(c);
+  std::thread other([&] {
+    sleep_ms(700);
+    gst_element_set_state(c->pipeline, GST_STATE_NULL);
+    gst_element_set_state(c->pipeline, GST_STATE_PLAYING);
+  });
+  fail_unless(wait_until([&] { return st.stopped.load(); }, 15000), "no end after a restart");
+  other.join();
+  capture_free(c);
+}
+GST_END_TEST;
+
+struct NotifyCount {
+  std::atomic<int> ended{0}, duration{0}, paused{0};
+};
+
+/* notify::ended / notify::duration / notify::paused only on change. */
+GST_START_TEST(test_notify_on_change)
+{
+  Capture *c = capture_new(media_uri("audio.ogg"));
+  NotifyCount n;
+  g_signal_connect(c->src, "notify::ended",
+                   G_CALLBACK(+[](GObject *, GParamSpec *, NotifyCount *n) { n->ended++; }), &n);
+  g_signal_connect(c->src, "notify::duration",
+                   G_CALLBACK(+[](GObject *, GParamSpec *, NotifyCount *n) { n->duration++; }), &n);
+  g_signal_connect(c->src, "notify::paused",
+                   G_CALLBACK(+[](GObject *, GParamSpec *, NotifyCount *n) { n->paused++; }), &n);
+  capture_play(c);
+  fail_unless(wait_until([&] { return all_ended(c, 1); }, 10000));
+  sleep_ms(200);
+  fail_unless_equals_int(n.ended.load(), 1);    /* FALSE -> TRUE */
+  fail_unless_equals_int(n.duration.load(), 1); /* -1 -> 1.0 */
+  fail_unless_equals_int(n.paused.load(), 1);   /* the end pauses */
+  capture_free(c);
+}
+GST_END_TEST;
+
+/* current-time: set while loading = where playback starts; any double up to
+ * G_MAXDOUBLE is a position (beyond the duration: ended). */
+GST_START_TEST(test_current_time_loading_and_huge)
+{
+  Capture *c = capture_new(media_uri("video.ogg"));
+  capture_play(c);
+  g_object_set(c->src, "current-time", 0.6, nullptr); /* still loading */
+  fail_unless(wait_until([&] { return all_ended(c, 1); }, 10000));
+  {
+    std::lock_guard<std::mutex> lk(c->m);
+    size_t n = c->find("video_0")->bufs.size();
+    fail_unless(n >= 9 && n <= 15, "%zu frames from 0.6 s of a 1 s file", n);
+  }
+  capture_free(c);
+
+  for (gdouble target : {1e12, 1.8e10, G_MAXDOUBLE}) {
+    c = capture_new(media_uri("av.ogg"));
+    capture_play(c);
+    fail_unless(wait_until([&] { return c->nbufs("video_0") > 5; }, 5000));
+    g_object_set(c->src, "current-time", target, nullptr);
+    fail_unless(wait_until([&] { return get_bool(G_OBJECT(c->src), "ended"); }, 5000),
+                "current-time %g did not end playback", target);
+    assert_no_error(c);
+    capture_free(c);
+  }
+}
+GST_END_TEST;
+
+/* Live media: a sender pipeline in the test sends MPEG-TS over UDP on
+ * 127.0.0.1; the tracks come and follow the stream. */
+GST_START_TEST(test_live_udp)
+{
+  GSocket *probe =
+      g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, nullptr);
+  GInetAddress *lo = g_inet_address_new_loopback(G_SOCKET_FAMILY_IPV4);
+  GSocketAddress *any = g_inet_socket_address_new(lo, 0);
+  fail_unless(g_socket_bind(probe, any, FALSE, nullptr));
+  GSocketAddress *bound = g_socket_get_local_address(probe, nullptr);
+  guint16 port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(bound));
+  g_object_unref(bound);
+  g_object_unref(any);
+  g_object_unref(lo);
+  g_object_unref(probe); /* a free port (closed again) */
+
+  GstElement *snd = parse("audiotestsrc is-live=true ! audio/x-raw,rate=44100,channels=2 ! "
+                          "audioconvert ! lamemp3enc ! mpegaudioparse ! mpegtsmux ! udpsink "
+                          "host=127.0.0.1 port=" +
+                          std::to_string(port));
+  fail_if(gst_element_set_state(snd, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE);
+  Capture *c = capture_new("udp://127.0.0.1:" + std::to_string(port));
+  capture_play(c);
+  fail_unless(wait_until([&] { return c->nbufs("audio_0") > 0; }, 10000), "no live track");
+  fail_unless(wait_until([&] { return loud_buffers(c, 0) > 20; }, 10000),
+              "the live track is silent");
+  assert_no_error(c);
+  capture_free(c);
+  gst_element_set_state(snd, GST_STATE_NULL);
+  gst_object_unref(snd);
+}
+GST_END_TEST;
+
+/* A slow source (a FIFO whose data comes 6 s after it was opened) plays: no
+ * element-imposed deadline. */
+GST_START_TEST(test_slow_source)
+{
+  std::string fifo = media_path("slow.fifo");
+  g_remove(fifo.c_str());
+  fail_unless(mkfifo(fifo.c_str(), 0600) == 0);
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    FILE *w = fopen(fifo.c_str(), "wb");
+    if (!w)
+      return;
+    for (int i = 0; i < 120 && !done; i++)
+      g_usleep(50000);
+    gchar *data;
+    gsize len;
+    if (g_file_get_contents(media_path("audio.ogg").c_str(), &data, &len, nullptr)) {
+      fwrite(data, 1, len, w);
+      g_free(data);
+    }
+    fclose(w);
+  });
+  Capture *c = capture_new(media_uri("slow.fifo"));
+  capture_play(c);
+  bool ended = wait_until([&] { return all_ended(c, 1) || c->nerrors() > 0; }, 20000);
+  done = true;
+  assert_no_error(c);
+  fail_unless(ended, "the slow source did not play");
+  fail_unless(loud_buffers(c, 0) > 20);
+  capture_free(c);
+  writer.join();
+  g_remove(fifo.c_str());
+}
+GST_END_TEST;
+
+/* An HTTP server that sends its headers then nothing: an error naming the
+ * URI after stall-timeout, not a silent hang; reusable afterwards. */
+GST_START_TEST(test_http_stall)
+{
+  HttpServer *a = http_server_new();
+  std::string uri = http_base(a) + "/stall";
+  Capture *c = capture_new(uri);
+  g_object_set(c->src, "stall-timeout", 1.5, nullptr);
+  capture_play(c);
+  fail_unless(wait_until([&] { return c->nerrors() > 0; }, 15000), "no error for a stall");
+  std::string text = error_text(c, 0);
+  fail_unless(text.find(uri) != std::string::npos, "%s", text.c_str());
+  fail_unless(text.find("stall-timeout") != std::string::npos, "%s", text.c_str());
+  gst_element_set_state(c->pipeline, GST_STATE_NULL);
+  a->stopping = true;
+  g_object_set(c->src, "uri", media_uri("video.ogg").c_str(), nullptr);
+  capture_play(c);
+  fail_unless(wait_until([&] { return all_ended(c, 1); }, 10000));
+  capture_free(c);
+  http_server_free(a);
+}
+GST_END_TEST;
+
+/* The outer running time restarts (a flushing seek taken by a live
+ * audiotestsrc of the same pipeline): the track follows at once. */
+GST_START_TEST(test_running_time_restart)
+{
+  GstElement *p = parse("mediacapturesrc name=c loop=true uri=" + media_uri("av.ogg") +
+                        " c.video_0 ! fakesink name=v sync=true audiotestsrc is-live=true ! "
+                        "fakesink sync=true");
+  struct Log {
+    std::mutex m;
+    std::vector<std::pair<gint64, GstClockTime>> bufs; /* (monotonic us, pts) */
+  } log;
+  GstElement *v = gst_bin_get_by_name(GST_BIN(p), "v");
+  GstPad *pad = gst_element_get_static_pad(v, "sink");
+  gst_pad_add_probe(
+      pad, GST_PAD_PROBE_TYPE_BUFFER,
+      [](GstPad *, GstPadProbeInfo *info, gpointer data) {
+        Log *l = static_cast<Log *>(data);
+        std::lock_guard<std::mutex> lk(l->m);
+        l->bufs.emplace_back(g_get_monotonic_time(),
+                             GST_BUFFER_PTS(GST_PAD_PROBE_INFO_BUFFER(info)));
+        return GST_PAD_PROBE_OK;
+      },
+      &log, nullptr);
+  gst_object_unref(pad);
+  gst_object_unref(v);
+  fail_if(gst_element_set_state(p, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE);
+  fail_unless(wait_until(
+      [&] {
+        std::lock_guard<std::mutex> lk(log.m);
+        return log.bufs.size() > 40;
+      },
+      10000));
+  gint64 t = g_get_monotonic_time();
+  /* FALSE overall (our track refuses seeks), but audiotestsrc takes it */
+  gst_element_seek_simple(p, GST_FORMAT_TIME, GST_SEEK_FLAG_FLUSH, 0);
+  sleep_ms(2000);
+  gst_element_set_state(p, GST_STATE_NULL);
+  gst_object_unref(p);
+  size_t after = 0;
+  GstClockTime first_pts = GST_CLOCK_TIME_NONE;
+  for (auto &b : log.bufs)
+    if (b.first >= t) {
+      if (!after)
+        first_pts = b.second;
+      after++;
+    }
+  fail_unless(after >= 30, "%zu video frames in the 2 s after the running time restarted", after);
+  fail_unless(first_pts < GST_SECOND, "first pts after the restart %" GST_TIME_FORMAT,
+              GST_TIME_ARGS(first_pts));
+}
+GST_END_TEST;
+
+/* loop=true on a still image: no busy loop; it ends as a medium of no
+ * duration does. */
+GST_START_TEST(test_loop_still_image)
+{
+  Capture *c = capture_new(media_uri("image.png"));
+  g_object_set(c->src, "loop", TRUE, nullptr);
+  capture_play(c);
+  fail_unless(wait_until([&] { return c->count("nmp") == 1; }, 5000));
+  sleep_ms(1500);
+  fail_unless(c->nbufs("video_0") <= 2, "%zu frames: looping a still image", c->nbufs("video_0"));
+  fail_unless(get_bool(G_OBJECT(c->src), "ended"));
+  assert_no_error(c);
+  capture_free(c);
+}
+GST_END_TEST;
+
+/* A WebM with a valid header and a zeroed body: one ERROR naming the URI, no
+ * GLib critical (fatal in this suite); reusable. Truncated WebM plays what it
+ * has: an error or an end, never a hang, and the element plays the next uri. */
+GST_START_TEST(test_corrupt_and_truncated)
+{
+  Capture *c = capture_new(media_uri("zeroed.webm"));
+  capture_play(c);
+  fail_unless(wait_until([&] { return c->nerrors() > 0; }, 10000), "no error for a zeroed body");
+  sleep_ms(300);
+  fail_unless_equals_int((int)c->nerrors(), 1);
+  std::string text = error_text(c, 0);
+  fail_unless(text.find(media_uri("zeroed.webm")) != std::string::npos, "%s", text.c_str());
+  {
+    std::lock_guard<std::mutex> lk(c->m);
+    fail_unless_equals_int((int)c->pads.size(), 0);
+  }
+  capture_free(c);
+
+  for (const char *cut : {"cut10.webm", "cut50.webm", "cut90.webm"}) {
+    c = capture_new(media_uri(cut));
+    capture_play(c);
+    fail_unless(
+        wait_until([&] { return c->nerrors() > 0 || get_bool(G_OBJECT(c->src), "ended"); }, 10000),
+        "%s: neither an error nor the end", cut);
+    gst_element_set_state(c->pipeline, GST_STATE_NULL);
+    {
+      std::lock_guard<std::mutex> lk(c->m);
+      for (GstMessage *m : c->errors)
+        gst_message_unref(m);
+      c->errors.clear();
+    }
+    size_t first;
+    {
+      std::lock_guard<std::mutex> lk(c->m);
+      first = c->pads.size();
+    }
+    g_object_set(c->src, "uri", media_uri("audio.ogg").c_str(), nullptr);
+    capture_play(c);
+    /* the pads of the cut file were stopped by NULL, maybe without EOS */
+    fail_unless(wait_until(
+                    [&] {
+                      std::lock_guard<std::mutex> lk(c->m);
+                      return c->pads.size() == first + 1 && c->pads.back()->eos &&
+                             c->pads.back()->removed;
+                    },
+                    10000),
+                "not reusable after %s", cut);
+    fail_unless(loud_buffers(c, first) > 20, "muted after %s", cut);
+    assert_no_error(c);
+    capture_free(c);
+  }
+}
+GST_END_TEST;
+
+/* An upstream FLUSH_START / FLUSH_STOP on a track pad: the track goes on
+ * after FLUSH_STOP, with a new segment. */
+GST_START_TEST(test_upstream_flush)
+{
+  Capture *c = capture_new(media_uri("video.ogg"));
+  g_object_set(c->src, "loop", TRUE, nullptr);
+  capture_play(c);
+  fail_unless(wait_until([&] { return c->nbufs("video_0") > 5; }, 5000));
+  GstPad *pad = gst_element_get_static_pad(c->src, "video_0");
+  fail_unless(gst_pad_send_event(pad, gst_event_new_flush_start()));
+  sleep_ms(200);
+  fail_unless(gst_pad_send_event(pad, gst_event_new_flush_stop(TRUE)));
+  size_t at = c->nbufs("video_0");
+  fail_unless(wait_until([&] { return c->nbufs("video_0") > at + 10; }, 5000),
+              "the track stopped after an upstream flush");
+  gst_object_unref(pad);
+  assert_no_error(c);
+  capture_free(c);
+}
+GST_END_TEST;
+
+/* ME-10: a WebM whose range request (a seek) is redirected out of
+ * allowed-origins: muted, and no error; with loop=true, the other origin is
+ * not requested again and again. */
+GST_START_TEST(test_redirect_out_on_range)
+{
+  HttpServer *a = http_server_new(), *b = http_server_new();
+  a->other = http_base(b);
+  b->other = http_base(a);
+  for (bool loop : {false, true}) {
+    Capture *c = capture_new(http_base(a) + "/redirect-on-range/av.webm");
+    set_origins(c->src, {http_base(a) + "/"});
+    g_object_set(c->src, "loop", loop, nullptr);
+    capture_play(c);
+    fail_unless(wait_until([&] { return c->nbufs("audio_0") > 10; }, 10000), "not playing");
+    GstPad *apad = gst_element_get_static_pad(c->src, "audio_0");
+    if (!loop)
+      g_object_set(c->src, "current-time", 0.5, nullptr);
+    /* loop: the loop point seeks back to 0 (a range request) */
+    fail_unless(
+        wait_until([&] { return get_bool(G_OBJECT(apad), "muted") && b->requests > 0; }, 8000),
+        "not muted after the redirect (loop %d)", loop);
+    int at = a->requests + b->requests;
+    sleep_ms(2000);
+    int more = a->requests + b->requests - at;
+    fail_unless(more <= 4, "%d requests in 2 s after leaving allowed-origins", more);
+    assert_no_error(c);
+    gst_object_unref(apad);
+    capture_free(c);
+  }
+  http_server_free(a);
+  http_server_free(b);
+}
+GST_END_TEST;
+
 static Suite *mediacapturesrc_suite()
 {
   Suite *s = suite_create("mediacapturesrc");
@@ -1516,6 +2057,30 @@ static Suite *mediacapturesrc_suite()
   tcase_add_test(tc, test_tags_and_label);
   tcase_add_test(tc, test_av_sync);
   tcase_add_test(tc, test_allowed_origins);
+
+  /* GStreamer's own contracts, one case each (CK_RUN_CASE=<name>) */
+#define ADD_CASE(name, fn)                                                                         \
+  do {                                                                                             \
+    TCase *t = tcase_create(name);                                                                 \
+    tcase_set_timeout(t, 60);                                                                      \
+    suite_add_tcase(s, t);                                                                         \
+    tcase_add_test(t, fn);                                                                         \
+  } while (0)
+  ADD_CASE("eos-event", test_eos_event);
+  ADD_CASE("run-again", test_run_again_after_end);
+  ADD_CASE("stop-from-signals", test_stop_from_signals);
+  ADD_CASE("stop-from-signal-threads", test_stop_from_signal_threads);
+  ADD_CASE("notify-on-change", test_notify_on_change);
+  ADD_CASE("current-time", test_current_time_loading_and_huge);
+  ADD_CASE("live", test_live_udp);
+  ADD_CASE("slow-source", test_slow_source);
+  ADD_CASE("stall", test_http_stall);
+  ADD_CASE("running-time-restart", test_running_time_restart);
+  ADD_CASE("loop-still-image", test_loop_still_image);
+  ADD_CASE("bad-media", test_corrupt_and_truncated);
+  ADD_CASE("upstream-flush", test_upstream_flush);
+  ADD_CASE("ME-10-redirect-on-range", test_redirect_out_on_range);
+#undef ADD_CASE
   return s;
 }
 
