@@ -4,12 +4,13 @@
  * whose file lies inside GST_WEBCAPTURE_BUILD_ROOT, so elements added later are
  * covered without touching this file. */
 
-#include <gst/check/gstcheck.h>
-
 #include <string>
 #include <vector>
 
-namespace {
+#include "webcapture-check.h"
+
+namespace
+{
 
 std::vector<std::string> project_elements()
 {
@@ -60,12 +61,7 @@ bool has_always_src_pad(GstElement *el)
 void fail_on_error_messages(GstBus *bus, const char *name)
 {
   while (GstMessage *msg = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR)) {
-    GError *err = nullptr;
-    gchar *dbg = nullptr;
-    gst_message_parse_error(msg, &err, &dbg);
-    std::string text = std::string(err->message) + " (" + (dbg ? dbg : "") + ")";
-    g_error_free(err);
-    g_free(dbg);
+    std::string text = wc_error_text(msg);
     gst_message_unref(msg);
     fail("%s: ERROR during state changes: %s", name, text.c_str());
   }
@@ -76,15 +72,9 @@ void fail_on_error_messages(GstBus *bus, const char *name)
 
 void set_and_wait(GstElement *pipeline, GstState state, const char *name)
 {
-  GstStateChangeReturn ret = gst_element_set_state(pipeline, state);
-  fail_unless(ret != GST_STATE_CHANGE_FAILURE, "%s: set_state(%s) failed", name,
-              gst_element_state_get_name(state));
+  GST_INFO("%s: to %s", name, gst_element_state_get_name(state));
   /* Live sources answer NO_PREROLL for PAUSED; sinks may complete async. */
-  ret = gst_element_get_state(pipeline, nullptr, nullptr, 5 * GST_SECOND);
-  fail_unless(ret != GST_STATE_CHANGE_FAILURE, "%s: state change to %s failed", name,
-              gst_element_state_get_name(state));
-  fail_unless(ret != GST_STATE_CHANGE_ASYNC, "%s: state change to %s did not complete in 5 s",
-              name, gst_element_state_get_name(state));
+  wc_set_state_sync(pipeline, state, 5);
 }
 
 } // namespace
@@ -94,8 +84,7 @@ GST_START_TEST(test_state_changes_all_orders)
   const std::vector<std::string> names = project_elements();
   fail_if(names.empty(), "no element of the project found in the registry "
                          "(GST_PLUGIN_PATH / GST_WEBCAPTURE_BUILD_ROOT wrong?)");
-  const GstState states[] = {GST_STATE_NULL, GST_STATE_READY, GST_STATE_PAUSED,
-                             GST_STATE_PLAYING};
+  const GstState states[] = {GST_STATE_NULL, GST_STATE_READY, GST_STATE_PAUSED, GST_STATE_PLAYING};
 
   for (const std::string &name : names) {
     GST_INFO("cycling states of %s", name.c_str());
