@@ -318,12 +318,33 @@ gboolean follow_remote_track(GstElement *bin, GstPad *track, GstPad *remote)
 
 } // namespace
 
+namespace
+{
+
+/* No data can have gone through the track yet, nor go while its id changes: its sink pad is
+ * not linked and it never started (no STREAM_START on the track pad). */
+bool track_not_started(GstPad *track)
+{
+  GstPad *sink = sink_pad_of(track);
+  bool unlinked = sink && !gst_pad_is_linked(sink);
+  gst_clear_object(&sink);
+  GstEvent *start = unlinked ? gst_pad_get_sticky_event(track, GST_EVENT_STREAM_START, 0) : nullptr;
+  bool started = start != nullptr;
+  if (start)
+    gst_event_unref(start);
+  return unlinked && !started;
+}
+
+} // namespace
+
 gboolean gst_media_stream_remote_track_id_settable(GstPad *track, const gchar *id)
 {
   GstElement *bin = gst_pad_get_parent_element(track);
   if (!bin)
     return is_token(id); /* not in a bin yet: nothing runs */
-  gboolean ok = gst_webcapture_property_settable(bin, "track-id");
+  /* A track added to a running stream (a renegotiation) may take its remote id too, as long
+   * as nothing went through it; otherwise the NULL/READY policy (and its WARNING). */
+  gboolean ok = track_not_started(track) || gst_webcapture_property_settable(bin, "track-id");
   if (ok && !is_token(id)) {
     g_autofree gchar *shown = id ? g_strescape(id, nullptr) : g_strdup("(null)");
     g_autofree gchar *debug = g_strdup_printf("track-id \"%s\" ignored", shown);

@@ -13,9 +13,10 @@
 
 G_BEGIN_DECLS
 
-/* TRUE when @track may take @id as its track-id now: its mediastreambin is in NULL or READY
- * and @id is an msid-id: 1 to 64 SDP token characters (RFC 4566, RFC 8830). Otherwise a WARNING message is posted by the
- * bin (NotSupportedError / TypeError) and FALSE returned: the old id is kept. */
+/* TRUE when @track may take @id as its track-id now: its mediastreambin is in NULL or READY,
+ * or nothing went through the track yet (sink pad unlinked, no STREAM_START), and @id is an
+ * msid-id: 1 to 64 SDP token characters (RFC 4566, RFC 8830). Otherwise a WARNING message is posted
+ * by the bin (NotSupportedError / TypeError) and FALSE returned: the old id is kept. */
 gboolean gst_media_stream_remote_track_id_settable(GstPad *track, const gchar *id);
 
 /* A new GstStream like @stream (type, flags, caps, tags) with stream-id @id. */

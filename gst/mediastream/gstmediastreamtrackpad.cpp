@@ -439,8 +439,8 @@ static void gst_media_stream_track_pad_class_init(GstMediaStreamTrackPadClass *k
       gobject_class, PROP_TRACK_ID,
       g_param_spec_string("track-id", "Track ID",
                           "The track's id, a random RFC 4122 version 4 UUID, or the remote "
-                          "track's id set in NULL/READY (1 to 64 token characters; MS-5). It is "
-                          "the stream-id of the track's GstStream",
+                          "track's id (an msid-id) set in NULL/READY or before the track's sink "
+                          "pad is linked (MS-5). It is the stream-id of the track's GstStream",
                           nullptr, static_cast<GParamFlags>(rw | GST_PARAM_MUTABLE_READY)));
   g_object_class_install_property(
       gobject_class, PROP_KIND,

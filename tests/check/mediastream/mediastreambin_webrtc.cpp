@@ -504,22 +504,34 @@ static GstPadProbeReturn on_stream_start(GstPad *, GstPadProbeInfo *info, gpoint
   return GST_PAD_PROBE_OK;
 }
 
-/* The number of WARNING messages on @bus now. */
-static guint count_warnings(GstBus *bus)
+/* Pops every message on @bus now: the number of WARNINGs; *@listed (if not
+ * NULL) is set when a stream collection lists a stream with id @stream_id. */
+static guint count_warnings(GstBus *bus, const gchar *stream_id = nullptr, bool *listed = nullptr)
 {
   guint n = 0;
   GstMessage *msg;
-  while ((msg = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING))) {
-    n++;
+  while ((msg = gst_bus_pop(bus))) {
+    if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_WARNING)
+      n++;
+    if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_STREAM_COLLECTION && listed) {
+      GstStreamCollection *collection = nullptr;
+      gst_message_parse_stream_collection(msg, &collection);
+      for (guint i = 0; i < gst_stream_collection_get_size(collection); i++) {
+        GstStream *stream = gst_stream_collection_get_stream(collection, i);
+        *listed |= g_strcmp0(gst_stream_get_stream_id(stream), stream_id) == 0;
+      }
+      gst_object_unref(collection);
+    }
     gst_message_unref(msg);
   }
   return n;
 }
 
 /* MS-5 receive side: in NULL/READY the track takes the remote id (STREAM_START
- * and the collection carry it); a bad id, or any id once running, is refused
- * with a WARNING and the id kept. follow-remote-track refuses a pad that is
- * not a webrtcbin src pad. */
+ * and the collection carry it); a bad id, or a new id for a track that runs,
+ * is refused with a WARNING and the id kept; a track added while running takes
+ * its id before anything flows. follow-remote-track refuses a pad that is not
+ * a webrtcbin src pad. */
 GST_START_TEST(test_remote_track_id)
 {
   GstElement *pipeline = gst_parse_launch("videotestsrc is-live=true ! ms. mediastreambin name=ms "
@@ -560,6 +572,21 @@ GST_START_TEST(test_remote_track_id)
   g_object_get(track, "track-id", &id, NULL);
   fail_unless_equals_string(id, "{remote-track-1}");
   g_free(id);
+
+  /* A track added while running (a renegotiation) takes its id before anything flows. */
+  GstPad *late_sink = gst_element_request_pad_simple(ms, "audio_sink_%u");
+  GstPad *late = gst_element_get_static_pad(ms, "audio_0");
+  count_warnings(bus);
+  g_object_set(late, "track-id", "late-track", NULL);
+  bool in_collection = false;
+  fail_unless_equals_int(count_warnings(bus, "late-track", &in_collection), 0);
+  g_object_get(late, "track-id", &id, NULL);
+  fail_unless_equals_string(id, "late-track");
+  g_free(id);
+  fail_unless(in_collection, "a stream collection lists the late track's new id");
+  gst_element_release_request_pad(ms, late_sink);
+  gst_object_unref(late_sink);
+  gst_object_unref(late);
 
   GstElement *sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
   GstPad *not_webrtc = gst_element_get_static_pad(sink, "sink");
