@@ -689,6 +689,17 @@ static Step send_pending_locked(GstCanvasCaptureSrc *self, std::unique_lock<std:
   return Step::next();
 }
 
+/* After the draw handler: what to return instead of a frame when flushing
+ * (FLUSHING), or when the element stopped meanwhile (EOS: the run is over; the
+ * handler changed the state from the streaming thread, which GStreamer cannot
+ * join, and no frame may follow), else OK. */
+static GstFlowReturn after_draw_locked(GstCanvasCaptureSrcPrivate *priv, const RunState &run)
+{
+  if (priv->run.get() != &run)
+    return GST_FLOW_EOS;
+  return run.flushing ? GST_FLOW_FLUSHING : GST_FLOW_OK;
+}
+
 static bool canvas_size_negotiated_locked(GstCanvasCaptureSrcPrivate *priv, const RunState &run)
 {
   return priv->canvas_width == GST_VIDEO_INFO_WIDTH(&run.info) &&
@@ -729,6 +740,11 @@ static GstFlowReturn create_offline(GstCanvasCaptureSrc *self, std::unique_lock<
   }
   if (drew)
     mark_new_content_locked(priv);
+  GstFlowReturn ret = after_draw_locked(priv, run);
+  if (ret != GST_FLOW_OK) {
+    release_canvas_locked(priv);
+    return ret;
+  }
   bool muted = run.muted;
   GstBuffer *frame;
   {
@@ -828,6 +844,11 @@ static Step capture_locked(GstCanvasCaptureSrc *self, std::unique_lock<std::mute
     }
     if (drew)
       mark_new_content_locked(priv);
+    GstFlowReturn ret = after_draw_locked(priv, run);
+    if (ret != GST_FLOW_OK) {
+      release_canvas_locked(priv);
+      return Step::finish(ret);
+    }
   }
 
   /* CC-8: a paint with new content while a capture is requested makes a
@@ -1031,9 +1052,8 @@ static gboolean gst_canvas_capture_src_set_caps(GstBaseSrc *src, GstCaps *caps)
     return FALSE;
   GST_DEBUG_OBJECT(self, "negotiated %" GST_PTR_FORMAT, caps);
   std::lock_guard<std::mutex> guard(self->priv->lock);
-  if (!self->priv->run)
-    return FALSE;
-  self->priv->run->info = info;
+  if (self->priv->run) /* none after a stop() from inside a draw handler */
+    self->priv->run->info = info;
   return TRUE;
 }
 

@@ -2101,6 +2101,95 @@ GST_START_TEST(test_stop_in_notify_muted)
 }
 GST_END_TEST;
 
+namespace
+{
+struct StopInDraw {
+  GstElement *pipeline;
+  std::atomic<int> calls{0};
+  std::mutex lock;
+  std::condition_variable cond;
+  bool done = false;
+  GstStateChangeReturn ret = GST_STATE_CHANGE_FAILURE;
+  std::atomic<int> join_warnings{0};
+  std::atomic<int> other_warnings{0};
+};
+
+gboolean stop_in_draw(GstElement *, cairo_t *cr, guint64, gpointer data)
+{
+  auto *job = static_cast<StopInDraw *>(data);
+  if (job->calls++ > 0)
+    return FALSE;
+  cairo_set_source_rgb(cr, 1, 0, 0);
+  cairo_paint(cr);
+  GstStateChangeReturn ret = gst_element_set_state(job->pipeline, GST_STATE_NULL);
+  {
+    std::lock_guard<std::mutex> g(job->lock);
+    job->ret = ret;
+    job->done = true;
+  }
+  job->cond.notify_all();
+  return TRUE;
+}
+
+/* GStreamer's own warning for a state change from the streaming thread (the
+ * task cannot join itself) is expected here; any other warning is not. */
+void on_gstreamer_warning(const gchar *, GLogLevelFlags, const gchar *message, gpointer data)
+{
+  auto *job = static_cast<StopInDraw *>(data);
+  if (strstr(message, "from its thread would deadlock"))
+    job->join_warnings++;
+  else
+    job->other_warnings++;
+}
+} // namespace
+
+GST_START_TEST(test_stop_in_draw)
+{
+  /* set_state(NULL) synchronously from inside the draw handler, on the
+   * streaming thread, offline: GStreamer warns that the task cannot join
+   * itself, the element ends its create() with its own reference to the run
+   * state, and the pipeline reaches NULL: no crash, no deadlock. (Live, a
+   * GstBaseSrc then parks its streaming thread until PLAYING: the documented
+   * limitation; the contract suite stops from draw with
+   * gst_element_call_async(), live and offline.) */
+  {
+    GstElement *pipeline =
+        gst_parse_launch("canvascapturesrc name=c is-live=false frame-rate=30 ! fakesink", nullptr);
+    fail_unless(pipeline != nullptr);
+    GstElement *canvas = gst_bin_get_by_name(GST_BIN(pipeline), "c");
+    StopInDraw job;
+    job.pipeline = pipeline;
+    g_signal_connect(canvas, "draw", G_CALLBACK(stop_in_draw), &job);
+    guint handler = g_log_set_handler("GStreamer", G_LOG_LEVEL_WARNING, on_gstreamer_warning, &job);
+    {
+      Watchdog w("set_state(NULL) from inside draw", 20);
+      fail_unless(gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+      {
+        std::unique_lock<std::mutex> g(job.lock);
+        fail_unless(job.cond.wait_for(g, std::chrono::seconds(10 * slow_factor()),
+                                      [&] { return job.done; }),
+                    "draw not emitted");
+      }
+      fail_unless(job.ret != GST_STATE_CHANGE_FAILURE, "set_state(NULL) inside draw failed");
+      fail_unless_equals_int(gst_element_set_state(pipeline, GST_STATE_NULL),
+                             GST_STATE_CHANGE_SUCCESS);
+      /* The task could not join itself: join it from here, so that the
+       * streaming thread has left the element before it is freed. */
+      GstPad *src = gst_element_get_static_pad(canvas, "src");
+      gst_pad_stop_task(src);
+      gst_object_unref(src);
+    }
+    g_log_remove_handler("GStreamer", handler);
+    fail_unless_equals_int(job.other_warnings.load(), 0);
+    GstState state = GST_STATE_VOID_PENDING;
+    gst_element_get_state(canvas, &state, nullptr, 0);
+    fail_unless_equals_int(state, GST_STATE_NULL);
+    gst_object_unref(canvas);
+    gst_object_unref(pipeline);
+  }
+}
+GST_END_TEST;
+
 static TCase *add_case(Suite *s, const char *name)
 {
   TCase *tc = tcase_create(name);
@@ -2188,6 +2277,7 @@ static Suite *canvascapturesrc_suite(void)
   tcase_add_test(tc, test_begin_draw_inside_draw);
   tcase_add_test(tc, test_threads_stress);
   tcase_add_test(tc, test_unlock_to_null);
+  tcase_add_test(tc, test_stop_in_draw);
   return s;
 }
 
