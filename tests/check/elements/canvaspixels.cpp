@@ -1,10 +1,13 @@
 /* Unit tests for canvascapturesrc's pixel code (ext/cairo/canvaspixels.h):
  * the optimised scan and unpremultiply against their plain scalar
  * references on every (alpha, colour) pair, random images, odd widths and
- * padded strides; the copy-on-write test; frame memory from a pool. */
+ * padded strides; the copy-on-write test; frame memory from a pool; and,
+ * through the element, the frames made while downstream keeps them. */
 
 #include <gst/check/gstcheck.h>
 #include <gst/video/video.h>
+
+#include <cairo.h>
 
 #include <cstring>
 #include <vector>
@@ -400,6 +403,108 @@ GST_START_TEST(test_unpremultiplied_frame)
 }
 GST_END_TEST;
 
+/* Through the element: frames held downstream (an appsink queueing them all)
+ * make canvascapturesrc build alpha=true frames as one-pass converted copies,
+ * handing out the canvas every 32nd frame to probe; whatever the path, each
+ * frame is the straight-alpha image of what was drawn for it. */
+struct ExpectedFrames {
+  std::vector<std::vector<guint8>> frames;
+};
+
+gboolean on_draw_mixed(GstElement *, cairo_t *cr, guint64, gpointer user_data)
+{
+  auto *exp = static_cast<ExpectedFrames *>(user_data);
+  const guint n = exp->frames.size();
+  cairo_save(cr);
+  cairo_set_operator(cr, CAIRO_OPERATOR_SOURCE);
+  /* Opaque two frames out of three, translucent the third. */
+  cairo_set_source_rgba(cr, (n % 7) / 7.0, 0.4, 0.6, n % 3 == 2 ? 0.5 : 1.0);
+  cairo_paint(cr);
+  cairo_set_operator(cr, CAIRO_OPERATOR_OVER);
+  cairo_set_source_rgba(cr, 1.0, 0.2, 0.1, n % 5 == 0 ? 0.75 : 1.0);
+  cairo_rectangle(cr, n % 30, 2, 5, 4);
+  cairo_fill(cr);
+  cairo_restore(cr);
+  cairo_surface_t *target = cairo_get_target(cr);
+  cairo_surface_flush(target);
+  const gint width = cairo_image_surface_get_width(target);
+  const gint height = cairo_image_surface_get_height(target);
+  const gint stride = cairo_image_surface_get_stride(target);
+  std::vector<guint8> straight((gsize)stride * height);
+  cp::unpremultiply_rows_reference(cairo_image_surface_get_data(target), straight.data(), stride,
+                                   width, 0, height);
+  exp->frames.push_back(std::move(straight));
+  return TRUE;
+}
+
+GST_START_TEST(test_element_frames_when_downstream_keeps_them)
+{
+  const guint frames = 70;
+  GstElement *pipeline = gst_parse_launch(
+      "canvascapturesrc name=src is-live=false frame-rate=30 alpha=true width=37 height=9 "
+      "num-buffers=70 ! appsink name=sink sync=false",
+      nullptr);
+  fail_unless(pipeline != nullptr);
+  GstElement *src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
+  GstElement *sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
+  ExpectedFrames exp;
+  g_signal_connect(src, "draw", G_CALLBACK(on_draw_mixed), &exp);
+  fail_unless(gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+
+  /* The appsink queues every frame until pulled (it holds them all): pull
+   * once the last one is in, so that all were held while the next were made. */
+  std::vector<GstSample *> samples;
+  for (guint n = 0; n < frames; n++) {
+    GstSample *sample = nullptr;
+    g_signal_emit_by_name(sink, "try-pull-sample", (GstClockTime)(30 * GST_SECOND), &sample);
+    fail_unless(sample != nullptr, "frame %u missing", n);
+    samples.push_back(sample);
+    if (n == 0) {
+      /* Wait for the source to have made them all (it never waits for us). */
+      for (int i = 0; i < 3000; i++) {
+        guint64 captured = 0;
+        GstStructure *st = nullptr;
+        g_object_get(src, "stats", &st, nullptr);
+        gst_structure_get_uint64(st, "frames-captured", &captured);
+        gst_structure_free(st);
+        if (captured >= frames)
+          break;
+        g_usleep(10000);
+      }
+    }
+  }
+  GstBus *bus = gst_element_get_bus(pipeline);
+  GstMessage *msg = gst_bus_timed_pop_filtered(
+      bus, 30 * GST_SECOND, (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  fail_unless(msg != nullptr && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS);
+  gst_message_unref(msg);
+  gst_object_unref(bus);
+
+  fail_unless_equals_int(exp.frames.size(), frames);
+  for (guint n = 0; n < frames; n++) {
+    GstBuffer *buf = gst_sample_get_buffer(samples[n]);
+    fail_unless_equals_int(gst_buffer_get_size(buf), exp.frames[n].size());
+    fail_unless(gst_buffer_memcmp(buf, 0, exp.frames[n].data(), exp.frames[n].size()) == 0,
+                "frame %u differs from what was drawn", n);
+    gst_sample_unref(samples[n]);
+  }
+
+  /* The canvas was copied for the first frame held and at the probes only. */
+  GstStructure *stats = nullptr;
+  g_object_get(src, "stats", &stats, nullptr);
+  guint64 copies = G_MAXUINT64;
+  fail_unless(gst_structure_get_uint64(stats, "canvas-copies", &copies));
+  fail_unless(copies <= 1 + frames / cp::HoldTracker::PROBE_PERIOD,
+              "%" G_GUINT64_FORMAT " copies of the canvas", copies);
+  gst_structure_free(stats);
+
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(src);
+  gst_object_unref(sink);
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
 Suite *canvaspixels_suite()
 {
   Suite *s = suite_create("canvaspixels");
@@ -415,6 +520,7 @@ Suite *canvaspixels_suite()
   tcase_add_test(tc, test_alloc_frame_recycles);
   tcase_add_test(tc, test_alloc_frame_never_waits);
   tcase_add_test(tc, test_unpremultiplied_frame);
+  tcase_add_test(tc, test_element_frames_when_downstream_keeps_them);
   return s;
 }
 
