@@ -21,6 +21,8 @@
 
 #include <glib/gstdio.h>
 
+#include "webcapture-check.h"
+
 #include <atomic>
 #include <cmath>
 #include <condition_variable>
@@ -34,7 +36,6 @@ namespace
 {
 
 constexpr gint64 kTimeoutMs = 5000;
-constexpr const char *kTrackStateName = "mediastream-track-state";
 
 struct Rgba {
   double r, g, b, a;
@@ -165,19 +166,17 @@ GstEvent *wait_event_type(GstHarness *h, GstEventType type, gint64 timeout_ms = 
       h, [type](GstEvent *ev) { return GST_EVENT_TYPE(ev) == type; }, timeout_ms);
 }
 
+/* The mediastream-track-state event, parsed by gst/common. */
 bool is_track_state(GstEvent *ev)
 {
-  if (GST_EVENT_TYPE(ev) != GST_EVENT_CUSTOM_DOWNSTREAM_STICKY)
-    return false;
-  const GstStructure *s = gst_event_get_structure(ev);
-  return s && gst_structure_has_name(s, kTrackStateName);
+  bool muted;
+  return wc_parse_track_state(ev, &muted);
 }
 
-gboolean track_state_muted(GstEvent *ev)
+bool track_state_muted(GstEvent *ev)
 {
-  gboolean muted = FALSE;
-  fail_unless(gst_structure_get_boolean(gst_event_get_structure(ev), "muted", &muted),
-              "track-state event without a boolean 'muted' field");
+  bool muted = false;
+  fail_unless(wc_parse_track_state(ev, &muted), "not a track-state event with a 'muted' field");
   return muted;
 }
 
@@ -378,27 +377,6 @@ GstMessage *start_expect_error(GstElement *el, GstBus *bus)
   return msg;
 }
 
-void check_web_error(GstMessage *msg, GQuark domain, gint code, const char *dom_exception)
-{
-  GError *err = nullptr;
-  gchar *dbg = nullptr;
-  gst_message_parse_error(msg, &err, &dbg);
-  fail_unless(err != nullptr);
-  fail_unless(err->domain == domain, "error domain %s, expected %s", g_quark_to_string(err->domain),
-              g_quark_to_string(domain));
-  fail_unless_equals_int(err->code, code);
-  fail_unless(g_str_has_prefix(err->message, dom_exception), "message '%s' does not start with %s",
-              err->message, dom_exception);
-  const GstStructure *details = nullptr;
-  gst_message_parse_error_details(msg, &details);
-  fail_unless(details != nullptr, "ERROR message has no details structure");
-  const gchar *name = gst_structure_get_string(details, "dom-exception");
-  fail_unless(name != nullptr, "details have no dom-exception string");
-  fail_unless_equals_string(name, dom_exception);
-  g_error_free(err);
-  g_free(dbg);
-}
-
 /* Runs @el to PLAYING with a frame-rate that must be refused. */
 void check_rate_refused(double rate, const char *dom_exception)
 {
@@ -408,7 +386,7 @@ void check_rate_refused(double rate, const char *dom_exception)
   gst_element_set_bus(el, bus);
   g_object_set(el, "frame-rate", rate, nullptr);
   GstMessage *msg = start_expect_error(el, bus);
-  check_web_error(msg, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS, dom_exception);
+  wc_expect_web_error(msg, dom_exception, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS);
   gst_message_unref(msg);
   fail_unless_equals_int(gst_element_set_state(el, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
   gst_element_set_bus(el, nullptr);
@@ -870,11 +848,7 @@ GST_START_TEST(test_ready_only_properties)
   for (int i = 0; i < 4; i++) {
     GstMessage *msg = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING);
     fail_unless(msg != nullptr, "warning %d of 4 missing", i + 1);
-    const GstStructure *details = nullptr;
-    gst_message_parse_warning_details(msg, &details);
-    fail_unless(details != nullptr);
-    fail_unless_equals_string(gst_structure_get_string(details, "dom-exception"),
-                              "NotSupportedError");
+    wc_expect_web_error(msg, "NotSupportedError");
     gst_message_unref(msg);
   }
   fail_unless_equals_int(gst_element_set_state(el, GST_STATE_READY), GST_STATE_CHANGE_SUCCESS);
@@ -932,7 +906,7 @@ GST_START_TEST(test_origin_not_clean_at_start)
   gst_element_set_bus(el, bus);
   g_object_set(el, "origin-clean", FALSE, nullptr);
   GstMessage *msg = start_expect_error(el, bus);
-  check_web_error(msg, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_AUTHORIZED, "SecurityError");
+  wc_expect_web_error(msg, "SecurityError", GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_AUTHORIZED);
   gst_message_unref(msg);
   GstState state;
   gst_element_get_state(el, &state, nullptr, 0);
@@ -1637,42 +1611,6 @@ int slow_factor()
   return g_getenv("WEBCAPTURE_UNDER_VALGRIND") ? 20 : 1;
 }
 
-/* Aborts the process, naming @what, unless disarmed within @seconds: a thread
- * that deadlocked cannot be failed from another one. */
-class Watchdog
-{
-public:
-  Watchdog(const char *what, int seconds) : what_(what)
-  {
-    seconds *= slow_factor();
-    thread_ = std::thread([this, seconds] {
-      std::unique_lock<std::mutex> g(lock_);
-      if (!cond_.wait_for(g, std::chrono::seconds(seconds), [this] { return done_; })) {
-        g_printerr("watchdog: %s did not finish within %d s (deadlock)\n", what_, seconds);
-        abort();
-      }
-    });
-  }
-  ~Watchdog() { disarm(); }
-  void disarm()
-  {
-    {
-      std::lock_guard<std::mutex> g(lock_);
-      done_ = true;
-    }
-    cond_.notify_all();
-    if (thread_.joinable())
-      thread_.join();
-  }
-
-private:
-  const char *what_;
-  std::mutex lock_;
-  std::condition_variable cond_;
-  bool done_ = false;
-  std::thread thread_;
-};
-
 /* A PNG of @w x @h pixels of one colour in a temporary directory. */
 struct PngFile {
   gchar *dir = nullptr;
@@ -1896,7 +1834,7 @@ GST_START_TEST(test_start_while_holding_canvas)
   cairo_set_source_rgb(cr, 1, 0, 0);
   cairo_paint(cr);
   {
-    Watchdog w("set_state(PLAYING) by the thread holding the canvas", 20);
+    WcWatchdog w(20 * slow_factor(), "set_state(PLAYING) by the thread holding the canvas");
     gst_harness_play(h);
   }
   g_signal_emit_by_name(h->element, "end-draw", cr);
@@ -1927,7 +1865,7 @@ GST_START_TEST(test_frame_rate_ceiling)
     check_caps(caps, "BGRA", 300, 150, 0, 1000);
     gst_event_unref(ev);
     {
-      Watchdog w("begin-draw at a frame-rate of 1e9 or more", 20);
+      WcWatchdog w(20 * slow_factor(), "begin-draw at a frame-rate of 1e9 or more");
       for (int i = 0; i < 20; i++) {
         const gint64 t0 = g_get_monotonic_time();
         paint(h->element, i % 2 ? kRed : kBlue);
@@ -1945,7 +1883,7 @@ GST_START_TEST(test_frame_rate_ceiling)
   gst_element_set_bus(el, bus);
   g_object_set(el, "is-live", FALSE, "frame-rate", 1e9, nullptr);
   GstMessage *msg = start_expect_error(el, bus);
-  check_web_error(msg, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS, "NotSupportedError");
+  wc_expect_web_error(msg, "NotSupportedError", GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS);
   gst_message_unref(msg);
   fail_unless_equals_int(gst_element_set_state(el, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
   gst_element_set_bus(el, nullptr);
@@ -2073,7 +2011,7 @@ GST_START_TEST(test_stop_in_notify_muted)
       g_object_set(canvas, "origin-clean", FALSE, nullptr); /* muted */
     gulong id = g_signal_connect(canvas, "notify::muted", G_CALLBACK(stop_on_notify), &job);
     {
-      Watchdog w("set_state(NULL) from inside notify::muted", 20);
+      WcWatchdog w(20 * slow_factor(), "set_state(NULL) from inside notify::muted");
       if (from_stop) {
         fail_unless_equals_int(gst_element_set_state(pipeline, GST_STATE_NULL),
                                GST_STATE_CHANGE_SUCCESS);
@@ -2162,7 +2100,7 @@ GST_START_TEST(test_stop_in_draw)
     g_signal_connect(canvas, "draw", G_CALLBACK(stop_in_draw), &job);
     guint handler = g_log_set_handler("GStreamer", G_LOG_LEVEL_WARNING, on_gstreamer_warning, &job);
     {
-      Watchdog w("set_state(NULL) from inside draw", 20);
+      WcWatchdog w(20 * slow_factor(), "set_state(NULL) from inside draw");
       fail_unless(gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
       {
         std::unique_lock<std::mutex> g(job.lock);

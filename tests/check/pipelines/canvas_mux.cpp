@@ -5,6 +5,8 @@
 
 #include <gst/check/gstcheck.h>
 
+#include "webcapture-check.h"
+
 #include <cairo-gobject.h>
 #include <cairo.h>
 
@@ -15,13 +17,6 @@
 #include <string>
 
 namespace {
-
-void require_element(const char *name)
-{
-  GstElementFactory *f = gst_element_factory_find(name);
-  fail_unless(f != nullptr, "element %s is needed by this test (install its plugin)", name);
-  gst_object_unref(f);
-}
 
 /* Audio timeline seen when decoding the file back. */
 struct AudioSpan {
@@ -122,9 +117,11 @@ gpointer send_eos_thread(gpointer data)
 
 GST_START_TEST(test_idle_canvas_does_not_stall_live_audio)
 {
-  for (const char *n : {"videoconvert", "vp8enc", "webmmux", "audiotestsrc", "audioconvert",
-                        "opusenc", "filesink", "uridecodebin"})
-    require_element(n);
+  std::string missing;
+  fail_unless(wc_have_elements({"videoconvert", "vp8enc", "webmmux", "audiotestsrc", "audioconvert",
+                                "opusenc", "filesink", "uridecodebin"},
+                               &missing),
+              "element %s is needed by this test (install its plugin)", missing.c_str());
 
   gchar *dir = g_dir_make_tmp("canvasmux-XXXXXX", nullptr);
   fail_unless(dir != nullptr);
