@@ -1601,8 +1601,8 @@ static void gst_canvas_capture_src_class_init(GstCanvasCaptureSrcClass *klass)
    */
   signals[SIGNAL_REQUEST_FRAME] = g_signal_new_class_handler(
       "request-frame", G_TYPE_FROM_CLASS(klass),
-      (GSignalFlags)(G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION), G_CALLBACK(request_frame), nullptr,
-      nullptr, nullptr, G_TYPE_NONE, 0);
+      (GSignalFlags)(G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
+      G_CALLBACK(GST_DEBUG_FUNCPTR(request_frame)), nullptr, nullptr, nullptr, G_TYPE_NONE, 0);
 
   /**
    * GstCanvasCaptureSrc::begin-draw:
@@ -1613,7 +1613,8 @@ static void gst_canvas_capture_src_class_init(GstCanvasCaptureSrcClass *klass)
    */
   signals[SIGNAL_BEGIN_DRAW] = g_signal_new_class_handler(
       "begin-draw", G_TYPE_FROM_CLASS(klass), (GSignalFlags)(G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
-      G_CALLBACK(begin_draw), nullptr, nullptr, nullptr, CAIRO_GOBJECT_TYPE_CONTEXT, 0);
+      G_CALLBACK(GST_DEBUG_FUNCPTR(begin_draw)), nullptr, nullptr, nullptr,
+      CAIRO_GOBJECT_TYPE_CONTEXT, 0);
 
   /**
    * GstCanvasCaptureSrc::end-draw:
@@ -1623,7 +1624,7 @@ static void gst_canvas_capture_src_class_init(GstCanvasCaptureSrcClass *klass)
    */
   signals[SIGNAL_END_DRAW] = g_signal_new_class_handler(
       "end-draw", G_TYPE_FROM_CLASS(klass), (GSignalFlags)(G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
-      G_CALLBACK(end_draw), nullptr, nullptr, nullptr, G_TYPE_NONE, 1,
+      G_CALLBACK(GST_DEBUG_FUNCPTR(end_draw)), nullptr, nullptr, nullptr, G_TYPE_NONE, 1,
       CAIRO_GOBJECT_TYPE_CONTEXT | G_SIGNAL_TYPE_STATIC_SCOPE);
 
   gst_element_class_set_static_metadata(
