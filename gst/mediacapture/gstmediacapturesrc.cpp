@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "gstmediastreamtrackstate.h"
+#include "mediaorigins.h"
 #include "gstwebcaptureerror.h"
 #include "gstwebcapturei18n.h"
 
@@ -179,73 +180,6 @@ struct ControlRun {
 };
 
 thread_local ControlRun *tls_control_run = nullptr;
-
-gboolean parse_audio_tracks(const gchar *spec, std::vector<gint> *out, gboolean *all)
-{
-  out->clear();
-  *all = FALSE;
-  if (!spec)
-    return FALSE;
-  gchar *s = g_strstrip(g_strdup(spec));
-  gboolean ok = TRUE;
-  if (g_ascii_strcasecmp(s, "all") == 0) {
-    *all = TRUE;
-  } else if (g_ascii_strcasecmp(s, "none") == 0 || *s == '\0') {
-  } else {
-    gchar **parts = g_strsplit(s, ",", -1);
-    for (gchar **p = parts; *p; p++) {
-      gchar *t = g_strstrip(*p);
-      gchar *end = nullptr;
-      gint64 v = g_ascii_strtoll(t, &end, 10);
-      if (*t == '\0' || !end || *end != '\0' || v < 0 || v > G_MAXINT) {
-        ok = FALSE;
-        break;
-      }
-      out->push_back((gint)v);
-    }
-    g_strfreev(parts);
-  }
-  g_free(s);
-  return ok;
-}
-
-gint default_port(const gchar *scheme)
-{
-  if (!scheme)
-    return -1;
-  if (g_ascii_strcasecmp(scheme, "http") == 0)
-    return 80;
-  if (g_ascii_strcasecmp(scheme, "https") == 0)
-    return 443;
-  return -1;
-}
-
-/* ME-10: @uri is inside @prefix when scheme, host and port are the same and
- * its path starts with the prefix's path. */
-gboolean uri_has_prefix(const gchar *uri, const gchar *prefix)
-{
-  GUri *u = g_uri_parse(uri, G_URI_FLAGS_NONE, nullptr);
-  GUri *p = g_uri_parse(prefix, G_URI_FLAGS_NONE, nullptr);
-  gboolean ok = FALSE;
-  if (u && p) {
-    const gchar *us = g_uri_get_scheme(u), *ps = g_uri_get_scheme(p);
-    const gchar *uh = g_uri_get_host(u), *ph = g_uri_get_host(p);
-    gint up = g_uri_get_port(u), pp = g_uri_get_port(p);
-    if (up < 0)
-      up = default_port(us);
-    if (pp < 0)
-      pp = default_port(ps);
-    const gchar *upath = g_uri_get_path(u), *ppath = g_uri_get_path(p);
-    ok = us && ps && g_ascii_strcasecmp(us, ps) == 0 &&
-         g_ascii_strcasecmp(uh ? uh : "", ph ? ph : "") == 0 && up == pp &&
-         g_str_has_prefix(upath ? upath : "", ppath ? ppath : "");
-  }
-  if (u)
-    g_uri_unref(u);
-  if (p)
-    g_uri_unref(p);
-  return ok;
-}
 
 } // namespace
 
@@ -1064,14 +998,9 @@ static GstElement *make_element(const gchar *factory)
   return e;
 }
 
-static gboolean uri_allowed(GstMediaCaptureSrcPrivate *priv, const gchar *uri)
+static bool uri_allowed(GstMediaCaptureSrcPrivate *priv, const gchar *uri)
 {
-  if (!priv->allowed_origins || !priv->allowed_origins[0])
-    return TRUE;
-  for (GStrv o = priv->allowed_origins; *o; o++)
-    if (uri_has_prefix(uri, *o))
-      return TRUE;
-  return FALSE;
+  return mediacapture::uri_allowed(priv->allowed_origins, uri);
 }
 
 static GstPadProbeReturn source_probe(GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
@@ -1166,10 +1095,7 @@ static void on_pad_added(GstElement *decodebin, GstPad *pad, gpointer user_data)
       selected = priv->video_track >= 0 && (guint)priv->video_track == priv->video_seen;
       priv->video_seen++;
     } else if (is_audio) {
-      std::vector<gint> list;
-      gboolean all = FALSE;
-      parse_audio_tracks(priv->audio_tracks.c_str(), &list, &all);
-      selected = all || std::find(list.begin(), list.end(), (gint)priv->audio_seen) != list.end();
+      selected = mediacapture::audio_track_selected(priv->audio_tracks.c_str(), priv->audio_seen);
       priv->audio_seen++;
     }
   }
@@ -1547,7 +1473,7 @@ static void load(GstMediaCaptureSrc *self, const std::string &uri, gdouble start
   if (uri.empty())
     return;
 
-  gboolean allowed;
+  bool allowed;
   {
     std::lock_guard<std::mutex> lk(priv->lock);
     allowed = uri_allowed(priv, uri.c_str());
@@ -1705,7 +1631,9 @@ static void handle_command(GstMediaCaptureSrc *self, const Command &c)
       std::lock_guard<std::mutex> lk(priv->lock);
       stale = c.generation != priv->generation;
       /* prerolled on EOS with nothing decoded: a broken medium */
-      empty = !priv->live && priv->samples_this_load == 0;
+      empty = !priv->live && priv->samples_this_load == 0 && !priv->branches.empty();
+      for (auto &b : priv->branches)
+        empty = empty && b->eos;
       uri = priv->loaded_uri;
       warning = priv->first_warning;
       start = priv->pending_start;
@@ -1794,7 +1722,7 @@ static void handle_command(GstMediaCaptureSrc *self, const Command &c)
        * empty file) would loop at once, forever */
       empty_iteration = !GST_CLOCK_TIME_IS_VALID(priv->iteration_media_end) ||
                         priv->iteration_media_end < kMinLoopMedia;
-      empty_load = priv->samples_this_load == 0 && !origin_left;
+      empty_load = priv->samples_this_load == 0 && !origin_left && !priv->branches.empty();
       uri = priv->loaded_uri;
       warning = priv->first_warning;
       if (priv->pipeline)
@@ -2201,8 +2129,8 @@ static void gst_media_capture_src_set_property(GObject *object, guint prop_id, c
       } else {
         const gchar *s = g_value_get_string(value);
         std::vector<gint> list;
-        gboolean all;
-        if (!parse_audio_tracks(s, &list, &all)) {
+        bool all;
+        if (!mediacapture::parse_audio_tracks(s, &list, &all)) {
           g_warning("mediacapturesrc: audio-tracks must be \"all\", \"none\" or a comma "
                     "separated list of indices, not \"%s\"",
                     s ? s : "(null)");
