@@ -77,6 +77,8 @@ struct Track;
 struct Branch {
   GstMediaCaptureSrc *self = nullptr;
   bool is_video = false;
+  guint kind_index = 0;          /* among the medium's video (audio) streams */
+  bool selected = false;         /* captured by a track (ME-1); under priv lock */
   GstElement *appsink = nullptr; /* owned by the internal pipeline */
   GstCaps *caps = nullptr;       /* output caps, known when the stream is exposed */
   GstCaps *last_caps = nullptr;  /* last caps seen on a sample */
@@ -155,6 +157,7 @@ enum class CommandType {
   Rate,
   Paused,
   Ended,
+  Select,
   NotifyMuted,
   Quit
 };
@@ -319,6 +322,15 @@ GST_ELEMENT_REGISTER_DEFINE(mediacapturesrc, "mediacapturesrc", GST_RANK_NONE,
 
 static void post_command(GstMediaCaptureSrc *self, Command cmd);
 static bool run_current_locked(GstMediaCaptureSrcPrivate *priv);
+
+/* ME-1: is the @kind_index-th video (audio) stream selected by the
+ * properties? */
+static bool branch_selected_locked(GstMediaCaptureSrcPrivate *priv, bool is_video, guint kind_index)
+{
+  if (is_video)
+    return priv->video_track >= 0 && (guint)priv->video_track == kind_index;
+  return mediacapture::audio_track_selected(priv->audio_tracks.c_str(), kind_index);
+}
 
 /* ---------------------------------------------------------------- muting */
 
@@ -752,10 +764,11 @@ static void expose_tracks(GstMediaCaptureSrc *self)
   guint group = gst_util_group_id_next();
   {
     std::lock_guard<std::mutex> lk(priv->lock);
-    if (priv->quit || !run_current_locked(priv) || priv->eos_requested || !priv->tracks.empty() ||
-        priv->branches.empty())
+    if (priv->quit || !run_current_locked(priv) || priv->eos_requested || priv->ended)
       return;
     for (auto &b : priv->branches) {
+      if (!b->selected || b->track)
+        continue;
       auto t = std::make_shared<Track>();
       t->self = self;
       t->branch = b.get();
@@ -785,6 +798,8 @@ static void expose_tracks(GstMediaCaptureSrc *self)
       priv->tracks.push_back(t);
       created.push_back(t);
     }
+    if (created.empty())
+      return;
   }
   for (auto &t : created) {
     /* pad-added handlers may stop the element (which ends these tracks) */
@@ -812,13 +827,23 @@ static void expose_tracks(GstMediaCaptureSrc *self)
 
 /* Ends every track (ME-3): EOS after what is queued (or at once when
  * @drop_queued), then removes its pad. Control thread or state change. */
-static void end_tracks(GstMediaCaptureSrc *self, bool drop_queued, bool force)
+static void end_tracks(GstMediaCaptureSrc *self, bool drop_queued, bool force,
+                       bool only_deselected = false)
 {
   GstMediaCaptureSrcPrivate *priv = self->priv;
   std::vector<std::shared_ptr<Track>> tracks;
   {
     std::unique_lock<std::mutex> lk(priv->lock);
-    tracks.swap(priv->tracks);
+    if (only_deselected) {
+      /* ME-3: a deselected track ends; the others go on */
+      auto keep = std::stable_partition(
+          priv->tracks.begin(), priv->tracks.end(),
+          [](const std::shared_ptr<Track> &t) { return t->branch && t->branch->selected; });
+      tracks.assign(keep, priv->tracks.end());
+      priv->tracks.erase(keep, priv->tracks.end());
+    } else {
+      tracks.swap(priv->tracks);
+    }
     for (auto &t : tracks) {
       t->eos_pending = true;
       if (force)
@@ -1083,6 +1108,7 @@ static void on_pad_added(GstElement *decodebin, GstPad *pad, gpointer user_data)
   bool is_audio = g_str_has_prefix(name, "audio/");
 
   bool selected = false;
+  guint kind_index = 0;
   GstElement *pipeline;
   {
     std::lock_guard<std::mutex> lk(priv->lock);
@@ -1092,11 +1118,11 @@ static void on_pad_added(GstElement *decodebin, GstPad *pad, gpointer user_data)
                    ? GST_ELEMENT(gst_object_ref(priv->pipeline))
                    : nullptr;
     if (is_video) {
-      selected = priv->video_track >= 0 && (guint)priv->video_track == priv->video_seen;
-      priv->video_seen++;
+      kind_index = priv->video_seen++;
+      selected = branch_selected_locked(priv, true, kind_index);
     } else if (is_audio) {
-      selected = mediacapture::audio_track_selected(priv->audio_tracks.c_str(), priv->audio_seen);
-      priv->audio_seen++;
+      kind_index = priv->audio_seen++;
+      selected = branch_selected_locked(priv, false, kind_index);
     }
   }
   if (!pipeline) {
@@ -1104,11 +1130,14 @@ static void on_pad_added(GstElement *decodebin, GstPad *pad, gpointer user_data)
     return;
   }
   GST_DEBUG_OBJECT(self, "decoded stream %" GST_PTR_FORMAT " selected %d", caps, selected);
+  /* Every audio and video stream is captured by an appsink, selected or not:
+   * a selection change then only adds and ends tracks (ME-3, ME-4). */
+  bool captured = is_audio || is_video;
 
   std::vector<GstElement *> chain;
   GstElement *sink = nullptr;
   GstCaps *out_caps = nullptr;
-  if (selected && is_audio) {
+  if (captured && is_audio) {
     GstElement *conv = make_element("audioconvert");
     GstElement *res = make_element("audioresample");
     GstElement *tempo = make_element("scaletempo");
@@ -1129,13 +1158,13 @@ static void on_pad_added(GstElement *decodebin, GstPad *pad, gpointer user_data)
                         (_("Missing element to play audio (audioconvert, audioresample or "
                            "scaletempo).")),
                         (nullptr));
-      selected = false;
+      captured = false;
       gst_clear_caps(&out_caps);
     }
-  } else if (selected && is_video) {
+  } else if (captured && is_video) {
     out_caps = gst_caps_ref(caps);
   }
-  if (selected) {
+  if (captured) {
     sink = make_element("appsink");
     g_object_set(sink, "sync", TRUE, "enable-last-sample", FALSE, "emit-signals", FALSE, "async",
                  TRUE, nullptr);
@@ -1149,10 +1178,12 @@ static void on_pad_added(GstElement *decodebin, GstPad *pad, gpointer user_data)
   for (size_t i = 0; i + 1 < chain.size(); i++)
     gst_element_link(chain[i], chain[i + 1]);
 
-  if (selected) {
+  if (captured) {
     auto branch = std::make_unique<Branch>();
     branch->self = self;
     branch->is_video = is_video;
+    branch->kind_index = kind_index;
+    branch->selected = selected;
     branch->appsink = sink;
     branch->caps = out_caps;
     GstAppSinkCallbacks cb = {};
@@ -1783,6 +1814,24 @@ static void handle_command(GstMediaCaptureSrc *self, const Command &c)
       expose_tracks(self);
     break;
   }
+  case CommandType::Select: {
+    /* ME-3, ME-4: only the deselected tracks end, only the newly selected
+     * streams get (new) tracks; playback goes on. */
+    {
+      std::lock_guard<std::mutex> lk(priv->lock);
+      for (auto &b : priv->branches)
+        b->selected = branch_selected_locked(priv, b->is_video, b->kind_index);
+    }
+    end_tracks(self, false, false, true);
+    bool ready;
+    {
+      std::lock_guard<std::mutex> lk(priv->lock);
+      ready = priv->prerolled && !priv->ended;
+    }
+    if (ready)
+      expose_tracks(self);
+    break;
+  }
   case CommandType::NotifyMuted:
     g_object_notify(G_OBJECT(c.pad.get()), "muted");
     break;
@@ -2120,8 +2169,6 @@ static void gst_media_capture_src_set_property(GObject *object, guint prop_id, c
   }
   case PROP_VIDEO_TRACK:
   case PROP_AUDIO_TRACKS: {
-    Command c{CommandType::Load};
-    bool running;
     {
       std::lock_guard<std::mutex> lk(priv->lock);
       if (prop_id == PROP_VIDEO_TRACK) {
@@ -2138,26 +2185,10 @@ static void gst_media_capture_src_set_property(GObject *object, guint prop_id, c
         }
         priv->audio_tracks = s;
       }
-      running = priv->pipeline != nullptr;
-      c.uri = priv->uri;
-      c.value = priv->last_position;
+      GST_INFO_OBJECT(self, "video-track %d, audio-tracks \"%s\"", priv->video_track,
+                      priv->audio_tracks.c_str());
     }
-    /* A new selection ends the tracks and adds the selected ones (ME-3, ME-4);
-     * playback continues where it was. */
-    if (running) {
-      GstElement *p = nullptr;
-      {
-        std::lock_guard<std::mutex> lk(priv->lock);
-        if (priv->pipeline)
-          p = GST_ELEMENT(gst_object_ref(priv->pipeline));
-      }
-      gint64 pos;
-      if (p && gst_element_query_position(p, GST_FORMAT_TIME, &pos))
-        c.value = (gdouble)pos / GST_SECOND;
-      if (p)
-        gst_object_unref(p);
-      post_command(self, c);
-    }
+    post_command(self, Command{CommandType::Select}); /* only while running */
     break;
   }
   case PROP_ALLOWED_ORIGINS: {
@@ -2335,14 +2366,14 @@ static void gst_media_capture_src_class_init(GstMediaCaptureSrcClass *klass)
       gobject_class, PROP_VIDEO_TRACK,
       g_param_spec_int("video-track", "Video track",
                        "Index of the selected video track of the media (-1: none). Changing "
-                       "it while running ends the current tracks and adds the new selection",
+                       "it while running ends the deselected track and adds the newly selected one",
                        -1, G_MAXINT, 0, rw));
   g_object_class_install_property(
       gobject_class, PROP_AUDIO_TRACKS,
       g_param_spec_string("audio-tracks", "Audio tracks",
                           "Enabled audio tracks of the media: \"all\", \"none\" or indices "
                           "such as \"0\" or \"0,2\". Changing it while running ends the "
-                          "current tracks and adds the new selection",
+                          "disabled tracks and adds the newly enabled ones; the others go on",
                           "0", rw));
   g_object_class_install_property(
       gobject_class, PROP_ALLOWED_ORIGINS,
