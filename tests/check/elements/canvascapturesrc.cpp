@@ -489,7 +489,59 @@ GST_START_TEST(test_caps_live_rate_and_size)
 }
 GST_END_TEST;
 
-/* ------------------------------------------------------ CC-5 / CC-7 / CC-9 --- */
+/* ---------------------------------------------------------------- CC-5 --- */
+
+GST_START_TEST(test_initial_request)
+{
+  /* frameCaptureRequested is set when the track starts: at rate 0, what was
+   * drawn before the start is the first frame, with no request-frame. */
+  GstHarness *h = new_harness();
+  g_object_set(h->element, "frame-rate", 0.0, nullptr);
+  paint(h->element, kGreen); /* in NULL */
+  gst_harness_play(h);
+  GstBuffer *buf = pull_checked(h, "drawing from before the start");
+  assert_frame_colour(h, buf, kGreen, "drawing from before the start");
+  gst_buffer_unref(buf);
+  /* The request is used up: the next drawing waits for request-frame. */
+  paint(h->element, kRed);
+  settle(h);
+  assert_no_frame_queued(h, "second drawing without request-frame at rate 0");
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+/* --------------------------------------------------------------- CC-11 --- */
+
+namespace
+{
+gpointer request_frame_thread(gpointer data)
+{
+  request_frame(static_cast<GstElement *>(data));
+  return nullptr;
+}
+} // namespace
+
+GST_START_TEST(test_request_frame_any_thread)
+{
+  /* request-frame from another application thread captures what was drawn
+   * (end-draw then request-frame, CC-11) and is counted. */
+  GstHarness *h = new_harness();
+  g_object_set(h->element, "frame-rate", 0.0, nullptr);
+  gst_harness_play(h);
+  paint(h->element, kRed);
+  GstBuffer *buf = pull_checked(h, "initial request");
+  gst_buffer_unref(buf);
+  paint(h->element, kBlue);
+  g_thread_join(g_thread_new("request-frame", request_frame_thread, h->element));
+  buf = pull_checked(h, "request-frame from another thread");
+  assert_frame_colour(h, buf, kBlue, "request-frame from another thread");
+  gst_buffer_unref(buf);
+  fail_unless_equals_uint64(stat(h->element, "requests"), 1);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
+/* -------------------------------------------------------- CC-7 / CC-9 --- */
 
 GST_START_TEST(test_static_canvas_no_frame)
 {
@@ -2162,6 +2214,9 @@ static Suite *canvascapturesrc_suite(void)
   tcase_add_test(tc, test_nan_inf_rate_refused);
   tcase_add_test(tc, test_rate_minus_one_ok);
 
+  tc = add_case(s, "CC-5");
+  tcase_add_test(tc, test_initial_request);
+
   tc = add_case(s, "CC-6");
   tcase_add_test(tc, test_rate_ticks);
   tcase_add_test(tc, test_frame_rate_ceiling);
@@ -2188,6 +2243,9 @@ static Suite *canvascapturesrc_suite(void)
 
   tc = add_case(s, "properties");
   tcase_add_test(tc, test_ready_only_properties);
+
+  tc = add_case(s, "CC-11");
+  tcase_add_test(tc, test_request_frame_any_thread);
 
   tc = add_case(s, "offline");
   tcase_add_test(tc, test_offline_constant_rate);
