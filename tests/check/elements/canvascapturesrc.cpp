@@ -541,7 +541,7 @@ GST_START_TEST(test_request_frame_any_thread)
 }
 GST_END_TEST;
 
-/* -------------------------------------------------------- CC-7 / CC-9 --- */
+/* --------------------------------------------------------- CC-7 / CC-9 --- */
 
 GST_START_TEST(test_static_canvas_no_frame)
 {
