@@ -15,8 +15,12 @@
  *                    tracks and frame counts, not muted; a PAUSED in the middle
  *                    of a run changes nothing either.
  *   stop-in-signal   set_state(NULL) synchronously from inside every signal and
- *                    notify the element (and its pads) emit, on whatever thread:
- *                    no abort, no deadlock (a watchdog aborts after 20 s).
+ *                    notify the element (and its pads) emit while it plays and
+ *                    while an application changes it, on whatever thread: no
+ *                    abort, no deadlock (a watchdog aborts after 20 s). Only on
+ *                    a pad task of the pipeline's own elements, where GStreamer
+ *                    forbids it (a task cannot join itself), the handler hands
+ *                    the stop to gst_element_call_async() as GStreamer says.
  *   running-time     a flushing seek taken by another live source restarts the
  *                    running time: the subject follows it.
  *   offline-seek     (canvas) seeks forwards/backwards, before/after preroll:
