@@ -399,6 +399,8 @@ void start_viewer(Demo &demo, const webcapture::WebRtcSessionPtr &session)
   gst_object_ref(viewer->webrtcbin);
   gst_util_set_object_arg(G_OBJECT(viewer->webrtcbin), "bundle-policy", "max-bundle");
   session->attach(viewer->webrtcbin);
+  // The page sees each track pad's track-id as MediaStreamTrack.id (mediastreambin annotate-sdp).
+  session->set_annotator(demo.stream);
   gst_bin_add(GST_BIN(demo.pipeline), viewer->webrtcbin);
 
   // Every sink pad is requested before webrtcbin starts, so its first offer has every track

@@ -52,6 +52,9 @@ async function main() {
     check('the page received the pipeline\'s MediaStream id', s.pipeline && s.streamId === s.pipeline.id, `${s.streamId}`);
     const kinds = s.tracks.map((t) => t.kind).sort().join(',');
     check('2 video + 1 audio tracks, live', kinds === 'audio,video,video' && s.tracks.every((t) => t.readyState === 'live'), kinds);
+    const ids = (list) => list.map((t) => t.id).sort().join(',');
+    check('each received MediaStreamTrack.id is a track pad\'s track-id (annotate-sdp)',
+      s.pipeline && ids(s.tracks) === ids(s.pipeline.tracks), `${ids(s.tracks)} vs ${s.pipeline ? ids(s.pipeline.tracks) : '-'}`);
     check('the page lists the received tracks and the pipeline\'s tracks', s.rows === 3 && s.pipelineRows === 3, `${s.rows} + ${s.pipelineRows} rows`);
     check('frames arrive on every video track', Object.values(s.frames).length === 2 && Object.values(s.frames).every((n) => n > 10),
       JSON.stringify(s.frames));
