@@ -4,10 +4,11 @@
 #   - memcheck reports a memory error or a "definitely lost" block (valgrind's own exit code), or
 #   - a "possibly lost" block was allocated through the project's own code: a frame of one of our
 #     plugins (libgstcanvascapture, libgstmediacapture, libgstmediastream, and
-#     libgstwebcapturecommon linked into them) or of their sources. A GObject with private data
-#     left alive is "possibly lost" (its pointer points past the private block), so this is how
-#     a leaked GstStream/GstPad/... of ours shows. "Possibly lost" blocks of GLib/GStreamer alone
-#     (type system, caches) are not ours and are ignored.
+#     libgstwebcapturecommon linked into them) or of their sources: memory only reachable through
+#     a pointer into its middle. "Possibly lost" blocks of GLib/GStreamer alone (type system,
+#     caches) are not ours and are ignored. (GLib gives GObjects with private data separate
+#     blocks under valgrind, so a leaked object of ours shows as "definitely lost", or, still
+#     referenced, under the leaks tracer of the main pass.)
 # Usage: valgrind-check.sh <suppression file>... -- <test program> [args]
 set -uo pipefail
 
