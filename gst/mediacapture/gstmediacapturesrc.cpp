@@ -159,6 +159,7 @@ enum class CommandType {
   Ended,
   Select,
   NotifyMuted,
+  Duration,
   Quit
 };
 
@@ -1315,6 +1316,12 @@ static GstBusSyncReply internal_bus_handler(GstBus *bus, GstMessage *msg, gpoint
     /* missing-plugin messages and warnings reach the application */
     gst_element_post_message(GST_ELEMENT(self), gst_message_ref(msg));
     break;
+  case GST_MESSAGE_DURATION_CHANGED: {
+    Command c{CommandType::Duration};
+    c.generation = generation;
+    post_command(self, c);
+    break;
+  }
   case GST_MESSAGE_EOS: {
     Command c{CommandType::Ended};
     c.generation = generation;
@@ -1688,8 +1695,10 @@ static void handle_command(GstMediaCaptureSrc *self, const Command &c)
     expose_tracks(self); /* ME-2: the media's tracks, now known */
     if (!live && (start > 0.0 || rate != 1.0))
       seek_to(self, start, rate);
+    /* no duration query here: oggdemux in push mode (HTTP) is then still
+     * seeking for its duration, and a query meanwhile breaks its stream;
+     * notify::duration comes with DURATION_CHANGED or at the end */
     apply_state(self);
-    update_duration(self);
     break;
   }
   case CommandType::State:
@@ -1795,6 +1804,14 @@ static void handle_command(GstMediaCaptureSrc *self, const Command &c)
       if (duration >= 0)
         priv->last_position = duration;
     }
+    bool duration_changed;
+    {
+      std::lock_guard<std::mutex> lk(priv->lock);
+      duration_changed = priv->notified_duration != duration;
+      priv->notified_duration = duration;
+    }
+    if (duration_changed)
+      g_object_notify(G_OBJECT(self), "duration");
     GST_INFO_OBJECT(self, "playback ended%s", loop ? " (nothing to loop)" : "");
     end_tracks(self, false, false); /* ME-3 */
     apply_state(self);
@@ -1830,6 +1847,16 @@ static void handle_command(GstMediaCaptureSrc *self, const Command &c)
     }
     if (ready)
       expose_tracks(self);
+    break;
+  }
+  case CommandType::Duration: {
+    bool stale;
+    {
+      std::lock_guard<std::mutex> lk(priv->lock);
+      stale = c.generation != priv->generation;
+    }
+    if (!stale)
+      update_duration(self);
     break;
   }
   case CommandType::NotifyMuted:
