@@ -73,7 +73,6 @@ GST_DEBUG_CATEGORY_STATIC(gst_media_stream_bin_debug);
 namespace
 {
 
-constexpr guint MAX_ID_LENGTH = 64;
 constexpr int MAX_MSID_HOPS = 64;
 
 enum {
@@ -148,20 +147,6 @@ struct Track {
   GstBuffer *blank = nullptr;  /* (stream) black frame / silence for the caps (MS-6) */
   bool blank_failed = false;   /* (stream) no black frame in this format */
 };
-
-/* RFC 7230 token characters: what an SDP msid-id may carry. */
-bool is_token(const gchar *s)
-{
-  if (!s || !*s || strlen(s) > MAX_ID_LENGTH)
-    return false;
-  for (const gchar *c = s; *c; c++) {
-    if (g_ascii_isalnum(*c))
-      continue;
-    if (!strchr("!#$%&'*+-.^_`|~", *c))
-      return false;
-  }
-  return true;
-}
 
 } // namespace
 
@@ -960,14 +945,14 @@ static void gst_media_stream_bin_set_property(GObject *object, guint prop_id, co
     /* MS-1: the id never changes while the stream runs. */
     if (!gst_webcapture_property_settable(GST_ELEMENT(self), "id"))
       break;
-    if (!is_token(id)) {
+    if (!gst_media_stream_msid_id_is_valid(id)) {
       /* The refused value in the details, made printable (it may not even
        * be UTF-8). */
       g_autofree gchar *shown = id ? g_strescape(id, nullptr) : g_strdup("(null)");
       g_autofree gchar *debug = g_strdup_printf("id \"%s\" ignored", shown);
       GST_WEB_WARNING_F(self, GST_WEB_ERROR_TYPE, nullptr, debug,
-                        _("the stream id must be 1 to 64 RFC 7230 token characters (letters, "
-                          "digits and symbols such as - _ . ~ !)."));
+                        _("the stream id must be 1 to 64 SDP token characters (letters, digits "
+                          "and symbols such as - _ . ~ ! { })."));
       break;
     }
     GST_INFO_OBJECT(self, "id: %s", id);

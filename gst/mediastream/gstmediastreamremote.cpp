@@ -14,6 +14,7 @@
 #endif
 
 #include "gstmediastreamremote.h"
+#include "gstmediastreamsdp.h"
 
 #include <gst/sdp/sdp.h>
 #ifdef HAVE_GST_WEBRTC
@@ -40,27 +41,9 @@ GST_DEBUG_CATEGORY_STATIC(gst_media_stream_remote_debug);
 namespace
 {
 
-constexpr guint MAX_ID_LENGTH = 64;
 /* No RTP for this long: the remote track is muted (what browsers do for a receiver). */
 constexpr gint64 MUTE_AFTER_US = 1000 * 1000;
 constexpr auto TICK = std::chrono::milliseconds(100);
-
-/* An msid-id (RFC 8830): 1 to 64 SDP token-chars (RFC 4566: %x21 / %x23-27 / %x2A-2B /
- * %x2D-2E / %x30-39 / %x41-5A / %x5E-7E), so that the remote ids browsers send ("{uuid}" in
- * Firefox) are accepted. */
-bool is_token(const gchar *s)
-{
-  if (!s || !*s || strlen(s) > MAX_ID_LENGTH)
-    return false;
-  for (const guchar *c = reinterpret_cast<const guchar *>(s); *c; c++) {
-    const bool ok = *c == 0x21 || (*c >= 0x23 && *c <= 0x27) || *c == 0x2a || *c == 0x2b ||
-                    *c == 0x2d || *c == 0x2e || (*c >= 0x30 && *c <= 0x39) ||
-                    (*c >= 0x41 && *c <= 0x5a) || (*c >= 0x5e && *c <= 0x7e);
-    if (!ok)
-      return false;
-  }
-  return true;
-}
 
 struct Follow {
   GWeakRef track;  /* GstMediaStreamTrackPad */
@@ -341,11 +324,11 @@ gboolean gst_media_stream_remote_track_id_settable(GstPad *track, const gchar *i
 {
   GstElement *bin = gst_pad_get_parent_element(track);
   if (!bin)
-    return is_token(id); /* not in a bin yet: nothing runs */
+    return gst_media_stream_msid_id_is_valid(id); /* not in a bin yet: nothing runs */
   /* A track added to a running stream (a renegotiation) may take its remote id too, as long
    * as nothing went through it; otherwise the NULL/READY policy (and its WARNING). */
   gboolean ok = track_not_started(track) || gst_webcapture_property_settable(bin, "track-id");
-  if (ok && !is_token(id)) {
+  if (ok && !gst_media_stream_msid_id_is_valid(id)) {
     g_autofree gchar *shown = id ? g_strescape(id, nullptr) : g_strdup("(null)");
     g_autofree gchar *debug = g_strdup_printf("track-id \"%s\" ignored", shown);
     GST_WEB_WARNING_F(bin, GST_WEB_ERROR_TYPE, nullptr, debug,

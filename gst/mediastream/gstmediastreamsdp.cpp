@@ -22,6 +22,22 @@
 GST_DEBUG_CATEGORY_STATIC(gst_media_stream_sdp_debug);
 #define GST_CAT_DEFAULT gst_media_stream_sdp_debug
 
+/* RFC 4566 token-char: %x21 / %x23-27 / %x2A-2B / %x2D-2E / %x30-39 / %x41-5A / %x5E-7E. */
+gboolean gst_media_stream_msid_id_is_valid(const gchar *id)
+{
+  constexpr size_t kMaxLength = 64;
+  if (!id || !*id || strlen(id) > kMaxLength)
+    return FALSE;
+  for (const guchar *c = reinterpret_cast<const guchar *>(id); *c; c++) {
+    const bool ok = *c == 0x21 || (*c >= 0x23 && *c <= 0x27) || *c == 0x2a || *c == 0x2b ||
+                    *c == 0x2d || *c == 0x2e || (*c >= 0x30 && *c <= 0x39) ||
+                    (*c >= 0x41 && *c <= 0x5a) || (*c >= 0x5e && *c <= 0x7e);
+    if (!ok)
+      return FALSE;
+  }
+  return TRUE;
+}
+
 namespace
 {
 

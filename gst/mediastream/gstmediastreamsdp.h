@@ -12,6 +12,11 @@
 
 G_BEGIN_DECLS
 
+/* TRUE when @id is an msid-id (RFC 8830): 1 to 64 SDP token-chars (RFC 4566), which is what
+ * a stream id or a track id must be to travel in SDP. Browsers' ids ("{uuid}" in Firefox)
+ * pass. */
+gboolean gst_media_stream_msid_id_is_valid(const gchar *id);
+
 /* Installs "annotate-sdp" on mediastreambin's class (from its class_init). */
 void gst_media_stream_sdp_install_signals(GObjectClass *klass);
 

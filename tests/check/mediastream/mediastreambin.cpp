@@ -200,6 +200,13 @@ GST_START_TEST(test_stream_id)
   fail_unless_equals_string(id, "my-stream_1");
   g_free(id);
 
+  /* A browser's stream id (Firefox: "{uuid}") is an SDP token: accepted. */
+  g_object_set(ms, "id", "{0f8d3c2a-5e1b-4c7d-9a6f-2b3e4d5c6a7b}", NULL);
+  id = get_string(ms, "id");
+  fail_unless_equals_string(id, "{0f8d3c2a-5e1b-4c7d-9a6f-2b3e4d5c6a7b}");
+  g_free(id);
+  g_object_set(ms, "id", "my-stream_1", NULL);
+
   /* Not a token: refused with a warning, id unchanged. */
   GstBus *bus = gst_bus_new();
   gst_element_set_bus(ms, bus);
