@@ -12,7 +12,21 @@
  *
  * Threads: the internal streaming threads (appsink callbacks, bus sync
  * handler), one task per src pad, and a control thread that runs every change
- * of the media element (load, seek, rate, pause, end, restart) in order. */
+ * of the media element (load, seek, rate, pause, end, restart, selection) in
+ * order. The control thread is built when the element starts and dropped when
+ * it stops, with the run state; it emits every application-facing signal
+ * (pad-added, pad-removed, no-more-pads, notify::ended/paused/duration, the
+ * pads' notify::muted), never with the lock held, and a handler may stop the
+ * element from any of them (docs/plugins/mediacapturesrc.md, "GStreamer
+ * contracts").
+ *
+ * Files: this one (the element, its internal pipeline and control thread),
+ * capturetrack.{h,cpp} (a track: its pad, queue and pad task),
+ * mediaorigins.{h,cpp} (allowed-origins and track selection, pure).
+ *
+ *   gst-launch-1.0 -e mediacapturesrc uri=file:///path/movie.ogg name=m \
+ *     m.video_0 ! queue ! videoconvert ! autovideosink \
+ *     m.audio_0 ! queue ! audioconvert ! autoaudiosink */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -35,43 +49,17 @@
 #include <thread>
 #include <vector>
 
+#include "capturetrack.h"
 #include "gstmediastreamtrackstate.h"
 #include "mediaorigins.h"
 #include "gstwebcaptureerror.h"
 #include "gstwebcapturei18n.h"
 
-GST_DEBUG_CATEGORY_STATIC(gst_media_capture_src_debug);
+GST_DEBUG_CATEGORY(gst_media_capture_src_debug);
 #define GST_CAT_DEFAULT gst_media_capture_src_debug
 
-namespace
+namespace mediacapture
 {
-
-/* What the element adds to the outer latency: buffers are pushed when the
- * internal sink renders them (at their timestamp) and silence for an
- * unexplained gap is only generated after kGapHold. */
-constexpr GstClockTime kLatency = 100 * GST_MSECOND;
-constexpr GstClockTime kSilenceChunk = 20 * GST_MSECOND;
-constexpr GstClockTime kGapHold = 60 * GST_MSECOND;
-/* An unexplained audio gap longer than this mutes the track (outside content). */
-constexpr GstClockTime kGapMute = 200 * GST_MSECOND;
-/* Real audio this close to where the track is (8 ms) is made contiguous;
- * further off it is re-synced (silence or clipping), keeping A/V in sync. */
-constexpr GstClockTime kAudioTolerance = 8 * GST_MSECOND;
-constexpr size_t kMaxQueuedVideo = 30;
-constexpr size_t kMaxQueuedAudio = 100;
-/* How long a track waits after a downstream pad answered FLUSHING. */
-constexpr std::chrono::milliseconds kDownstreamFlushingWait{10};
-
-/* A loop iteration must render at least this much media time to loop again. */
-constexpr GstClockTime kMinLoopMedia = GST_MSECOND;
-
-constexpr gdouble kMinRate = 0.0625;
-constexpr gdouble kMaxRate = 16.0;
-/* ME-9: audio keeps its pitch between these rates; outside, it is muted. */
-constexpr gdouble kMinAudioRate = 0.5;
-constexpr gdouble kMaxAudioRate = 4.0;
-
-struct Track;
 
 /* One decoded stream of the internal pipeline that is captured. */
 struct Branch {
@@ -95,58 +83,28 @@ struct Branch {
   }
 };
 
-struct Item {
-  GstBuffer *buffer = nullptr; /* PTS: the outer clock time it was rendered at */
-  GstCaps *caps = nullptr;     /* new caps to send first, or null */
-};
+} // namespace mediacapture
 
-/* One captured track: an outer src pad and the state its task works on. */
-struct Track {
-  GstMediaCaptureSrc *self = nullptr;
-  Branch *branch = nullptr;
-  GstPad *pad = nullptr; /* strong ref */
-  bool is_video = false;
-  guint index = 0;
-  gchar *stream_id = nullptr;
-  guint group_id = 0;
-  GstCaps *caps = nullptr; /* caps of the pad */
-  GstStream *stream = nullptr;
-  gchar *label = nullptr; /* the stream's title tag */
-  guint tags_serial_sent = 0;
+using mediacapture::Branch;
+using mediacapture::Item;
+using mediacapture::Track;
 
-  /* under priv lock */
-  std::condition_variable cond; /* wakes the pad task */
-  std::deque<Item> queue;
-  bool eos_pending = false;
-  bool eos_pushed = false;
-  bool stopping = false;
-  bool got_content = false;
-  bool gap_muted = false;
-  GstClockTime gap_since = GST_CLOCK_TIME_NONE;
+namespace
+{
 
-  /* task only */
-  GstClockTime base_time = GST_CLOCK_TIME_NONE; /* outer base time of the last push */
-  bool started = false;
-  bool muted_sent = false;
-  bool muted_state = false;
-  GstClockTime next_ts = GST_CLOCK_TIME_NONE; /* audio: end of the last pushed sample */
-  GstClockTime last_pts = GST_CLOCK_TIME_NONE;
-  gint rate = 0;
-  gint bpf = 0;
+/* A stalled consumer never blocks the media element: a track queue holds at
+ * most this much and drops the oldest, like any live source. */
+constexpr size_t kMaxQueuedVideo = 30;
+constexpr size_t kMaxQueuedAudio = 100;
 
-  ~Track()
-  {
-    for (auto &it : queue) {
-      gst_clear_buffer(&it.buffer);
-      gst_clear_caps(&it.caps);
-    }
-    gst_clear_caps(&caps);
-    g_free(stream_id);
-    g_free(label);
-    gst_clear_object(&stream);
-    gst_clear_object(&pad);
-  }
-};
+/* A loop iteration must render at least this much media time to loop again. */
+constexpr GstClockTime kMinLoopMedia = GST_MSECOND;
+
+constexpr gdouble kMinRate = 0.0625;
+constexpr gdouble kMaxRate = 16.0;
+/* ME-9: audio keeps its pitch between these rates; outside, it is muted. */
+constexpr gdouble kMinAudioRate = 0.5;
+constexpr gdouble kMaxAudioRate = 4.0;
 
 enum class CommandType {
   Load,
@@ -187,8 +145,9 @@ thread_local ControlRun *tls_control_run = nullptr;
 
 } // namespace
 
-struct GstMediaCaptureSrcPrivate {
-  std::mutex lock;
+struct GstMediaCaptureSrcPrivate final : public mediacapture::TrackOwner {
+  GstMediaCaptureSrc *self = nullptr;
+  std::mutex lock_;
   std::condition_variable control_cond; /* control thread and its waits */
 
   /* properties (under lock) */
@@ -235,6 +194,15 @@ struct GstMediaCaptureSrcPrivate {
   std::shared_ptr<ControlRun> run;
   std::vector<std::thread> finished_controls; /* stopped from their own thread */
   bool quit = false;
+
+  /* mediacapture::TrackOwner: what the tracks ask of the element */
+  std::mutex &lock() override { return lock_; }
+  GstElement *element() override { return GST_ELEMENT(self); }
+  bool hard_muted_locked(const Track &t) override;
+  bool playing_locked() override { return outer_playing; }
+  GstTagList *stream_tags_locked(const Track &t, guint *serial) override;
+  void track_finished_locked() override { control_cond.notify_all(); }
+  void notify_muted(GstPad *pad) override;
 };
 
 /* Under the lock: every live track re-evaluates its state. */
@@ -249,47 +217,33 @@ struct _GstMediaCaptureSrc {
   GstMediaCaptureSrcPrivate *priv;
 };
 
-struct _GstMediaCaptureSrcPad {
-  GstPad parent;
-  gboolean muted;
-};
+static void post_command(GstMediaCaptureSrc *self, Command cmd);
 
-G_DEFINE_TYPE(GstMediaCaptureSrcPad, gst_media_capture_src_pad, GST_TYPE_PAD);
-
-enum { PAD_PROP_0, PAD_PROP_MUTED };
-
-static void gst_media_capture_src_pad_get_property(GObject *object, guint prop_id, GValue *value,
-                                                   GParamSpec *pspec)
+/* Known reasons are known at once (silence is generated without waiting);
+ * the track adds its own soft ones (no content yet, a gap). */
+bool GstMediaCaptureSrcPrivate::hard_muted_locked(const Track &t)
 {
-  GstMediaCaptureSrcPad *pad = GST_MEDIA_CAPTURE_SRC_PAD(object);
-  switch (prop_id) {
-  case PAD_PROP_MUTED:
-    GST_OBJECT_LOCK(pad);
-    g_value_set_boolean(value, pad->muted);
-    GST_OBJECT_UNLOCK(pad);
-    break;
-  default:
-    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
-    break;
-  }
+  bool rate_muted = !t.is_video && (rate < kMinAudioRate || rate > kMaxAudioRate); /* ME-9 */
+  return paused || origin_left || (t.branch && t.branch->eos && !loop) || rate_muted || ended;
 }
 
-static void gst_media_capture_src_pad_class_init(GstMediaCaptureSrcPadClass *klass)
+GstTagList *GstMediaCaptureSrcPrivate::stream_tags_locked(const Track &t, guint *serial)
 {
-  GObjectClass *gobject_class = G_OBJECT_CLASS(klass);
-  gobject_class->get_property = gst_media_capture_src_pad_get_property;
-  g_object_class_install_property(
-      gobject_class, PAD_PROP_MUTED,
-      g_param_spec_boolean("muted", "Muted",
-                           "TRUE while the captured track has no accessible content (media "
-                           "paused, outside the track's content, origin left): video sends no "
-                           "frames, audio sends silence (ME-6, ME-7)",
-                           FALSE, (GParamFlags)(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+  if (!t.branch || !t.branch->tags || t.branch->tags_serial == *serial)
+    return nullptr;
+  *serial = t.branch->tags_serial;
+  return gst_tag_list_copy(t.branch->tags);
 }
 
-static void gst_media_capture_src_pad_init(GstMediaCaptureSrcPad *pad)
+void GstMediaCaptureSrcPrivate::notify_muted(GstPad *pad)
 {
-  pad->muted = FALSE;
+  /* Application-facing: emitted by the control thread, never by the pad
+   * task (a handler that stops the element would join the task from inside
+   * it). */
+  Command c{CommandType::NotifyMuted};
+  c.pad =
+      std::shared_ptr<GstPad>(GST_PAD(gst_object_ref(pad)), [](GstPad *p) { gst_object_unref(p); });
+  post_command(self, std::move(c));
 }
 
 enum {
@@ -321,7 +275,6 @@ G_DEFINE_TYPE(GstMediaCaptureSrc, gst_media_capture_src, GST_TYPE_ELEMENT);
 GST_ELEMENT_REGISTER_DEFINE(mediacapturesrc, "mediacapturesrc", GST_RANK_NONE,
                             GST_TYPE_MEDIA_CAPTURE_SRC);
 
-static void post_command(GstMediaCaptureSrc *self, Command cmd);
 static bool run_current_locked(GstMediaCaptureSrcPrivate *priv);
 
 /* ME-1: is the @kind_index-th video (audio) stream selected by the
@@ -331,427 +284,6 @@ static bool branch_selected_locked(GstMediaCaptureSrcPrivate *priv, bool is_vide
   if (is_video)
     return priv->video_track >= 0 && (guint)priv->video_track == kind_index;
   return mediacapture::audio_track_selected(priv->audio_tracks.c_str(), kind_index);
-}
-
-/* ---------------------------------------------------------------- muting */
-
-/* Hard reasons are known at once (silence is generated without waiting);
- * soft ones (no content yet, a gap) are only guesses from missing data. */
-static bool track_hard_muted(GstMediaCaptureSrcPrivate *priv, Track *t)
-{
-  bool rate_muted =
-      !t->is_video && (priv->rate < kMinAudioRate || priv->rate > kMaxAudioRate); /* ME-9 */
-  return priv->paused || priv->origin_left || (t->branch && t->branch->eos && !priv->loop) ||
-         rate_muted || priv->ended;
-}
-
-static bool track_muted(GstMediaCaptureSrcPrivate *priv, Track *t)
-{
-  return track_hard_muted(priv, t) || !t->got_content || t->gap_muted;
-}
-
-/* Pad task side: pushes the track-state event when muted changed (ME-6). */
-static void track_announce_muted(Track *t, bool muted)
-{
-  if (t->muted_sent && t->muted_state == muted)
-    return;
-  t->muted_sent = true;
-  t->muted_state = muted;
-  GstMediaCaptureSrcPad *pad = GST_MEDIA_CAPTURE_SRC_PAD(t->pad);
-  GST_OBJECT_LOCK(pad);
-  gboolean changed = pad->muted != (gboolean)muted;
-  pad->muted = muted;
-  GST_OBJECT_UNLOCK(pad);
-  GST_DEBUG_OBJECT(t->pad, "muted %d", muted);
-  gst_pad_push_event(t->pad, gst_media_stream_track_state_event_new(muted, t->label));
-  if (changed) {
-    /* Application-facing: emitted by the control thread, never by the pad
-     * task (a handler that stops the element would join the task from
-     * inside it). */
-    Command c{CommandType::NotifyMuted};
-    c.pad = std::shared_ptr<GstPad>(GST_PAD(gst_object_ref(t->pad)),
-                                    [](GstPad *p) { gst_object_unref(p); });
-    post_command(t->self, std::move(c));
-  }
-}
-
-/* ------------------------------------------------------------ pad task */
-
-static void track_send_start(Track *t)
-{
-  GstEvent *ev = gst_event_new_stream_start(t->stream_id);
-  gst_event_set_group_id(ev, t->group_id);
-  GstStream *stream = gst_stream_new(t->stream_id, t->caps,
-                                     t->is_video ? GST_STREAM_TYPE_VIDEO : GST_STREAM_TYPE_AUDIO,
-                                     GST_STREAM_FLAG_NONE);
-  gst_event_set_stream(ev, stream);
-  t->stream = stream; /* its tags follow the media's */
-  gst_pad_push_event(t->pad, ev);
-  gst_pad_push_event(t->pad, gst_event_new_caps(t->caps));
-  GstSegment segment;
-  gst_segment_init(&segment, GST_FORMAT_TIME);
-  gst_pad_push_event(t->pad, gst_event_new_segment(&segment));
-  t->started = true;
-}
-
-static void track_set_caps(Track *t, GstCaps *caps)
-{
-  if (t->caps && gst_caps_is_equal(t->caps, caps))
-    return;
-  gst_caps_replace(&t->caps, caps);
-  if (!t->is_video) {
-    GstAudioInfo info;
-    if (gst_audio_info_from_caps(&info, caps)) {
-      t->rate = GST_AUDIO_INFO_RATE(&info);
-      t->bpf = GST_AUDIO_INFO_BPF(&info);
-    }
-  }
-  if (t->started)
-    gst_pad_push_event(t->pad, gst_event_new_caps(caps));
-}
-
-static GstBuffer *make_silence(Track *t, GstClockTime pts, guint64 samples)
-{
-  gsize size = samples * t->bpf;
-  GstBuffer *buf = gst_buffer_new_allocate(nullptr, size, nullptr);
-  gst_buffer_memset(buf, 0, 0, size); /* F32 zero is all bits zero */
-  GST_BUFFER_PTS(buf) = pts;
-  GST_BUFFER_DURATION(buf) = gst_util_uint64_scale(samples, GST_SECOND, t->rate);
-  GST_BUFFER_FLAG_SET(buf, GST_BUFFER_FLAG_GAP);
-  return buf;
-}
-
-/* The outer pipeline's running time restarts when its base time changes (a
- * flushing seek taken by another source): the track then follows the new
- * running time at once, as a live GstBaseSrc stamping running time does,
- * instead of holding its timestamps above the old ones. Task only. */
-static GstClockTime track_rebase(Track *t)
-{
-  GstClockTime base = gst_element_get_base_time(GST_ELEMENT(t->self));
-  if (base != t->base_time) {
-    if (GST_CLOCK_TIME_IS_VALID(t->base_time))
-      GST_INFO_OBJECT(t->pad, "outer running time restarted: timestamps follow");
-    t->base_time = base;
-    t->last_pts = GST_CLOCK_TIME_NONE;
-    t->next_ts = GST_CLOCK_TIME_NONE;
-  }
-  return base;
-}
-
-/* An upstream FLUSH_STOP removes the pad's SEGMENT (the core does, before
- * the pad's event function sees it): sent again before the next buffer. */
-static void track_ensure_segment(Track *t)
-{
-  GstEvent *seg = gst_pad_get_sticky_event(t->pad, GST_EVENT_SEGMENT, 0);
-  if (seg) {
-    gst_event_unref(seg);
-    return;
-  }
-  GstSegment segment;
-  gst_segment_init(&segment, GST_FORMAT_TIME);
-  gst_pad_push_event(t->pad, gst_event_new_segment(&segment));
-}
-
-static GstFlowReturn track_push_audio(Track *t, GstBuffer *buf, bool silence_it)
-{
-  track_ensure_segment(t);
-  /* Audio is made contiguous: each buffer starts where the previous ended, so
-   * silence fills and real audio add up to an exact sample clock. */
-  GstClockTime base = track_rebase(t);
-  GstClockTime pts = GST_BUFFER_PTS(buf) > base ? GST_BUFFER_PTS(buf) - base : 0;
-  guint64 samples = gst_buffer_get_size(buf) / t->bpf;
-  GstFlowReturn ret = GST_FLOW_OK;
-  if (!GST_CLOCK_TIME_IS_VALID(t->next_ts))
-    t->next_ts = pts;
-  if (pts > t->next_ts + kAudioTolerance) {
-    guint64 gap = gst_util_uint64_scale(pts - t->next_ts, t->rate, GST_SECOND);
-    if (gap > 0) {
-      GstBuffer *s = make_silence(t, t->next_ts, gap);
-      t->next_ts += GST_BUFFER_DURATION(s);
-      ret = gst_pad_push(t->pad, s);
-      if (ret != GST_FLOW_OK) {
-        gst_buffer_unref(buf);
-        return ret;
-      }
-    }
-  } else if (pts + kAudioTolerance < t->next_ts) {
-    guint64 skip = gst_util_uint64_scale(t->next_ts - pts, t->rate, GST_SECOND);
-    if (skip >= samples) {
-      gst_buffer_unref(buf);
-      return GST_FLOW_OK;
-    }
-    GstBuffer *rest =
-        gst_buffer_copy_region(buf, GST_BUFFER_COPY_ALL, skip * t->bpf, (samples - skip) * t->bpf);
-    gst_buffer_unref(buf);
-    buf = rest;
-    samples -= skip;
-  }
-  if (silence_it) {
-    GstBuffer *s = make_silence(t, t->next_ts, samples);
-    gst_buffer_unref(buf);
-    buf = s;
-  } else {
-    buf = gst_buffer_make_writable(buf);
-  }
-  GST_BUFFER_PTS(buf) = t->next_ts;
-  GST_BUFFER_DTS(buf) = GST_CLOCK_TIME_NONE;
-  GST_BUFFER_DURATION(buf) = gst_util_uint64_scale(samples, GST_SECOND, t->rate);
-  t->next_ts += GST_BUFFER_DURATION(buf);
-  return gst_pad_push(t->pad, buf);
-}
-
-static GstFlowReturn track_push_video(Track *t, GstBuffer *buf)
-{
-  track_ensure_segment(t);
-  buf = gst_buffer_make_writable(buf);
-  GstClockTime base = track_rebase(t);
-  GST_BUFFER_PTS(buf) = GST_BUFFER_PTS(buf) > base ? GST_BUFFER_PTS(buf) - base : 0;
-  /* The outer running time never goes back, even across a seek or a loop. */
-  if (GST_CLOCK_TIME_IS_VALID(t->last_pts) && GST_BUFFER_PTS(buf) <= t->last_pts)
-    GST_BUFFER_PTS(buf) = t->last_pts + 1;
-  t->last_pts = GST_BUFFER_PTS(buf);
-  GST_BUFFER_DTS(buf) = GST_CLOCK_TIME_NONE;
-  return gst_pad_push(t->pad, buf);
-}
-
-static GstClockTime outer_now(GstMediaCaptureSrc *self, GstClock **clock_out)
-{
-  GstClock *clock = gst_element_get_clock(GST_ELEMENT(self));
-  if (!clock)
-    return GST_CLOCK_TIME_NONE;
-  GstClockTime now = gst_clock_get_time(clock);
-  GstClockTime base = gst_element_get_base_time(GST_ELEMENT(self));
-  if (clock_out)
-    *clock_out = clock;
-  else
-    gst_object_unref(clock);
-  return now > base ? now - base : 0;
-}
-
-/* Downstream answered EOS: it wants no more of this track. As a source does,
- * say EOS (once) and stop pushing; what the media element renders for the
- * track from now on is dropped (the queue is bounded). Lock not held. */
-static void track_downstream_eos(Track *t)
-{
-  GstMediaCaptureSrcPrivate *priv = t->self->priv;
-  bool already;
-  {
-    std::lock_guard<std::mutex> lk(priv->lock);
-    already = t->eos_pushed;
-    t->eos_pushed = true;
-    priv->control_cond.notify_all();
-  }
-  if (!already)
-    gst_pad_push_event(t->pad, gst_event_new_eos());
-  gst_pad_pause_task(t->pad);
-}
-
-/* A push returned FLUSHING. When the track's own pad is flushing (the element
- * is stopping) the task pauses, as a source's does. Otherwise it is a
- * downstream pad that is not active yet, typically a branch linked to a tee
- * while it is still in NULL: a live track must not die for that (nothing
- * would ever restart its task), so the buffer is dropped, as live media is
- * when nobody takes it, and the track goes on after a short wait. Called with
- * @lk unlocked; returns with it unlocked. */
-static void track_flushing(Track *t, std::unique_lock<std::mutex> &lk)
-{
-  GstMediaCaptureSrcPrivate *priv = t->self->priv;
-  lk.lock();
-  if (t->stopping || GST_PAD_IS_FLUSHING(t->pad)) {
-    /* stopping, or an upstream FLUSH_START: its FLUSH_STOP restarts the
-     * task, as a GstBaseSrc does */
-    if (t->stopping)
-      priv->control_cond.notify_all();
-    lk.unlock();
-    gst_pad_pause_task(t->pad);
-    return;
-  }
-  GST_DEBUG_OBJECT(t->pad, "downstream is flushing: buffer dropped, the track goes on");
-  t->cond.wait_for(lk, kDownstreamFlushingWait);
-  lk.unlock();
-}
-
-static void track_loop(gpointer user_data)
-{
-  Track *t = static_cast<Track *>(user_data);
-  GstMediaCaptureSrc *self = t->self;
-  GstMediaCaptureSrcPrivate *priv = self->priv;
-
-  if (!t->started)
-    track_send_start(t);
-
-  /* One step per call, so the pad's stream lock is released between steps. */
-  std::unique_lock<std::mutex> lk(priv->lock);
-  {
-    if (t->stopping) {
-      lk.unlock();
-      gst_pad_pause_task(t->pad);
-      return;
-    }
-    if (t->branch && t->branch->tags && t->branch->tags_serial != t->tags_serial_sent) {
-      /* The media's stream tags: downstream as a TAG event, on the GstStream,
-       * and the title is the track's label (design.md). */
-      GstTagList *tags = gst_tag_list_copy(t->branch->tags);
-      t->tags_serial_sent = t->branch->tags_serial;
-      lk.unlock();
-      gchar *title = nullptr;
-      if (gst_tag_list_get_string(tags, GST_TAG_TITLE, &title)) {
-        g_free(t->label);
-        t->label = title;
-        t->muted_sent = false; /* re-announce with the label */
-      }
-      gst_stream_set_tags(t->stream, tags);
-      gst_pad_push_event(t->pad, gst_event_new_tag(tags));
-      return;
-    }
-    bool muted = track_muted(priv, t);
-    if (!t->muted_sent || muted != t->muted_state) {
-      lk.unlock();
-      track_announce_muted(t, muted);
-      lk.lock();
-      return;
-    }
-    if (!t->queue.empty()) {
-      Item it = t->queue.front();
-      t->queue.pop_front();
-      bool silence_it = track_hard_muted(priv, t);
-      lk.unlock();
-      if (it.caps) {
-        track_set_caps(t, it.caps);
-        gst_caps_unref(it.caps);
-      }
-      GstFlowReturn ret;
-      if (t->is_video)
-        ret = track_push_video(t, it.buffer);
-      else
-        ret = track_push_audio(t, it.buffer, silence_it);
-      if (ret != GST_FLOW_OK && ret != GST_FLOW_NOT_LINKED) {
-        GST_DEBUG_OBJECT(t->pad, "push returned %s", gst_flow_get_name(ret));
-        if (ret == GST_FLOW_EOS) {
-          track_downstream_eos(t);
-          return;
-        }
-        if (ret == GST_FLOW_FLUSHING) {
-          track_flushing(t, lk);
-          return;
-        }
-      }
-      lk.lock();
-      return;
-    }
-    if (t->eos_pending) {
-      lk.unlock();
-      gst_pad_push_event(t->pad, gst_event_new_eos());
-      lk.lock();
-      t->eos_pushed = true;
-      priv->control_cond.notify_all();
-      lk.unlock();
-      gst_pad_pause_task(t->pad);
-      return;
-    }
-
-    /* Nothing queued. Video waits; audio fills with silence when the media
-     * has nothing to say (ME-7), promptly for known reasons, after kGapHold
-     * for an unexplained gap. */
-    if (t->is_video || !priv->outer_playing || t->bpf == 0 || t->rate == 0) {
-      t->cond.wait_for(lk, std::chrono::milliseconds(100));
-      return;
-    }
-    bool hard = track_hard_muted(priv, t);
-    lk.unlock();
-    track_rebase(t);
-    GstClockTime now = outer_now(self, nullptr);
-    lk.lock();
-    if (!GST_CLOCK_TIME_IS_VALID(now)) {
-      t->cond.wait_for(lk, std::chrono::milliseconds(20));
-      return;
-    }
-    if (!GST_CLOCK_TIME_IS_VALID(t->next_ts))
-      t->next_ts = now;
-    GstClockTime deadline = t->next_ts + kSilenceChunk + (hard ? 0 : kGapHold);
-    if (now < deadline) {
-      t->cond.wait_for(lk, std::chrono::nanoseconds(deadline - now));
-      return;
-    }
-    if (!hard) {
-      if (!GST_CLOCK_TIME_IS_VALID(t->gap_since))
-        t->gap_since = t->next_ts;
-      else if (t->next_ts - t->gap_since >= kGapMute)
-        t->gap_muted = true; /* outside the track's content (ME-6) */
-    }
-    lk.unlock();
-    guint64 samples = gst_util_uint64_scale(kSilenceChunk, t->rate, GST_SECOND);
-    GstBuffer *s = make_silence(t, t->next_ts, samples);
-    t->next_ts += GST_BUFFER_DURATION(s);
-    track_ensure_segment(t);
-    GstFlowReturn ret = gst_pad_push(t->pad, s);
-    if (ret == GST_FLOW_EOS)
-      track_downstream_eos(t);
-    else if (ret == GST_FLOW_FLUSHING)
-      track_flushing(t, lk);
-  }
-}
-
-static gboolean track_pad_query(GstPad *pad, GstObject *parent, GstQuery *query)
-{
-  switch (GST_QUERY_TYPE(query)) {
-  case GST_QUERY_LATENCY:
-    /* Live: buffers carry the running time they are rendered at. */
-    gst_query_set_latency(query, TRUE, kLatency, GST_CLOCK_TIME_NONE);
-    return TRUE;
-  case GST_QUERY_CAPS: {
-    GstCaps *caps = gst_pad_get_current_caps(pad);
-    if (!caps)
-      caps = gst_pad_get_pad_template_caps(pad);
-    GstCaps *filter = nullptr;
-    gst_query_parse_caps(query, &filter);
-    if (filter) {
-      GstCaps *i = gst_caps_intersect_full(filter, caps, GST_CAPS_INTERSECT_FIRST);
-      gst_caps_unref(caps);
-      caps = i;
-    }
-    gst_query_set_caps_result(query, caps);
-    gst_caps_unref(caps);
-    return TRUE;
-  }
-  case GST_QUERY_SCHEDULING:
-    gst_query_set_scheduling(query, GST_SCHEDULING_FLAG_SEQUENTIAL, 1, -1, 0);
-    gst_query_add_scheduling_mode(query, GST_PAD_MODE_PUSH);
-    return TRUE;
-  default:
-    return gst_pad_query_default(pad, parent, query);
-  }
-}
-
-static gboolean track_pad_event(GstPad *pad, GstObject *parent, GstEvent *event)
-{
-  /* Upstream events (seek, QoS, reconfigure) do not reach the media element:
-   * its time is its own (ME-5). A flush only concerns this track. */
-  gboolean ret = FALSE;
-  switch (GST_EVENT_TYPE(event)) {
-  case GST_EVENT_RECONFIGURE:
-  case GST_EVENT_FLUSH_START:
-    ret = TRUE;
-    break;
-  case GST_EVENT_FLUSH_STOP: {
-    /* Called with the pad's stream lock held (the core takes it): the task
-     * is between two steps, or paused on the flush. It goes on, and sends a
-     * SEGMENT again before its next buffer. */
-    Track *t = static_cast<Track *>(gst_pad_get_element_private(pad));
-    GstMediaCaptureSrc *self = GST_MEDIA_CAPTURE_SRC(parent);
-    if (t && self) {
-      std::lock_guard<std::mutex> lk(self->priv->lock);
-      if (!t->stopping)
-        gst_pad_start_task(pad, track_loop, t, nullptr);
-    }
-    ret = TRUE;
-    break;
-  }
-  default:
-    break;
-  }
-  gst_event_unref(event);
-  return ret;
 }
 
 /* ------------------------------------------------------ tracks (control) */
@@ -764,14 +296,14 @@ static void expose_tracks(GstMediaCaptureSrc *self)
   std::vector<std::shared_ptr<Track>> created;
   guint group = gst_util_group_id_next();
   {
-    std::lock_guard<std::mutex> lk(priv->lock);
+    std::lock_guard<std::mutex> lk(priv->lock_);
     if (priv->quit || !run_current_locked(priv) || priv->eos_requested || priv->ended)
       return;
     for (auto &b : priv->branches) {
       if (!b->selected || b->track)
         continue;
       auto t = std::make_shared<Track>();
-      t->self = self;
+      t->owner = priv;
       t->branch = b.get();
       t->is_video = b->is_video;
       t->index = b->is_video ? priv->next_video_index++ : priv->next_audio_index++;
@@ -792,8 +324,8 @@ static void expose_tracks(GstMediaCaptureSrc *self)
       gst_object_ref_sink(t->pad);
       g_free(name);
       gst_pad_set_element_private(t->pad, t.get());
-      gst_pad_set_query_function(t->pad, GST_DEBUG_FUNCPTR(track_pad_query));
-      gst_pad_set_event_function(t->pad, GST_DEBUG_FUNCPTR(track_pad_event));
+      gst_pad_set_query_function(t->pad, GST_DEBUG_FUNCPTR(mediacapture::track_pad_query));
+      gst_pad_set_event_function(t->pad, GST_DEBUG_FUNCPTR(mediacapture::track_pad_event));
       gst_pad_use_fixed_caps(t->pad);
       b->track = t.get();
       priv->tracks.push_back(t);
@@ -805,7 +337,7 @@ static void expose_tracks(GstMediaCaptureSrc *self)
   for (auto &t : created) {
     /* pad-added handlers may stop the element (which ends these tracks) */
     {
-      std::lock_guard<std::mutex> lk(priv->lock);
+      std::lock_guard<std::mutex> lk(priv->lock_);
       if (t->stopping)
         continue;
     }
@@ -813,13 +345,13 @@ static void expose_tracks(GstMediaCaptureSrc *self)
                                                    t->is_video ? "video" : "audio", t->index);
     gst_pad_set_active(t->pad, TRUE);
     gst_element_add_pad(GST_ELEMENT(self), t->pad);
-    std::lock_guard<std::mutex> lk(priv->lock);
+    std::lock_guard<std::mutex> lk(priv->lock_);
     if (!t->stopping)
-      gst_pad_start_task(t->pad, track_loop, t.get(), nullptr);
+      gst_pad_start_task(t->pad, mediacapture::track_loop, t.get(), nullptr);
   }
   GST_INFO_OBJECT(self, "exposed %zu tracks", created.size());
   {
-    std::lock_guard<std::mutex> lk(priv->lock);
+    std::lock_guard<std::mutex> lk(priv->lock_);
     if (!run_current_locked(priv) || priv->quit)
       return;
   }
@@ -834,7 +366,7 @@ static void end_tracks(GstMediaCaptureSrc *self, bool drop_queued, bool force,
   GstMediaCaptureSrcPrivate *priv = self->priv;
   std::vector<std::shared_ptr<Track>> tracks;
   {
-    std::unique_lock<std::mutex> lk(priv->lock);
+    std::unique_lock<std::mutex> lk(priv->lock_);
     if (only_deselected) {
       /* ME-3: a deselected track ends; the others go on */
       auto keep = std::stable_partition(
@@ -871,7 +403,7 @@ static void end_tracks(GstMediaCaptureSrc *self, bool drop_queued, bool force,
   }
   for (auto &t : tracks) {
     {
-      std::lock_guard<std::mutex> lk(priv->lock);
+      std::lock_guard<std::mutex> lk(priv->lock_);
       t->stopping = true;
       t->cond.notify_all();
     }
@@ -891,7 +423,7 @@ static void on_appsink_eos(GstAppSink *sink, gpointer user_data)
 {
   Branch *b = static_cast<Branch *>(user_data);
   GstMediaCaptureSrcPrivate *priv = b->self->priv;
-  std::lock_guard<std::mutex> lk(priv->lock);
+  std::lock_guard<std::mutex> lk(priv->lock_);
   b->eos = true; /* outside this track's content from now on (ME-6) */
   if (b->track)
     b->track->cond.notify_all();
@@ -904,7 +436,7 @@ static GstFlowReturn on_appsink_preroll(GstAppSink *sink, gpointer user_data)
   GstSample *s = gst_app_sink_pull_preroll(sink);
   if (s) {
     Branch *b = static_cast<Branch *>(user_data);
-    std::lock_guard<std::mutex> lk(b->self->priv->lock);
+    std::lock_guard<std::mutex> lk(b->self->priv->lock_);
     b->self->priv->samples_this_load++;
     gst_sample_unref(s);
   }
@@ -952,7 +484,7 @@ static GstFlowReturn on_appsink_sample(GstAppSink *sink, gpointer user_data)
   if (GST_CLOCK_TIME_IS_VALID(stream_end) && GST_BUFFER_DURATION_IS_VALID(buffer))
     stream_end += GST_BUFFER_DURATION(buffer);
 
-  std::lock_guard<std::mutex> lk(priv->lock);
+  std::lock_guard<std::mutex> lk(priv->lock_);
   priv->last_data = std::chrono::steady_clock::now();
   priv->samples_this_load++;
   if (GST_CLOCK_TIME_IS_VALID(stream_end) && segment->start < stream_end) {
@@ -1006,7 +538,7 @@ static GstPadProbeReturn branch_tag_probe(GstPad *pad, GstPadProbeInfo *info, gp
   if (gst_tag_list_get_scope(tags) != GST_TAG_SCOPE_STREAM)
     return GST_PAD_PROBE_OK;
   Branch *b = static_cast<Branch *>(user_data);
-  std::lock_guard<std::mutex> lk(b->self->priv->lock);
+  std::lock_guard<std::mutex> lk(b->self->priv->lock_);
   if (b->tags)
     gst_tag_list_unref(b->tags);
   b->tags = gst_tag_list_ref(tags);
@@ -1050,7 +582,7 @@ static GstPadProbeReturn source_probe(GstPad *pad, GstPadProbeInfo *info, gpoint
     bool allowed, first = false, have_tracks = false;
     std::string loaded;
     {
-      std::lock_guard<std::mutex> lk(priv->lock);
+      std::lock_guard<std::mutex> lk(priv->lock_);
       allowed = uri_allowed(priv, redirect);
       if (!allowed) {
         first = !priv->origin_left;
@@ -1076,7 +608,7 @@ static GstPadProbeReturn source_probe(GstPad *pad, GstPadProbeInfo *info, gpoint
     return allowed ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
   }
 
-  std::lock_guard<std::mutex> lk(priv->lock);
+  std::lock_guard<std::mutex> lk(priv->lock_);
   if (priv->origin_left)
     return GST_PAD_PROBE_DROP;
   priv->last_data = std::chrono::steady_clock::now(); /* stall watchdog */
@@ -1112,7 +644,7 @@ static void on_pad_added(GstElement *decodebin, GstPad *pad, gpointer user_data)
   guint kind_index = 0;
   GstElement *pipeline;
   {
-    std::lock_guard<std::mutex> lk(priv->lock);
+    std::lock_guard<std::mutex> lk(priv->lock_);
     /* only the current media element's streams (an old one may still be
      * shutting down) */
     pipeline = priv->pipeline && priv->decodebin == decodebin
@@ -1196,7 +728,7 @@ static void on_pad_added(GstElement *decodebin, GstPad *pad, gpointer user_data)
     gst_pad_add_probe(appsink_pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, branch_tag_probe,
                       branch.get(), nullptr);
     gst_object_unref(appsink_pad);
-    std::lock_guard<std::mutex> lk(priv->lock);
+    std::lock_guard<std::mutex> lk(priv->lock_);
     priv->branches.push_back(std::move(branch));
   }
   for (GstElement *e : chain)
@@ -1213,7 +745,7 @@ static void on_no_more_pads(GstElement *decodebin, gpointer user_data)
 {
   GstMediaCaptureSrc *self = GST_MEDIA_CAPTURE_SRC(user_data);
   {
-    std::lock_guard<std::mutex> lk(self->priv->lock);
+    std::lock_guard<std::mutex> lk(self->priv->lock_);
     if (self->priv->decodebin != decodebin)
       return;
   }
@@ -1221,7 +753,7 @@ static void on_no_more_pads(GstElement *decodebin, gpointer user_data)
    * control thread (pad-added handlers may stop the element). */
   Command c{CommandType::Expose};
   {
-    std::lock_guard<std::mutex> lk(self->priv->lock);
+    std::lock_guard<std::mutex> lk(self->priv->lock_);
     c.generation = self->priv->generation;
   }
   post_command(self, c);
@@ -1234,7 +766,7 @@ static void forward_error(GstMediaCaptureSrc *self, GstMessage *msg)
   gst_message_parse_error(msg, &err, &debug);
   std::string uri;
   {
-    std::lock_guard<std::mutex> lk(self->priv->lock);
+    std::lock_guard<std::mutex> lk(self->priv->lock_);
     uri = self->priv->loaded_uri;
   }
   gchar *text = g_strdup_printf(_("Could not play \"%s\": %s"), uri.c_str(), err->message);
@@ -1256,7 +788,7 @@ static GstBusSyncReply internal_bus_handler(GstBus *bus, GstMessage *msg, gpoint
   guint generation = GPOINTER_TO_UINT(g_object_get_data(G_OBJECT(bus), "mc-generation"));
   bool current;
   {
-    std::lock_guard<std::mutex> lk(self->priv->lock);
+    std::lock_guard<std::mutex> lk(self->priv->lock_);
     current = generation == self->priv->generation;
   }
   if (!current) {
@@ -1269,7 +801,7 @@ static GstBusSyncReply internal_bus_handler(GstBus *bus, GstMessage *msg, gpoint
     bool first, muted_by_origin;
     GstElement *pipeline = nullptr;
     {
-      std::lock_guard<std::mutex> lk(self->priv->lock);
+      std::lock_guard<std::mutex> lk(self->priv->lock_);
       self->priv->preroll_failed = true;
       /* the first error says why; what follows (a failed state change...) only repeats it */
       first = !self->priv->error_forwarded;
@@ -1299,7 +831,7 @@ static GstBusSyncReply internal_bus_handler(GstBus *bus, GstMessage *msg, gpoint
   case GST_MESSAGE_WARNING: {
     bool drop;
     {
-      std::lock_guard<std::mutex> lk(self->priv->lock);
+      std::lock_guard<std::mutex> lk(self->priv->lock_);
       drop = self->priv->origin_left;
       if (self->priv->first_warning.empty()) {
         GError *err = nullptr;
@@ -1331,7 +863,7 @@ static GstBusSyncReply internal_bus_handler(GstBus *bus, GstMessage *msg, gpoint
   case GST_MESSAGE_ASYNC_DONE: {
     bool first = false;
     {
-      std::lock_guard<std::mutex> lk(self->priv->lock);
+      std::lock_guard<std::mutex> lk(self->priv->lock_);
       if (generation == self->priv->generation && !self->priv->prerolled) {
         self->priv->prerolled = true;
         first = true;
@@ -1359,7 +891,7 @@ static void teardown_pipeline(GstMediaCaptureSrc *self)
   bool prerolled;
   std::vector<std::unique_ptr<Branch>> branches;
   {
-    std::lock_guard<std::mutex> lk(priv->lock);
+    std::lock_guard<std::mutex> lk(priv->lock_);
     pipeline = priv->pipeline;
     /* a media element that failed will not preroll: no wait */
     prerolled = priv->prerolled || priv->preroll_failed;
@@ -1404,7 +936,7 @@ static void apply_state(GstMediaCaptureSrc *self)
   GstState state;
   GstClock *clock = gst_element_get_clock(GST_ELEMENT(self));
   {
-    std::lock_guard<std::mutex> lk(priv->lock);
+    std::lock_guard<std::mutex> lk(priv->lock_);
     if (priv->pipeline && run_current_locked(priv))
       pipeline = GST_ELEMENT(gst_object_ref(priv->pipeline));
     state = wanted_internal_state(priv);
@@ -1422,7 +954,7 @@ static void apply_state(GstMediaCaptureSrc *self)
       bool first = false;
       guint generation = 0;
       {
-        std::lock_guard<std::mutex> lk(priv->lock);
+        std::lock_guard<std::mutex> lk(priv->lock_);
         if (priv->pipeline == pipeline && !priv->prerolled) {
           priv->prerolled = true;
           priv->live = true;
@@ -1454,7 +986,7 @@ static void update_duration(GstMediaCaptureSrc *self)
   GstMediaCaptureSrcPrivate *priv = self->priv;
   GstElement *pipeline = nullptr;
   {
-    std::lock_guard<std::mutex> lk(priv->lock);
+    std::lock_guard<std::mutex> lk(priv->lock_);
     if (priv->pipeline)
       pipeline = GST_ELEMENT(gst_object_ref(priv->pipeline));
   }
@@ -1466,7 +998,7 @@ static void update_duration(GstMediaCaptureSrc *self)
                          : -1.0;
   bool changed;
   {
-    std::lock_guard<std::mutex> lk(priv->lock);
+    std::lock_guard<std::mutex> lk(priv->lock_);
     changed = priv->pipeline == pipeline && priv->notified_duration != duration;
     if (changed)
       priv->notified_duration = duration;
@@ -1484,7 +1016,7 @@ static void load(GstMediaCaptureSrc *self, const std::string &uri, gdouble start
   teardown_pipeline(self);
   bool ended_changed, paused_changed, duration_changed;
   {
-    std::lock_guard<std::mutex> lk(priv->lock);
+    std::lock_guard<std::mutex> lk(priv->lock_);
     priv->origin_left = false;
     priv->video_seen = priv->audio_seen = 0;
     priv->loaded_uri = uri;
@@ -1513,7 +1045,7 @@ static void load(GstMediaCaptureSrc *self, const std::string &uri, gdouble start
 
   bool allowed;
   {
-    std::lock_guard<std::mutex> lk(priv->lock);
+    std::lock_guard<std::mutex> lk(priv->lock_);
     allowed = uri_allowed(priv, uri.c_str());
   }
   if (!allowed) {
@@ -1546,7 +1078,7 @@ static void load(GstMediaCaptureSrc *self, const std::string &uri, gdouble start
   GstBus *bus = gst_element_get_bus(pipeline);
   guint generation;
   {
-    std::lock_guard<std::mutex> lk(priv->lock);
+    std::lock_guard<std::mutex> lk(priv->lock_);
     generation = ++priv->generation;
     priv->prerolled = false;
     priv->live = false;
@@ -1572,7 +1104,7 @@ static void seek_to(GstMediaCaptureSrc *self, gdouble position, gdouble rate)
   GstMediaCaptureSrcPrivate *priv = self->priv;
   GstElement *pipeline = nullptr;
   {
-    std::lock_guard<std::mutex> lk(priv->lock);
+    std::lock_guard<std::mutex> lk(priv->lock_);
     if (priv->pipeline)
       pipeline = GST_ELEMENT(gst_object_ref(priv->pipeline));
   }
@@ -1599,7 +1131,7 @@ static void seek_to(GstMediaCaptureSrc *self, gdouble position, gdouble rate)
   {
     /* After a flushing seek every stream has content again until it says
      * otherwise. */
-    std::lock_guard<std::mutex> lk(priv->lock);
+    std::lock_guard<std::mutex> lk(priv->lock_);
     for (auto &b : priv->branches)
       b->eos = false;
     priv->iteration_media_end = GST_CLOCK_TIME_NONE;
@@ -1616,7 +1148,7 @@ static void restart(GstMediaCaptureSrc *self, gdouble position)
   GstMediaCaptureSrcPrivate *priv = self->priv;
   gdouble rate;
   {
-    std::lock_guard<std::mutex> lk(priv->lock);
+    std::lock_guard<std::mutex> lk(priv->lock_);
     priv->ended = false;
     rate = priv->rate;
   }
@@ -1633,7 +1165,7 @@ static void post_empty_media_error(GstMediaCaptureSrc *self, const std::string &
                                    const std::string &warning)
 {
   {
-    std::lock_guard<std::mutex> lk(self->priv->lock);
+    std::lock_guard<std::mutex> lk(self->priv->lock_);
     self->priv->preroll_failed = true;
     self->priv->error_forwarded = true;
   }
@@ -1651,7 +1183,7 @@ static void handle_command(GstMediaCaptureSrc *self, const Command &c)
 {
   GstMediaCaptureSrcPrivate *priv = self->priv;
   {
-    std::lock_guard<std::mutex> lk(priv->lock);
+    std::lock_guard<std::mutex> lk(priv->lock_);
     if (!run_current_locked(priv))
       return;
   }
@@ -1666,7 +1198,7 @@ static void handle_command(GstMediaCaptureSrc *self, const Command &c)
     std::string uri, warning;
     GstElement *pipeline = nullptr;
     {
-      std::lock_guard<std::mutex> lk(priv->lock);
+      std::lock_guard<std::mutex> lk(priv->lock_);
       stale = c.generation != priv->generation;
       /* prerolled on EOS with nothing decoded: a broken medium */
       empty = !priv->live && priv->samples_this_load == 0 && !priv->branches.empty();
@@ -1708,7 +1240,7 @@ static void handle_command(GstMediaCaptureSrc *self, const Command &c)
     bool ended, loading;
     gdouble rate;
     {
-      std::lock_guard<std::mutex> lk(priv->lock);
+      std::lock_guard<std::mutex> lk(priv->lock_);
       ended = priv->ended;
       rate = priv->rate;
       /* HTML's default playback start position: a seek while loading is
@@ -1728,7 +1260,7 @@ static void handle_command(GstMediaCaptureSrc *self, const Command &c)
   case CommandType::Rate: {
     bool ended;
     {
-      std::lock_guard<std::mutex> lk(priv->lock);
+      std::lock_guard<std::mutex> lk(priv->lock_);
       ended = priv->ended;
     }
     if (!ended)
@@ -1738,7 +1270,7 @@ static void handle_command(GstMediaCaptureSrc *self, const Command &c)
   case CommandType::Paused: {
     bool ended;
     {
-      std::lock_guard<std::mutex> lk(priv->lock);
+      std::lock_guard<std::mutex> lk(priv->lock_);
       ended = priv->ended;
     }
     if (!c.flag && ended)
@@ -1753,7 +1285,7 @@ static void handle_command(GstMediaCaptureSrc *self, const Command &c)
     std::string uri, warning;
     GstElement *pipeline = nullptr;
     {
-      std::lock_guard<std::mutex> lk(priv->lock);
+      std::lock_guard<std::mutex> lk(priv->lock_);
       stale = c.generation != priv->generation || priv->ended || !priv->pipeline;
       loop = priv->loop;
       rate = priv->rate;
@@ -1792,7 +1324,7 @@ static void handle_command(GstMediaCaptureSrc *self, const Command &c)
     gst_object_unref(pipeline);
     bool paused_changed;
     {
-      std::lock_guard<std::mutex> lk(priv->lock);
+      std::lock_guard<std::mutex> lk(priv->lock_);
       if (c.generation != priv->generation)
         break;
       priv->ended = true;
@@ -1806,7 +1338,7 @@ static void handle_command(GstMediaCaptureSrc *self, const Command &c)
     }
     bool duration_changed;
     {
-      std::lock_guard<std::mutex> lk(priv->lock);
+      std::lock_guard<std::mutex> lk(priv->lock_);
       duration_changed = priv->notified_duration != duration;
       priv->notified_duration = duration;
     }
@@ -1824,7 +1356,7 @@ static void handle_command(GstMediaCaptureSrc *self, const Command &c)
     bool stale;
     {
       /* a medium that prerolls exposes its tracks once prerolled */
-      std::lock_guard<std::mutex> lk(priv->lock);
+      std::lock_guard<std::mutex> lk(priv->lock_);
       stale = c.generation != priv->generation || !priv->prerolled;
     }
     if (!stale)
@@ -1835,14 +1367,14 @@ static void handle_command(GstMediaCaptureSrc *self, const Command &c)
     /* ME-3, ME-4: only the deselected tracks end, only the newly selected
      * streams get (new) tracks; playback goes on. */
     {
-      std::lock_guard<std::mutex> lk(priv->lock);
+      std::lock_guard<std::mutex> lk(priv->lock_);
       for (auto &b : priv->branches)
         b->selected = branch_selected_locked(priv, b->is_video, b->kind_index);
     }
     end_tracks(self, false, false, true);
     bool ready;
     {
-      std::lock_guard<std::mutex> lk(priv->lock);
+      std::lock_guard<std::mutex> lk(priv->lock_);
       ready = priv->prerolled && !priv->ended;
     }
     if (ready)
@@ -1852,7 +1384,7 @@ static void handle_command(GstMediaCaptureSrc *self, const Command &c)
   case CommandType::Duration: {
     bool stale;
     {
-      std::lock_guard<std::mutex> lk(priv->lock);
+      std::lock_guard<std::mutex> lk(priv->lock_);
       stale = c.generation != priv->generation;
     }
     if (!stale)
@@ -1888,7 +1420,7 @@ static void control_thread(GstMediaCaptureSrc *self, std::shared_ptr<ControlRun>
 {
   GstMediaCaptureSrcPrivate *priv = self->priv;
   tls_control_run = run.get();
-  std::unique_lock<std::mutex> lk(priv->lock);
+  std::unique_lock<std::mutex> lk(priv->lock_);
   for (;;) {
     auto ready = [&] { return run->quit || !run->commands.empty(); };
     std::chrono::steady_clock::time_point deadline;
@@ -1953,7 +1485,7 @@ static bool run_current_locked(GstMediaCaptureSrcPrivate *priv)
 static void post_command(GstMediaCaptureSrc *self, Command cmd)
 {
   GstMediaCaptureSrcPrivate *priv = self->priv;
-  std::lock_guard<std::mutex> lk(priv->lock);
+  std::lock_guard<std::mutex> lk(priv->lock_);
   if (!priv->run || priv->run->quit)
     return;
   priv->run->commands.push_back(std::move(cmd));
@@ -1967,7 +1499,7 @@ static void reap_finished_controls(GstMediaCaptureSrcPrivate *priv)
 {
   std::vector<std::thread> done;
   {
-    std::lock_guard<std::mutex> lk(priv->lock);
+    std::lock_guard<std::mutex> lk(priv->lock_);
     done.swap(priv->finished_controls);
   }
   for (auto &th : done) {
@@ -1982,7 +1514,7 @@ static void start_control(GstMediaCaptureSrc *self)
 {
   GstMediaCaptureSrcPrivate *priv = self->priv;
   reap_finished_controls(priv);
-  std::lock_guard<std::mutex> lk(priv->lock);
+  std::lock_guard<std::mutex> lk(priv->lock_);
   if (priv->run)
     return;
   priv->quit = false;
@@ -1996,7 +1528,7 @@ static void stop_all(GstMediaCaptureSrc *self)
   GstMediaCaptureSrcPrivate *priv = self->priv;
   std::shared_ptr<ControlRun> run;
   {
-    std::lock_guard<std::mutex> lk(priv->lock);
+    std::lock_guard<std::mutex> lk(priv->lock_);
     priv->quit = true;
     priv->outer_playing = false;
     run = std::move(priv->run);
@@ -2010,7 +1542,7 @@ static void stop_all(GstMediaCaptureSrc *self)
   if (run && run->thread.joinable()) {
     if (run->thread.get_id() == std::this_thread::get_id()) {
       /* stopped from a handler of a signal the control thread emitted */
-      std::lock_guard<std::mutex> lk(priv->lock);
+      std::lock_guard<std::mutex> lk(priv->lock_);
       priv->finished_controls.push_back(std::move(run->thread));
     } else {
       run->thread.join();
@@ -2023,7 +1555,7 @@ static void stop_all(GstMediaCaptureSrc *self)
   {
     /* Run state goes with the run: only a paused the application set
      * survives a restart. */
-    std::lock_guard<std::mutex> lk(priv->lock);
+    std::lock_guard<std::mutex> lk(priv->lock_);
     priv->start_position = 0.0;
     ended_changed = priv->ended;
     priv->ended = false;
@@ -2067,7 +1599,7 @@ static GstStateChangeReturn gst_media_capture_src_change_state(GstElement *eleme
     start_control(self);
     Command c{CommandType::Load};
     {
-      std::lock_guard<std::mutex> lk(priv->lock);
+      std::lock_guard<std::mutex> lk(priv->lock_);
       c.uri = priv->uri;
       c.value = priv->start_position;
     }
@@ -2080,7 +1612,7 @@ static GstStateChangeReturn gst_media_capture_src_change_state(GstElement *eleme
     break;
   case GST_STATE_CHANGE_PAUSED_TO_PLAYING: {
     {
-      std::lock_guard<std::mutex> lk(priv->lock);
+      std::lock_guard<std::mutex> lk(priv->lock_);
       priv->outer_playing = true;
     }
     post_command(self, Command{CommandType::State});
@@ -2100,7 +1632,7 @@ static GstStateChangeReturn gst_media_capture_src_change_state(GstElement *eleme
     break;
   case GST_STATE_CHANGE_PLAYING_TO_PAUSED: {
     {
-      std::lock_guard<std::mutex> lk(priv->lock);
+      std::lock_guard<std::mutex> lk(priv->lock_);
       priv->outer_playing = false;
     }
     post_command(self, Command{CommandType::State});
@@ -2124,7 +1656,7 @@ static gboolean gst_media_capture_src_send_event(GstElement *element, GstEvent *
     return GST_ELEMENT_CLASS(parent_class)->send_event(element, event);
   gst_event_unref(event);
   GST_INFO_OBJECT(self, "EOS requested: ending every track");
-  std::lock_guard<std::mutex> lk(priv->lock);
+  std::lock_guard<std::mutex> lk(priv->lock_);
   priv->eos_requested = true;
   for (auto &t : priv->tracks) {
     t->eos_pending = true;
@@ -2144,7 +1676,7 @@ static void gst_media_capture_src_set_property(GObject *object, guint prop_id, c
     const gchar *uri = g_value_get_string(value);
     Command c{CommandType::Load};
     {
-      std::lock_guard<std::mutex> lk(priv->lock);
+      std::lock_guard<std::mutex> lk(priv->lock_);
       priv->uri = uri ? uri : "";
       c.uri = priv->uri;
     }
@@ -2154,7 +1686,7 @@ static void gst_media_capture_src_set_property(GObject *object, guint prop_id, c
   case PROP_PAUSED: {
     Command c{CommandType::Paused};
     {
-      std::lock_guard<std::mutex> lk(priv->lock);
+      std::lock_guard<std::mutex> lk(priv->lock_);
       priv->paused = g_value_get_boolean(value);
       priv->paused_by_end = false; /* the application's own */
       c.flag = priv->paused;
@@ -2165,14 +1697,14 @@ static void gst_media_capture_src_set_property(GObject *object, guint prop_id, c
     break;
   }
   case PROP_LOOP: {
-    std::lock_guard<std::mutex> lk(priv->lock);
+    std::lock_guard<std::mutex> lk(priv->lock_);
     priv->loop = g_value_get_boolean(value);
     break;
   }
   case PROP_PLAYBACK_RATE: {
     Command c{CommandType::Rate};
     {
-      std::lock_guard<std::mutex> lk(priv->lock);
+      std::lock_guard<std::mutex> lk(priv->lock_);
       if (priv->rate == g_value_get_double(value))
         break;
       priv->rate = g_value_get_double(value);
@@ -2186,7 +1718,7 @@ static void gst_media_capture_src_set_property(GObject *object, guint prop_id, c
     Command c{CommandType::Seek};
     c.value = g_value_get_double(value);
     {
-      std::lock_guard<std::mutex> lk(priv->lock);
+      std::lock_guard<std::mutex> lk(priv->lock_);
       priv->last_position = c.value;
       if (!priv->run)
         priv->start_position = c.value;
@@ -2197,7 +1729,7 @@ static void gst_media_capture_src_set_property(GObject *object, guint prop_id, c
   case PROP_VIDEO_TRACK:
   case PROP_AUDIO_TRACKS: {
     {
-      std::lock_guard<std::mutex> lk(priv->lock);
+      std::lock_guard<std::mutex> lk(priv->lock_);
       if (prop_id == PROP_VIDEO_TRACK) {
         priv->video_track = g_value_get_int(value);
       } else {
@@ -2219,14 +1751,14 @@ static void gst_media_capture_src_set_property(GObject *object, guint prop_id, c
     break;
   }
   case PROP_ALLOWED_ORIGINS: {
-    std::lock_guard<std::mutex> lk(priv->lock);
+    std::lock_guard<std::mutex> lk(priv->lock_);
     g_strfreev(priv->allowed_origins);
     priv->allowed_origins = (GStrv)g_value_dup_boxed(value);
     GST_INFO_OBJECT(self, "allowed-origins set");
     break;
   }
   case PROP_STALL_TIMEOUT: {
-    std::lock_guard<std::mutex> lk(priv->lock);
+    std::lock_guard<std::mutex> lk(priv->lock_);
     priv->stall_timeout = g_value_get_double(value);
     GST_INFO_OBJECT(self, "stall-timeout %g s", priv->stall_timeout);
     priv->control_cond.notify_all();
@@ -2246,22 +1778,22 @@ static void gst_media_capture_src_get_property(GObject *object, guint prop_id, G
 
   switch (prop_id) {
   case PROP_URI: {
-    std::lock_guard<std::mutex> lk(priv->lock);
+    std::lock_guard<std::mutex> lk(priv->lock_);
     g_value_set_string(value, priv->uri.c_str());
     break;
   }
   case PROP_PAUSED: {
-    std::lock_guard<std::mutex> lk(priv->lock);
+    std::lock_guard<std::mutex> lk(priv->lock_);
     g_value_set_boolean(value, priv->paused);
     break;
   }
   case PROP_LOOP: {
-    std::lock_guard<std::mutex> lk(priv->lock);
+    std::lock_guard<std::mutex> lk(priv->lock_);
     g_value_set_boolean(value, priv->loop);
     break;
   }
   case PROP_PLAYBACK_RATE: {
-    std::lock_guard<std::mutex> lk(priv->lock);
+    std::lock_guard<std::mutex> lk(priv->lock_);
     g_value_set_double(value, priv->rate);
     break;
   }
@@ -2271,7 +1803,7 @@ static void gst_media_capture_src_get_property(GObject *object, guint prop_id, G
     gdouble result;
     bool ended;
     {
-      std::lock_guard<std::mutex> lk(priv->lock);
+      std::lock_guard<std::mutex> lk(priv->lock_);
       if (priv->pipeline)
         p = GST_ELEMENT(gst_object_ref(priv->pipeline));
       result = prop_id == PROP_CURRENT_TIME ? priv->last_position : -1.0;
@@ -2290,27 +1822,27 @@ static void gst_media_capture_src_get_property(GObject *object, guint prop_id, G
     break;
   }
   case PROP_ENDED: {
-    std::lock_guard<std::mutex> lk(priv->lock);
+    std::lock_guard<std::mutex> lk(priv->lock_);
     g_value_set_boolean(value, priv->ended);
     break;
   }
   case PROP_VIDEO_TRACK: {
-    std::lock_guard<std::mutex> lk(priv->lock);
+    std::lock_guard<std::mutex> lk(priv->lock_);
     g_value_set_int(value, priv->video_track);
     break;
   }
   case PROP_AUDIO_TRACKS: {
-    std::lock_guard<std::mutex> lk(priv->lock);
+    std::lock_guard<std::mutex> lk(priv->lock_);
     g_value_set_string(value, priv->audio_tracks.c_str());
     break;
   }
   case PROP_ALLOWED_ORIGINS: {
-    std::lock_guard<std::mutex> lk(priv->lock);
+    std::lock_guard<std::mutex> lk(priv->lock_);
     g_value_set_boxed(value, priv->allowed_origins);
     break;
   }
   case PROP_STALL_TIMEOUT: {
-    std::lock_guard<std::mutex> lk(priv->lock);
+    std::lock_guard<std::mutex> lk(priv->lock_);
     g_value_set_double(value, priv->stall_timeout);
     break;
   }
@@ -2432,5 +1964,6 @@ static void gst_media_capture_src_class_init(GstMediaCaptureSrcClass *klass)
 static void gst_media_capture_src_init(GstMediaCaptureSrc *self)
 {
   self->priv = new GstMediaCaptureSrcPrivate();
+  self->priv->self = self;
   GST_OBJECT_FLAG_SET(self, GST_ELEMENT_FLAG_SOURCE);
 }
