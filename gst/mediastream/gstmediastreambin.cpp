@@ -131,6 +131,7 @@ struct Track {
     run = new_run;
     stream_started = false;
     collection_cookie = 0;
+    stop_eos_sent = false;
     gst_clear_buffer(&blank);
   }
 
@@ -146,6 +147,7 @@ struct Track {
   GstAudioInfo ainfo;          /* (stream) */
   GstBuffer *blank = nullptr;  /* (stream) black frame / silence for the caps (MS-6) */
   bool blank_failed = false;   /* (stream) no black frame in this format */
+  bool stop_eos_sent = false;  /* (stream) MS-8: the EOS of stop() went out */
 };
 
 } // namespace
@@ -497,6 +499,19 @@ static GstBuffer *make_blank(Track *track, GstBuffer *in)
   return out;
 }
 
+/* MS-8 stop(), on the track's streaming thread (or with its stream lock
+ * held): EOS once, after what already went out; nothing before STREAM_START
+ * (the next data sends it then). */
+static void send_stop_eos(Track *track)
+{
+  if (!gst_media_stream_track_pad_is_stopped(track->srcpad) || track->stop_eos_sent ||
+      !track->stream_started)
+    return;
+  track->stop_eos_sent = true;
+  GST_INFO_OBJECT(track->srcpad, "stopped: EOS");
+  gst_pad_push_event(GST_PAD(track->srcpad), gst_event_new_eos());
+}
+
 static GstFlowReturn sink_chain(GstPad *pad, GstObject *parent, GstBuffer *buffer)
 {
   GstMediaStreamBin *self = GST_MEDIA_STREAM_BIN(parent);
@@ -507,6 +522,14 @@ static GstFlowReturn sink_chain(GstPad *pad, GstObject *parent, GstBuffer *buffe
     return GST_FLOW_FLUSHING;
   }
   sync_run(self, track);
+  if (G_UNLIKELY(gst_media_stream_track_pad_is_stopped(track->srcpad))) {
+    /* MS-8: a stopped track drops its data with GST_FLOW_OK, not EOS: a
+     * source (or tee, demuxer) feeding other tracks too must not stop. */
+    send_stop_eos(track);
+    gst_buffer_unref(buffer);
+    gst_object_unref(srcpad);
+    return GST_FLOW_OK;
+  }
   push_collection_if_stale(self, track);
 
   GstFlowReturn ret;
@@ -623,6 +646,9 @@ static gboolean sink_eos(GstMediaStreamBin *self, Track *track, GstEvent *event)
 static gboolean sink_flush_stop(GstMediaStreamBin *self, Track *track, GstEvent *event)
 {
   gboolean ret = gst_pad_push_event(GST_PAD(track->srcpad), event);
+  /* A stopped track stays ended (set_ended refuses) and sends EOS again
+   * with its next data: the flush took the first one away downstream. */
+  track->stop_eos_sent = false;
   if (gst_media_stream_track_pad_set_ended(track->srcpad, false))
     update_active(self);
   return ret;
@@ -645,6 +671,14 @@ static gboolean sink_event(GstPad *pad, GstObject *parent, GstEvent *event)
   }
 
   sync_run(self, track);
+  if (G_UNLIKELY(track->stop_eos_sent && GST_EVENT_TYPE(event) != GST_EVENT_FLUSH_STOP)) {
+    /* MS-8: after stop()'s EOS nothing more goes out (the track pad would
+     * refuse it, and a refused CAPS would fail upstream). */
+    GST_DEBUG_OBJECT(srcpad, "stopped: dropping %" GST_PTR_FORMAT, event);
+    gst_event_unref(event);
+    gst_object_unref(srcpad);
+    return TRUE;
+  }
   gboolean ret = TRUE;
   gboolean muted = FALSE;
   g_autofree gchar *label = nullptr;
@@ -665,6 +699,8 @@ static gboolean sink_event(GstPad *pad, GstObject *parent, GstEvent *event)
     gst_event_unref(event);
     break;
   case GST_EVENT_EOS:
+    /* A stopped track ended already: no track-ended, no message (MS-8). */
+    track->stop_eos_sent = gst_media_stream_track_pad_is_stopped(track->srcpad);
     ret = sink_eos(self, track, event);
     break;
   case GST_EVENT_FLUSH_STOP:
@@ -733,6 +769,39 @@ static void release_index(GstMediaStreamBin *self, TrackKind kind, guint index)
   (kind == TrackKind::VIDEO ? self->priv->video_indices : self->priv->audio_indices).erase(index);
 }
 
+/* MS-8 stop(), from the application's thread: the EOS goes out on the
+ * track's stream lock (after the buffer being pushed, if any), taken on one
+ * of GStreamer's pool threads so that the caller never waits for the data
+ * flow (a sink prerolling in PAUSED holds it). A track with no data flowing
+ * (inactive, or not started) sends it with its next data. */
+static void push_stop_eos(GstElement *element, gpointer user_data)
+{
+  GstMediaStreamBin *self = GST_MEDIA_STREAM_BIN(element);
+  GstPad *sinkpad = GST_PAD(user_data);
+  GST_PAD_STREAM_LOCK(sinkpad);
+  GST_OBJECT_LOCK(sinkpad);
+  const bool flushing = GST_PAD_IS_FLUSHING(sinkpad);
+  GST_OBJECT_UNLOCK(sinkpad);
+  GstPad *srcpad = nullptr;
+  Track *track = flushing ? nullptr : track_of(sinkpad, &srcpad);
+  if (track) {
+    sync_run(self, track);
+    send_stop_eos(track);
+    gst_object_unref(srcpad);
+  }
+  GST_PAD_STREAM_UNLOCK(sinkpad);
+}
+
+/* MS-8: after the track pad's own handler (ready-state ended): MS-3 and the
+ * EOS; no track-ended signal and no ended message for the application's stop. */
+static void on_track_stop(GstMediaStreamTrackPad *srcpad, GstMediaStreamBin *self)
+{
+  update_active(self);
+  GstPad *sinkpad = dup_sinkpad(GST_PAD(srcpad));
+  if (sinkpad)
+    gst_element_call_async(GST_ELEMENT(self), push_stop_eos, sinkpad, gst_object_unref);
+}
+
 /* Build: the pad pair of a new track, wired to each other and to the bin. */
 static std::unique_ptr<Track> build_track(GstMediaStreamBin *self, GstPadTemplate *sink_templ,
                                           TrackKind kind, guint index)
@@ -758,6 +827,8 @@ static std::unique_ptr<Track> build_track(GstMediaStreamBin *self, GstPadTemplat
   set_element_private(GST_PAD(srcpad), sinkpad);
   g_signal_connect(srcpad, "linked", G_CALLBACK(on_path_linked), srcpad);
   g_signal_connect_object(srcpad, "notify::track-id", G_CALLBACK(on_track_id_changed), self,
+                          static_cast<GConnectFlags>(0));
+  g_signal_connect_object(srcpad, "stop", G_CALLBACK(on_track_stop), self,
                           static_cast<GConnectFlags>(0));
   return track;
 }
@@ -926,7 +997,7 @@ static GstStateChangeReturn gst_media_stream_bin_change_state(GstElement *elemen
         tracks.push_back(GST_MEDIA_STREAM_TRACK_PAD(gst_object_ref(t->srcpad)));
     }
     for (GstMediaStreamTrackPad *track : tracks) {
-      gst_media_stream_track_pad_set_ended(track, false);
+      gst_media_stream_track_pad_new_run(track); /* stop() too ends for one run (MS-8) */
       gst_media_stream_track_pad_set_muted(track, false);
       gst_object_unref(track);
     }

@@ -37,8 +37,20 @@ bool gst_media_stream_track_pad_is_enabled(GstMediaStreamTrackPad *pad);
 /* MS-8. */
 bool gst_media_stream_track_pad_is_ended(GstMediaStreamTrackPad *pad);
 
-/* MS-8: notify::ready-state on change; TRUE when it changed. */
+/* MS-8: notify::ready-state on change; TRUE when it changed. A stopped
+ * track stays ended (FALSE is refused) until new_run(). */
 bool gst_media_stream_track_pad_set_ended(GstMediaStreamTrackPad *pad, bool ended);
+
+/* MS-8: the application called stop() (the `stop` signal); read without a lock. */
+bool gst_media_stream_track_pad_is_stopped(GstMediaStreamTrackPad *pad);
+
+/* MS-8, a new run (the bin back to READY): not stopped, live; TRUE when
+ * ready-state changed. */
+bool gst_media_stream_track_pad_new_run(GstMediaStreamTrackPad *pad);
+
+/* MS-10 getCapabilities: a new "capabilities" structure, from a CAPS query
+ * upstream (no lock held); empty while not linked. */
+GstStructure *gst_media_stream_track_pad_dup_capabilities(GstMediaStreamTrackPad *pad);
 
 /* MS-7: notify::muted and mute/unmute on change; TRUE when it changed. */
 bool gst_media_stream_track_pad_set_muted(GstMediaStreamTrackPad *pad, bool muted);

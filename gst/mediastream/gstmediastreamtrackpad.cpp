@@ -23,6 +23,7 @@
 #include "gstmediastreamremote.h"
 #include "gstmediastreamtrack.h"
 #include "gstwebcaptureerror.h"
+#include "mediatrackconstraints.h"
 #include "gstwebcapturei18n.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_media_stream_track_pad_debug);
@@ -51,6 +52,9 @@ struct GstMediaStreamTrackPadPrivate {
   guint title_serial = 0;  /* (lock) counts label changes: the last one is written */
   bool muted = false;      /* (lock) MS-7 */
   bool ended = false;      /* (lock) MS-8 */
+  /* (lock for writes) MS-8: the application's stop(); ended until the next
+   * run. Atomic: the streaming thread reads it on every buffer. */
+  std::atomic<bool> stopped{false};
   GstCaps *caps = nullptr; /* (lock) negotiated caps */
 };
 
@@ -71,11 +75,13 @@ enum {
   PROP_MUTED,
   PROP_READY_STATE,
   PROP_SETTINGS,
+  PROP_CAPABILITIES,
 };
 
 enum {
   SIGNAL_MUTE,
   SIGNAL_UNMUTE,
+  SIGNAL_STOP,
   LAST_SIGNAL,
 };
 
@@ -144,17 +150,77 @@ bool gst_media_stream_track_pad_is_ended(GstMediaStreamTrackPad *pad)
   return pad->priv->ended;
 }
 
+bool gst_media_stream_track_pad_is_stopped(GstMediaStreamTrackPad *pad)
+{
+  return pad->priv->stopped.load();
+}
+
 bool gst_media_stream_track_pad_set_ended(GstMediaStreamTrackPad *pad, bool ended)
 {
   {
     std::lock_guard<std::mutex> guard(pad->priv->lock);
-    if (pad->priv->ended == ended)
+    /* MS-8: a stopped track stays ended until the next run. */
+    if (pad->priv->ended == ended || (!ended && pad->priv->stopped.load()))
       return false;
     pad->priv->ended = ended;
   }
   GST_INFO_OBJECT(pad, "ready-state: %s", ended ? "ended" : "live");
   g_object_notify(G_OBJECT(pad), "ready-state");
   return true;
+}
+
+bool gst_media_stream_track_pad_new_run(GstMediaStreamTrackPad *pad)
+{
+  pad->priv->stopped.store(false);
+  return gst_media_stream_track_pad_set_ended(pad, false);
+}
+
+/* MS-8 stop(): the class handler of the `stop` signal; the bin, connected to
+ * it, then ends the data path (EOS) and updates `active`. */
+static void gst_media_stream_track_pad_stop(GstMediaStreamTrackPad *pad)
+{
+  bool changed;
+  {
+    std::lock_guard<std::mutex> guard(pad->priv->lock);
+    pad->priv->stopped.store(true);
+    changed = !pad->priv->ended;
+    pad->priv->ended = true;
+  }
+  GST_INFO_OBJECT(pad, "stopped by the application");
+  if (changed)
+    g_object_notify(G_OBJECT(pad), "ready-state");
+}
+
+/* MS-10 getCapabilities: what upstream delivers (a CAPS query on the sink
+ * pad's peer, with no lock held) around the negotiated caps. No conversion
+ * yet: the ranges are upstream's. */
+GstStructure *gst_media_stream_track_pad_dup_capabilities(GstMediaStreamTrackPad *pad)
+{
+  GST_OBJECT_LOCK(pad);
+  GstPad *sinkpad = static_cast<GstPad *>(GST_PAD(pad)->element_private);
+  if (sinkpad)
+    gst_object_ref(sinkpad);
+  GST_OBJECT_UNLOCK(pad);
+  if (!sinkpad)
+    return gst_structure_new_empty("capabilities");
+  GstCaps *upstream = gst_pad_peer_query_caps(sinkpad, nullptr);
+  GstCaps *native = gst_pad_get_current_caps(sinkpad);
+  gst_object_unref(sinkpad);
+  GstStructure *result = nullptr;
+  const bool linked = upstream && !gst_caps_is_empty(upstream) && !gst_caps_is_any(upstream);
+  if (linked || native) {
+    media_constraints::Capabilities capabilities;
+    media_constraints::Error error;
+    const auto kind = pad->priv->kind == TrackKind::VIDEO ? media_constraints::MediaKind::VIDEO
+                                                          : media_constraints::MediaKind::AUDIO;
+    if (capabilities.init(kind, linked ? upstream : nullptr, native, false, &error))
+      result = capabilities.to_structure();
+    else
+      GST_DEBUG_OBJECT(pad, "no capabilities from %" GST_PTR_FORMAT, upstream);
+  }
+  gst_clear_caps(&upstream);
+  gst_clear_caps(&native);
+  return result ? result : gst_structure_new_empty("capabilities");
 }
 
 bool gst_media_stream_track_pad_set_muted(GstMediaStreamTrackPad *pad, bool muted)
@@ -408,6 +474,9 @@ static void gst_media_stream_track_pad_get_property(GObject *object, guint prop_
   case PROP_SETTINGS:
     g_value_take_boxed(value, gst_media_stream_track_pad_dup_settings(pad));
     break;
+  case PROP_CAPABILITIES:
+    g_value_take_boxed(value, gst_media_stream_track_pad_dup_capabilities(pad));
+    break;
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
     break;
@@ -467,12 +536,22 @@ static void gst_media_stream_track_pad_class_init(GstMediaStreamTrackPadClass *k
   g_object_class_install_property(
       gobject_class, PROP_READY_STATE,
       g_param_spec_string("ready-state", "Ready state",
-                          "\"live\", or \"ended\" once the track received EOS (MS-8)", "live", ro));
+                          "\"live\", or \"ended\" once the track received EOS or was "
+                          "stopped (MS-8)",
+                          "live", ro));
   g_object_class_install_property(
       gobject_class, PROP_SETTINGS,
       g_param_spec_boxed("settings", "Settings",
                          "What the track does now, from the negotiated caps: width, height, "
                          "frame-rate (video) or sample-rate, channel-count (audio), and format",
+                         GST_TYPE_STRUCTURE, ro));
+  g_object_class_install_property(
+      gobject_class, PROP_CAPABILITIES,
+      g_param_spec_boxed("capabilities", "Capabilities",
+                         "What the track can deliver, asked of upstream when read (MS-10 "
+                         "getCapabilities): width, height, aspectRatio, frameRate, resizeMode "
+                         "(video) or sampleRate, channelCount, sampleSize (audio); empty while "
+                         "the track's sink pad is not linked",
                          GST_TYPE_STRUCTURE, ro));
 
   /**
@@ -487,4 +566,14 @@ static void gst_media_stream_track_pad_class_init(GstMediaStreamTrackPadClass *k
    */
   signals[SIGNAL_UNMUTE] = g_signal_new("unmute", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0,
                                         nullptr, nullptr, nullptr, G_TYPE_NONE, 0);
+  /**
+   * GstMediaStreamTrackPad::stop:
+   * MediaStreamTrack.stop() (MS-8): the track ends for this run (EOS
+   * downstream after what is already on its way, `ready-state` "ended") with
+   * no `track-ended` signal and no `ended` message. Any thread.
+   */
+  signals[SIGNAL_STOP] = g_signal_new_class_handler(
+      "stop", G_TYPE_FROM_CLASS(klass),
+      static_cast<GSignalFlags>(G_SIGNAL_RUN_FIRST | G_SIGNAL_ACTION),
+      G_CALLBACK(gst_media_stream_track_pad_stop), nullptr, nullptr, nullptr, G_TYPE_NONE, 0);
 }

@@ -2004,6 +2004,248 @@ GST_START_TEST(test_state_storm_with_live_sources)
 }
 GST_END_TEST;
 
+/* --- MS-8 stop(), MS-10 capabilities ----------------------------------------- */
+
+/* Pulls events of @h until an EOS (bounded: the harness waits 60 s at most). */
+static bool pull_until_eos(GstHarness *h)
+{
+  GstEvent *ev;
+  while ((ev = gst_harness_pull_event(h))) {
+    bool eos = GST_EVENT_TYPE(ev) == GST_EVENT_EOS;
+    gst_event_unref(ev);
+    if (eos)
+      return true;
+  }
+  return false;
+}
+
+GST_START_TEST(test_stop_ends_track)
+{
+  GstElement *ms = make_bin();
+  GstBus *bus = gst_bus_new();
+  gst_element_set_bus(ms, bus);
+  GstHarness *hv = video_harness(ms, 0, "video/x-raw,format=BGRx,width=8,height=8,framerate=30/1");
+  GstHarness *ha =
+      audio_harness(ms, 0, "audio/x-raw,format=S16LE,rate=8000,channels=1,layout=interleaved");
+  GstPad *vtrack = track_pad(ms, "video_0");
+  GstPad *atrack = track_pad(ms, "audio_0");
+  Counter ended;
+  g_signal_connect(ms, "track-ended", G_CALLBACK(on_track_signal), &ended);
+  int active_notifies = 0, state_notifies = 0;
+  g_signal_connect(ms, "notify::active", G_CALLBACK(on_notify), &active_notifies);
+  g_signal_connect(vtrack, "notify::ready-state", G_CALLBACK(on_notify), &state_notifies);
+  count_track_messages(bus, "");
+
+  fail_unless_equals_int(gst_harness_push(hv, filled_buffer(256, 1, 0, 1)), GST_FLOW_OK);
+  g_signal_emit_by_name(vtrack, "stop");
+  gchar *state = get_string(vtrack, "ready-state");
+  fail_unless_equals_string(state, "ended");
+  g_free(state);
+  fail_unless_equals_int(state_notifies, 1);
+  fail_unless(get_bool(ms, "active"), "the audio track is still live (MS-3)");
+  /* EOS after what went out before. */
+  GstBuffer *out = gst_harness_pull(hv);
+  fail_unless(out != nullptr);
+  gst_buffer_unref(out);
+  fail_unless(pull_until_eos(hv), "no EOS after stop()");
+  /* Later data is dropped with OK (the source goes on for other tracks);
+   * upstream's own EOS is not the track's end any more. */
+  fail_unless_equals_int(gst_harness_push(hv, filled_buffer(256, 2, 1, 1)), GST_FLOW_OK);
+  fail_unless(gst_harness_push_event(hv, gst_event_new_eos()));
+  fail_unless_equals_int(gst_harness_buffers_in_queue(hv), 0);
+  fail_unless_equals_int(gst_harness_events_in_queue(hv), 0);
+  /* The spec: no ended event for the application's own stop. */
+  fail_unless_equals_int(ended.count, 0);
+  fail_unless_equals_int(count_track_messages(bus, "ended"), 0);
+  g_signal_emit_by_name(vtrack, "stop"); /* a second stop changes nothing */
+  fail_unless_equals_int(state_notifies, 1);
+
+  /* The other track is unaffected. */
+  fail_unless_equals_int(gst_harness_push(ha, filled_buffer(16, 3, 0, 1)), GST_FLOW_OK);
+  out = gst_harness_pull(ha);
+  fail_unless(out != nullptr);
+  gst_buffer_unref(out);
+  state = get_string(atrack, "ready-state");
+  fail_unless_equals_string(state, "live");
+  g_free(state);
+  fail_unless_equals_int(active_notifies, 0);
+
+  /* The last live track stopped: inactive. */
+  g_signal_emit_by_name(atrack, "stop");
+  fail_unless(pull_until_eos(ha));
+  fail_if(get_bool(ms, "active"));
+  fail_unless_equals_int(active_notifies, 1);
+  fail_unless_equals_int(ended.count, 0);
+  fail_unless_equals_int(count_track_messages(bus, "ended"), 0);
+
+  gst_object_unref(vtrack);
+  gst_object_unref(atrack);
+  gst_harness_teardown(hv);
+  gst_harness_teardown(ha);
+  gst_element_set_bus(ms, nullptr);
+  gst_object_unref(bus);
+  gst_object_unref(ms);
+}
+GST_END_TEST;
+
+struct EosWatch {
+  GMutex lock;
+  GCond cond;
+  int eos = 0;
+};
+
+static GstPadProbeReturn eos_probe(GstPad *, GstPadProbeInfo *info, gpointer user_data)
+{
+  auto *w = static_cast<EosWatch *>(user_data);
+  if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) == GST_EVENT_EOS) {
+    g_mutex_lock(&w->lock);
+    w->eos++;
+    g_cond_broadcast(&w->cond);
+    g_mutex_unlock(&w->lock);
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+static bool wait_eos(EosWatch *w)
+{
+  gint64 end = g_get_monotonic_time() + 10 * G_TIME_SPAN_SECOND;
+  g_mutex_lock(&w->lock);
+  bool ok = true;
+  while (w->eos == 0 && ok)
+    ok = g_cond_wait_until(&w->cond, &w->lock, end);
+  g_mutex_unlock(&w->lock);
+  return ok || w->eos > 0;
+}
+
+/* Live sources in PLAYING, stop() from the application's thread: EOS on that
+ * track, the other one keeps flowing, and a new run makes it live again. */
+GST_START_TEST(test_stop_while_playing_and_restart)
+{
+  GstElement *pipeline = gst_parse_launch(
+      "videotestsrc is-live=true ! video/x-raw,width=32,height=24,framerate=100/1 ! "
+      "ms.video_sink_0 audiotestsrc is-live=true samplesperbuffer=160 ! ms.audio_sink_0 "
+      "mediastreambin name=ms ms.video_0 ! fakesink async=false "
+      "ms.audio_0 ! fakesink async=false",
+      nullptr);
+  GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
+  GstPad *vtrack = track_pad(ms, "video_0");
+  GstPad *atrack = track_pad(ms, "audio_0");
+  FlowWatch video, audio;
+  g_mutex_init(&video.lock);
+  g_cond_init(&video.cond);
+  g_mutex_init(&audio.lock);
+  g_cond_init(&audio.cond);
+  EosWatch eos;
+  g_mutex_init(&eos.lock);
+  g_cond_init(&eos.cond);
+  gst_pad_add_probe(vtrack, GST_PAD_PROBE_TYPE_BUFFER, count_probe, &video, nullptr);
+  gst_pad_add_probe(atrack, GST_PAD_PROBE_TYPE_BUFFER, count_probe, &audio, nullptr);
+  gst_pad_add_probe(vtrack, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, eos_probe, &eos, nullptr);
+  Counter ended;
+  g_signal_connect(ms, "track-ended", G_CALLBACK(on_track_signal), &ended);
+
+  fail_unless(gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+  fail_unless(wait_buffers(&video, 3) && wait_buffers(&audio, 3));
+  g_signal_emit_by_name(vtrack, "stop");
+  fail_unless(wait_eos(&eos), "no EOS on the stopped track");
+  g_mutex_lock(&video.lock);
+  guint64 video_at_eos = video.buffers;
+  g_mutex_unlock(&video.lock);
+  g_mutex_lock(&audio.lock);
+  guint64 audio_at_eos = audio.buffers;
+  g_mutex_unlock(&audio.lock);
+  fail_unless(wait_buffers(&audio, audio_at_eos + 5), "the audio track stopped too");
+  g_mutex_lock(&video.lock);
+  fail_unless_equals_uint64(video.buffers, video_at_eos);
+  g_mutex_unlock(&video.lock);
+  gchar *state = get_string(vtrack, "ready-state");
+  fail_unless_equals_string(state, "ended");
+  g_free(state);
+  fail_unless(get_bool(ms, "active"));
+  fail_unless_equals_int(ended.count, 0);
+
+  /* A new run: live again, and data flows on the track. */
+  fail_unless(gst_element_set_state(pipeline, GST_STATE_NULL) == GST_STATE_CHANGE_SUCCESS);
+  state = get_string(vtrack, "ready-state");
+  fail_unless_equals_string(state, "live");
+  g_free(state);
+  fail_unless(gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+  fail_unless(wait_buffers(&video, video_at_eos + 3), "no data after the restart");
+  fail_unless(get_bool(ms, "active"));
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+
+  gst_object_unref(vtrack);
+  gst_object_unref(atrack);
+  gst_object_unref(ms);
+  gst_object_unref(pipeline);
+  g_mutex_clear(&video.lock);
+  g_cond_clear(&video.cond);
+  g_mutex_clear(&audio.lock);
+  g_cond_clear(&audio.cond);
+  g_mutex_clear(&eos.lock);
+  g_cond_clear(&eos.cond);
+}
+GST_END_TEST;
+
+static GstStructure *get_capabilities(GstPad *pad)
+{
+  GstStructure *s = nullptr;
+  g_object_get(pad, "capabilities", &s, NULL);
+  fail_unless(s != nullptr);
+  fail_unless(gst_structure_has_name(s, "capabilities"));
+  return s;
+}
+
+GST_START_TEST(test_capabilities)
+{
+  GstElement *pipeline = gst_parse_launch(
+      "videotestsrc ! video/x-raw,width=320,height=240,framerate=15/1 ! ms.video_sink_0 "
+      "audiotestsrc ! audio/x-raw,rate=16000,channels=1 ! ms.audio_sink_0 "
+      "mediastreambin name=ms ms.video_0 ! fakesink ms.audio_0 ! fakesink",
+      nullptr);
+  GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
+  GstPad *vtrack = track_pad(ms, "video_0");
+  GstPad *atrack = track_pad(ms, "audio_0");
+  /* Before and after negotiation: what upstream delivers. */
+  for (int pass = 0; pass < 2; pass++) {
+    GstStructure *s = get_capabilities(vtrack);
+    gint v = 0;
+    gdouble d = 0;
+    fail_unless(gst_structure_get_int(s, "width", &v) && v == 320, "%" GST_PTR_FORMAT, s);
+    fail_unless(gst_structure_get_int(s, "height", &v) && v == 240, "%" GST_PTR_FORMAT, s);
+    fail_unless(gst_structure_get_double(s, "frameRate", &d) && d == 15.0, "%" GST_PTR_FORMAT, s);
+    fail_unless(gst_structure_get_double(s, "aspectRatio", &d) && fabs(d - 4.0 / 3.0) < 1e-6);
+    fail_unless(gst_structure_has_field(s, "resizeMode"));
+    gst_structure_free(s);
+    s = get_capabilities(atrack);
+    fail_unless(gst_structure_get_int(s, "sampleRate", &v) && v == 16000, "%" GST_PTR_FORMAT, s);
+    fail_unless(gst_structure_get_int(s, "channelCount", &v) && v == 1, "%" GST_PTR_FORMAT, s);
+    gst_structure_free(s);
+    if (pass == 0) {
+      fail_unless(gst_element_set_state(pipeline, GST_STATE_PAUSED) != GST_STATE_CHANGE_FAILURE);
+      fail_unless(gst_element_get_state(pipeline, nullptr, nullptr, 10 * GST_SECOND) ==
+                  GST_STATE_CHANGE_SUCCESS);
+    }
+  }
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+
+  /* A track whose sink pad is not linked: nothing to say yet. */
+  GstPad *sink = gst_element_request_pad_simple(ms, "video_sink_1");
+  GstPad *lonely = track_pad(ms, "video_1");
+  GstStructure *s = get_capabilities(lonely);
+  fail_unless_equals_int(gst_structure_n_fields(s), 0);
+  gst_structure_free(s);
+  gst_element_release_request_pad(ms, sink);
+  gst_object_unref(sink);
+  gst_object_unref(lonely);
+
+  gst_object_unref(vtrack);
+  gst_object_unref(atrack);
+  gst_object_unref(ms);
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
 /* One TCase per rule of docs/plugins/mediastreambin.md (CK_RUN_CASE=MS-6 runs
  * one; MS-3 "active" is checked with the track set, MS-4, and with ended,
  * MS-8), and one for GStreamer's own contracts. */
@@ -2060,9 +2302,12 @@ static Suite *mediastreambin_suite()
   tcase_add_test(tc, test_eos_ends_track);
   tcase_add_test(tc, test_restart_after_eos);
   tcase_add_test(tc, test_flush_after_eos_revives_track);
+  tcase_add_test(tc, test_stop_ends_track);
+  tcase_add_test(tc, test_stop_while_playing_and_restart);
 
   tc = rule_case(s, "MS-10");
   tcase_add_test(tc, test_settings);
+  tcase_add_test(tc, test_capabilities);
 
   tc = rule_case(s, "MS-11");
   tcase_add_test(tc, test_msid_through_encoders);
