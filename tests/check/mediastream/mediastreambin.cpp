@@ -2187,6 +2187,32 @@ GST_START_TEST(test_stop_while_playing_and_restart)
 }
 GST_END_TEST;
 
+/* stop() while the sink waits in PAUSED (it holds the track's stream lock
+ * in preroll): the caller does not wait for the data flow; the EOS follows
+ * once PLAYING, and the pipeline reaches EOS (the only track). */
+GST_START_TEST(test_stop_in_paused_does_not_block)
+{
+  GstElement *pipeline =
+      gst_parse_launch("videotestsrc ! video/x-raw,width=16,height=16 ! ms.video_sink_0 "
+                       "mediastreambin name=ms ms.video_0 ! fakesink",
+                       nullptr);
+  GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
+  GstPad *vtrack = track_pad(ms, "video_0");
+  fail_unless(gst_element_set_state(pipeline, GST_STATE_PAUSED) != GST_STATE_CHANGE_FAILURE);
+  fail_unless(gst_element_get_state(pipeline, nullptr, nullptr, 10 * GST_SECOND) ==
+              GST_STATE_CHANGE_SUCCESS);
+  g_signal_emit_by_name(vtrack, "stop"); /* returns: a hang here times the test out */
+  gchar *state = get_string(vtrack, "ready-state");
+  fail_unless_equals_string(state, "ended");
+  g_free(state);
+  fail_if(get_bool(ms, "active"));
+  run_to_eos(pipeline, 10 * GST_SECOND);
+  gst_object_unref(vtrack);
+  gst_object_unref(ms);
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
 static GstStructure *get_capabilities(GstPad *pad)
 {
   GstStructure *s = nullptr;
@@ -2304,6 +2330,7 @@ static Suite *mediastreambin_suite()
   tcase_add_test(tc, test_flush_after_eos_revives_track);
   tcase_add_test(tc, test_stop_ends_track);
   tcase_add_test(tc, test_stop_while_playing_and_restart);
+  tcase_add_test(tc, test_stop_in_paused_does_not_block);
 
   tc = rule_case(s, "MS-10");
   tcase_add_test(tc, test_settings);
