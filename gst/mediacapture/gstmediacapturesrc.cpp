@@ -1680,6 +1680,7 @@ static void gst_media_capture_src_set_property(GObject *object, guint prop_id, c
       priv->uri = uri ? uri : "";
       c.uri = priv->uri;
     }
+    GST_INFO_OBJECT(self, "uri \"%s\"", c.uri.c_str());
     post_command(self, c); /* only while running */
     break;
   }
@@ -1699,6 +1700,7 @@ static void gst_media_capture_src_set_property(GObject *object, guint prop_id, c
   case PROP_LOOP: {
     std::lock_guard<std::mutex> lk(priv->lock_);
     priv->loop = g_value_get_boolean(value);
+    GST_INFO_OBJECT(self, "loop %d", priv->loop);
     break;
   }
   case PROP_PLAYBACK_RATE: {
@@ -1708,6 +1710,7 @@ static void gst_media_capture_src_set_property(GObject *object, guint prop_id, c
       if (priv->rate == g_value_get_double(value))
         break;
       priv->rate = g_value_get_double(value);
+      GST_INFO_OBJECT(self, "playback-rate %g", priv->rate);
       c.value = priv->rate;
       wake_tracks(priv);
     }
@@ -1717,6 +1720,7 @@ static void gst_media_capture_src_set_property(GObject *object, guint prop_id, c
   case PROP_CURRENT_TIME: {
     Command c{CommandType::Seek};
     c.value = g_value_get_double(value);
+    GST_INFO_OBJECT(self, "current-time %g", c.value);
     {
       std::lock_guard<std::mutex> lk(priv->lock_);
       priv->last_position = c.value;
