@@ -975,10 +975,29 @@ static void gst_media_stream_bin_release_pad(GstElement *element, GstPad *pad)
 
 /* --- element ---------------------------------------------------------------- */
 
+/* The track pads, referenced. */
+static std::vector<GstMediaStreamTrackPad *> dup_track_pads(GstMediaStreamBin *self)
+{
+  std::vector<GstMediaStreamTrackPad *> tracks;
+  std::lock_guard<std::mutex> guard(self->priv->lock);
+  for (const auto &t : self->priv->tracks)
+    tracks.push_back(GST_MEDIA_STREAM_TRACK_PAD(gst_object_ref(t->srcpad)));
+  return tracks;
+}
+
 static GstStateChangeReturn gst_media_stream_bin_change_state(GstElement *element,
                                                               GstStateChange transition)
 {
   GstMediaStreamBin *self = GST_MEDIA_STREAM_BIN(element);
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
+    /* MS-8: a stop() while no run was going on (NULL/READY) ends nothing
+     * beyond that: the run starting now is a new one, every track live. */
+    for (GstMediaStreamTrackPad *track : dup_track_pads(self)) {
+      gst_media_stream_track_pad_new_run(track);
+      gst_object_unref(track);
+    }
+    update_active(self);
+  }
   GstStateChangeReturn ret =
       GST_ELEMENT_CLASS(gst_media_stream_bin_parent_class)->change_state(element, transition);
   if (ret == GST_STATE_CHANGE_FAILURE)
@@ -990,13 +1009,7 @@ static GstStateChangeReturn gst_media_stream_bin_change_state(GstElement *elemen
      * blank media) when it sees the new count; the tracks are live and
      * unmuted again (their sources send their state again). */
     self->priv->run++;
-    std::vector<GstMediaStreamTrackPad *> tracks;
-    {
-      std::lock_guard<std::mutex> guard(self->priv->lock);
-      for (const auto &t : self->priv->tracks)
-        tracks.push_back(GST_MEDIA_STREAM_TRACK_PAD(gst_object_ref(t->srcpad)));
-    }
-    for (GstMediaStreamTrackPad *track : tracks) {
+    for (GstMediaStreamTrackPad *track : dup_track_pads(self)) {
       gst_media_stream_track_pad_new_run(track); /* stop() too ends for one run (MS-8) */
       gst_media_stream_track_pad_set_muted(track, false);
       gst_object_unref(track);

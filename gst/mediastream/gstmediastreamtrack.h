@@ -44,8 +44,8 @@ bool gst_media_stream_track_pad_set_ended(GstMediaStreamTrackPad *pad, bool ende
 /* MS-8: the application called stop() (the `stop` signal); read without a lock. */
 bool gst_media_stream_track_pad_is_stopped(GstMediaStreamTrackPad *pad);
 
-/* MS-8, a new run (the bin back to READY): not stopped, live; TRUE when
- * ready-state changed. */
+/* MS-8, a new run (the bin back to READY, or starting from READY): not
+ * stopped, live; TRUE when ready-state changed. */
 bool gst_media_stream_track_pad_new_run(GstMediaStreamTrackPad *pad);
 
 /* MS-10 getCapabilities: a new "capabilities" structure, from a CAPS query

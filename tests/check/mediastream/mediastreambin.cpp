@@ -2213,6 +2213,99 @@ GST_START_TEST(test_stop_in_paused_does_not_block)
 }
 GST_END_TEST;
 
+/* A flushing seek does not revive a stopped track (it ends for the run):
+ * still ended, and its next data brings EOS again (the flush took the first
+ * one away downstream). */
+GST_START_TEST(test_stop_survives_flush)
+{
+  GstElement *ms = make_bin();
+  GstHarness *h = video_harness(ms, 0, "video/x-raw,format=BGRx,width=8,height=8,framerate=30/1");
+  GstPad *track = track_pad(ms, "video_0");
+  gst_harness_push(h, filled_buffer(8 * 8 * 4, 1, 0, 1));
+  g_signal_emit_by_name(track, "stop");
+  fail_unless(pull_until_eos(h));
+  fail_unless(gst_harness_push_event(h, gst_event_new_flush_start()));
+  fail_unless(gst_harness_push_event(h, gst_event_new_flush_stop(TRUE)));
+  GstSegment segment;
+  gst_segment_init(&segment, GST_FORMAT_TIME);
+  fail_unless(gst_harness_push_event(h, gst_event_new_segment(&segment)));
+  gchar *state = get_string(track, "ready-state");
+  fail_unless_equals_string(state, "ended");
+  g_free(state);
+  fail_if(get_bool(ms, "active"));
+  while (GstBuffer *b = gst_harness_try_pull(h))
+    gst_buffer_unref(b);
+  fail_unless_equals_int(gst_harness_push(h, filled_buffer(8 * 8 * 4, 2, 1, 1)), GST_FLOW_OK);
+  fail_unless(pull_until_eos(h));
+  fail_unless_equals_int(gst_harness_buffers_in_queue(h), 0);
+  gst_object_unref(track);
+  gst_harness_teardown(h);
+  gst_object_unref(ms);
+}
+GST_END_TEST;
+
+struct StopStorm {
+  GstElement *ms;
+  int rounds;
+};
+
+static gpointer stop_storm_thread(gpointer data)
+{
+  auto *storm = static_cast<StopStorm *>(data);
+  for (int i = 0; i < storm->rounds; i++) {
+    for (const gchar *name : {"video_0", "audio_0"}) {
+      GstPad *pad = gst_element_get_static_pad(storm->ms, name);
+      g_signal_emit_by_name(pad, "stop");
+      GstStructure *caps = nullptr;
+      g_object_get(pad, "capabilities", &caps, NULL);
+      gst_structure_free(caps);
+      gst_object_unref(pad);
+    }
+    g_usleep(2000);
+  }
+  return nullptr;
+}
+
+/* stop() (and capabilities) from one thread while two others change the
+ * state at random: no crash, hang or leak, and a new run afterwards is live
+ * with data flowing. */
+GST_START_TEST(test_stop_during_state_storm)
+{
+  GstElement *pipeline =
+      gst_parse_launch("videotestsrc is-live=true ! video/x-raw,width=32,height=24 ! ms. "
+                       "audiotestsrc is-live=true ! ms. mediastreambin name=ms "
+                       "ms.video_0 ! fakesink async=false ms.audio_0 ! fakesink async=false",
+                       nullptr);
+  GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
+  StopStorm stops{ms, 40};
+  Storm a{pipeline, 3, 30}, b{pipeline, 4, 20};
+  GThread *stopper = g_thread_new("stops", stop_storm_thread, &stops);
+  GThread *other = g_thread_new("storm", storm_thread, &b);
+  storm_thread(&a);
+  g_thread_join(other);
+  g_thread_join(stopper);
+  fail_unless(gst_element_set_state(pipeline, GST_STATE_NULL) == GST_STATE_CHANGE_SUCCESS);
+
+  GstPad *vtrack = track_pad(ms, "video_0");
+  FlowWatch video;
+  g_mutex_init(&video.lock);
+  g_cond_init(&video.cond);
+  gst_pad_add_probe(vtrack, GST_PAD_PROBE_TYPE_BUFFER, count_probe, &video, nullptr);
+  fail_unless(gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+  fail_unless(wait_buffers(&video, 3), "the track is not live in the new run");
+  gchar *state = get_string(vtrack, "ready-state");
+  fail_unless_equals_string(state, "live");
+  g_free(state);
+  fail_unless(get_bool(ms, "active"));
+  fail_unless(gst_element_set_state(pipeline, GST_STATE_NULL) == GST_STATE_CHANGE_SUCCESS);
+  gst_object_unref(vtrack);
+  g_mutex_clear(&video.lock);
+  g_cond_clear(&video.cond);
+  gst_object_unref(ms);
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
 static GstStructure *get_capabilities(GstPad *pad)
 {
   GstStructure *s = nullptr;
@@ -2331,6 +2424,8 @@ static Suite *mediastreambin_suite()
   tcase_add_test(tc, test_stop_ends_track);
   tcase_add_test(tc, test_stop_while_playing_and_restart);
   tcase_add_test(tc, test_stop_in_paused_does_not_block);
+  tcase_add_test(tc, test_stop_survives_flush);
+  tcase_add_test(tc, test_stop_during_state_storm);
 
   tc = rule_case(s, "MS-10");
   tcase_add_test(tc, test_settings);
