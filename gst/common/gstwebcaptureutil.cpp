@@ -66,8 +66,8 @@ GstBuffer *gst_webcapture_silence_buffer_new(const GstAudioInfo *info, guint fra
 
   gsize size = (gsize)frames * (gsize)GST_AUDIO_INFO_BPF(info);
   GstBuffer *buffer = gst_buffer_new_allocate(nullptr, size, nullptr);
-  if (!buffer)
-    return nullptr;
+  if (!buffer || size == 0) /* no frames: an empty buffer, nothing to fill */
+    return buffer;
   GstMapInfo map;
   if (!gst_buffer_map(buffer, &map, GST_MAP_WRITE)) {
     gst_buffer_unref(buffer);

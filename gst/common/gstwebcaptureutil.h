@@ -25,7 +25,8 @@ gboolean gst_webcapture_property_settable(GstElement *element, const gchar *prop
 
 /* A new buffer of @frames frames of silence in the format of @info (the
  * format's own silence pattern, so unsigned formats are right too). No
- * timestamps are set. NULL when @info is not valid or allocation fails. */
+ * timestamps are set; 0 frames gives an empty buffer. NULL when @info is not
+ * valid or allocation fails. */
 GstBuffer *gst_webcapture_silence_buffer_new(const GstAudioInfo *info, guint frames);
 
 G_END_DECLS

@@ -12,6 +12,7 @@
 
 #include "gstmediacapturesrc.h"
 #include "gstmediastreamtrackstate.h"
+#include "gstwebcaptureutil.h"
 
 GST_DEBUG_CATEGORY_EXTERN(gst_media_capture_src_debug);
 #define GST_CAT_DEFAULT gst_media_capture_src_debug
@@ -138,17 +139,15 @@ static void track_send_start(Track *t)
   t->started = true;
 }
 
-static void track_set_caps(Track *t, GstCaps *caps)
+void track_set_caps(Track *t, GstCaps *caps)
 {
   if (t->caps && gst_caps_is_equal(t->caps, caps))
     return;
   gst_caps_replace(&t->caps, caps);
-  if (!t->is_video) {
+  if (!t->is_video && gst_caps_is_fixed(caps)) {
     GstAudioInfo info;
-    if (gst_audio_info_from_caps(&info, caps)) {
-      t->rate = GST_AUDIO_INFO_RATE(&info);
-      t->bpf = GST_AUDIO_INFO_BPF(&info);
-    }
+    if (gst_audio_info_from_caps(&info, caps))
+      t->ainfo = info;
   }
   if (t->started)
     gst_pad_push_event(t->pad, gst_event_new_caps(caps));
@@ -156,11 +155,10 @@ static void track_set_caps(Track *t, GstCaps *caps)
 
 static GstBuffer *make_silence(Track *t, GstClockTime pts, guint64 samples)
 {
-  gsize size = samples * t->bpf;
-  GstBuffer *buf = gst_buffer_new_allocate(nullptr, size, nullptr);
-  gst_buffer_memset(buf, 0, 0, size); /* F32 zero is all bits zero */
+  GstBuffer *buf = gst_webcapture_silence_buffer_new(&t->ainfo, (guint)samples);
   GST_BUFFER_PTS(buf) = pts;
-  GST_BUFFER_DURATION(buf) = gst_util_uint64_scale(samples, GST_SECOND, t->rate);
+  GST_BUFFER_DURATION(buf) =
+      gst_util_uint64_scale(samples, GST_SECOND, GST_AUDIO_INFO_RATE(&t->ainfo));
   GST_BUFFER_FLAG_SET(buf, GST_BUFFER_FLAG_GAP);
   return buf;
 }
@@ -203,12 +201,13 @@ static GstFlowReturn track_push_audio(Track *t, GstBuffer *buf, bool silence_it)
    * silence fills and real audio add up to an exact sample clock. */
   GstClockTime base = track_rebase(t);
   GstClockTime pts = GST_BUFFER_PTS(buf) > base ? GST_BUFFER_PTS(buf) - base : 0;
-  guint64 samples = gst_buffer_get_size(buf) / t->bpf;
+  guint64 samples = gst_buffer_get_size(buf) / GST_AUDIO_INFO_BPF(&t->ainfo);
   GstFlowReturn ret = GST_FLOW_OK;
   if (!GST_CLOCK_TIME_IS_VALID(t->next_ts))
     t->next_ts = pts;
   if (pts > t->next_ts + kAudioTolerance) {
-    guint64 gap = gst_util_uint64_scale(pts - t->next_ts, t->rate, GST_SECOND);
+    guint64 gap =
+        gst_util_uint64_scale(pts - t->next_ts, GST_AUDIO_INFO_RATE(&t->ainfo), GST_SECOND);
     if (gap > 0) {
       GstBuffer *s = make_silence(t, t->next_ts, gap);
       t->next_ts += GST_BUFFER_DURATION(s);
@@ -219,13 +218,15 @@ static GstFlowReturn track_push_audio(Track *t, GstBuffer *buf, bool silence_it)
       }
     }
   } else if (pts + kAudioTolerance < t->next_ts) {
-    guint64 skip = gst_util_uint64_scale(t->next_ts - pts, t->rate, GST_SECOND);
+    guint64 skip =
+        gst_util_uint64_scale(t->next_ts - pts, GST_AUDIO_INFO_RATE(&t->ainfo), GST_SECOND);
     if (skip >= samples) {
       gst_buffer_unref(buf);
       return GST_FLOW_OK;
     }
     GstBuffer *rest =
-        gst_buffer_copy_region(buf, GST_BUFFER_COPY_ALL, skip * t->bpf, (samples - skip) * t->bpf);
+        gst_buffer_copy_region(buf, GST_BUFFER_COPY_ALL, skip * GST_AUDIO_INFO_BPF(&t->ainfo),
+                               (samples - skip) * GST_AUDIO_INFO_BPF(&t->ainfo));
     gst_buffer_unref(buf);
     buf = rest;
     samples -= skip;
@@ -239,7 +240,8 @@ static GstFlowReturn track_push_audio(Track *t, GstBuffer *buf, bool silence_it)
   }
   GST_BUFFER_PTS(buf) = t->next_ts;
   GST_BUFFER_DTS(buf) = GST_CLOCK_TIME_NONE;
-  GST_BUFFER_DURATION(buf) = gst_util_uint64_scale(samples, GST_SECOND, t->rate);
+  GST_BUFFER_DURATION(buf) =
+      gst_util_uint64_scale(samples, GST_SECOND, GST_AUDIO_INFO_RATE(&t->ainfo));
   t->next_ts += GST_BUFFER_DURATION(buf);
   return gst_pad_push(t->pad, buf);
 }
@@ -256,20 +258,6 @@ static GstFlowReturn track_push_video(Track *t, GstBuffer *buf)
   t->last_pts = GST_BUFFER_PTS(buf);
   GST_BUFFER_DTS(buf) = GST_CLOCK_TIME_NONE;
   return gst_pad_push(t->pad, buf);
-}
-
-static GstClockTime outer_now(GstElement *element, GstClock **clock_out)
-{
-  GstClock *clock = gst_element_get_clock(element);
-  if (!clock)
-    return GST_CLOCK_TIME_NONE;
-  GstClockTime now = gst_clock_get_time(clock);
-  GstClockTime base = gst_element_get_base_time(element);
-  if (clock_out)
-    *clock_out = clock;
-  else
-    gst_object_unref(clock);
-  return now > base ? now - base : 0;
 }
 
 /* Downstream answered EOS: it wants no more of this track. As a source does,
@@ -391,14 +379,15 @@ void track_loop(gpointer user_data)
     /* Nothing queued. Video waits; audio fills with silence when the media
      * has nothing to say (ME-7), promptly for known reasons, after kGapHold
      * for an unexplained gap. */
-    if (t->is_video || !t->owner->playing_locked() || t->bpf == 0 || t->rate == 0) {
+    if (t->is_video || !t->owner->playing_locked() || GST_AUDIO_INFO_BPF(&t->ainfo) == 0 ||
+        GST_AUDIO_INFO_RATE(&t->ainfo) == 0) {
       t->cond.wait_for(lk, std::chrono::milliseconds(100));
       return;
     }
     bool hard = track_hard_muted(t);
     lk.unlock();
     track_rebase(t);
-    GstClockTime now = outer_now(t->owner->element(), nullptr);
+    GstClockTime now = gst_webcapture_running_time_now(t->owner->element());
     lk.lock();
     if (!GST_CLOCK_TIME_IS_VALID(now)) {
       t->cond.wait_for(lk, std::chrono::milliseconds(20));
@@ -418,7 +407,8 @@ void track_loop(gpointer user_data)
         t->gap_muted = true; /* outside the track's content (ME-6) */
     }
     lk.unlock();
-    guint64 samples = gst_util_uint64_scale(kSilenceChunk, t->rate, GST_SECOND);
+    guint64 samples =
+        gst_util_uint64_scale(kSilenceChunk, GST_AUDIO_INFO_RATE(&t->ainfo), GST_SECOND);
     GstBuffer *s = make_silence(t, t->next_ts, samples);
     t->next_ts += GST_BUFFER_DURATION(s);
     track_ensure_segment(t);

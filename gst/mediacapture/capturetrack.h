@@ -14,6 +14,7 @@
  *     m.audio_0 ! audioconvert ! autoaudiosink */
 #pragma once
 
+#include <gst/audio/audio.h>
 #include <gst/gst.h>
 
 #include <condition_variable>
@@ -85,8 +86,7 @@ struct Track {
   bool muted_state = false;
   GstClockTime next_ts = GST_CLOCK_TIME_NONE; /* audio: end of the last pushed sample */
   GstClockTime last_pts = GST_CLOCK_TIME_NONE;
-  gint rate = 0;
-  gint bpf = 0;
+  GstAudioInfo ainfo = {}; /* audio: of caps; rate and bpf 0 while unknown */
 
   ~Track()
   {
@@ -103,6 +103,9 @@ struct Track {
 };
 
 /* The pad task, the pad's query and event functions. */
+/* Takes @caps as the track's caps (audio: its GstAudioInfo too); a CAPS event
+ * follows on the pad once the track has started. */
+void track_set_caps(Track *t, GstCaps *caps);
 void track_loop(gpointer user_data);
 gboolean track_pad_query(GstPad *pad, GstObject *parent, GstQuery *query);
 gboolean track_pad_event(GstPad *pad, GstObject *parent, GstEvent *event);

@@ -308,14 +308,7 @@ static void expose_tracks(GstMediaCaptureSrc *self)
       t->is_video = b->is_video;
       t->index = b->is_video ? priv->next_video_index++ : priv->next_audio_index++;
       t->group_id = group;
-      t->caps = gst_caps_ref(b->caps);
-      if (!t->is_video && gst_caps_is_fixed(t->caps)) {
-        GstAudioInfo info;
-        if (gst_audio_info_from_caps(&info, t->caps)) {
-          t->rate = GST_AUDIO_INFO_RATE(&info);
-          t->bpf = GST_AUDIO_INFO_BPF(&info);
-        }
-      }
+      mediacapture::track_set_caps(t.get(), b->caps); /* not started: no CAPS event yet */
       gchar *name = g_strdup_printf(t->is_video ? "video_%u" : "audio_%u", t->index);
       GstPadTemplate *templ = gst_element_class_get_pad_template(
           GST_ELEMENT_GET_CLASS(self), t->is_video ? "video_%u" : "audio_%u");
