@@ -725,6 +725,25 @@ double fraction_value(const GValue *v)
   return d ? (double)gst_value_get_fraction_numerator(v) / d : 0.0;
 }
 
+/* Bounds over the members of a list or array @v that @one can bound; false
+ * when none can. */
+template <typename T>
+bool list_bounds(const GValue *v, T *lo, T *hi, bool (*one)(const GValue *, T *, T *))
+{
+  bool is_list = G_VALUE_TYPE(v) == GST_TYPE_LIST;
+  guint n = is_list ? gst_value_list_get_size(v) : gst_value_array_get_size(v);
+  bool any = false;
+  for (guint i = 0; i < n; i++) {
+    T a, b;
+    if (one(is_list ? gst_value_list_get_value(v, i) : gst_value_array_get_value(v, i), &a, &b)) {
+      *lo = any ? std::min(*lo, a) : a;
+      *hi = any ? std::max(*hi, b) : b;
+      any = true;
+    }
+  }
+  return any;
+}
+
 /* Bounds of an int field (int, range, list); false if absent/other. */
 bool int_bounds(const GValue *v, gint *lo, gint *hi)
 {
@@ -740,24 +759,12 @@ bool int_bounds(const GValue *v, gint *lo, gint *hi)
     *hi = gst_value_get_int_range_max(v);
     return true;
   }
-  if (t == GST_TYPE_LIST || t == GST_TYPE_ARRAY) {
-    bool is_list = t == GST_TYPE_LIST;
-    guint n = is_list ? gst_value_list_get_size(v) : gst_value_array_get_size(v);
-    bool any = false;
-    for (guint i = 0; i < n; i++) {
-      gint a, b;
-      if (int_bounds(is_list ? gst_value_list_get_value(v, i) : gst_value_array_get_value(v, i), &a,
-                     &b)) {
-        *lo = any ? std::min(*lo, a) : a;
-        *hi = any ? std::max(*hi, b) : b;
-        any = true;
-      }
-    }
-    return any;
-  }
+  if (t == GST_TYPE_LIST || t == GST_TYPE_ARRAY)
+    return list_bounds<gint>(v, lo, hi, int_bounds);
   return false;
 }
 
+/* Bounds of a fraction field (fraction, range, list) as doubles. */
 bool fraction_bounds(const GValue *v, double *lo, double *hi)
 {
   if (!v)
@@ -772,21 +779,8 @@ bool fraction_bounds(const GValue *v, double *lo, double *hi)
     *hi = fraction_value(gst_value_get_fraction_range_max(v));
     return true;
   }
-  if (t == GST_TYPE_LIST || t == GST_TYPE_ARRAY) {
-    bool is_list = t == GST_TYPE_LIST;
-    guint n = is_list ? gst_value_list_get_size(v) : gst_value_array_get_size(v);
-    bool any = false;
-    for (guint i = 0; i < n; i++) {
-      double a, b;
-      if (fraction_bounds(
-              is_list ? gst_value_list_get_value(v, i) : gst_value_array_get_value(v, i), &a, &b)) {
-        *lo = any ? std::min(*lo, a) : a;
-        *hi = any ? std::max(*hi, b) : b;
-        any = true;
-      }
-    }
-    return any;
-  }
+  if (t == GST_TYPE_LIST || t == GST_TYPE_ARRAY)
+    return list_bounds<double>(v, lo, hi, fraction_bounds);
   return false;
 }
 
