@@ -277,6 +277,18 @@ GST_ELEMENT_REGISTER_DEFINE(mediacapturesrc, "mediacapturesrc", GST_RANK_NONE,
 
 static bool run_current_locked(GstMediaCaptureSrcPrivate *priv);
 
+/* A new reference to the media element's pipeline, or null when there is none. */
+static GstElement *pipeline_ref_locked(GstMediaCaptureSrcPrivate *priv)
+{
+  return priv->pipeline ? GST_ELEMENT(gst_object_ref(priv->pipeline)) : nullptr;
+}
+
+static GstElement *pipeline_ref(GstMediaCaptureSrcPrivate *priv)
+{
+  std::lock_guard<std::mutex> lk(priv->lock_);
+  return pipeline_ref_locked(priv);
+}
+
 /* ME-1: is the @kind_index-th video (audio) stream selected by the
  * properties? */
 static bool branch_selected_locked(GstMediaCaptureSrcPrivate *priv, bool is_video, guint kind_index)
@@ -640,9 +652,7 @@ static void on_pad_added(GstElement *decodebin, GstPad *pad, gpointer user_data)
     std::lock_guard<std::mutex> lk(priv->lock_);
     /* only the current media element's streams (an old one may still be
      * shutting down) */
-    pipeline = priv->pipeline && priv->decodebin == decodebin
-                   ? GST_ELEMENT(gst_object_ref(priv->pipeline))
-                   : nullptr;
+    pipeline = priv->decodebin == decodebin ? pipeline_ref_locked(priv) : nullptr;
     if (is_video) {
       kind_index = priv->video_seen++;
       selected = branch_selected_locked(priv, true, kind_index);
@@ -803,8 +813,7 @@ static GstBusSyncReply internal_bus_handler(GstBus *bus, GstMessage *msg, gpoint
        * starves (its data is dropped) and its demuxer may fail: the tracks
        * are muted, as documented, and that is all the application sees. */
       muted_by_origin = self->priv->origin_left && !self->priv->tracks.empty();
-      if (self->priv->pipeline)
-        pipeline = GST_ELEMENT(gst_object_ref(self->priv->pipeline));
+      pipeline = pipeline_ref_locked(self->priv);
     }
     if (first && pipeline)
       GST_DEBUG_BIN_TO_DOT_FILE_WITH_TS(GST_BIN(pipeline), GST_DEBUG_GRAPH_SHOW_ALL,
@@ -930,8 +939,8 @@ static void apply_state(GstMediaCaptureSrc *self)
   GstClock *clock = gst_element_get_clock(GST_ELEMENT(self));
   {
     std::lock_guard<std::mutex> lk(priv->lock_);
-    if (priv->pipeline && run_current_locked(priv))
-      pipeline = GST_ELEMENT(gst_object_ref(priv->pipeline));
+    if (run_current_locked(priv))
+      pipeline = pipeline_ref_locked(priv);
     state = wanted_internal_state(priv);
     wake_tracks(priv);
   }
@@ -977,12 +986,7 @@ static void apply_state(GstMediaCaptureSrc *self)
 static void update_duration(GstMediaCaptureSrc *self)
 {
   GstMediaCaptureSrcPrivate *priv = self->priv;
-  GstElement *pipeline = nullptr;
-  {
-    std::lock_guard<std::mutex> lk(priv->lock_);
-    if (priv->pipeline)
-      pipeline = GST_ELEMENT(gst_object_ref(priv->pipeline));
-  }
+  GstElement *pipeline = pipeline_ref(priv);
   if (!pipeline)
     return;
   gint64 d;
@@ -1095,12 +1099,7 @@ static void load(GstMediaCaptureSrc *self, const std::string &uri, gdouble start
 static void seek_to(GstMediaCaptureSrc *self, gdouble position, gdouble rate)
 {
   GstMediaCaptureSrcPrivate *priv = self->priv;
-  GstElement *pipeline = nullptr;
-  {
-    std::lock_guard<std::mutex> lk(priv->lock_);
-    if (priv->pipeline)
-      pipeline = GST_ELEMENT(gst_object_ref(priv->pipeline));
-  }
+  GstElement *pipeline = pipeline_ref(priv);
   if (!pipeline)
     return;
   GstClockTime pos;
@@ -1203,8 +1202,7 @@ static void handle_command(GstMediaCaptureSrc *self, const Command &c)
       priv->pending_start = 0.0;
       rate = priv->rate;
       live = priv->live;
-      if (priv->pipeline)
-        pipeline = GST_ELEMENT(gst_object_ref(priv->pipeline));
+      pipeline = pipeline_ref_locked(priv);
     }
     if (stale || !pipeline) {
       gst_clear_object(&pipeline);
@@ -1290,8 +1288,7 @@ static void handle_command(GstMediaCaptureSrc *self, const Command &c)
       empty_load = priv->samples_this_load == 0 && !origin_left && !priv->branches.empty();
       uri = priv->loaded_uri;
       warning = priv->first_warning;
-      if (priv->pipeline)
-        pipeline = GST_ELEMENT(gst_object_ref(priv->pipeline));
+      pipeline = pipeline_ref_locked(priv);
     }
     if (stale) {
       gst_clear_object(&pipeline);
@@ -1427,8 +1424,7 @@ static void control_thread(GstMediaCaptureSrc *self, std::shared_ptr<ControlRun>
         priv->preroll_failed = true;
         std::string uri = priv->loaded_uri;
         gdouble timeout = priv->stall_timeout;
-        GstElement *pipeline =
-            priv->pipeline ? GST_ELEMENT(gst_object_ref(priv->pipeline)) : nullptr;
+        GstElement *pipeline = pipeline_ref_locked(priv);
         lk.unlock();
         if (pipeline) {
           GST_DEBUG_BIN_TO_DOT_FILE_WITH_TS(GST_BIN(pipeline), GST_DEBUG_GRAPH_SHOW_ALL,
@@ -1801,8 +1797,7 @@ static void gst_media_capture_src_get_property(GObject *object, guint prop_id, G
     bool ended;
     {
       std::lock_guard<std::mutex> lk(priv->lock_);
-      if (priv->pipeline)
-        p = GST_ELEMENT(gst_object_ref(priv->pipeline));
+      p = pipeline_ref_locked(priv);
       result = prop_id == PROP_CURRENT_TIME ? priv->last_position : -1.0;
       ended = priv->ended;
     }
