@@ -700,6 +700,26 @@ static GstFlowReturn after_draw_locked(GstCanvasCaptureSrcPrivate *priv, const R
   return run.flushing ? GST_FLOW_FLUSHING : GST_FLOW_OK;
 }
 
+/* Emits `draw` for @running_time on the held canvas without the lock; a
+ * drawing counts as new content. Returns after_draw_locked(): on anything but
+ * OK the canvas is released and no frame may follow. */
+static GstFlowReturn draw_locked(GstCanvasCaptureSrc *self, std::unique_lock<std::mutex> &lk,
+                                 const RunState &run, GstClockTime running_time)
+{
+  GstCanvasCaptureSrcPrivate *priv = self->priv;
+  bool drew;
+  {
+    UnlockedScope unlocked(lk);
+    drew = emit_draw(self, running_time);
+  }
+  if (drew)
+    mark_new_content_locked(priv);
+  GstFlowReturn ret = after_draw_locked(priv, run);
+  if (ret != GST_FLOW_OK)
+    release_canvas_locked(priv);
+  return ret;
+}
+
 static bool canvas_size_negotiated_locked(GstCanvasCaptureSrcPrivate *priv, const RunState &run)
 {
   return priv->canvas_width == GST_VIDEO_INFO_WIDTH(&run.info) &&
@@ -733,18 +753,9 @@ static GstFlowReturn create_offline(GstCanvasCaptureSrc *self, std::unique_lock<
     release_canvas_locked(priv);
   }
 
-  bool drew;
-  {
-    UnlockedScope unlocked(lk);
-    drew = emit_draw(self, pts);
-  }
-  if (drew)
-    mark_new_content_locked(priv);
-  GstFlowReturn ret = after_draw_locked(priv, run);
-  if (ret != GST_FLOW_OK) {
-    release_canvas_locked(priv);
+  GstFlowReturn ret = draw_locked(self, lk, run, pts);
+  if (ret != GST_FLOW_OK)
     return ret;
-  }
   bool muted = run.muted;
   GstBuffer *frame;
   {
@@ -837,18 +848,9 @@ static Step capture_locked(GstCanvasCaptureSrc *self, std::unique_lock<std::mute
   if (what != Opportunity::TICK)
     draw_time = running_time_now(self); /* after waiting for the canvas */
   if (what != Opportunity::PAINT) {
-    bool drew;
-    {
-      UnlockedScope unlocked(lk);
-      drew = emit_draw(self, draw_time);
-    }
-    if (drew)
-      mark_new_content_locked(priv);
-    GstFlowReturn ret = after_draw_locked(priv, run);
-    if (ret != GST_FLOW_OK) {
-      release_canvas_locked(priv);
+    GstFlowReturn ret = draw_locked(self, lk, run, draw_time);
+    if (ret != GST_FLOW_OK)
       return Step::finish(ret);
-    }
   }
 
   /* CC-8: a paint with new content while a capture is requested makes a
