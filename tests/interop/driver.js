@@ -9,19 +9,9 @@ const { spawn } = require('node:child_process');
 const crypto = require('node:crypto');
 const path = require('node:path');
 
-function parseArgs(argv) {
-  const args = {};
-  for (let i = 0; i < argv.length; i += 2) {
-    if (!argv[i].startsWith('--') || i + 1 >= argv.length) throw new Error(`bad argument ${argv[i]}`);
-    args[argv[i].slice(2)] = argv[i + 1];
-  }
-  for (const key of ['modules', 'sender', 'chromium']) {
-    if (!args[key]) throw new Error(`--${key} is required`);
-  }
-  return args;
-}
+const { parseArgs, makeChecks } = require('./checks.js');
 
-const args = parseArgs(process.argv.slice(2));
+const args = parseArgs(process.argv.slice(2), ['modules', 'sender', 'chromium']);
 const { launch: launchChromium } = require('./chromium.js');
 const webRoot = path.join(__dirname, 'web');
 const deadlineMs = Number(process.env.INTEROP_TIMEOUT_MS || 45000);
@@ -29,12 +19,7 @@ const startedAt = Date.now();
 const remaining = () => Math.max(1000, deadlineMs - (Date.now() - startedAt));
 
 const log = (...a) => console.log('interop:', ...a);
-const results = [];
-function check(name, ok, detail) {
-  results.push({ name, ok });
-  console.log(`${ok ? 'PASS' : 'FAIL'}: ${name}${detail ? ` (${detail})` : ''}`);
-  return ok;
-}
+const { check, summary } = makeChecks(startedAt);
 
 let sender = null;
 let senderExited = null;
@@ -261,10 +246,7 @@ async function main() {
   }
   clearTimeout(watchdog);
   await stopAll();
-  const failed = results.filter((r) => !r.ok).length;
-  if (failed) status = 1;
-  if (!results.length) status = 1;
-  console.log(`interop: ${results.length - failed} checks passed, ${failed} failed, in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
+  if (!summary('interop')) status = 1;
   process.exit(status);
 }
 

@@ -13,22 +13,14 @@
 const { spawn } = require('node:child_process');
 const path = require('node:path');
 
-const args = {};
-const argv = process.argv.slice(2);
-for (let i = 0; i + 1 < argv.length; i += 2) args[argv[i].replace(/^--/, '')] = argv[i + 1];
-for (const key of ['modules', 'sender', 'chromium']) {
-  if (!args[key]) { console.log(`FAIL: --${key} is required`); process.exit(1); }
-}
+const { parseArgs, makeChecks } = require('./checks.js');
+
+const args = parseArgs(process.argv.slice(2), ['modules', 'sender', 'chromium']);
 const { launch: launchChromium } = require('./chromium.js');
 const deadlineMs = Number(process.env.INTEROP_TIMEOUT_MS || 100000);
 const startedAt = Date.now();
 const log = (...a) => console.log('receive:', ...a);
-const results = [];
-function check(name, ok, detail) {
-  results.push({ name, ok });
-  console.log(`${ok ? 'PASS' : 'FAIL'}: ${name}${detail ? ` (${detail})` : ''}`);
-  return ok;
-}
+const { check, summary } = makeChecks(startedAt);
 
 let receiver = null;
 let exited = null;
@@ -234,9 +226,7 @@ async function main() {
   clearTimeout(watchdog);
   if (browser) await Promise.race([browser.close().catch(() => {}), sleep(5000)]);
   await stopReceiver();
-  const failed = results.filter((r) => !r.ok).length;
-  if (failed || !results.length) code = 1;
-  console.log(`receive: ${results.length - failed} checks passed, ${failed} failed, in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
+  if (!summary('receive')) code = 1;
   process.exit(code);
 }
 
