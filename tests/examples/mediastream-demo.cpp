@@ -32,6 +32,8 @@
 #include <glib/gstdio.h>
 #include <gst/pbutils/pbutils.h>
 
+#include "example-media.h"
+
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
@@ -202,53 +204,6 @@ gboolean on_draw(GstElement *, cairo_t *cr, guint64 running_time, gpointer user_
   cairo_set_source_rgb(cr, 1, 1, 1);
   cairo_show_text(cr, caption);
   return TRUE; // new content: capture it
-}
-
-// --- The default media file ------------------------------------------------------------------
-
-// Makes `path` (10 s of a test pattern with its time + a tone, VP8 + Opus in WebM) unless it
-// exists. Written to a temporary name first, so an interrupted run leaves no broken file.
-bool ensure_default_media(const std::string &path)
-{
-  if (g_file_test(path.c_str(), G_FILE_TEST_IS_REGULAR))
-    return true;
-  const bool overlay =
-      gst_registry_check_feature_version(gst_registry_get(), "timeoverlay", 1, 0, 0);
-  const std::string part = path + ".part";
-  g_autofree gchar *description = g_strdup_printf(
-      "videotestsrc num-buffers=300 pattern=smpte ! video/x-raw,width=320,height=240,"
-      "framerate=30/1 %s ! videoconvert ! vp8enc deadline=1 cpu-used=8 ! queue ! webmmux name=mux"
-      " ! filesink location=\"%s\""
-      " audiotestsrc num-buffers=469 samplesperbuffer=1024 wave=sine freq=330 volume=0.3"
-      " ! audio/x-raw,rate=48000,channels=2 ! audioconvert ! opusenc ! queue ! mux.",
-      overlay ? "! timeoverlay font-desc=\"Sans 24\" halignment=center valignment=center" : "",
-      part.c_str());
-  g_print("mediastream-demo: making the default media file %s (once)...\n", path.c_str());
-  g_autoptr(GError) error = nullptr;
-  g_autoptr(GstElement) pipeline = gst_parse_launch(description, &error);
-  if (!pipeline) {
-    g_printerr("mediastream-demo: cannot make %s: %s\n", path.c_str(), error->message);
-    return false;
-  }
-  gst_element_set_state(pipeline, GST_STATE_PLAYING);
-  g_autoptr(GstBus) bus = gst_element_get_bus(pipeline);
-  g_autoptr(GstMessage) msg = gst_bus_timed_pop_filtered(
-      bus, 60 * GST_SECOND, GstMessageType(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
-  gst_element_set_state(pipeline, GST_STATE_NULL);
-  if (!msg || GST_MESSAGE_TYPE(msg) != GST_MESSAGE_EOS) {
-    g_autoptr(GError) err = nullptr;
-    if (msg)
-      gst_message_parse_error(msg, &err, nullptr);
-    g_printerr("mediastream-demo: cannot make %s: %s\n", path.c_str(),
-               err ? err->message : "timed out");
-    g_unlink(part.c_str());
-    return false;
-  }
-  if (g_rename(part.c_str(), path.c_str()) != 0) {
-    g_printerr("mediastream-demo: cannot rename %s: %s\n", part.c_str(), g_strerror(errno));
-    return false;
-  }
-  return true;
 }
 
 // --- Branches: one per consumer of a track -----------------------------------------------------
@@ -753,15 +708,7 @@ gboolean on_bus_message(GstBus *, GstMessage *msg, gpointer user_data)
 
 GstElement *make(const char *factory, const char *name)
 {
-  GstElement *element = gst_element_factory_make(factory, name);
-  if (!element) {
-    g_printerr("mediastream-demo: no element '%s'.%s\n", factory,
-               strstr("canvascapturesrc mediacapturesrc mediastreambin", factory)
-                   ? " Run uninstalled with GST_PLUGIN_PATH=<builddir>/ext/cairo:"
-                     "<builddir>/gst/mediacapture:<builddir>/gst/mediastream (scripts/demo does)."
-                   : "");
-  }
-  return element;
+  return example::make("mediastream-demo", factory, name);
 }
 
 bool build_pipeline(Demo &demo, const std::string &uri)
@@ -872,23 +819,9 @@ int main(int argc, char **argv)
   Demo demo;
   demo.output = output ? output : "demo.webm";
   std::string media_uri;
-  if (uri) {
-    media_uri = uri;
-    if (!gst_uri_is_valid(uri)) { // a plain path
-      g_autofree gchar *file_uri = gst_filename_to_uri(uri, &err);
-      if (!file_uri) {
-        g_printerr("mediastream-demo: --uri %s: %s\n", uri, err->message);
-        return EXIT_FAILURE;
-      }
-      media_uri = file_uri;
-    }
-  } else {
-    const std::string path = std::string(DEMO_BUILD_DIR) + "/mediastream-demo-media.webm";
-    if (!ensure_default_media(path))
-      return EXIT_FAILURE;
-    g_autofree gchar *file_uri = gst_filename_to_uri(path.c_str(), nullptr);
-    media_uri = file_uri;
-  }
+  const std::string default_media = std::string(DEMO_BUILD_DIR) + "/mediastream-demo-media.webm";
+  if (!example::media_uri("mediastream-demo", uri, default_media, &media_uri))
+    return EXIT_FAILURE;
 
   if (!build_pipeline(demo, media_uri)) {
     if (demo.pipeline)
