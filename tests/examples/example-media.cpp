@@ -15,8 +15,8 @@ GstElement *make(const char *program, const char *factory, const char *name)
   if (!element) {
     g_printerr("%s: no element '%s'.%s\n", program, factory,
                strstr("canvascapturesrc mediacapturesrc mediastreambin", factory)
-                   ? " Run uninstalled with GST_PLUGIN_PATH=<builddir>/ext/cairo:"
-                     "<builddir>/gst/mediacapture:<builddir>/gst/mediastream (scripts/demo does)."
+                   ? " Run uninstalled after `. <builddir>/webcapture-env.sh` (scripts/demo"
+                     " does)."
                    : "");
   }
   return element;
