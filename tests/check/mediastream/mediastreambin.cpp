@@ -796,55 +796,69 @@ GST_START_TEST(test_settings)
 }
 GST_END_TEST;
 
-GST_START_TEST(test_eos_ends_track)
-{
+/* A video and an audio track fed by harnesses, with what the ended rules are
+ * seen by: track-ended signals, notify::active, the video track's
+ * notify::ready-state and the bus's track messages (drained). */
+struct EndedTracks {
   GstElement *ms = make_bin();
   GstBus *bus = gst_bus_new();
-  gst_element_set_bus(ms, bus);
-  GstHarness *hv = video_harness(ms, 0, "video/x-raw,format=BGRx,width=8,height=8,framerate=30/1");
-  GstHarness *ha =
-      audio_harness(ms, 0, "audio/x-raw,format=S16LE,rate=8000,channels=1,layout=interleaved");
-  GstPad *vtrack = track_pad(ms, "video_0");
-  GstPad *atrack = track_pad(ms, "audio_0");
+  GstHarness *hv = nullptr, *ha = nullptr;
+  GstPad *vtrack = nullptr, *atrack = nullptr;
   Counter ended;
-  g_signal_connect(ms, "track-ended", G_CALLBACK(on_track_signal), &ended);
   int active_notifies = 0, state_notifies = 0;
-  g_signal_connect(ms, "notify::active", G_CALLBACK(on_notify), &active_notifies);
-  g_signal_connect(vtrack, "notify::ready-state", G_CALLBACK(on_notify), &state_notifies);
-  count_track_messages(bus, "");
 
-  gst_harness_push(hv, filled_buffer(256, 1, 0, 1));
-  fail_unless(gst_harness_push_event(hv, gst_event_new_eos()));
-  gchar *state = get_string(vtrack, "ready-state");
+  EndedTracks()
+  {
+    gst_element_set_bus(ms, bus);
+    hv = video_harness(ms, 0, "video/x-raw,format=BGRx,width=8,height=8,framerate=30/1");
+    ha = audio_harness(ms, 0, "audio/x-raw,format=S16LE,rate=8000,channels=1,layout=interleaved");
+    vtrack = track_pad(ms, "video_0");
+    atrack = track_pad(ms, "audio_0");
+    g_signal_connect(ms, "track-ended", G_CALLBACK(on_track_signal), &ended);
+    g_signal_connect(ms, "notify::active", G_CALLBACK(on_notify), &active_notifies);
+    g_signal_connect(vtrack, "notify::ready-state", G_CALLBACK(on_notify), &state_notifies);
+    count_track_messages(bus, "");
+  }
+  ~EndedTracks()
+  {
+    gst_object_unref(vtrack);
+    gst_object_unref(atrack);
+    gst_harness_teardown(hv);
+    gst_harness_teardown(ha);
+    gst_element_set_bus(ms, nullptr);
+    gst_object_unref(bus);
+    gst_object_unref(ms);
+  }
+};
+
+GST_START_TEST(test_eos_ends_track)
+{
+  EndedTracks t;
+
+  gst_harness_push(t.hv, filled_buffer(256, 1, 0, 1));
+  fail_unless(gst_harness_push_event(t.hv, gst_event_new_eos()));
+  gchar *state = get_string(t.vtrack, "ready-state");
   fail_unless_equals_string(state, "ended");
   g_free(state);
-  fail_unless_equals_int(state_notifies, 1);
-  fail_unless_equals_int(ended.count, 1);
-  fail_unless(ended.last == vtrack);
-  fail_unless_equals_int(count_track_messages(bus, "ended"), 1);
-  fail_unless(get_bool(ms, "active"), "the audio track is still live (MS-3)");
-  fail_unless_equals_int(active_notifies, 0);
+  fail_unless_equals_int(t.state_notifies, 1);
+  fail_unless_equals_int(t.ended.count, 1);
+  fail_unless(t.ended.last == t.vtrack);
+  fail_unless_equals_int(count_track_messages(t.bus, "ended"), 1);
+  fail_unless(get_bool(t.ms, "active"), "the audio track is still live (MS-3)");
+  fail_unless_equals_int(t.active_notifies, 0);
   /* EOS forwarded. */
   bool saw_eos = false;
   GstEvent *ev;
-  while ((ev = gst_harness_try_pull_event(hv))) {
+  while ((ev = gst_harness_try_pull_event(t.hv))) {
     saw_eos |= GST_EVENT_TYPE(ev) == GST_EVENT_EOS;
     gst_event_unref(ev);
   }
   fail_unless(saw_eos);
 
-  fail_unless(gst_harness_push_event(ha, gst_event_new_eos()));
-  fail_if(get_bool(ms, "active"), "every track ended: inactive");
-  fail_unless_equals_int(active_notifies, 1);
-  fail_unless_equals_int(ended.count, 2);
-
-  gst_object_unref(vtrack);
-  gst_object_unref(atrack);
-  gst_harness_teardown(hv);
-  gst_harness_teardown(ha);
-  gst_element_set_bus(ms, nullptr);
-  gst_object_unref(bus);
-  gst_object_unref(ms);
+  fail_unless(gst_harness_push_event(t.ha, gst_event_new_eos()));
+  fail_if(get_bool(t.ms, "active"), "every track ended: inactive");
+  fail_unless_equals_int(t.active_notifies, 1);
+  fail_unless_equals_int(t.ended.count, 2);
 }
 GST_END_TEST;
 
@@ -2021,70 +2035,49 @@ static bool pull_until_eos(GstHarness *h)
 
 GST_START_TEST(test_stop_ends_track)
 {
-  GstElement *ms = make_bin();
-  GstBus *bus = gst_bus_new();
-  gst_element_set_bus(ms, bus);
-  GstHarness *hv = video_harness(ms, 0, "video/x-raw,format=BGRx,width=8,height=8,framerate=30/1");
-  GstHarness *ha =
-      audio_harness(ms, 0, "audio/x-raw,format=S16LE,rate=8000,channels=1,layout=interleaved");
-  GstPad *vtrack = track_pad(ms, "video_0");
-  GstPad *atrack = track_pad(ms, "audio_0");
-  Counter ended;
-  g_signal_connect(ms, "track-ended", G_CALLBACK(on_track_signal), &ended);
-  int active_notifies = 0, state_notifies = 0;
-  g_signal_connect(ms, "notify::active", G_CALLBACK(on_notify), &active_notifies);
-  g_signal_connect(vtrack, "notify::ready-state", G_CALLBACK(on_notify), &state_notifies);
-  count_track_messages(bus, "");
+  EndedTracks t;
 
-  fail_unless_equals_int(gst_harness_push(hv, filled_buffer(256, 1, 0, 1)), GST_FLOW_OK);
-  g_signal_emit_by_name(vtrack, "stop");
-  gchar *state = get_string(vtrack, "ready-state");
+  fail_unless_equals_int(gst_harness_push(t.hv, filled_buffer(256, 1, 0, 1)), GST_FLOW_OK);
+  g_signal_emit_by_name(t.vtrack, "stop");
+  gchar *state = get_string(t.vtrack, "ready-state");
   fail_unless_equals_string(state, "ended");
   g_free(state);
-  fail_unless_equals_int(state_notifies, 1);
-  fail_unless(get_bool(ms, "active"), "the audio track is still live (MS-3)");
+  fail_unless_equals_int(t.state_notifies, 1);
+  fail_unless(get_bool(t.ms, "active"), "the audio track is still live (MS-3)");
   /* EOS after what went out before. */
-  GstBuffer *out = gst_harness_pull(hv);
+  GstBuffer *out = gst_harness_pull(t.hv);
   fail_unless(out != nullptr);
   gst_buffer_unref(out);
-  fail_unless(pull_until_eos(hv), "no EOS after stop()");
+  fail_unless(pull_until_eos(t.hv), "no EOS after stop()");
   /* Later data is dropped with OK (the source goes on for other tracks);
    * upstream's own EOS is not the track's end any more. */
-  fail_unless_equals_int(gst_harness_push(hv, filled_buffer(256, 2, 1, 1)), GST_FLOW_OK);
-  fail_unless(gst_harness_push_event(hv, gst_event_new_eos()));
-  fail_unless_equals_int(gst_harness_buffers_in_queue(hv), 0);
-  fail_unless_equals_int(gst_harness_events_in_queue(hv), 0);
+  fail_unless_equals_int(gst_harness_push(t.hv, filled_buffer(256, 2, 1, 1)), GST_FLOW_OK);
+  fail_unless(gst_harness_push_event(t.hv, gst_event_new_eos()));
+  fail_unless_equals_int(gst_harness_buffers_in_queue(t.hv), 0);
+  fail_unless_equals_int(gst_harness_events_in_queue(t.hv), 0);
   /* The spec: no ended event for the application's own stop. */
-  fail_unless_equals_int(ended.count, 0);
-  fail_unless_equals_int(count_track_messages(bus, "ended"), 0);
-  g_signal_emit_by_name(vtrack, "stop"); /* a second stop changes nothing */
-  fail_unless_equals_int(state_notifies, 1);
+  fail_unless_equals_int(t.ended.count, 0);
+  fail_unless_equals_int(count_track_messages(t.bus, "ended"), 0);
+  g_signal_emit_by_name(t.vtrack, "stop"); /* a second stop changes nothing */
+  fail_unless_equals_int(t.state_notifies, 1);
 
   /* The other track is unaffected. */
-  fail_unless_equals_int(gst_harness_push(ha, filled_buffer(16, 3, 0, 1)), GST_FLOW_OK);
-  out = gst_harness_pull(ha);
+  fail_unless_equals_int(gst_harness_push(t.ha, filled_buffer(16, 3, 0, 1)), GST_FLOW_OK);
+  out = gst_harness_pull(t.ha);
   fail_unless(out != nullptr);
   gst_buffer_unref(out);
-  state = get_string(atrack, "ready-state");
+  state = get_string(t.atrack, "ready-state");
   fail_unless_equals_string(state, "live");
   g_free(state);
-  fail_unless_equals_int(active_notifies, 0);
+  fail_unless_equals_int(t.active_notifies, 0);
 
   /* The last live track stopped: inactive. */
-  g_signal_emit_by_name(atrack, "stop");
-  fail_unless(pull_until_eos(ha));
-  fail_if(get_bool(ms, "active"));
-  fail_unless_equals_int(active_notifies, 1);
-  fail_unless_equals_int(ended.count, 0);
-  fail_unless_equals_int(count_track_messages(bus, "ended"), 0);
-
-  gst_object_unref(vtrack);
-  gst_object_unref(atrack);
-  gst_harness_teardown(hv);
-  gst_harness_teardown(ha);
-  gst_element_set_bus(ms, nullptr);
-  gst_object_unref(bus);
-  gst_object_unref(ms);
+  g_signal_emit_by_name(t.atrack, "stop");
+  fail_unless(pull_until_eos(t.ha));
+  fail_if(get_bool(t.ms, "active"));
+  fail_unless_equals_int(t.active_notifies, 1);
+  fail_unless_equals_int(t.ended.count, 0);
+  fail_unless_equals_int(count_track_messages(t.bus, "ended"), 0);
 }
 GST_END_TEST;
 
