@@ -15,6 +15,16 @@
 #include <cstdlib>
 #include <cstring>
 
+/* ---------------------------------------------------------------- suites */
+
+TCase *wc_add_case(Suite *suite, const char *name, guint timeout_s)
+{
+  TCase *tc = tcase_create(name);
+  tcase_set_timeout(tc, timeout_s);
+  suite_add_tcase(suite, tc);
+  return tc;
+}
+
 /* ------------------------------------------------------------------ waits */
 
 bool wc_wait_until(const std::function<bool()> &pred, guint timeout_ms, guint poll_ms)

@@ -32,6 +32,13 @@
 #include <gst/check/gstharness.h>
 #include <gst/video/video.h>
 
+/* ---------------------------------------------------------------- suites */
+
+/* A new TCase @name in @suite with a timeout of @timeout_s (a hang fails that
+ * case, not the suite). Name cases after rule IDs ("CC-8") or contracts, so
+ * CK_RUN_CASE=<name> runs one. */
+TCase *wc_add_case(Suite *suite, const char *name, guint timeout_s);
+
 /* ------------------------------------------------------------------ waits */
 
 /* Polls @pred every @poll_ms until it is true or @timeout_ms passed; returns

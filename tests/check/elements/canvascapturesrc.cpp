@@ -2180,13 +2180,10 @@ GST_START_TEST(test_stop_in_draw)
 }
 GST_END_TEST;
 
+/* The slowest test takes ~4 s; a hang fails one test, not the suite. */
 static TCase *add_case(Suite *s, const char *name)
 {
-  TCase *tc = tcase_create(name);
-  /* The slowest test takes ~4 s; a hang fails one test, not the suite. */
-  tcase_set_timeout(tc, 20);
-  suite_add_tcase(s, tc);
-  return tc;
+  return wc_add_case(s, name, 20);
 }
 
 static Suite *canvascapturesrc_suite(void)

@@ -1643,10 +1643,7 @@ static Suite *contracts_suite(void)
 
   Suite *suite = suite_create("contracts_" WC_CONTRACT_GROUP);
   auto tcase = [&](const char *name, guint timeout_s) {
-    TCase *tc = tcase_create(name);
-    tcase_set_timeout(tc, timeout_s);
-    suite_add_tcase(suite, tc);
-    return tc;
+    return wc_add_case(suite, name, timeout_s);
   };
   TCase *tc = tcase("eos", 120);
   ADD_FOR_SUBJECTS(tc, test_eos_reaches_every_pad, 0);

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "gstmediastreamtrackstate.h"
+#include "webcapture-check.h"
 
 static GstElement *make_bin()
 {
@@ -2363,10 +2364,7 @@ GST_END_TEST;
  * MS-8), and one for GStreamer's own contracts. */
 static TCase *rule_case(Suite *s, const char *name)
 {
-  TCase *tc = tcase_create(name);
-  tcase_set_timeout(tc, 60);
-  suite_add_tcase(s, tc);
-  return tc;
+  return wc_add_case(s, name, 60);
 }
 
 static Suite *mediastreambin_suite()
