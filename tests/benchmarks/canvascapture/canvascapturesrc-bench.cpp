@@ -24,7 +24,7 @@
  *
  * Prints figures only; time is never asserted. The exit status is non-zero
  * only when a pipeline failed to run or produced the wrong number of frames
- * (the meson test `benchmark-smoke` runs it with --quick for that).
+ * (the meson test `benchmark-smoke-canvascapturesrc` runs it with --quick for that).
  */
 
 #include <gst/app/gstappsink.h>
