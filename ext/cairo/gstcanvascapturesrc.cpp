@@ -10,6 +10,11 @@
  *   gst-launch-1.0 canvascapturesrc location=some.png refresh-interval=1000 \
  *     ! videoconvert ! autovideosink
  *
+ * and offline, 3 s of the picture at 30 frames per second into a file:
+ *
+ *   gst-launch-1.0 canvascapturesrc location=some.png is-live=false frame-rate=30 \
+ *     num-buffers=90 ! videoconvert ! vp8enc ! webmmux ! filesink location=canvas.webm
+ *
  * State: Settings hold the property values; RunState is one run of the
  * element, built by start() and dropped by stop(); the canvas and `stats`
  * live as long as the element (drawing works in any state, the counters of
@@ -1342,9 +1347,8 @@ static void gst_canvas_capture_src_set_property(GObject *object, guint prop_id, 
   default:
     break;
   }
-  gchar *text = g_strdup_value_contents(value);
+  g_autofree gchar *text = g_strdup_value_contents(value);
   GST_INFO_OBJECT(self, "%s = %s", pspec->name, text);
-  g_free(text);
 
   bool notify_muted = false;
   std::unique_lock<std::mutex> lk(priv->lock);
