@@ -89,10 +89,7 @@ guint signals[LAST_SIGNAL];
 
 } // namespace
 
-G_DEFINE_TYPE_WITH_CODE(GstMediaStreamTrackPad, gst_media_stream_track_pad, GST_TYPE_PAD,
-                        GST_DEBUG_CATEGORY_INIT(gst_media_stream_track_pad_debug,
-                                                "mediastreamtrackpad", 0,
-                                                "mediastreambin track pads"))
+G_DEFINE_TYPE(GstMediaStreamTrackPad, gst_media_stream_track_pad, GST_TYPE_PAD);
 
 const gchar *gst_media_stream_track_kind_name(TrackKind kind)
 {
@@ -407,6 +404,7 @@ static void gst_media_stream_track_pad_set_property(GObject *object, guint prop_
         gst_object_unref(renamed);
       }
     }
+    GST_INFO_OBJECT(pad, "track-id: %s", id);
     g_object_notify(object, "track-id");
     break;
   }
@@ -497,6 +495,9 @@ static void gst_media_stream_track_pad_init(GstMediaStreamTrackPad *pad)
 static void gst_media_stream_track_pad_class_init(GstMediaStreamTrackPadClass *klass)
 {
   GObjectClass *gobject_class = G_OBJECT_CLASS(klass);
+  GST_DEBUG_CATEGORY_INIT(gst_media_stream_track_pad_debug, "mediastreamtrackpad", 0,
+                          "mediastreambin track pads");
+
   gobject_class->set_property = GST_DEBUG_FUNCPTR(gst_media_stream_track_pad_set_property);
   gobject_class->get_property = GST_DEBUG_FUNCPTR(gst_media_stream_track_pad_get_property);
   gobject_class->finalize = GST_DEBUG_FUNCPTR(gst_media_stream_track_pad_finalize);
@@ -572,8 +573,9 @@ static void gst_media_stream_track_pad_class_init(GstMediaStreamTrackPadClass *k
    * downstream after what is already on its way, `ready-state` "ended") with
    * no `track-ended` signal and no `ended` message. Any thread.
    */
-  signals[SIGNAL_STOP] = g_signal_new_class_handler(
-      "stop", G_TYPE_FROM_CLASS(klass),
-      static_cast<GSignalFlags>(G_SIGNAL_RUN_FIRST | G_SIGNAL_ACTION),
-      G_CALLBACK(gst_media_stream_track_pad_stop), nullptr, nullptr, nullptr, G_TYPE_NONE, 0);
+  signals[SIGNAL_STOP] =
+      g_signal_new_class_handler("stop", G_TYPE_FROM_CLASS(klass),
+                                 static_cast<GSignalFlags>(G_SIGNAL_RUN_FIRST | G_SIGNAL_ACTION),
+                                 G_CALLBACK(GST_DEBUG_FUNCPTR(gst_media_stream_track_pad_stop)),
+                                 nullptr, nullptr, nullptr, G_TYPE_NONE, 0);
 }
