@@ -179,9 +179,7 @@ struct _GstMediaStreamBin {
   GstMediaStreamBinPrivate *priv;
 };
 
-G_DEFINE_TYPE_WITH_CODE(GstMediaStreamBin, gst_media_stream_bin, GST_TYPE_BIN,
-                        GST_DEBUG_CATEGORY_INIT(gst_media_stream_bin_debug, "mediastreambin", 0,
-                                                "MediaStream bin"))
+G_DEFINE_TYPE(GstMediaStreamBin, gst_media_stream_bin, GST_TYPE_BIN);
 GST_ELEMENT_REGISTER_DEFINE(mediastreambin, "mediastreambin", GST_RANK_NONE,
                             GST_TYPE_MEDIA_STREAM_BIN)
 
@@ -371,13 +369,12 @@ static void walk_msid_from(GstMediaStreamTrackPad *track, GstPad *pad, const std
   }
 
   if (pad_has_msid(peer)) {
-    gchar *current = nullptr;
+    g_autofree gchar *current = nullptr;
     g_object_get(peer, "msid", &current, NULL);
     if (g_strcmp0(current, id.c_str()) != 0) {
       GST_INFO_OBJECT(track, "msid of %" GST_PTR_FORMAT " := %s", peer, id.c_str());
       g_object_set(peer, "msid", id.c_str(), NULL);
     }
-    g_free(current);
     gst_object_unref(peer);
     return;
   }
@@ -1111,6 +1108,10 @@ static void gst_media_stream_bin_class_init(GstMediaStreamBinClass *klass)
 {
   GObjectClass *gobject_class = G_OBJECT_CLASS(klass);
   GstElementClass *element_class = GST_ELEMENT_CLASS(klass);
+
+  /* The plugin's debug categories: the bin's here, its helpers' in their
+   * install functions below, the track pad's in its own class_init. */
+  GST_DEBUG_CATEGORY_INIT(gst_media_stream_bin_debug, "mediastreambin", 0, "MediaStream bin");
 
   gobject_class->set_property = GST_DEBUG_FUNCPTR(gst_media_stream_bin_set_property);
   gobject_class->get_property = GST_DEBUG_FUNCPTR(gst_media_stream_bin_get_property);
