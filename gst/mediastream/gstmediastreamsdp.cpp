@@ -108,11 +108,12 @@ GstPad *find_track_upstream(GstPad *sinkpad)
   return nullptr;
 }
 
-gchar *get_string(gpointer object, const gchar *property)
+/* "" for NULL. */
+std::string get_string(gpointer object, const gchar *property)
 {
-  gchar *value = nullptr;
+  g_autofree gchar *value = nullptr;
   g_object_get(object, property, &value, NULL);
-  return value;
+  return value ? value : "";
 }
 
 std::vector<SentTrack> sent_tracks(GstElement *bin, GstElement *webrtcbin)
@@ -132,18 +133,11 @@ std::vector<SentTrack> sent_tracks(GstElement *bin, GstElement *webrtcbin)
       g_object_get(sinkpad, "transceiver", &transceiver, NULL);
     if (stream && transceiver) {
       SentTrack t;
-      gchar *stream_id = get_string(stream, "id");
-      t.stream_id = stream_id ? stream_id : "";
-      g_free(stream_id);
-      gchar *id = get_string(track, "track-id");
-      t.track_id = id ? id : "";
-      g_free(id);
-      gchar *name = gst_object_get_name(GST_OBJECT(transceiver));
+      t.stream_id = get_string(stream, "id");
+      t.track_id = get_string(track, "track-id");
+      g_autofree gchar *name = gst_object_get_name(GST_OBJECT(transceiver));
       t.transceiver_name = name ? name : "";
-      g_free(name);
-      gchar *mid = get_string(transceiver, "mid");
-      t.mid = mid ? mid : "";
-      g_free(mid);
+      t.mid = get_string(transceiver, "mid");
       g_object_get(transceiver, "mlineindex", &t.mline, NULL);
       GST_DEBUG_OBJECT(bin,
                        "%" GST_PTR_FORMAT " carries track %s (transceiver %s, mid %s, "
@@ -289,6 +283,6 @@ void gst_media_stream_sdp_install_signals(GObjectClass *klass)
    */
   g_signal_new_class_handler("annotate-sdp", G_TYPE_FROM_CLASS(klass),
                              static_cast<GSignalFlags>(G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
-                             G_CALLBACK(annotate_sdp), nullptr, nullptr, nullptr,
+                             G_CALLBACK(GST_DEBUG_FUNCPTR(annotate_sdp)), nullptr, nullptr, nullptr,
                              GST_TYPE_SDP_MESSAGE, 2, GST_TYPE_SDP_MESSAGE, GST_TYPE_ELEMENT);
 }
