@@ -48,6 +48,9 @@ constexpr auto TICK = std::chrono::milliseconds(100);
 struct Follow {
   GWeakRef track;  /* GstMediaStreamTrackPad */
   GWeakRef remote; /* the webrtcbin src pad */
+  /* Held weakly: the watcher never keeps them alive. */
+  GWeakRef webrtcbin;
+  GWeakRef rtpbin; /* webrtcbin's, for BYE / timeout */
   std::string mid; /* of its transceiver */
   guint ssrc = 0;
   bool have_ssrc = false;
@@ -58,11 +61,15 @@ struct Follow {
   {
     g_weak_ref_init(&track, nullptr);
     g_weak_ref_init(&remote, nullptr);
+    g_weak_ref_init(&webrtcbin, nullptr);
+    g_weak_ref_init(&rtpbin, nullptr);
   }
   ~Follow()
   {
     g_weak_ref_clear(&track);
     g_weak_ref_clear(&remote);
+    g_weak_ref_clear(&webrtcbin);
+    g_weak_ref_clear(&rtpbin);
   }
 };
 
@@ -158,11 +165,9 @@ GstPad *sink_pad_of(GstPad *track)
 
 bool track_ended(GstPad *track)
 {
-  gchar *state = nullptr;
+  g_autofree gchar *state = nullptr;
   g_object_get(track, "ready-state", &state, NULL);
-  bool ended = g_strcmp0(state, "ended") == 0;
-  g_free(state);
-  return ended;
+  return g_strcmp0(state, "ended") == 0;
 }
 
 /* The watcher: until the track is gone, ended, or stopped after having run. */
@@ -170,8 +175,7 @@ struct Handlers {
   gulong probe = 0, bye = 0, timeout = 0, removed = 0, signaling = 0;
 };
 
-/* The webrtcbin and its rtpbin are held weakly: the watcher never keeps them alive. */
-void watch(FollowPtr f, Handlers h, GWeakRef *webrtcbin_ref, GWeakRef *rtpbin_ref)
+void watch(FollowPtr f, Handlers h)
 {
   bool muted = false;
   bool was_active = false;
@@ -216,23 +220,19 @@ void watch(FollowPtr f, Handlers h, GWeakRef *webrtcbin_ref, GWeakRef *rtpbin_re
     gst_pad_remove_probe(remote, h.probe);
     gst_object_unref(remote);
   }
-  GObject *rtpbin = G_OBJECT(g_weak_ref_get(rtpbin_ref));
+  GObject *rtpbin = G_OBJECT(g_weak_ref_get(&f->rtpbin));
   if (rtpbin) {
     g_signal_handler_disconnect(rtpbin, h.bye);
     g_signal_handler_disconnect(rtpbin, h.timeout);
     g_object_unref(rtpbin);
   }
-  GObject *webrtcbin = G_OBJECT(g_weak_ref_get(webrtcbin_ref));
+  GObject *webrtcbin = G_OBJECT(g_weak_ref_get(&f->webrtcbin));
   if (webrtcbin) {
     g_signal_handler_disconnect(webrtcbin, h.removed);
     if (h.signaling)
       g_signal_handler_disconnect(webrtcbin, h.signaling);
     g_object_unref(webrtcbin);
   }
-  g_weak_ref_clear(rtpbin_ref);
-  g_weak_ref_clear(webrtcbin_ref);
-  delete rtpbin_ref;
-  delete webrtcbin_ref;
 }
 
 gboolean follow_remote_track(GstElement *bin, GstPad *track, GstPad *remote)
@@ -259,10 +259,9 @@ gboolean follow_remote_track(GstElement *bin, GstPad *track, GstPad *remote)
   if (g_object_class_find_property(G_OBJECT_GET_CLASS(remote), "transceiver"))
     g_object_get(remote, "transceiver", &transceiver, NULL);
   if (transceiver) {
-    gchar *mid = nullptr;
+    g_autofree gchar *mid = nullptr;
     g_object_get(transceiver, "mid", &mid, NULL);
     f->mid = mid ? mid : "";
-    g_free(mid);
     g_object_unref(transceiver);
   }
   GstCaps *caps = gst_pad_get_current_caps(remote);
@@ -289,13 +288,11 @@ gboolean follow_remote_track(GstElement *bin, GstPad *track, GstPad *remote)
 #endif
   GST_INFO_OBJECT(bin, "%" GST_PTR_FORMAT " follows %" GST_PTR_FORMAT " (ssrc %u%s)", track, remote,
                   f->ssrc, f->have_ssrc ? "" : ": unknown, no BYE / timeout");
-  auto *webrtcbin_ref = new GWeakRef;
-  auto *rtpbin_ref = new GWeakRef;
-  g_weak_ref_init(webrtcbin_ref, webrtcbin);
-  g_weak_ref_init(rtpbin_ref, rtpbin);
+  g_weak_ref_set(&f->webrtcbin, webrtcbin);
+  g_weak_ref_set(&f->rtpbin, rtpbin);
   gst_clear_object(&rtpbin);
   gst_object_unref(webrtcbin);
-  std::thread(watch, f, h, webrtcbin_ref, rtpbin_ref).detach();
+  std::thread(watch, f, h).detach();
   return TRUE;
 }
 
@@ -371,6 +368,6 @@ void gst_media_stream_remote_install_signals(GObjectClass *klass)
    */
   g_signal_new_class_handler("follow-remote-track", G_TYPE_FROM_CLASS(klass),
                              static_cast<GSignalFlags>(G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
-                             G_CALLBACK(follow_remote_track), nullptr, nullptr, nullptr,
-                             G_TYPE_BOOLEAN, 2, GST_TYPE_PAD, GST_TYPE_PAD);
+                             G_CALLBACK(GST_DEBUG_FUNCPTR(follow_remote_track)), nullptr, nullptr,
+                             nullptr, G_TYPE_BOOLEAN, 2, GST_TYPE_PAD, GST_TYPE_PAD);
 }
