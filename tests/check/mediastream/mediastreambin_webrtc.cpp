@@ -33,6 +33,8 @@
 #include <string>
 #include <vector>
 
+#include "webcapture-check.h"
+
 namespace
 {
 
@@ -140,40 +142,25 @@ static void on_recv_pad_added(GstElement *recv, GstPad *pad, gpointer user_data)
   g_free(msid);
 }
 
-/* FALSE (and a message) when an element the test needs is not installed. */
-static bool have_elements(std::initializer_list<const gchar *> names)
-{
-  for (const gchar *name : names) {
-    GstElementFactory *f = gst_element_factory_find(name);
-    if (!f) {
-      g_print("%s not available: test skipped\n", name);
-      return false;
-    }
-    gst_object_unref(f);
-  }
-  return true;
-}
+/* What a test sending audio and video through webrtcbin needs; skips the
+ * test (and says so) when one is not installed. */
+#define REQUIRE_WEBRTC_ELEMENTS()                                                                  \
+  WC_REQUIRE_ELEMENTS("webrtcbin", "vp8enc", "rtpvp8pay", "opusenc", "rtpopuspay")
 
-/* The text of an ERROR message popped within @timeout, or "". */
-static std::string pop_error(GstBus *bus, GstClockTime timeout)
+/* The text of an ERROR message popped within @timeout_ms, or "". */
+static std::string pop_error(GstBus *bus, guint timeout_ms)
 {
-  GstMessage *msg = gst_bus_timed_pop_filtered(bus, timeout, GST_MESSAGE_ERROR);
+  GstMessage *msg = wc_pop_error(bus, timeout_ms);
   if (!msg)
     return "";
-  GError *e = nullptr;
-  gchar *dbg = nullptr;
-  gst_message_parse_error(msg, &e, &dbg);
-  std::string text = std::string(e->message) + " (" + (dbg ? dbg : "") + ")";
-  g_error_free(e);
-  g_free(dbg);
+  std::string text = wc_error_text(msg);
   gst_message_unref(msg);
   return text;
 }
 
 GST_START_TEST(test_webrtc_pair_msid)
 {
-  if (!have_elements({"webrtcbin", "vp8enc", "rtpvp8pay", "opusenc", "rtpopuspay"}))
-    return;
+  REQUIRE_WEBRTC_ELEMENTS();
   Peers p;
   g_mutex_init(&p.lock);
   g_cond_init(&p.cond);
@@ -208,7 +195,7 @@ GST_START_TEST(test_webrtc_pair_msid)
   g_mutex_lock(&p.lock);
   while (p.kinds.size() < 2 && g_get_monotonic_time() < end && !p.failed && error.empty()) {
     g_mutex_unlock(&p.lock);
-    error = pop_error(bus, 100 * GST_MSECOND);
+    error = pop_error(bus, 100);
     g_mutex_lock(&p.lock);
   }
   g_mutex_unlock(&p.lock);
@@ -294,17 +281,11 @@ static std::vector<std::string> expected_msids(GstElement *pipeline,
   std::vector<std::string> ids;
   for (const gchar *name : names) {
     GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), name);
-    gchar *stream_id = nullptr;
-    g_object_get(ms, "id", &stream_id, NULL);
+    std::string stream_id = wc_get_string(ms, "id");
     GST_OBJECT_LOCK(ms);
-    for (GList *l = GST_ELEMENT(ms)->srcpads; l; l = l->next) {
-      gchar *track_id = nullptr;
-      g_object_get(l->data, "track-id", &track_id, NULL);
-      ids.push_back(std::string(stream_id) + " " + track_id);
-      g_free(track_id);
-    }
+    for (GList *l = GST_ELEMENT(ms)->srcpads; l; l = l->next)
+      ids.push_back(stream_id + " " + wc_get_string(l->data, "track-id"));
     GST_OBJECT_UNLOCK(ms);
-    g_free(stream_id);
     gst_object_unref(ms);
   }
   std::sort(ids.begin(), ids.end());
@@ -393,9 +374,7 @@ static void check_remote_ids(GstElement *pipeline, GstElement *recv, const gchar
 
 static void wait_flag(gint *flag, const gchar *what)
 {
-  gint64 end = g_get_monotonic_time() + 30 * G_TIME_SPAN_SECOND;
-  while (!g_atomic_int_get(flag) && g_get_monotonic_time() < end)
-    g_usleep(10000);
+  wc_wait_until([flag] { return g_atomic_int_get(flag) != 0; }, 30000, 10);
   fail_unless(g_atomic_int_get(flag), "%s within 30 s", what);
 }
 
@@ -403,8 +382,7 @@ static void wait_flag(gint *flag, const gchar *what)
  * the annotated copy and sees every stream id and track id. */
 GST_START_TEST(test_annotate_offer)
 {
-  if (!have_elements({"webrtcbin", "vp8enc", "rtpvp8pay", "opusenc", "rtpopuspay"}))
-    return;
+  REQUIRE_WEBRTC_ELEMENTS();
   gint negotiation_needed = 0;
   GstElement *pipeline = two_streams_pipeline(&negotiation_needed);
   GstElement *send = gst_bin_get_by_name(GST_BIN(pipeline), "send");
@@ -445,8 +423,7 @@ GST_END_TEST;
  * annotated, carries the ids as well. */
 GST_START_TEST(test_annotate_answer)
 {
-  if (!have_elements({"webrtcbin", "vp8enc", "rtpvp8pay", "opusenc", "rtpopuspay"}))
-    return;
+  REQUIRE_WEBRTC_ELEMENTS();
   gint negotiation_needed = 0;
   GstElement *pipeline = two_streams_pipeline(&negotiation_needed);
   GstElement *send = gst_bin_get_by_name(GST_BIN(pipeline), "send");
@@ -545,10 +522,8 @@ GST_START_TEST(test_remote_track_id)
   g_object_set(track, "track-id", "bad id with spaces", NULL);
   fail_unless_equals_int(count_warnings(bus), 1);
   g_object_set(track, "track-id", "{remote-track-1}", NULL);
-  gchar *id = nullptr;
-  g_object_get(track, "track-id", &id, NULL);
-  fail_unless_equals_string(id, "{remote-track-1}");
-  g_free(id);
+  std::string id = wc_get_string(track, "track-id");
+  fail_unless_equals_string(id.c_str(), "{remote-track-1}");
 
   std::string started;
   gst_pad_add_probe(track, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_stream_start, &started, nullptr);
@@ -556,9 +531,7 @@ GST_START_TEST(test_remote_track_id)
   GstMessage *msg = gst_bus_timed_pop_filtered(bus, 10 * GST_SECOND, GST_MESSAGE_STREAM_COLLECTION);
   fail_unless(msg != nullptr);
   gst_message_unref(msg);
-  gint64 end = g_get_monotonic_time() + 10 * G_TIME_SPAN_SECOND;
-  while (started.empty() && g_get_monotonic_time() < end)
-    g_usleep(10000);
+  wc_wait_until([&] { return !started.empty(); }, 10000, 10);
   fail_unless_equals_string(started.c_str(), "{remote-track-1}");
   GstStream *stream = gst_pad_get_stream(track);
   fail_unless(stream != nullptr);
@@ -569,9 +542,8 @@ GST_START_TEST(test_remote_track_id)
   count_warnings(bus);
   g_object_set(track, "track-id", "too-late", NULL);
   fail_unless_equals_int(count_warnings(bus), 1);
-  g_object_get(track, "track-id", &id, NULL);
-  fail_unless_equals_string(id, "{remote-track-1}");
-  g_free(id);
+  id = wc_get_string(track, "track-id");
+  fail_unless_equals_string(id.c_str(), "{remote-track-1}");
 
   /* A track added while running (a renegotiation) takes its id before anything flows. */
   GstPad *late_sink = gst_element_request_pad_simple(ms, "audio_sink_%u");
@@ -580,9 +552,8 @@ GST_START_TEST(test_remote_track_id)
   g_object_set(late, "track-id", "late-track", NULL);
   bool in_collection = false;
   fail_unless_equals_int(count_warnings(bus, "late-track", &in_collection), 0);
-  g_object_get(late, "track-id", &id, NULL);
-  fail_unless_equals_string(id, "late-track");
-  g_free(id);
+  id = wc_get_string(late, "track-id");
+  fail_unless_equals_string(id.c_str(), "late-track");
   fail_unless(in_collection, "a stream collection lists the late track's new id");
   gst_element_release_request_pad(ms, late_sink);
   gst_object_unref(late_sink);
@@ -678,9 +649,8 @@ static std::vector<std::string> webm_streams(const gchar *path)
 
 GST_START_TEST(test_record_and_send)
 {
-  if (!have_elements({"canvascapturesrc", "webrtcbin", "vp8enc", "rtpvp8pay", "opusenc",
-                      "rtpopuspay", "webmmux", "matroskademux", "wavenc"}))
-    return;
+  WC_REQUIRE_ELEMENTS("canvascapturesrc", "webrtcbin", "vp8enc", "rtpvp8pay", "opusenc",
+                      "rtpopuspay", "webmmux", "matroskademux", "wavenc");
   gchar *dir = g_dir_make_tmp("mediastream-XXXXXX", nullptr);
   gchar *wav = g_build_filename(dir, "tone.wav", NULL);
   gchar *webm = g_build_filename(dir, "stream.webm", NULL);
@@ -760,7 +730,7 @@ GST_START_TEST(test_record_and_send)
   bool offered = false;
   std::string error;
   while (g_get_monotonic_time() < end && error.empty()) {
-    error = pop_error(bus, 50 * GST_MSECOND);
+    error = pop_error(bus, 50);
     if (!offered) {
       gchar *m0 = send_pad_msid(p.send, "sink_0");
       gchar *m1 = send_pad_msid(p.send, "sink_1");
@@ -834,16 +804,18 @@ GST_END_TEST;
 static Suite *mediastreambin_webrtc_suite()
 {
   Suite *s = suite_create("mediastreambin_webrtc");
-  TCase *tc = tcase_create("webrtc");
-  tcase_set_timeout(tc, 60);
-  suite_add_tcase(s, tc);
+  /* One TCase per rule of docs/plugins/mediastreambin.md (CK_RUN_CASE=MS-11
+   * runs one). MS-11: the stream id reaches the peer as msid. */
+  TCase *tc = wc_add_case(s, "MS-11", 60);
   tcase_add_test(tc, test_webrtc_pair_msid);
-  tcase_add_test(tc, test_annotate_offer);
-  tcase_add_test(tc, test_annotate_answer);
-  tcase_add_test(tc, test_remote_track_id);
 #ifdef HAVE_CANVASCAPTURE
   tcase_add_test(tc, test_record_and_send);
 #endif
+  /* MS-5: track ids in the SDP, and a remote track's id on the receive side. */
+  tc = wc_add_case(s, "MS-5", 60);
+  tcase_add_test(tc, test_annotate_offer);
+  tcase_add_test(tc, test_annotate_answer);
+  tcase_add_test(tc, test_remote_track_id);
   return s;
 }
 
