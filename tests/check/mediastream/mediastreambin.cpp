@@ -41,20 +41,6 @@ static bool is_uuid_v4(const gchar *s)
   return s[14] == '4' && strchr("89ab", s[19]) != nullptr;
 }
 
-static gchar *get_string(gpointer object, const gchar *name)
-{
-  gchar *value = nullptr;
-  g_object_get(object, name, &value, NULL);
-  return value;
-}
-
-static gboolean get_bool(gpointer object, const gchar *name)
-{
-  gboolean value = FALSE;
-  g_object_get(object, name, &value, NULL);
-  return value;
-}
-
 struct Counter {
   int count = 0;
   GstPad *last = nullptr;
@@ -105,7 +91,7 @@ GST_START_TEST(test_request_creates_track_pad)
   GstBus *bus = gst_bus_new();
   gst_element_set_bus(ms, bus);
 
-  fail_if(get_bool(ms, "active"), "a stream with no tracks is inactive (MS-3)");
+  fail_if(wc_get_bool(ms, "active"), "a stream with no tracks is inactive (MS-3)");
 
   GstPad *vsink = gst_element_request_pad_simple(ms, "video_sink_%u");
   fail_unless(vsink != nullptr);
@@ -115,7 +101,7 @@ GST_START_TEST(test_request_creates_track_pad)
   fail_unless_equals_string(G_OBJECT_TYPE_NAME(vsrc), "GstMediaStreamTrackPad");
   fail_unless_equals_int(added.count, 1);
   fail_unless(added.last == vsrc);
-  fail_unless(get_bool(ms, "active"));
+  fail_unless(wc_get_bool(ms, "active"));
   fail_unless_equals_int(active_notifies, 1);
   fail_unless_equals_int(count_track_messages(bus, "addtrack"), 1);
 
@@ -130,29 +116,23 @@ GST_START_TEST(test_request_creates_track_pad)
   fail_unless(vsrc5 != nullptr);
   fail_unless_equals_int(added.count, 3);
 
-  gchar *k = get_string(vsrc, "kind");
-  fail_unless_equals_string(k, "video");
-  g_free(k);
-  k = get_string(asrc, "kind");
-  fail_unless_equals_string(k, "audio");
-  g_free(k);
+  std::string k = wc_get_string(vsrc, "kind");
+  fail_unless_equals_string(k.c_str(), "video");
+  k = wc_get_string(asrc, "kind");
+  fail_unless_equals_string(k.c_str(), "audio");
 
-  gchar *id0 = get_string(vsrc, "track-id");
-  gchar *id1 = get_string(asrc, "track-id");
-  gchar *id2 = get_string(vsrc5, "track-id");
-  fail_unless(is_uuid_v4(id0), "track-id %s is a UUID v4", id0);
-  fail_unless(is_uuid_v4(id1));
-  fail_unless(is_uuid_v4(id2));
-  fail_if(g_str_equal(id0, id1) || g_str_equal(id0, id2) || g_str_equal(id1, id2));
-  g_free(id0);
-  g_free(id1);
-  g_free(id2);
+  std::string id0 = wc_get_string(vsrc, "track-id");
+  std::string id1 = wc_get_string(asrc, "track-id");
+  std::string id2 = wc_get_string(vsrc5, "track-id");
+  fail_unless(is_uuid_v4(id0.c_str()), "track-id %s is a UUID v4", id0.c_str());
+  fail_unless(is_uuid_v4(id1.c_str()));
+  fail_unless(is_uuid_v4(id2.c_str()));
+  fail_if(id0 == id1 || id0 == id2 || id1 == id2);
 
-  gchar *state = get_string(vsrc, "ready-state");
-  fail_unless_equals_string(state, "live");
-  g_free(state);
-  fail_unless(get_bool(vsrc, "enabled"));
-  fail_if(get_bool(vsrc, "muted"));
+  std::string state = wc_get_string(vsrc, "ready-state");
+  fail_unless_equals_string(state.c_str(), "live");
+  fail_unless(wc_get_bool(vsrc, "enabled"));
+  fail_if(wc_get_bool(vsrc, "muted"));
 
   /* Release removes the pair. */
   gst_element_release_request_pad(ms, vsink);
@@ -176,7 +156,7 @@ GST_START_TEST(test_request_creates_track_pad)
   gst_object_unref(vsink5);
   gst_object_unref(asrc);
   gst_object_unref(vsrc5);
-  fail_if(get_bool(ms, "active"), "no tracks left: inactive");
+  fail_if(wc_get_bool(ms, "active"), "no tracks left: inactive");
   fail_unless_equals_int(GST_ELEMENT(ms)->numpads, 0);
 
   gst_element_set_bus(ms, nullptr);
@@ -189,23 +169,19 @@ GST_START_TEST(test_stream_id)
 {
   GstElement *ms = make_bin();
   GstElement *other = make_bin();
-  gchar *id = get_string(ms, "id");
-  gchar *id_other = get_string(other, "id");
-  fail_unless(is_uuid_v4(id), "default id %s is a UUID v4 (MS-1)", id);
-  fail_if(g_str_equal(id, id_other));
-  g_free(id);
-  g_free(id_other);
+  std::string id = wc_get_string(ms, "id");
+  std::string id_other = wc_get_string(other, "id");
+  fail_unless(is_uuid_v4(id.c_str()), "default id %s is a UUID v4 (MS-1)", id.c_str());
+  fail_if(g_str_equal(id.c_str(), id_other.c_str()));
 
   g_object_set(ms, "id", "my-stream_1", NULL);
-  id = get_string(ms, "id");
-  fail_unless_equals_string(id, "my-stream_1");
-  g_free(id);
+  id = wc_get_string(ms, "id");
+  fail_unless_equals_string(id.c_str(), "my-stream_1");
 
   /* A browser's stream id (Firefox: "{uuid}") is an SDP token: accepted. */
   g_object_set(ms, "id", "{0f8d3c2a-5e1b-4c7d-9a6f-2b3e4d5c6a7b}", NULL);
-  id = get_string(ms, "id");
-  fail_unless_equals_string(id, "{0f8d3c2a-5e1b-4c7d-9a6f-2b3e4d5c6a7b}");
-  g_free(id);
+  id = wc_get_string(ms, "id");
+  fail_unless_equals_string(id.c_str(), "{0f8d3c2a-5e1b-4c7d-9a6f-2b3e4d5c6a7b}");
   g_object_set(ms, "id", "my-stream_1", NULL);
 
   /* Not a token: refused with a warning, id unchanged. */
@@ -214,35 +190,21 @@ GST_START_TEST(test_stream_id)
   for (const gchar *bad : {"", "has space", "a/b",
                            "0123456789012345678901234567890123456789012345678901234567890123x"}) {
     g_object_set(ms, "id", bad, NULL);
-    id = get_string(ms, "id");
-    fail_unless_equals_string(id, "my-stream_1");
-    g_free(id);
+    id = wc_get_string(ms, "id");
+    fail_unless_equals_string(id.c_str(), "my-stream_1");
     GstMessage *msg = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING);
     fail_unless(msg != nullptr, "a warning for \"%s\"", bad);
-    GError *err = nullptr;
-    gst_message_parse_warning(msg, &err, nullptr);
-    fail_unless(g_str_has_prefix(err->message, "TypeError: "), "%s", err->message);
-    fail_unless(g_error_matches(err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS));
-    const GstStructure *details = nullptr;
-    gst_message_parse_warning_details(msg, &details);
-    fail_unless(details != nullptr);
-    fail_unless_equals_string(gst_structure_get_string(details, "dom-exception"), "TypeError");
-    g_error_free(err);
+    wc_expect_web_error(msg, "TypeError", GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS);
     gst_message_unref(msg);
   }
 
   /* Fixed once running. */
   fail_unless_equals_int(gst_element_set_state(ms, GST_STATE_PAUSED), GST_STATE_CHANGE_SUCCESS);
   g_object_set(ms, "id", "later", NULL);
-  id = get_string(ms, "id");
-  fail_unless_equals_string(id, "my-stream_1");
-  g_free(id);
+  id = wc_get_string(ms, "id");
+  fail_unless_equals_string(id.c_str(), "my-stream_1");
   GstMessage *msg = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING);
-  fail_unless(msg != nullptr);
-  GError *err = nullptr;
-  gst_message_parse_warning(msg, &err, nullptr);
-  fail_unless(g_str_has_prefix(err->message, "NotSupportedError: "), "%s", err->message);
-  g_error_free(err);
+  wc_expect_web_error(msg, "NotSupportedError");
   gst_message_unref(msg);
   gst_element_set_state(ms, GST_STATE_NULL);
 
@@ -255,26 +217,25 @@ GST_END_TEST;
 
 /* ---------------------------------------------------------------------------- */
 
-static GstHarness *video_harness(GstElement *ms, guint index, const gchar *caps)
+/* A harness on track @index of @kind ("video" / "audio"): its sink pad fed,
+ * its track pad pulled. */
+static GstHarness *track_harness(GstElement *ms, const gchar *kind, guint index, const gchar *caps)
 {
-  gchar *sink = g_strdup_printf("video_sink_%u", index);
-  gchar *src = g_strdup_printf("video_%u", index);
+  g_autofree gchar *sink = g_strdup_printf("%s_sink_%u", kind, index);
+  g_autofree gchar *src = g_strdup_printf("%s_%u", kind, index);
   GstHarness *h = gst_harness_new_with_element(ms, sink, src);
-  g_free(sink);
-  g_free(src);
   gst_harness_set_src_caps_str(h, caps);
   return h;
 }
 
+static GstHarness *video_harness(GstElement *ms, guint index, const gchar *caps)
+{
+  return track_harness(ms, "video", index, caps);
+}
+
 static GstHarness *audio_harness(GstElement *ms, guint index, const gchar *caps)
 {
-  gchar *sink = g_strdup_printf("audio_sink_%u", index);
-  gchar *src = g_strdup_printf("audio_%u", index);
-  GstHarness *h = gst_harness_new_with_element(ms, sink, src);
-  g_free(sink);
-  g_free(src);
-  gst_harness_set_src_caps_str(h, caps);
-  return h;
+  return track_harness(ms, "audio", index, caps);
 }
 
 static GstBuffer *filled_buffer(gsize size, guint8 value, GstClockTime pts, GstClockTime duration)
@@ -293,6 +254,24 @@ static GstPad *track_pad(GstElement *ms, const gchar *name)
   GstPad *pad = gst_element_get_static_pad(ms, name);
   fail_unless(pad != nullptr);
   return pad;
+}
+
+/* The title tag of the GstStream in @pad's STREAM_START (a test failure when
+ * there is none). */
+static std::string stream_title(GstPad *pad)
+{
+  GstEvent *ev = gst_pad_get_sticky_event(pad, GST_EVENT_STREAM_START, 0);
+  fail_unless(ev != nullptr, "no STREAM_START on %s", GST_PAD_NAME(pad));
+  GstStream *stream = nullptr;
+  gst_event_parse_stream(ev, &stream);
+  GstTagList *tags = stream ? gst_stream_get_tags(stream) : nullptr;
+  g_autofree gchar *title = nullptr;
+  fail_unless(tags && gst_tag_list_get_string(tags, GST_TAG_TITLE, &title), "no title tag");
+  std::string result = title;
+  gst_tag_list_unref(tags);
+  gst_object_unref(stream);
+  gst_event_unref(ev);
+  return result;
 }
 
 static void assert_same_timing(GstBuffer *out, GstClockTime pts, GstClockTime duration)
@@ -642,7 +621,7 @@ GST_START_TEST(test_muted_follows_source)
   count_track_messages(bus, "");
 
   fail_unless(gst_harness_push_event(h, gst_media_stream_track_state_event_new(TRUE, nullptr)));
-  fail_unless(get_bool(track, "muted"));
+  fail_unless(wc_get_bool(track, "muted"));
   fail_unless_equals_int(notifies, 1);
   fail_unless_equals_int(mutes, 1);
   fail_unless_equals_int(count_track_messages(bus, "mute"), 1);
@@ -650,7 +629,7 @@ GST_START_TEST(test_muted_follows_source)
   fail_unless(gst_harness_push_event(h, gst_media_stream_track_state_event_new(TRUE, nullptr)));
   fail_unless_equals_int(notifies, 1);
   fail_unless(gst_harness_push_event(h, gst_media_stream_track_state_event_new(FALSE, nullptr)));
-  fail_if(get_bool(track, "muted"));
+  fail_if(wc_get_bool(track, "muted"));
   fail_unless_equals_int(notifies, 2);
   fail_unless_equals_int(unmutes, 1);
   fail_unless_equals_int(count_track_messages(bus, "unmute"), 1);
@@ -658,8 +637,8 @@ GST_START_TEST(test_muted_follows_source)
   /* The event goes on downstream (sticky). */
   GstEvent *ev = gst_pad_get_sticky_event(h->sinkpad, GST_EVENT_CUSTOM_DOWNSTREAM_STICKY, 0);
   fail_unless(ev != nullptr);
-  gboolean m = TRUE;
-  fail_unless(gst_media_stream_track_state_event_parse(ev, &m, nullptr));
+  bool m = true;
+  fail_unless(wc_parse_track_state(ev, &m));
   fail_if(m);
   gst_event_unref(ev);
 
@@ -681,35 +660,22 @@ GST_START_TEST(test_label)
 
   /* Track-state label, then title tag. */
   gst_harness_push_event(h, gst_media_stream_track_state_event_new(FALSE, "from state"));
-  gchar *label = get_string(track, "label");
-  fail_unless_equals_string(label, "from state");
-  g_free(label);
+  std::string label = wc_get_string(track, "label");
+  fail_unless_equals_string(label.c_str(), "from state");
   gst_harness_push_event(h, gst_event_new_tag(gst_tag_list_new(GST_TAG_TITLE, "Camera", NULL)));
-  label = get_string(track, "label");
-  fail_unless_equals_string(label, "Camera");
-  g_free(label);
+  label = wc_get_string(track, "label");
+  fail_unless_equals_string(label.c_str(), "Camera");
   fail_unless_equals_int(notifies, 2);
   /* The track's GstStream carries it as its title. */
   gst_harness_push(h, filled_buffer(8 * 8 * 4, 1, 0, 1));
-  GstEvent *ev = gst_pad_get_sticky_event(h->sinkpad, GST_EVENT_STREAM_START, 0);
-  GstStream *stream = nullptr;
-  gst_event_parse_stream(ev, &stream);
-  GstTagList *tags = gst_stream_get_tags(stream);
-  fail_unless(tags != nullptr);
-  gchar *title = nullptr;
-  fail_unless(gst_tag_list_get_string(tags, GST_TAG_TITLE, &title));
-  fail_unless_equals_string(title, "Camera");
-  g_free(title);
-  gst_tag_list_unref(tags);
-  gst_object_unref(stream);
-  gst_event_unref(ev);
+  std::string title = stream_title(h->sinkpad);
+  fail_unless_equals_string(title.c_str(), "Camera");
 
   /* The application's label wins. */
   g_object_set(track, "label", "mine", NULL);
   gst_harness_push_event(h, gst_event_new_tag(gst_tag_list_new(GST_TAG_TITLE, "Other", NULL)));
-  label = get_string(track, "label");
-  fail_unless_equals_string(label, "mine");
-  g_free(label);
+  label = wc_get_string(track, "label");
+  fail_unless_equals_string(label.c_str(), "mine");
 
   gst_object_unref(track);
   gst_harness_teardown(h);
@@ -725,9 +691,8 @@ GST_START_TEST(test_label_defaults_to_upstream_name)
   fail_unless(pipeline != nullptr);
   GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
   GstPad *track = track_pad(ms, "video_0");
-  gchar *label = get_string(track, "label");
-  fail_unless_equals_string(label, "camera");
-  g_free(label);
+  std::string label = wc_get_string(track, "label");
+  fail_unless_equals_string(label.c_str(), "camera");
   /* ... and the title of the track's GstStream. */
   GstPad *fakesink_pad = gst_pad_get_peer(track);
   GstMessage *msg = nullptr;
@@ -737,18 +702,8 @@ GST_START_TEST(test_label_defaults_to_upstream_name)
   fail_unless(msg != nullptr);
   gst_message_unref(msg);
   gst_object_unref(bus);
-  GstEvent *ev = gst_pad_get_sticky_event(fakesink_pad, GST_EVENT_STREAM_START, 0);
-  fail_unless(ev != nullptr);
-  GstStream *stream = nullptr;
-  gst_event_parse_stream(ev, &stream);
-  GstTagList *tags = gst_stream_get_tags(stream);
-  gchar *title = nullptr;
-  fail_unless(tags && gst_tag_list_get_string(tags, GST_TAG_TITLE, &title));
-  fail_unless_equals_string(title, "camera");
-  g_free(title);
-  gst_tag_list_unref(tags);
-  gst_object_unref(stream);
-  gst_event_unref(ev);
+  std::string title = stream_title(fakesink_pad);
+  fail_unless_equals_string(title.c_str(), "camera");
   gst_element_set_state(pipeline, GST_STATE_NULL);
   gst_object_unref(fakesink_pad);
   gst_object_unref(track);
@@ -838,14 +793,13 @@ GST_START_TEST(test_eos_ends_track)
 
   gst_harness_push(t.hv, filled_buffer(256, 1, 0, 1));
   fail_unless(gst_harness_push_event(t.hv, gst_event_new_eos()));
-  gchar *state = get_string(t.vtrack, "ready-state");
-  fail_unless_equals_string(state, "ended");
-  g_free(state);
+  std::string state = wc_get_string(t.vtrack, "ready-state");
+  fail_unless_equals_string(state.c_str(), "ended");
   fail_unless_equals_int(t.state_notifies, 1);
   fail_unless_equals_int(t.ended.count, 1);
   fail_unless(t.ended.last == t.vtrack);
   fail_unless_equals_int(count_track_messages(t.bus, "ended"), 1);
-  fail_unless(get_bool(t.ms, "active"), "the audio track is still live (MS-3)");
+  fail_unless(wc_get_bool(t.ms, "active"), "the audio track is still live (MS-3)");
   fail_unless_equals_int(t.active_notifies, 0);
   /* EOS forwarded. */
   bool saw_eos = false;
@@ -857,9 +811,33 @@ GST_START_TEST(test_eos_ends_track)
   fail_unless(saw_eos);
 
   fail_unless(gst_harness_push_event(t.ha, gst_event_new_eos()));
-  fail_if(get_bool(t.ms, "active"), "every track ended: inactive");
+  fail_if(wc_get_bool(t.ms, "active"), "every track ended: inactive");
   fail_unless_equals_int(t.active_notifies, 1);
   fail_unless_equals_int(t.ended.count, 2);
+}
+GST_END_TEST;
+
+/* MS-3: the stream is active while one of its tracks has not ended, however
+ * the others ended (EOS, stop()); a live track added later makes it active
+ * again, and its release leaves only ended tracks. */
+GST_START_TEST(test_active_while_a_track_lives)
+{
+  EndedTracks t;
+  fail_unless(wc_get_bool(t.ms, "active"), "two live tracks: active");
+  fail_unless(gst_harness_push_event(t.hv, gst_event_new_eos()));
+  fail_unless(wc_get_bool(t.ms, "active"), "the audio track is still live");
+  g_signal_emit_by_name(t.atrack, "stop");
+  fail_if(wc_get_bool(t.ms, "active"), "every track ended (EOS, stop): inactive");
+  fail_unless_equals_int(t.active_notifies, 1);
+
+  GstPad *sink = gst_element_request_pad_simple(t.ms, "video_sink_%u");
+  fail_unless(sink != nullptr);
+  fail_unless(wc_get_bool(t.ms, "active"), "a new live track: active again");
+  fail_unless_equals_int(t.active_notifies, 2);
+  gst_element_release_request_pad(t.ms, sink);
+  gst_object_unref(sink);
+  fail_if(wc_get_bool(t.ms, "active"), "only ended tracks left: inactive");
+  fail_unless_equals_int(t.active_notifies, 3);
 }
 GST_END_TEST;
 
@@ -888,13 +866,13 @@ GST_START_TEST(test_stream_start_and_collection)
       audio_harness(ms, 0, "audio/x-raw,format=S16LE,rate=8000,channels=1,layout=interleaved");
   GstPad *vtrack = track_pad(ms, "video_0");
   GstPad *atrack = track_pad(ms, "audio_0");
-  gchar *vid = get_string(vtrack, "track-id");
-  gchar *aid = get_string(atrack, "track-id");
+  std::string vid = wc_get_string(vtrack, "track-id");
+  std::string aid = wc_get_string(atrack, "track-id");
 
   /* STREAM_START: stream-id = track id, the track's GstStream, one group. */
   guint groups[2];
   GstHarness *hs[2] = {hv, ha};
-  const gchar *ids[2] = {vid, aid};
+  const gchar *ids[2] = {vid.c_str(), aid.c_str()};
   for (int i = 0; i < 2; i++) {
     GstEvent *ev = gst_pad_get_sticky_event(hs[i]->sinkpad, GST_EVENT_STREAM_START, 0);
     fail_unless(ev != nullptr);
@@ -927,8 +905,8 @@ GST_START_TEST(test_stream_start_and_collection)
   bool seen_v = false, seen_a = false;
   for (guint i = 0; i < 2; i++) {
     const gchar *sid = gst_stream_get_stream_id(gst_stream_collection_get_stream(c, i));
-    seen_v |= g_str_equal(sid, vid);
-    seen_a |= g_str_equal(sid, aid);
+    seen_v |= g_str_equal(sid, vid.c_str());
+    seen_a |= g_str_equal(sid, aid.c_str());
   }
   fail_unless(seen_v && seen_a);
   gst_object_unref(c);
@@ -982,8 +960,6 @@ GST_START_TEST(test_stream_start_and_collection)
   fail_unless_equals_int(gst_stream_collection_get_size(c), 1);
   gst_object_unref(c);
 
-  g_free(vid);
-  g_free(aid);
   gst_object_unref(vtrack);
   gst_harness_teardown(hv);
   gst_element_set_bus(ms, nullptr);
@@ -993,23 +969,6 @@ GST_START_TEST(test_stream_start_and_collection)
 GST_END_TEST;
 
 /* ---------------------------------------------------------------------------- */
-
-static void run_to_eos(GstElement *pipeline, GstClockTime timeout)
-{
-  fail_unless(gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
-  GstBus *bus = gst_element_get_bus(pipeline);
-  GstMessage *msg = gst_bus_timed_pop_filtered(
-      bus, timeout, static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
-  fail_unless(msg != nullptr, "no EOS in time");
-  if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
-    GError *err = nullptr;
-    gst_message_parse_error(msg, &err, nullptr);
-    fail("error: %s", err->message);
-  }
-  gst_message_unref(msg);
-  gst_object_unref(bus);
-  gst_element_set_state(pipeline, GST_STATE_NULL);
-}
 
 GST_START_TEST(test_gst_launch_linking)
 {
@@ -1025,7 +984,8 @@ GST_START_TEST(test_gst_launch_linking)
     GError *err = nullptr;
     GstElement *pipeline = gst_parse_launch(line, &err);
     fail_unless(pipeline != nullptr && err == nullptr, "%s", err ? err->message : "");
-    run_to_eos(pipeline, 10 * GST_SECOND);
+    wc_run_to_eos(pipeline, 10);
+    gst_element_set_state(pipeline, GST_STATE_NULL);
     gst_object_unref(pipeline);
   }
 }
@@ -1062,11 +1022,11 @@ GST_START_TEST(test_restart_after_eos)
   GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
   GstPad *track = track_pad(ms, "video_0");
   for (int i = 0; i < 2; i++) {
-    run_to_eos(pipeline, 10 * GST_SECOND);
-    gchar *state = get_string(track, "ready-state");
-    fail_unless_equals_string(state, "live"); /* a new run starts live */
-    g_free(state);
-    fail_unless(get_bool(ms, "active"));
+    wc_run_to_eos(pipeline, 10);
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+    std::string state = wc_get_string(track, "ready-state");
+    fail_unless_equals_string(state.c_str(), "live"); /* a new run starts live */
+    fail_unless(wc_get_bool(ms, "active"));
   }
   gst_object_unref(track);
   gst_object_unref(ms);
@@ -1176,19 +1136,15 @@ GST_START_TEST(test_canvas_mute_reaches_track)
   fail_if(gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE);
   fail_if(gst_element_get_state(pipeline, nullptr, nullptr, 5 * GST_SECOND) ==
           GST_STATE_CHANGE_FAILURE);
-  gchar *label = get_string(track, "label");
-  fail_unless_equals_string(label, "canvas");
-  g_free(label);
+  std::string label = wc_get_string(track, "label");
+  fail_unless_equals_string(label.c_str(), "canvas");
 
   g_object_set(canvas, "origin-clean", FALSE, NULL);
-  gint64 end = g_get_monotonic_time() + 5 * G_TIME_SPAN_SECOND;
-  while (!get_bool(track, "muted") && g_get_monotonic_time() < end)
-    g_usleep(10000);
-  fail_unless(get_bool(track, "muted"), "the canvas's mute reached the track");
+  wc_wait_until([&] { return wc_get_bool(track, "muted"); }, 5000, 10);
+  fail_unless(wc_get_bool(track, "muted"), "the canvas's mute reached the track");
   g_object_set(canvas, "origin-clean", TRUE, NULL);
-  while (get_bool(track, "muted") && g_get_monotonic_time() < end)
-    g_usleep(10000);
-  fail_if(get_bool(track, "muted"));
+  wc_wait_until([&] { return !wc_get_bool(track, "muted"); }, 5000, 10);
+  fail_if(wc_get_bool(track, "muted"));
   fail_unless_equals_int(mutes, 1);
   fail_unless_equals_int(unmutes, 1);
   gst_element_set_state(pipeline, GST_STATE_NULL);
@@ -1282,7 +1238,7 @@ GST_START_TEST(test_release_while_source_pushes)
       gst_object_unref(sink);
     }
     fail_unless_equals_int(GST_ELEMENT(ms)->numpads, 0);
-    fail_if(get_bool(ms, "active"));
+    fail_if(wc_get_bool(ms, "active"));
     gst_element_set_state(pipeline, GST_STATE_NULL);
     gst_object_unref(ms);
     gst_object_unref(pipeline);
@@ -1324,7 +1280,7 @@ GST_START_TEST(test_concurrent_requests)
   for (GThread *t : threads)
     g_thread_join(t);
   fail_unless_equals_int(GST_ELEMENT(ms)->numpads, 0);
-  fail_if(get_bool(ms, "active"));
+  fail_if(wc_get_bool(ms, "active"));
   gst_object_unref(ms);
 }
 GST_END_TEST;
@@ -1338,21 +1294,9 @@ static gchar *pad_msid(GstPad *pad)
   return msid;
 }
 
-static bool have_webrtcbin()
-{
-  GstElementFactory *f = gst_element_factory_find("webrtcbin");
-  if (!f)
-    return false;
-  gst_object_unref(f);
-  return true;
-}
-
 GST_START_TEST(test_msid_through_encoders)
 {
-  if (!have_webrtcbin()) {
-    GST_WARNING("webrtcbin not available: skipped");
-    return;
-  }
+  WC_REQUIRE_ELEMENTS("webrtcbin");
   GError *err = nullptr;
   GstElement *pipeline = gst_parse_launch(
       "videotestsrc ! ms. audiotestsrc ! ms. mediastreambin name=ms id=stream-X "
@@ -1391,10 +1335,7 @@ GST_END_TEST;
 
 GST_START_TEST(test_msid_linked_later)
 {
-  if (!have_webrtcbin()) {
-    GST_WARNING("webrtcbin not available: skipped");
-    return;
-  }
+  WC_REQUIRE_ELEMENTS("webrtcbin");
   GstElement *pipeline = gst_pipeline_new(nullptr);
   GstElement *ms = make_bin();
   GstElement *queue = gst_element_factory_make("queue", nullptr);
@@ -1627,12 +1568,10 @@ GST_START_TEST(test_invalid_utf8_refused)
   g_signal_connect(track, "notify::label", G_CALLBACK(on_notify), &label_notifies);
 
   g_object_set(track, "label", bad, NULL);
-  gchar *id = get_string(ms, "id");
-  fail_unless_equals_string(id, "good-id");
-  g_free(id);
-  gchar *label = get_string(track, "label");
-  fail_unless_equals_string(label, "good label");
-  g_free(label);
+  std::string id = wc_get_string(ms, "id");
+  fail_unless_equals_string(id.c_str(), "good-id");
+  std::string label = wc_get_string(track, "label");
+  fail_unless_equals_string(label.c_str(), "good label");
   fail_unless_equals_int(label_notifies, 0);
 
   for (int i = 0; i < 2; i++) {
@@ -1651,17 +1590,8 @@ GST_START_TEST(test_invalid_utf8_refused)
 
   /* The stream's title tag still carries the good label. */
   gst_harness_push(h, filled_buffer(8 * 8 * 4, 1, 0, 1));
-  GstEvent *ev = gst_pad_get_sticky_event(h->sinkpad, GST_EVENT_STREAM_START, 0);
-  GstStream *stream = nullptr;
-  gst_event_parse_stream(ev, &stream);
-  GstTagList *tags = gst_stream_get_tags(stream);
-  gchar *title = nullptr;
-  fail_unless(tags && gst_tag_list_get_string(tags, GST_TAG_TITLE, &title));
-  fail_unless_equals_string(title, "good label");
-  g_free(title);
-  gst_tag_list_unref(tags);
-  gst_object_unref(stream);
-  gst_event_unref(ev);
+  std::string title = stream_title(h->sinkpad);
+  fail_unless_equals_string(title.c_str(), "good label");
 
   gst_object_unref(track);
   gst_harness_teardown(h);
@@ -1698,10 +1628,7 @@ static void assert_webrtcbin_msid(GstElement *pipeline, const gchar *name, const
  * after the track was linked. */
 GST_START_TEST(test_msid_through_bins)
 {
-  if (!have_webrtcbin()) {
-    GST_WARNING("webrtcbin not available: skipped");
-    return;
-  }
+  WC_REQUIRE_ELEMENTS("webrtcbin");
   const gchar *lines[] = {
       "videotestsrc ! ms. mediastreambin name=ms id=in-bin "
       "ms.video_0 ! ( queue ! vp8enc ! rtpvp8pay ! webrtcbin name=w )",
@@ -1756,25 +1683,11 @@ GST_END_TEST;
 
 /* --- GStreamer contracts: EOS, restart, flush after EOS, state storms ------- */
 
-static bool have_elements(std::initializer_list<const gchar *> names)
-{
-  for (const gchar *name : names) {
-    GstElementFactory *f = gst_element_factory_find(name);
-    if (!f) {
-      GST_WARNING("%s not available: skipped", name);
-      return false;
-    }
-    gst_object_unref(f);
-  }
-  return true;
-}
-
 /* EOS sent to the pipeline (gst-launch-1.0 -e): every track ends, the stream
  * goes inactive, the pipeline posts EOS and the muxer finalizes its file. */
 GST_START_TEST(test_eos_sent_to_pipeline_finalizes_muxer)
 {
-  if (!have_elements({"vp8enc", "opusenc", "webmmux", "matroskademux"}))
-    return;
+  WC_REQUIRE_ELEMENTS("vp8enc", "opusenc", "webmmux", "matroskademux");
   g_autofree gchar *dir = g_dir_make_tmp("mediastreambin-XXXXXX", nullptr);
   g_autofree gchar *path = g_build_filename(dir, "stream.webm", NULL);
   g_autofree gchar *line = g_strdup_printf(
@@ -1800,7 +1713,7 @@ GST_START_TEST(test_eos_sent_to_pipeline_finalizes_muxer)
   gst_message_unref(msg);
   gst_object_unref(bus);
   fail_unless_equals_int(ended.count, 2);
-  fail_if(get_bool(ms, "active"));
+  fail_if(wc_get_bool(ms, "active"));
   gst_element_set_state(pipeline, GST_STATE_NULL);
   gst_object_unref(ms);
   gst_object_unref(pipeline);
@@ -1808,7 +1721,8 @@ GST_START_TEST(test_eos_sent_to_pipeline_finalizes_muxer)
   /* Finalized: the file plays back to EOS. */
   g_autofree gchar *check = g_strdup_printf("filesrc location=%s ! matroskademux ! fakesink", path);
   GstElement *reader = gst_parse_launch(check, nullptr);
-  run_to_eos(reader, 10 * GST_SECOND);
+  wc_run_to_eos(reader, 10);
+  gst_element_set_state(reader, GST_STATE_NULL);
   gst_object_unref(reader);
   g_unlink(path);
   g_rmdir(dir);
@@ -1860,15 +1774,14 @@ GST_START_TEST(test_run_again_gives_the_same)
     gst_object_unref(bus);
     fail_unless_equals_int(vcount.buffers.load(), 12);
     fail_unless_equals_int(acount.buffers.load(), 9);
-    fail_if(get_bool(ms, "active"), "every track ended");
+    fail_if(wc_get_bool(ms, "active"), "every track ended");
     fail_unless(gst_element_set_state(pipeline, stops[run]) != GST_STATE_CHANGE_FAILURE);
     for (GstPad *track : {video, audio}) {
-      gchar *state = get_string(track, "ready-state");
-      fail_unless_equals_string(state, "live");
-      g_free(state);
-      fail_if(get_bool(track, "muted"));
+      std::string state = wc_get_string(track, "ready-state");
+      fail_unless_equals_string(state.c_str(), "live");
+      fail_if(wc_get_bool(track, "muted"));
     }
-    fail_unless(get_bool(ms, "active"), "a new run starts active");
+    fail_unless(wc_get_bool(ms, "active"), "a new run starts active");
   }
   gst_element_set_state(pipeline, GST_STATE_NULL);
   gst_object_unref(video);
@@ -1892,20 +1805,18 @@ GST_START_TEST(test_flush_after_eos_revives_track)
   for (int round = 1; round <= 2; round++) {
     gst_harness_push(h, filled_buffer(8 * 8 * 4, 1, 0, 1));
     fail_unless(gst_harness_push_event(h, gst_event_new_eos()));
-    gchar *state = get_string(track, "ready-state");
-    fail_unless_equals_string(state, "ended");
-    g_free(state);
+    std::string state = wc_get_string(track, "ready-state");
+    fail_unless_equals_string(state.c_str(), "ended");
     fail_unless_equals_int(ended.count, round);
-    fail_if(get_bool(ms, "active"));
+    fail_if(wc_get_bool(ms, "active"));
     fail_unless(gst_harness_push_event(h, gst_event_new_flush_start()));
     fail_unless(gst_harness_push_event(h, gst_event_new_flush_stop(TRUE)));
     GstSegment segment;
     gst_segment_init(&segment, GST_FORMAT_TIME);
     fail_unless(gst_harness_push_event(h, gst_event_new_segment(&segment)));
-    state = get_string(track, "ready-state");
-    fail_unless_equals_string(state, "live");
-    g_free(state);
-    fail_unless(get_bool(ms, "active"));
+    state = wc_get_string(track, "ready-state");
+    fail_unless_equals_string(state.c_str(), "live");
+    fail_unless(wc_get_bool(ms, "active"));
     fail_unless_equals_int(state_notifies, 2 * round);
   }
   gst_object_unref(track);
@@ -1981,7 +1892,7 @@ static void release_track_of_source_pad(GstElement *, GstPad *pad, GstElement *p
  * available, and live test sources): no crash, no deadlock, and the pipeline still stops. */
 GST_START_TEST(test_state_storm_with_live_sources)
 {
-  bool have_media = have_elements({"mediacapturesrc", "theoraenc", "vorbisenc", "oggmux"});
+  bool have_media = wc_have_elements({"mediacapturesrc", "theoraenc", "vorbisenc", "oggmux"});
   g_autofree gchar *dir = g_dir_make_tmp("mediastreambin-XXXXXX", nullptr);
   g_autofree gchar *path = g_build_filename(dir, "av.ogg", NULL);
   std::string line = "videotestsrc is-live=true ! video/x-raw,width=32,height=24 ! ms. "
@@ -1994,7 +1905,8 @@ GST_START_TEST(test_state_storm_with_live_sources)
         "audiotestsrc num-buffers=20 ! audio/x-raw,rate=44100 ! vorbisenc ! mux.",
         path);
     GstElement *maker = gst_parse_launch(make, nullptr);
-    run_to_eos(maker, 20 * GST_SECOND);
+    wc_run_to_eos(maker, 20);
+    gst_element_set_state(maker, GST_STATE_NULL);
     gst_object_unref(maker);
     g_autofree gchar *uri = gst_filename_to_uri(path, nullptr);
     line += std::string(" mediacapturesrc name=media loop=true uri=") + uri;
@@ -2040,11 +1952,10 @@ GST_START_TEST(test_stop_ends_track)
 
   fail_unless_equals_int(gst_harness_push(t.hv, filled_buffer(256, 1, 0, 1)), GST_FLOW_OK);
   g_signal_emit_by_name(t.vtrack, "stop");
-  gchar *state = get_string(t.vtrack, "ready-state");
-  fail_unless_equals_string(state, "ended");
-  g_free(state);
+  std::string state = wc_get_string(t.vtrack, "ready-state");
+  fail_unless_equals_string(state.c_str(), "ended");
   fail_unless_equals_int(t.state_notifies, 1);
-  fail_unless(get_bool(t.ms, "active"), "the audio track is still live (MS-3)");
+  fail_unless(wc_get_bool(t.ms, "active"), "the audio track is still live (MS-3)");
   /* EOS after what went out before. */
   GstBuffer *out = gst_harness_pull(t.hv);
   fail_unless(out != nullptr);
@@ -2067,15 +1978,14 @@ GST_START_TEST(test_stop_ends_track)
   out = gst_harness_pull(t.ha);
   fail_unless(out != nullptr);
   gst_buffer_unref(out);
-  state = get_string(t.atrack, "ready-state");
-  fail_unless_equals_string(state, "live");
-  g_free(state);
+  state = wc_get_string(t.atrack, "ready-state");
+  fail_unless_equals_string(state.c_str(), "live");
   fail_unless_equals_int(t.active_notifies, 0);
 
   /* The last live track stopped: inactive. */
   g_signal_emit_by_name(t.atrack, "stop");
   fail_unless(pull_until_eos(t.ha));
-  fail_if(get_bool(t.ms, "active"));
+  fail_if(wc_get_bool(t.ms, "active"));
   fail_unless_equals_int(t.active_notifies, 1);
   fail_unless_equals_int(t.ended.count, 0);
   fail_unless_equals_int(count_track_messages(t.bus, "ended"), 0);
@@ -2152,20 +2062,18 @@ GST_START_TEST(test_stop_while_playing_and_restart)
   g_mutex_lock(&video.lock);
   fail_unless_equals_uint64(video.buffers, video_at_eos);
   g_mutex_unlock(&video.lock);
-  gchar *state = get_string(vtrack, "ready-state");
-  fail_unless_equals_string(state, "ended");
-  g_free(state);
-  fail_unless(get_bool(ms, "active"));
+  std::string state = wc_get_string(vtrack, "ready-state");
+  fail_unless_equals_string(state.c_str(), "ended");
+  fail_unless(wc_get_bool(ms, "active"));
   fail_unless_equals_int(ended.count, 0);
 
   /* A new run: live again, and data flows on the track. */
   fail_unless(gst_element_set_state(pipeline, GST_STATE_NULL) == GST_STATE_CHANGE_SUCCESS);
-  state = get_string(vtrack, "ready-state");
-  fail_unless_equals_string(state, "live");
-  g_free(state);
+  state = wc_get_string(vtrack, "ready-state");
+  fail_unless_equals_string(state.c_str(), "live");
   fail_unless(gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
   fail_unless(wait_buffers(&video, video_at_eos + 3), "no data after the restart");
-  fail_unless(get_bool(ms, "active"));
+  fail_unless(wc_get_bool(ms, "active"));
   gst_element_set_state(pipeline, GST_STATE_NULL);
 
   gst_object_unref(vtrack);
@@ -2196,11 +2104,11 @@ GST_START_TEST(test_stop_in_paused_does_not_block)
   fail_unless(gst_element_get_state(pipeline, nullptr, nullptr, 10 * GST_SECOND) ==
               GST_STATE_CHANGE_SUCCESS);
   g_signal_emit_by_name(vtrack, "stop"); /* returns: a hang here times the test out */
-  gchar *state = get_string(vtrack, "ready-state");
-  fail_unless_equals_string(state, "ended");
-  g_free(state);
-  fail_if(get_bool(ms, "active"));
-  run_to_eos(pipeline, 10 * GST_SECOND);
+  std::string state = wc_get_string(vtrack, "ready-state");
+  fail_unless_equals_string(state.c_str(), "ended");
+  fail_if(wc_get_bool(ms, "active"));
+  wc_run_to_eos(pipeline, 10);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
   gst_object_unref(vtrack);
   gst_object_unref(ms);
   gst_object_unref(pipeline);
@@ -2223,10 +2131,9 @@ GST_START_TEST(test_stop_survives_flush)
   GstSegment segment;
   gst_segment_init(&segment, GST_FORMAT_TIME);
   fail_unless(gst_harness_push_event(h, gst_event_new_segment(&segment)));
-  gchar *state = get_string(track, "ready-state");
-  fail_unless_equals_string(state, "ended");
-  g_free(state);
-  fail_if(get_bool(ms, "active"));
+  std::string state = wc_get_string(track, "ready-state");
+  fail_unless_equals_string(state.c_str(), "ended");
+  fail_if(wc_get_bool(ms, "active"));
   while (GstBuffer *b = gst_harness_try_pull(h))
     gst_buffer_unref(b);
   fail_unless_equals_int(gst_harness_push(h, filled_buffer(8 * 8 * 4, 2, 1, 1)), GST_FLOW_OK);
@@ -2287,10 +2194,9 @@ GST_START_TEST(test_stop_during_state_storm)
   gst_pad_add_probe(vtrack, GST_PAD_PROBE_TYPE_BUFFER, count_probe, &video, nullptr);
   fail_unless(gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
   fail_unless(wait_buffers(&video, 3), "the track is not live in the new run");
-  gchar *state = get_string(vtrack, "ready-state");
-  fail_unless_equals_string(state, "live");
-  g_free(state);
-  fail_unless(get_bool(ms, "active"));
+  std::string state = wc_get_string(vtrack, "ready-state");
+  fail_unless_equals_string(state.c_str(), "live");
+  fail_unless(wc_get_bool(ms, "active"));
   fail_unless(gst_element_set_state(pipeline, GST_STATE_NULL) == GST_STATE_CHANGE_SUCCESS);
   gst_object_unref(vtrack);
   g_mutex_clear(&video.lock);
@@ -2302,8 +2208,7 @@ GST_END_TEST;
 
 static GstStructure *get_capabilities(GstPad *pad)
 {
-  GstStructure *s = nullptr;
-  g_object_get(pad, "capabilities", &s, NULL);
+  GstStructure *s = wc_get_structure(pad, "capabilities");
   fail_unless(s != nullptr);
   fail_unless(gst_structure_has_name(s, "capabilities"));
   return s;
@@ -2360,7 +2265,7 @@ GST_START_TEST(test_capabilities)
 GST_END_TEST;
 
 /* One TCase per rule of docs/plugins/mediastreambin.md (CK_RUN_CASE=MS-6 runs
- * one; MS-3 "active" is checked with the track set, MS-4, and with ended,
+ * one; MS-3 "active" is also checked with the track set, MS-4, and with ended,
  * MS-8), and one for GStreamer's own contracts. */
 static TCase *rule_case(Suite *s, const char *name)
 {
@@ -2378,6 +2283,9 @@ static Suite *mediastreambin_suite()
 
   tc = rule_case(s, "MS-2");
   tcase_add_test(tc, test_stream_start_and_collection);
+
+  tc = rule_case(s, "MS-3");
+  tcase_add_test(tc, test_active_while_a_track_lives);
 
   tc = rule_case(s, "MS-4");
   tcase_add_test(tc, test_request_creates_track_pad);
