@@ -91,15 +91,7 @@ void request_frame(GstElement *el)
 /* Any buffer, heartbeat repeats included. */
 GstBuffer *pull_any(GstHarness *h, gint64 timeout_ms = kTimeoutMs)
 {
-  const gint64 end = g_get_monotonic_time() + timeout_ms * 1000;
-  for (;;) {
-    GstBuffer *buf = gst_harness_try_pull(h);
-    if (buf)
-      return buf;
-    if (g_get_monotonic_time() > end)
-      return nullptr;
-    g_usleep(1000);
-  }
+  return wc_pull(h, timeout_ms > 0 ? (guint)timeout_ms : 0);
 }
 
 bool is_heartbeat(GstBuffer *buf)
@@ -145,19 +137,20 @@ GstBuffer *pull_checked(GstHarness *h, const char *what)
 template <typename Pred>
 GstEvent *wait_event(GstHarness *h, Pred pred, gint64 timeout_ms = kTimeoutMs)
 {
-  const gint64 end = g_get_monotonic_time() + timeout_ms * 1000;
-  for (;;) {
-    GstEvent *ev = gst_harness_try_pull_event(h);
-    if (ev) {
-      if (pred(ev))
-        return ev;
-      gst_event_unref(ev);
-      continue;
-    }
-    if (g_get_monotonic_time() > end)
-      return nullptr;
-    g_usleep(1000);
-  }
+  GstEvent *found = nullptr;
+  wc_wait_until(
+      [&] {
+        while (GstEvent *ev = gst_harness_try_pull_event(h)) {
+          if (pred(ev)) {
+            found = ev;
+            return true;
+          }
+          gst_event_unref(ev);
+        }
+        return false;
+      },
+      timeout_ms > 0 ? (guint)timeout_ms : 0, 1);
+  return found;
 }
 
 GstEvent *wait_event_type(GstHarness *h, GstEventType type, gint64 timeout_ms = kTimeoutMs)
@@ -226,10 +219,18 @@ void assert_frame_colour(GstHarness *h, GstBuffer *buf, const Rgba &c, const cha
   assert_pixel(pixel_at(h, buf, 10, 10), opaque(c), 1, true, what);
 }
 
+/* The next frame (pull_checked: @what) has colour @c (assert_frame_colour:
+ * @colour_what, else @what). */
+void expect_frame(GstHarness *h, const Rgba &c, const char *what, const char *colour_what = nullptr)
+{
+  GstBuffer *buf = pull_checked(h, what);
+  assert_frame_colour(h, buf, c, colour_what ? colour_what : what);
+  gst_buffer_unref(buf);
+}
+
 guint64 stat(GstElement *el, const char *field)
 {
-  GstStructure *s = nullptr;
-  g_object_get(el, "stats", &s, nullptr);
+  GstStructure *s = wc_get_structure(el, "stats");
   fail_unless(s != nullptr, "stats is NULL");
   guint64 v = 0;
   fail_unless(gst_structure_get_uint64(s, field, &v), "stats has no guint64 field '%s'", field);
@@ -499,9 +500,7 @@ GST_START_TEST(test_initial_request)
   g_object_set(h->element, "frame-rate", 0.0, nullptr);
   paint(h->element, kGreen); /* in NULL */
   gst_harness_play(h);
-  GstBuffer *buf = pull_checked(h, "drawing from before the start");
-  assert_frame_colour(h, buf, kGreen, "drawing from before the start");
-  gst_buffer_unref(buf);
+  expect_frame(h, kGreen, "drawing from before the start");
   /* The request is used up: the next drawing waits for request-frame. */
   paint(h->element, kRed);
   settle(h);
@@ -533,9 +532,7 @@ GST_START_TEST(test_request_frame_any_thread)
   gst_buffer_unref(buf);
   paint(h->element, kBlue);
   g_thread_join(g_thread_new("request-frame", request_frame_thread, h->element));
-  buf = pull_checked(h, "request-frame from another thread");
-  assert_frame_colour(h, buf, kBlue, "request-frame from another thread");
-  gst_buffer_unref(buf);
+  expect_frame(h, kBlue, "request-frame from another thread");
   fail_unless_equals_uint64(stat(h->element, "requests"), 1);
   gst_harness_teardown(h);
 }
@@ -562,9 +559,7 @@ GST_START_TEST(test_static_canvas_no_frame)
    * frame is the first drawing. */
   request_frame(h->element);
   paint(h->element, kRed);
-  GstBuffer *buf = pull_checked(h, "first drawing after idle ticks");
-  assert_frame_colour(h, buf, kRed, "first frame is the first drawing");
-  gst_buffer_unref(buf);
+  expect_frame(h, kRed, "first drawing after idle ticks", "first frame is the first drawing");
   fail_unless_equals_uint64(stat(h->element, "frames-captured"), 1);
   gst_harness_teardown(h);
 }
@@ -578,9 +573,7 @@ GST_START_TEST(test_static_canvas_no_frame_unset_rate)
   request_frame(h->element);
   settle(h);
   paint(h->element, kGreen);
-  GstBuffer *buf = pull_checked(h, "first drawing");
-  assert_frame_colour(h, buf, kGreen, "no frame of the untouched canvas before the drawing");
-  gst_buffer_unref(buf);
+  expect_frame(h, kGreen, "first drawing", "no frame of the untouched canvas before the drawing");
   gst_harness_teardown(h);
 }
 GST_END_TEST;
@@ -595,9 +588,7 @@ GST_START_TEST(test_rate_zero_requests)
 
   /* CC-5: the initial request captures the first drawing even at rate 0. */
   paint(h->element, kRed);
-  GstBuffer *buf = pull_checked(h, "first end-draw at rate 0 (initial request)");
-  assert_frame_colour(h, buf, kRed, "initial request");
-  gst_buffer_unref(buf);
+  expect_frame(h, kRed, "first end-draw at rate 0 (initial request)", "initial request");
 
   /* CC-7: further drawings give nothing until request-frame, which then
    * captures the latest drawing (end-draw then request-frame). */
@@ -606,16 +597,13 @@ GST_START_TEST(test_rate_zero_requests)
   paint(h->element, kBlue);
   settle(h);
   request_frame(h->element);
-  buf = pull_checked(h, "request-frame after drawing");
-  assert_frame_colour(h, buf, kBlue, "end-draw then request-frame captures the drawing");
-  gst_buffer_unref(buf);
+  expect_frame(h, kBlue, "request-frame after drawing",
+               "end-draw then request-frame captures the drawing");
 
   /* request-frame then draw: the next drawing is captured. */
   request_frame(h->element);
   paint(h->element, kYellow);
-  buf = pull_checked(h, "drawing after request-frame");
-  assert_frame_colour(h, buf, kYellow, "request-frame then draw");
-  gst_buffer_unref(buf);
+  expect_frame(h, kYellow, "drawing after request-frame", "request-frame then draw");
 
   /* The request was consumed: another drawing is not captured until the
    * next request, and then the draw handler's own content wins. */
@@ -627,9 +615,8 @@ GST_START_TEST(test_rate_zero_requests)
     rec.colour = kMagenta;
   }
   request_frame(h->element);
-  buf = pull_checked(h, "request-frame with a drawing draw handler");
-  assert_frame_colour(h, buf, kMagenta, "draw handler content captured on request-frame");
-  gst_buffer_unref(buf);
+  expect_frame(h, kMagenta, "request-frame with a drawing draw handler",
+               "draw handler content captured on request-frame");
   fail_unless(rec.count() >= 3, "draw emitted %u times for 3 request-frames", (guint)rec.count());
   assert_no_frame_queued(h, "no new content");
   gst_harness_teardown(h);
@@ -673,9 +660,7 @@ GST_START_TEST(test_rate_ticks)
 
   /* Initial request: the first drawing is captured at once. */
   paint(h->element, kRed);
-  GstBuffer *buf = pull_checked(h, "first drawing at rate 10");
-  assert_frame_colour(h, buf, kRed, "first drawing");
-  gst_buffer_unref(buf);
+  expect_frame(h, kRed, "first drawing at rate 10", "first drawing");
 
   /* The request is consumed: two more drawings wait for the next tick, which
    * captures only the latest (at most one frame per tick). */
@@ -684,7 +669,7 @@ GST_START_TEST(test_rate_ticks)
   paint(h->element, kBlue);
   sync_clock_wait(h);
   GstClockTime t = crank(h);
-  buf = pull_checked(h, "tick after drawings");
+  GstBuffer *buf = pull_checked(h, "tick after drawings");
   assert_frame_colour(h, buf, kBlue, "one frame per tick, the latest drawing");
   fail_unless(rec.wait_time(t), "draw not emitted at the tick");
   fail_unless_equals_uint64(GST_BUFFER_PTS(buf), t);
@@ -696,9 +681,7 @@ GST_START_TEST(test_rate_ticks)
   assert_no_frame_queued(h, "no new content");
   /* That tick set the request flag: the next drawing is captured at once. */
   paint(h->element, kYellow);
-  buf = pull_checked(h, "drawing after an idle tick");
-  assert_frame_colour(h, buf, kYellow, "no duplicate frame at the idle tick");
-  gst_buffer_unref(buf);
+  expect_frame(h, kYellow, "drawing after an idle tick", "no duplicate frame at the idle tick");
 
   /* The draw handler drawing at a tick (returns TRUE) gives a frame with its
    * content; returning FALSE gives none. */
@@ -973,25 +956,16 @@ GST_END_TEST;
 /* ---------------------------------------------------------------- CC-3 --- */
 
 /* The property should flip at once; allow the element's own thread 1 s. */
-static gboolean wait_muted(GstElement *el, gboolean want)
+/* `muted` once it is @want, or after 1 s. */
+static bool wait_muted(GstElement *el, bool want)
 {
-  gboolean muted = !want;
-  const gint64 end = g_get_monotonic_time() + G_USEC_PER_SEC;
-  do {
-    g_object_get(el, "muted", &muted, nullptr);
-    if (muted == want)
-      break;
-    g_usleep(1000);
-  } while (g_get_monotonic_time() < end);
-  return muted;
+  wc_wait_until([&] { return wc_get_bool(el, "muted") == want; }, 1000, 1);
+  return wc_get_bool(el, "muted");
 }
 
 static bool wait_int(gint *v, gint want)
 {
-  const gint64 end = g_get_monotonic_time() + G_USEC_PER_SEC;
-  while (g_atomic_int_get(v) < want && g_get_monotonic_time() < end)
-    g_usleep(1000);
-  return g_atomic_int_get(v) >= want;
+  return wc_wait_until([&] { return g_atomic_int_get(v) >= want; }, 1000, 1);
 }
 
 static void on_notify_muted(GObject *, GParamSpec *, gpointer user_data)
@@ -1018,7 +992,7 @@ GST_START_TEST(test_origin_tainted_while_playing)
   guint64 paints_before = stat(h->element, "paints");
 
   g_object_set(h->element, "origin-clean", FALSE, nullptr);
-  gboolean muted = wait_muted(h->element, TRUE);
+  bool muted = wait_muted(h->element, true);
   fail_unless(muted, "muted not TRUE after origin-clean=false");
   fail_unless(wait_int(&notifies, 1), "no notify::muted");
   ev = wait_event(h, is_track_state);
@@ -1039,15 +1013,13 @@ GST_START_TEST(test_origin_tainted_while_playing)
   request_frame(h->element);
   paint(h->element, kBlue);
   request_frame(h->element);
-  const gint64 end = g_get_monotonic_time() + G_USEC_PER_SEC;
-  while (stat(h->element, "paints") < paints_before + 2 && g_get_monotonic_time() < end)
-    g_usleep(1000);
+  wc_wait_until([&] { return stat(h->element, "paints") >= paints_before + 2; }, 1000, 1);
   g_usleep(50 * 1000);
   fail_unless_equals_uint64(stat(h->element, "frames-captured"), frames_before);
   assert_no_frame_queued(h, "muted canvas");
 
   g_object_set(h->element, "origin-clean", TRUE, nullptr);
-  muted = wait_muted(h->element, FALSE);
+  muted = wait_muted(h->element, false);
   fail_unless(!muted, "still muted after origin-clean=true");
   fail_unless(wait_int(&notifies, 2), "no notify::muted on unmute");
   ev = wait_event(h, is_track_state);
@@ -1406,28 +1378,20 @@ GST_START_TEST(test_stats_counting)
   gst_harness_play(h);
   paint(h->element, kRed);
   /* Frame A is now blocked in the harness chain function. */
-  const gint64 end = g_get_monotonic_time() + kTimeoutMs * 1000;
-  while (gst_harness_buffers_received(h) < 1 && g_get_monotonic_time() < end)
-    g_usleep(1000);
+  wc_wait_until([h] { return gst_harness_buffers_received(h) >= 1; }, kTimeoutMs, 1);
   fail_unless_equals_int(gst_harness_buffers_received(h), 1);
   /* Three paints while downstream is busy: coalesced into one frame. */
   paint(h->element, kGreen);
   paint(h->element, kBlue);
   paint(h->element, kYellow);
-  GstBuffer *buf = pull_checked(h, "frame A");
-  assert_frame_colour(h, buf, kRed, "frame A");
-  gst_buffer_unref(buf);
-  buf = pull_checked(h, "coalesced frame");
-  assert_frame_colour(h, buf, kYellow, "the latest of the coalesced paints");
-  gst_buffer_unref(buf);
+  expect_frame(h, kRed, "frame A");
+  expect_frame(h, kYellow, "coalesced frame", "the latest of the coalesced paints");
 
   guint64 requests_before = stat(h->element, "requests");
   request_frame(h->element);
   request_frame(h->element);
   request_frame(h->element);
-  const gint64 end2 = g_get_monotonic_time() + G_USEC_PER_SEC;
-  while (stat(h->element, "requests") - requests_before < 3 && g_get_monotonic_time() < end2)
-    g_usleep(1000);
+  wc_wait_until([&] { return stat(h->element, "requests") - requests_before >= 3; }, 1000, 1);
   fail_unless_equals_uint64(stat(h->element, "requests") - requests_before, 3);
 
   fail_unless_equals_uint64(stat(h->element, "frames-captured"), 2);
@@ -1448,9 +1412,7 @@ GST_START_TEST(test_zero_copy)
   for (int i = 0; i < 30; i++) {
     const Rgba &c = colours[i % 5];
     paint(h->element, c);
-    GstBuffer *buf = pull_checked(h, "zero-copy frame");
-    assert_frame_colour(h, buf, c, "zero-copy frame content");
-    gst_buffer_unref(buf);
+    expect_frame(h, c, "zero-copy frame", "zero-copy frame content");
   }
   fail_unless_equals_uint64(stat(h->element, "frames-captured"), 30);
   fail_unless_equals_uint64(stat(h->element, "canvas-copies"), 0);
@@ -1864,9 +1826,7 @@ GST_START_TEST(test_stats_reset_at_start)
                         "gaps", "canvas-copies"})
     fail_unless_equals_uint64(stat(h->element, f), 0);
   paint(h->element, kGreen);
-  buf = pull_checked(h, "second run");
-  assert_frame_colour(h, buf, kGreen, "second run");
-  gst_buffer_unref(buf);
+  expect_frame(h, kGreen, "second run");
   fail_unless_equals_uint64(stat(h->element, "frames-captured"), 1);
   gst_harness_teardown(h);
 }
