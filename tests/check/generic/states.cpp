@@ -17,9 +17,8 @@ std::vector<std::string> project_elements()
   std::vector<std::string> names;
   const gchar *root_env = g_getenv("GST_WEBCAPTURE_BUILD_ROOT");
   fail_unless(root_env != nullptr, "GST_WEBCAPTURE_BUILD_ROOT is not set (run through meson test)");
-  gchar *root = g_canonicalize_filename(root_env, nullptr);
+  g_autofree gchar *root = g_canonicalize_filename(root_env, nullptr);
   std::string prefix = std::string(root) + G_DIR_SEPARATOR_S;
-  g_free(root);
 
   GList *plugins = gst_registry_get_plugin_list(gst_registry_get());
   for (GList *p = plugins; p; p = p->next) {
@@ -27,10 +26,8 @@ std::vector<std::string> project_elements()
     const gchar *file = gst_plugin_get_filename(plugin);
     if (!file)
       continue;
-    gchar *canon = g_canonicalize_filename(file, nullptr);
-    bool ours = g_str_has_prefix(canon, prefix.c_str());
-    g_free(canon);
-    if (!ours)
+    g_autofree gchar *canon = g_canonicalize_filename(file, nullptr);
+    if (!g_str_has_prefix(canon, prefix.c_str()))
       continue;
     GList *features =
         gst_registry_get_feature_list_by_plugin(gst_registry_get(), gst_plugin_get_name(plugin));
