@@ -54,13 +54,22 @@ struct Peers {
 
 } // namespace
 
+/* The @field ("offer" / "answer") description of replied @promise, or NULL;
+ * unrefs @promise. */
+static GstWebRTCSessionDescription *take_reply_description(GstPromise *promise, const gchar *field)
+{
+  const GstStructure *reply = gst_promise_get_reply(promise);
+  GstWebRTCSessionDescription *desc = nullptr;
+  if (reply)
+    gst_structure_get(reply, field, GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &desc, NULL);
+  gst_promise_unref(promise);
+  return desc;
+}
+
 static void on_answer_created(GstPromise *promise, gpointer user_data)
 {
   auto *p = static_cast<Peers *>(user_data);
-  const GstStructure *reply = gst_promise_get_reply(promise);
-  GstWebRTCSessionDescription *answer = nullptr;
-  gst_structure_get(reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer, NULL);
-  gst_promise_unref(promise);
+  GstWebRTCSessionDescription *answer = take_reply_description(promise, "answer");
   if (!answer) {
     p->failed = true;
     return;
@@ -73,17 +82,13 @@ static void on_answer_created(GstPromise *promise, gpointer user_data)
 static void on_offer_created(GstPromise *promise, gpointer user_data)
 {
   auto *p = static_cast<Peers *>(user_data);
-  const GstStructure *reply = gst_promise_get_reply(promise);
-  GstWebRTCSessionDescription *offer = nullptr;
-  gst_structure_get(reply, "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer, NULL);
-  gst_promise_unref(promise);
+  GstWebRTCSessionDescription *offer = take_reply_description(promise, "offer");
   if (!offer) {
     p->failed = true;
     return;
   }
-  gchar *sdp = gst_sdp_message_as_text(offer->sdp);
+  g_autofree gchar *sdp = gst_sdp_message_as_text(offer->sdp);
   GST_INFO("offer:\n%s", sdp);
-  g_free(sdp);
   g_signal_emit_by_name(p->send, "set-local-description", offer, nullptr);
   g_signal_emit_by_name(p->recv, "set-remote-description", offer, nullptr);
   gst_webrtc_session_description_free(offer);
@@ -232,14 +237,11 @@ static GstWebRTCSessionDescription *make_description(GstElement *webrtc, const g
 {
   GstPromise *promise = gst_promise_new();
   g_signal_emit_by_name(webrtc, action, nullptr, promise);
-  GstWebRTCSessionDescription *desc = nullptr;
-  if (gst_promise_wait(promise) == GST_PROMISE_RESULT_REPLIED) {
-    const GstStructure *reply = gst_promise_get_reply(promise);
-    if (reply)
-      gst_structure_get(reply, field, GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &desc, NULL);
+  if (gst_promise_wait(promise) != GST_PROMISE_RESULT_REPLIED) {
+    gst_promise_unref(promise);
+    return nullptr;
   }
-  gst_promise_unref(promise);
-  return desc;
+  return take_reply_description(promise, field);
 }
 
 /* set-local-description / set-remote-description, waited for; TRUE without error. */
