@@ -18,6 +18,11 @@
  * a black frame or silence prepared once per caps and shared by reference,
  * stamped with the incoming buffer's timestamps and flags.
  *
+ * Clones (MS-9, clone-track) are tracks whose sink pad is internal, fed by a
+ * feed pad of their source's sink pad: the source pushes each buffer and
+ * event to its clones' feed pads first (a tee made of pads; one atomic load
+ * per buffer while there is none), then goes on with its own track.
+ *
  * The stream (MS-1..3): `id` (UUID v4), `active`. Each change of the track
  * set builds a new GstStreamCollection, posts it and marks it for each
  * track's streaming thread, which pushes it downstream after its STREAM_START
@@ -85,6 +90,7 @@ enum {
   SIGNAL_TRACK_ADDED,
   SIGNAL_TRACK_REMOVED,
   SIGNAL_TRACK_ENDED,
+  SIGNAL_CLONE_TRACK,
   LAST_SIGNAL,
 };
 
@@ -98,6 +104,12 @@ GstStaticPadTemplate video_src_template = GST_STATIC_PAD_TEMPLATE(
     "video_%u", GST_PAD_SRC, GST_PAD_SOMETIMES, GST_STATIC_CAPS("video/x-raw(ANY)"));
 GstStaticPadTemplate audio_src_template = GST_STATIC_PAD_TEMPLATE(
     "audio_%u", GST_PAD_SRC, GST_PAD_SOMETIMES, GST_STATIC_CAPS("audio/x-raw"));
+
+/* MS-9: a clone's feed pad in its source's record. */
+struct CloneFeed {
+  GstPad *pad;         /* ref */
+  bool synced = false; /* (stream) it got the sink pad's sticky events */
+};
 
 /* The bin's record of one track: its pad pair and the streaming state the
  * bin keeps for it. The sink pad's element_private points here (the track
@@ -119,6 +131,10 @@ struct Track {
   ~Track()
   {
     gst_clear_buffer(&blank);
+    for (const CloneFeed &f : feeds)
+      gst_object_unref(f.pad);
+    gst_clear_object(&source);
+    gst_clear_object(&feed);
     gst_object_unref(sinkpad);
     gst_object_unref(srcpad);
   }
@@ -148,6 +164,16 @@ struct Track {
   GstBuffer *blank = nullptr;  /* (stream) black frame / silence for the caps (MS-6) */
   bool blank_failed = false;   /* (stream) no black frame in this format */
   bool stop_eos_sent = false;  /* (stream) MS-8: the EOS of stop() went out */
+
+  /* MS-9 clones. A source track (one with a request sink pad) feeds each
+   * clone through a feed pad linked to the clone's internal sink pad: a tee
+   * made of pads, so GStreamer itself carries the sticky events, flushes and
+   * EOS to the clone, which then runs this same code as its own track. */
+  std::mutex feeds_lock;
+  std::vector<CloneFeed> feeds;     /* (feeds_lock) the source's, refs */
+  std::atomic<bool> feeding{false}; /* feeds is not empty: read on every buffer */
+  GstPad *source = nullptr;         /* a clone's: the source's sink pad (ref) */
+  GstPad *feed = nullptr;           /* a clone's: its feed pad (ref) */
 };
 
 } // namespace
@@ -509,6 +535,164 @@ static void send_stop_eos(Track *track)
   gst_pad_push_event(GST_PAD(track->srcpad), gst_event_new_eos());
 }
 
+/* MS-9, the fan-out to clones: a source track pushes each buffer and event
+ * to its clones' feed pads (a reference each) before its own rules. */
+
+/* The feed pads of the source track of @sinkpad, referenced, from any thread
+ * (the sink pad's object lock keeps the record while it is read). */
+static std::vector<GstPad *> dup_feeds_of(GstPad *sinkpad)
+{
+  std::vector<GstPad *> feeds;
+  GST_OBJECT_LOCK(sinkpad);
+  auto *track = static_cast<Track *>(sinkpad->element_private);
+  if (track) {
+    std::lock_guard<std::mutex> guard(track->feeds_lock);
+    for (const CloneFeed &f : track->feeds)
+      feeds.push_back(GST_PAD(gst_object_ref(f.pad)));
+  }
+  GST_OBJECT_UNLOCK(sinkpad);
+  return feeds;
+}
+
+static gboolean collect_sticky(GstPad *, GstEvent **event, gpointer user_data)
+{
+  static_cast<std::vector<GstEvent *> *>(user_data)->push_back(gst_event_ref(*event));
+  return TRUE;
+}
+
+/* The source's stream lock held: the feed pads, referenced; a feed that has
+ * not had the sink pad's sticky events yet gets them first, so a clone made
+ * while the source streams starts with STREAM_START, caps, segment, tags and
+ * track state (and EOS if the source ended) before anything else. */
+static std::vector<GstPad *> sync_feeds_locked(Track *track)
+{
+  std::vector<GstPad *> feeds, fresh;
+  {
+    std::lock_guard<std::mutex> guard(track->feeds_lock);
+    for (CloneFeed &f : track->feeds) {
+      feeds.push_back(GST_PAD(gst_object_ref(f.pad)));
+      if (!f.synced) {
+        f.synced = true;
+        fresh.push_back(f.pad);
+      }
+    }
+  }
+  if (fresh.empty())
+    return feeds;
+  std::vector<GstEvent *> sticky;
+  gst_pad_sticky_events_foreach(track->sinkpad, collect_sticky, &sticky);
+  for (GstPad *feed : fresh) {
+    for (GstEvent *event : sticky)
+      gst_pad_push_event(feed, gst_event_ref(event));
+  }
+  for (GstEvent *event : sticky)
+    gst_event_unref(event);
+  return feeds;
+}
+
+static GstFlowReturn feed_clones(Track *track, GstBuffer *buffer)
+{
+  GstFlowReturn ret = GST_FLOW_OK;
+  for (GstPad *feed : sync_feeds_locked(track)) {
+    GstFlowReturn r = gst_pad_push(feed, gst_buffer_ref(buffer));
+    /* A clone's own end (stopped, EOS, not linked) stops nothing; its
+     * consumer's error (not-negotiated) stops the source, as with a tee. */
+    if (r < GST_FLOW_EOS && ret == GST_FLOW_OK)
+      ret = r;
+    gst_object_unref(feed);
+  }
+  return ret;
+}
+
+/* Events to the clones: serialized ones on the streaming thread (fresh feeds
+ * synced first), FLUSH_START and other non-serialized ones from any thread. */
+static void feed_clones_event(GstPad *sinkpad, Track *track, GstEvent *event)
+{
+  std::vector<GstPad *> feeds =
+      GST_EVENT_IS_SERIALIZED(event) ? sync_feeds_locked(track) : dup_feeds_of(sinkpad);
+  for (GstPad *feed : feeds) {
+    gst_pad_push_event(feed, gst_event_ref(event));
+    gst_object_unref(feed);
+  }
+}
+
+/* MS-9: the caps asked of a source's sink pad are those its track's consumer
+ * and every clone's accept (a tee's rule), so upstream picks a format all of
+ * them take; an unlinked clone accepts anything. */
+static gboolean sink_query(GstPad *pad, GstObject *parent, GstQuery *query)
+{
+  gboolean ret = gst_pad_query_default(pad, parent, query);
+  const GstQueryType type = GST_QUERY_TYPE(query);
+  if (!ret || (type != GST_QUERY_CAPS && type != GST_QUERY_ACCEPT_CAPS))
+    return ret;
+  std::vector<GstPad *> feeds = dup_feeds_of(pad);
+  if (feeds.empty())
+    return ret;
+  if (type == GST_QUERY_CAPS) {
+    GstCaps *filter = nullptr, *result = nullptr;
+    gst_query_parse_caps(query, &filter);
+    gst_query_parse_caps_result(query, &result);
+    result = result ? gst_caps_ref(result) : gst_caps_new_any();
+    for (GstPad *feed : feeds) {
+      GstQuery *q = gst_query_new_caps(filter);
+      GstCaps *caps = nullptr;
+      if (gst_pad_peer_query(feed, q)) {
+        gst_query_parse_caps_result(q, &caps);
+        if (caps) {
+          GstCaps *both = gst_caps_intersect_full(result, caps, GST_CAPS_INTERSECT_FIRST);
+          gst_caps_unref(result);
+          result = both;
+        }
+      }
+      gst_query_unref(q);
+    }
+    gst_query_set_caps_result(query, result);
+    gst_caps_unref(result);
+  } else {
+    GstCaps *caps = nullptr;
+    gboolean accepted = FALSE;
+    gst_query_parse_accept_caps(query, &caps);
+    gst_query_parse_accept_caps_result(query, &accepted);
+    for (GstPad *feed : feeds) {
+      GstQuery *q = gst_query_new_accept_caps(caps);
+      gboolean ok = TRUE;
+      if (gst_pad_peer_query(feed, q))
+        gst_query_parse_accept_caps_result(q, &ok);
+      accepted = accepted && ok;
+      gst_query_unref(q);
+    }
+    gst_query_set_accept_caps_result(query, accepted);
+  }
+  for (GstPad *feed : feeds)
+    gst_object_unref(feed);
+  return ret;
+}
+
+/* MS-9: a clone's queries and upstream events (latency, caps, reconfigure,
+ * seeks) reach its source's upstream through its feed pad, whose
+ * element_private is the source's sink pad (dup_sinkpad reads it). */
+static gboolean feed_query(GstPad *feed, GstObject *, GstQuery *query)
+{
+  GstPad *source = dup_sinkpad(feed);
+  if (!source)
+    return FALSE;
+  gboolean ret = gst_pad_peer_query(source, query);
+  gst_object_unref(source);
+  return ret;
+}
+
+static gboolean feed_event(GstPad *feed, GstObject *, GstEvent *event)
+{
+  GstPad *source = dup_sinkpad(feed);
+  if (!source) {
+    gst_event_unref(event);
+    return FALSE;
+  }
+  gboolean ret = gst_pad_push_event(source, event);
+  gst_object_unref(source);
+  return ret;
+}
+
 static GstFlowReturn sink_chain(GstPad *pad, GstObject *parent, GstBuffer *buffer)
 {
   GstMediaStreamBin *self = GST_MEDIA_STREAM_BIN(parent);
@@ -519,13 +703,17 @@ static GstFlowReturn sink_chain(GstPad *pad, GstObject *parent, GstBuffer *buffe
     return GST_FLOW_FLUSHING;
   }
   sync_run(self, track);
+  /* MS-9: the clones first, whatever this track does with the buffer. */
+  GstFlowReturn clones_ret = GST_FLOW_OK;
+  if (G_UNLIKELY(track->feeding.load(std::memory_order_relaxed)))
+    clones_ret = feed_clones(track, buffer);
   if (G_UNLIKELY(gst_media_stream_track_pad_is_stopped(track->srcpad))) {
     /* MS-8: a stopped track drops its data with GST_FLOW_OK, not EOS: a
      * source (or tee, demuxer) feeding other tracks too must not stop. */
     send_stop_eos(track);
     gst_buffer_unref(buffer);
     gst_object_unref(srcpad);
-    return GST_FLOW_OK;
+    return clones_ret;
   }
   push_collection_if_stale(self, track);
 
@@ -550,6 +738,8 @@ static GstFlowReturn sink_chain(GstPad *pad, GstObject *parent, GstBuffer *buffe
   /* A track nobody consumes yet must not stop its source. */
   if (ret == GST_FLOW_NOT_LINKED)
     ret = GST_FLOW_OK;
+  if (ret == GST_FLOW_OK)
+    ret = clones_ret;
   gst_object_unref(srcpad);
   return ret;
 }
@@ -660,6 +850,9 @@ static gboolean sink_event(GstPad *pad, GstObject *parent, GstEvent *event)
     gst_event_unref(event);
     return FALSE;
   }
+  /* MS-9: every event reaches the clones too, before this track's rules. */
+  if (G_UNLIKELY(track->feeding.load(std::memory_order_relaxed)))
+    feed_clones_event(pad, track, event);
   if (!GST_EVENT_IS_SERIALIZED(event)) {
     /* Not on the streaming thread (FLUSH_START): the record is not ours. */
     gboolean ret = gst_pad_push_event(srcpad, event);
@@ -815,6 +1008,7 @@ static std::unique_ptr<Track> build_track(GstMediaStreamBin *self, GstPadTemplat
 
   gst_pad_set_chain_function(sinkpad, GST_DEBUG_FUNCPTR(sink_chain));
   gst_pad_set_event_function(sinkpad, GST_DEBUG_FUNCPTR(sink_event));
+  gst_pad_set_query_function(sinkpad, GST_DEBUG_FUNCPTR(sink_query));
   gst_pad_set_iterate_internal_links_function(sinkpad, GST_DEBUG_FUNCPTR(iterate_partner));
   gst_pad_set_iterate_internal_links_function(GST_PAD(srcpad), GST_DEBUG_FUNCPTR(iterate_partner));
   GST_PAD_SET_PROXY_CAPS(sinkpad);
@@ -872,7 +1066,8 @@ static bool register_track(GstMediaStreamBin *self, std::unique_ptr<Track> owned
    * pad-added handlers see it before the sink pad is returned. */
   GstElement *element = GST_ELEMENT(self);
   bool src_added = gst_element_add_pad(element, GST_PAD(track->srcpad));
-  if (src_added && gst_element_add_pad(element, track->sinkpad))
+  /* A clone's sink pad is internal (MS-9): only its track pad is the element's. */
+  if (src_added && (track->source || gst_element_add_pad(element, track->sinkpad)))
     return true;
 
   /* Undo. */
@@ -926,12 +1121,246 @@ static GstPad *gst_media_stream_bin_request_new_pad(GstElement *element, GstPadT
   return sinkpad;
 }
 
+/* --- clone-track (MS-9) ----------------------------------------------------- */
+
+static void gst_media_stream_bin_release_pad(GstElement *element, GstPad *pad);
+
+/* A clone's record leaving the bin: its feed leaves its source's fan-out (if
+ * the source is still there), stops, and lets go of the source; its internal
+ * sink pad leaves the bin. Its pads are inactive already. */
+static void unwire_clone(GstMediaStreamBin *self, Track *clone)
+{
+  {
+    std::lock_guard<std::mutex> guard(self->priv->lock);
+    for (const auto &t : self->priv->tracks) {
+      if (t->sinkpad != clone->source)
+        continue;
+      std::lock_guard<std::mutex> feeds_guard(t->feeds_lock);
+      auto &feeds = t->feeds;
+      auto it = std::find_if(feeds.begin(), feeds.end(),
+                             [clone](const CloneFeed &f) { return f.pad == clone->feed; });
+      if (it != feeds.end()) {
+        gst_object_unref(it->pad);
+        feeds.erase(it);
+      }
+      t->feeding = !feeds.empty();
+    }
+  }
+  gst_pad_set_active(clone->feed, FALSE);
+  gst_pad_unlink(clone->feed, clone->sinkpad);
+  set_element_private(clone->feed, nullptr);
+  if (GST_OBJECT_PARENT(clone->sinkpad) == GST_OBJECT(self))
+    gst_object_unparent(GST_OBJECT(clone->sinkpad));
+}
+
+/* Its source is released: the clone @pad ends as when its source ends (EOS
+ * through its feed: ready-state ended, track-ended, EOS downstream), if it
+ * ever started streaming. Its source's streaming has stopped already. */
+static void end_clone(GstMediaStreamBin *self, GstPad *pad)
+{
+  GstPad *feed = nullptr, *sinkpad = nullptr;
+  {
+    std::lock_guard<std::mutex> guard(self->priv->lock);
+    for (const auto &t : self->priv->tracks) {
+      if (GST_PAD(t->srcpad) == pad && t->source) {
+        feed = GST_PAD(gst_object_ref(t->feed));
+        sinkpad = GST_PAD(gst_object_ref(t->sinkpad));
+      }
+    }
+  }
+  if (!feed)
+    return;
+  GstEvent *start = gst_pad_get_sticky_event(sinkpad, GST_EVENT_STREAM_START, 0);
+  if (start) {
+    gst_event_unref(start);
+    gst_pad_push_event(feed, gst_event_new_eos());
+  }
+  gst_object_unref(feed);
+  gst_object_unref(sinkpad);
+}
+
+/* On a pool thread, under the source's stream lock (so never between its
+ * items): a new clone gets the sticky events now, so its caps, settings,
+ * muted and ended show at once, not with the source's next data. */
+static void sync_clone_feeds(GstElement *element, gpointer user_data)
+{
+  GstPad *source = GST_PAD(user_data);
+  GST_PAD_STREAM_LOCK(source);
+  GstPad *srcpad = nullptr;
+  Track *track = track_of(source, &srcpad);
+  if (track) {
+    for (GstPad *feed : sync_feeds_locked(track))
+      gst_object_unref(feed);
+    gst_object_unref(srcpad);
+  }
+  GST_PAD_STREAM_UNLOCK(source);
+}
+
+/* The bin back to READY (its own pads inactive): the clones' internal pads
+ * are deactivated too, which drops the run's sticky events, and made ready
+ * for the next run. */
+static void cycle_clone_feeds(GstMediaStreamBin *self)
+{
+  std::vector<GstPad *> pads; /* feed, sink pad, ... */
+  {
+    std::lock_guard<std::mutex> guard(self->priv->lock);
+    for (const auto &t : self->priv->tracks) {
+      if (t->source) {
+        pads.push_back(GST_PAD(gst_object_ref(t->feed)));
+        pads.push_back(GST_PAD(gst_object_ref(t->sinkpad)));
+      }
+    }
+  }
+  for (GstPad *pad : pads)
+    gst_pad_set_active(pad, FALSE);
+  for (GstPad *pad : pads) {
+    gst_pad_set_active(pad, TRUE);
+    gst_object_unref(pad);
+  }
+}
+
+/* The source (sink pad, referenced) and kind of @original, a track of this
+ * bin (a clone's source is its original's); NULL for any other pad. */
+static GstPad *dup_clone_source(GstMediaStreamBin *self, GstMediaStreamTrackPad *original)
+{
+  if (!original || !GST_IS_MEDIA_STREAM_TRACK_PAD(original))
+    return nullptr;
+  std::lock_guard<std::mutex> guard(self->priv->lock);
+  for (const auto &t : self->priv->tracks) {
+    if (t->srcpad == original)
+      return GST_PAD(gst_object_ref(t->source ? t->source : t->sinkpad));
+  }
+  return nullptr;
+}
+
+/* The clone's internal pads: its sink pad (parented to the bin, which its
+ * chain and event functions expect, but not one of the element's pads) and
+ * the feed pad linked to it, both active from now on. */
+static GstPad *make_clone_feed(GstMediaStreamBin *self, Track *clone, GstPad *source)
+{
+  const gchar *kind =
+      gst_media_stream_track_kind_name(gst_media_stream_track_pad_get_kind(clone->srcpad));
+  const guint index = gst_media_stream_track_pad_get_index(clone->srcpad);
+  g_autofree gchar *sink_name = g_strdup_printf("clone_%s_sink_%u", kind, index);
+  g_autofree gchar *feed_name = g_strdup_printf("clone_%s_feed_%u", kind, index);
+  gst_object_set_name(GST_OBJECT(clone->sinkpad), sink_name);
+  GstPad *feed = gst_pad_new(feed_name, GST_PAD_SRC);
+  clone->feed = GST_PAD(gst_object_ref_sink(feed));
+  clone->source = GST_PAD(gst_object_ref(source));
+  gst_pad_set_query_function(feed, GST_DEBUG_FUNCPTR(feed_query));
+  gst_pad_set_event_function(feed, GST_DEBUG_FUNCPTR(feed_event));
+  set_element_private(feed, source);
+  gst_object_set_parent(GST_OBJECT(clone->sinkpad), GST_OBJECT(self));
+  gst_pad_link_full(feed, clone->sinkpad, GST_PAD_LINK_CHECK_NOTHING);
+  gst_pad_set_active(clone->sinkpad, TRUE);
+  gst_pad_set_active(feed, TRUE);
+  return feed;
+}
+
+/* Into the source's fan-out: from now on the clone gets the source's data.
+ * FALSE when the source left the bin meanwhile. */
+static bool attach_clone_feed(GstMediaStreamBin *self, GstPad *source, GstPad *feed)
+{
+  std::lock_guard<std::mutex> guard(self->priv->lock);
+  for (const auto &t : self->priv->tracks) {
+    if (t->sinkpad == source && !t->source) {
+      std::lock_guard<std::mutex> feeds_guard(t->feeds_lock);
+      t->feeds.push_back(CloneFeed{GST_PAD(gst_object_ref(feed))});
+      t->feeding = true;
+      return true;
+    }
+  }
+  return false;
+}
+
+/* What a clone takes from its original (the spec's clone()): enabled, muted,
+ * label, constraints, and ended by stop(); ended by EOS comes with the
+ * source's sticky EOS. */
+static void copy_clone_state(GstMediaStreamTrackPad *original, GstMediaStreamTrackPad *clone)
+{
+  gboolean enabled = TRUE, muted = FALSE;
+  g_object_get(original, "enabled", &enabled, "muted", &muted, NULL);
+  g_object_set(clone, "enabled", enabled, NULL);
+  gst_media_stream_track_pad_set_muted(clone, muted);
+  g_autofree gchar *label = gst_media_stream_track_pad_dup_label(original);
+  if (label && *label)
+    g_object_set(clone, "label", label, NULL);
+  if (g_object_class_find_property(G_OBJECT_GET_CLASS(original), "constraints") &&
+      g_signal_lookup("apply-constraints", GST_TYPE_MEDIA_STREAM_TRACK_PAD)) {
+    GstStructure *constraints = nullptr;
+    g_object_get(original, "constraints", &constraints, NULL);
+    if (constraints && gst_structure_n_fields(constraints) > 0)
+      g_signal_emit_by_name(clone, "apply-constraints", constraints, nullptr);
+    if (constraints)
+      gst_structure_free(constraints);
+  }
+}
+
+/* MS-9 clone(): a new track of the same kind and source in this stream, with
+ * a new track id and its own enabled, stop and constraints. Any state, any
+ * thread. A new reference to the clone's track pad, or NULL (a WARNING says
+ * why). */
+static GstMediaStreamTrackPad *gst_media_stream_bin_clone_track(GstMediaStreamBin *self,
+                                                                GstMediaStreamTrackPad *original)
+{
+  GstPad *source = dup_clone_source(self, original);
+  if (!source) {
+    GST_WEB_WARNING_F(self, GST_WEB_ERROR_TYPE, nullptr, nullptr,
+                      _("clone-track needs a track pad of this stream; no track was cloned."));
+    return nullptr;
+  }
+  const TrackKind kind = gst_media_stream_track_pad_get_kind(original);
+  guint index;
+  reserve_index(self, kind, nullptr, &index); /* the lowest free one: never refused */
+  GstPadTemplate *templ = gst_element_class_get_pad_template(
+      GST_ELEMENT_GET_CLASS(self), kind == TrackKind::VIDEO ? "video_sink_%u" : "audio_sink_%u");
+  std::unique_ptr<Track> track = build_track(self, templ, kind, index);
+  GstMediaStreamTrackPad *clone = GST_MEDIA_STREAM_TRACK_PAD(gst_object_ref(track->srcpad));
+  GstPad *sinkpad = GST_PAD(gst_object_ref(track->sinkpad));
+  GstPad *feed = GST_PAD(gst_object_ref(make_clone_feed(self, track.get(), source)));
+  copy_clone_state(original, clone);
+
+  bool active_changed = false;
+  if (!register_track(self, std::move(track), &active_changed)) {
+    gst_pad_set_active(feed, FALSE);
+    gst_pad_set_active(sinkpad, FALSE);
+    gst_pad_unlink(feed, sinkpad);
+    gst_object_unparent(GST_OBJECT(sinkpad));
+    release_index(self, kind, index);
+    gst_clear_object(&clone);
+  } else if (!attach_clone_feed(self, source, feed)) {
+    /* Its source was released meanwhile: the clone goes too. */
+    gst_media_stream_bin_release_pad(GST_ELEMENT(self), GST_PAD(clone));
+    gst_clear_object(&clone);
+  }
+  gst_object_unref(sinkpad);
+  gst_object_unref(feed);
+  if (!clone) {
+    gst_object_unref(source);
+    return nullptr;
+  }
+  gst_element_call_async(GST_ELEMENT(self), sync_clone_feeds, source, gst_object_unref);
+
+  GST_INFO_OBJECT(self, "track %s cloned as %s",
+                  gst_media_stream_track_pad_get_track_id(original).c_str(),
+                  gst_media_stream_track_pad_get_track_id(clone).c_str());
+  if (gst_media_stream_track_pad_is_stopped(original))
+    g_signal_emit_by_name(clone, "stop"); /* a clone of an ended track is ended */
+  g_signal_emit(self, signals[SIGNAL_TRACK_ADDED], 0, clone);
+  post_track_message(self, clone, "addtrack");
+  post_collection(self);
+  if (active_changed)
+    g_object_notify(G_OBJECT(self), "active");
+  return clone;
+}
+
 static void gst_media_stream_bin_release_pad(GstElement *element, GstPad *pad)
 {
   GstMediaStreamBin *self = GST_MEDIA_STREAM_BIN(element);
   GstMediaStreamBinPrivate *priv = self->priv;
 
   std::unique_ptr<Track> track;
+  std::vector<GstPad *> clones; /* MS-9: the clones of a source go with it */
   bool active_changed = false;
   bool disposing;
   {
@@ -939,6 +1368,10 @@ static void gst_media_stream_bin_release_pad(GstElement *element, GstPad *pad)
     track = take_track_locked(self, pad);
     if (!track)
       return;
+    for (const auto &t : priv->tracks) {
+      if (t->source && t->source == track->sinkpad)
+        clones.push_back(GST_PAD(gst_object_ref(t->srcpad)));
+    }
     bool active = compute_active_locked(self);
     active_changed = active != priv->active;
     priv->active = active;
@@ -950,10 +1383,12 @@ static void gst_media_stream_bin_release_pad(GstElement *element, GstPad *pad)
   gst_pad_set_active(GST_PAD(track->srcpad), FALSE);
   gst_pad_set_active(track->sinkpad, FALSE);
   unwire_track(track.get());
+  if (track->source)
+    unwire_clone(self, track.get());
 
   if (GST_OBJECT_PARENT(track->srcpad) == GST_OBJECT(element))
     gst_element_remove_pad(element, GST_PAD(track->srcpad));
-  if (GST_OBJECT_PARENT(track->sinkpad) == GST_OBJECT(element))
+  if (!track->source && GST_OBJECT_PARENT(track->sinkpad) == GST_OBJECT(element))
     gst_element_remove_pad(element, track->sinkpad);
   /* The index is free only now that its pad names are. */
   release_index(self, gst_media_stream_track_pad_get_kind(track->srcpad),
@@ -967,6 +1402,15 @@ static void gst_media_stream_bin_release_pad(GstElement *element, GstPad *pad)
     post_collection(self);
     if (active_changed)
       g_object_notify(G_OBJECT(self), "active");
+  }
+
+  /* MS-9: the source is gone, so are its clones: each ends (EOS, as when
+   * the source ends: track-ended), then leaves the bin like the source. */
+  for (GstPad *clone : clones) {
+    if (!disposing)
+      end_clone(self, clone);
+    gst_media_stream_bin_release_pad(element, clone);
+    gst_object_unref(clone);
   }
 }
 
@@ -1011,6 +1455,7 @@ static GstStateChangeReturn gst_media_stream_bin_change_state(GstElement *elemen
       gst_media_stream_track_pad_set_muted(track, false);
       gst_object_unref(track);
     }
+    cycle_clone_feeds(self); /* MS-9: no stale sticky events either */
     update_active(self);
   }
   return ret;
@@ -1154,6 +1599,26 @@ static void gst_media_stream_bin_class_init(GstMediaStreamBinClass *klass)
   signals[SIGNAL_TRACK_ENDED] =
       g_signal_new("track-ended", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, nullptr, nullptr,
                    nullptr, G_TYPE_NONE, 1, GST_TYPE_MEDIA_STREAM_TRACK_PAD);
+  /**
+   * GstMediaStreamBin::clone-track:
+   * @track: a track pad of this bin (an original or a clone)
+   *
+   * MediaStreamTrack.clone() (MS-9): a new track pad in this stream, of the
+   * same kind and source (the same sink pad's data), with a new track-id,
+   * the original's enabled, muted, label and constraints, then its own
+   * enabled, stop and constraints; muted follows the source. It is in the
+   * stream collection and msid like any track, and goes with the source's
+   * sink pad when that is released (ending first). Any state, any thread;
+   * track-added is emitted for it.
+   *
+   * Returns: (transfer full) (nullable): the clone's track pad, NULL (and a
+   * WARNING) when @track is not a track pad of this bin.
+   */
+  signals[SIGNAL_CLONE_TRACK] = g_signal_new_class_handler(
+      "clone-track", G_TYPE_FROM_CLASS(klass),
+      static_cast<GSignalFlags>(G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
+      G_CALLBACK(gst_media_stream_bin_clone_track), nullptr, nullptr, nullptr,
+      GST_TYPE_MEDIA_STREAM_TRACK_PAD, 1, GST_TYPE_MEDIA_STREAM_TRACK_PAD);
 
   gst_element_class_add_static_pad_template(element_class, &video_sink_template);
   gst_element_class_add_static_pad_template(element_class, &audio_sink_template);

@@ -1,0 +1,871 @@
+/* mediastreambin's clone-track (MS-9) and its interplay with stop (MS-8),
+ * enabled (MS-6), muted (MS-7), the stream collection (MS-2) and states.
+ * Rules: docs/plugins/mediastreambin.md.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "webcapture-check.h"
+
+#include <atomic>
+#include <cstring>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "gstmediastreamtrackstate.h"
+
+static const char *VIDEO_CAPS = "video/x-raw,format=BGRx,width=8,height=8,framerate=30/1";
+static const gsize VIDEO_SIZE = 8 * 8 * 4;
+
+static GstElement *make_bin()
+{
+  GstElement *ms = gst_element_factory_make("mediastreambin", nullptr);
+  fail_unless(ms != nullptr, "mediastreambin not found");
+  return ms;
+}
+
+static bool is_uuid_v4(const std::string &s)
+{
+  if (s.size() != 36)
+    return false;
+  for (int i = 0; i < 36; i++) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (s[i] != '-')
+        return false;
+    } else if (!g_ascii_isxdigit(s[i]) || g_ascii_isupper(s[i])) {
+      return false;
+    }
+  }
+  return s[14] == '4' && strchr("89ab", s[19]) != nullptr;
+}
+
+/* The string property @property of @object is @value. */
+static void expect_string(gpointer object, const char *property, const char *value)
+{
+  const std::string got = wc_get_string(object, property);
+  fail_unless(got == value, "%s is \"%s\", expected \"%s\"", property, got.c_str(), value);
+}
+
+/* clone-track on @ms; the clone's pad (a new reference) or NULL. */
+static GstPad *clone_track(GstElement *ms, GstPad *track)
+{
+  GstPad *clone = nullptr;
+  g_signal_emit_by_name(ms, "clone-track", track, &clone);
+  return clone;
+}
+
+static GstPad *track_pad(GstElement *ms, const char *name)
+{
+  GstPad *pad = gst_element_get_static_pad(ms, name);
+  fail_unless(pad != nullptr, "no pad %s", name);
+  return pad;
+}
+
+/* A harness pushing into @ms's video_sink_0 and reading video_0. */
+static GstHarness *source_harness(GstElement *ms)
+{
+  GstHarness *h = gst_harness_new_with_element(ms, "video_sink_0", "video_0");
+  gst_harness_set_src_caps_str(h, VIDEO_CAPS);
+  return h;
+}
+
+/* A harness reading the track pad @name of @ms (no input). */
+static GstHarness *output_harness(GstElement *ms, const char *name)
+{
+  return gst_harness_new_with_element(ms, nullptr, name);
+}
+
+static GstBuffer *filled_buffer(guint8 value, GstClockTime pts)
+{
+  GstBuffer *buf = gst_buffer_new_allocate(nullptr, VIDEO_SIZE, nullptr);
+  gst_buffer_memset(buf, 0, value, VIDEO_SIZE);
+  GST_BUFFER_PTS(buf) = pts;
+  GST_BUFFER_DURATION(buf) = GST_SECOND / 30;
+  return buf;
+}
+
+/* The first byte (blue of BGRx) of the next buffer of @h: the fill value,
+ * or 0 for a black frame; -1 when no buffer came. */
+static int next_value(GstHarness *h, GstClockTime *pts = nullptr)
+{
+  GstBuffer *buf = wc_pull(h, 10000);
+  if (!buf)
+    return -1;
+  guint8 first = 0;
+  gst_buffer_extract(buf, 0, &first, 1);
+  if (pts)
+    *pts = GST_BUFFER_PTS(buf);
+  gst_buffer_unref(buf);
+  return first;
+}
+
+/* Events of @h until one of @type (consumed), or false. Bounded by wc_pull_event. */
+static bool pull_until(GstHarness *h, GstEventType type)
+{
+  while (GstEvent *ev = wc_pull_event(h, 10000)) {
+    bool hit = GST_EVENT_TYPE(ev) == type;
+    gst_event_unref(ev);
+    if (hit)
+      return true;
+  }
+  return false;
+}
+
+static int count_messages(GstBus *bus, const char *event)
+{
+  int n = 0;
+  while (GstMessage *msg = gst_bus_pop(bus)) {
+    const GstStructure *s = gst_message_get_structure(msg);
+    if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ELEMENT && s &&
+        gst_structure_has_name(s, "mediastream-track") &&
+        g_strcmp0(gst_structure_get_string(s, "event"), event) == 0)
+      n++;
+    gst_message_unref(msg);
+  }
+  return n;
+}
+
+struct PadCounter {
+  std::atomic<int> count{0};
+  GstPad *last = nullptr;
+};
+
+static void on_track_signal(GstElement *, GstPad *pad, PadCounter *c)
+{
+  c->last = pad;
+  c->count++;
+}
+
+/* --- a new track ------------------------------------------------------------ */
+
+/* The clone is a new track pad of the same kind, with a new track-id (a UUID,
+ * a valid msid id), in the stream's collection, announced like any track. */
+GST_START_TEST(test_clone_is_new_track)
+{
+  GstElement *ms = make_bin();
+  GstBus *bus = gst_bus_new();
+  gst_element_set_bus(ms, bus);
+  GstPad *sink = gst_element_request_pad_simple(ms, "video_sink_%u");
+  GstPad *orig = track_pad(ms, "video_0");
+  g_object_set(orig, "label", "screen", NULL);
+  PadCounter added;
+  g_signal_connect(ms, "track-added", G_CALLBACK(on_track_signal), &added);
+  count_messages(bus, "");
+
+  GstPad *clone = clone_track(ms, orig);
+  fail_unless(clone != nullptr);
+  fail_unless(GST_IS_PAD(clone) && G_TYPE_CHECK_INSTANCE_TYPE(clone, G_OBJECT_TYPE(orig)));
+  fail_unless(GST_PAD_DIRECTION(clone) == GST_PAD_SRC);
+  fail_unless(GST_OBJECT_PARENT(clone) == GST_OBJECT(ms));
+  fail_unless_equals_string(GST_PAD_NAME(clone), "video_1");
+  expect_string(clone, "kind", "video");
+  expect_string(clone, "label", "screen");
+  expect_string(clone, "ready-state", "live");
+  const std::string id = wc_get_string(orig, "track-id");
+  const std::string clone_id = wc_get_string(clone, "track-id");
+  fail_unless(is_uuid_v4(clone_id), "clone track-id %s", clone_id.c_str());
+  fail_unless(clone_id != id);
+  fail_unless_equals_int(added.count.load(), 1);
+  fail_unless(added.last == clone);
+  fail_unless(wc_get_bool(ms, "active"));
+
+  /* No extra element pad: the bin's pads are the original's pair and the clone. */
+  fail_unless_equals_int(GST_ELEMENT(ms)->numsinkpads, 1);
+  fail_unless_equals_int(GST_ELEMENT(ms)->numsrcpads, 2);
+
+  /* The stream collection has both (stream-id = track id), then the
+   * addtrack message. */
+  bool saw_collection = false;
+  int addtrack = 0;
+  while (GstMessage *msg = gst_bus_pop(bus)) {
+    if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_STREAM_COLLECTION) {
+      GstStreamCollection *c = nullptr;
+      gst_message_parse_stream_collection(msg, &c);
+      std::set<std::string> ids;
+      for (guint i = 0; i < gst_stream_collection_get_size(c); i++)
+        ids.insert(gst_stream_get_stream_id(gst_stream_collection_get_stream(c, i)));
+      saw_collection = ids == std::set<std::string>{id, clone_id};
+      gst_object_unref(c);
+    } else if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ELEMENT) {
+      const GstStructure *s = gst_message_get_structure(msg);
+      if (gst_structure_has_name(s, "mediastream-track") &&
+          g_strcmp0(gst_structure_get_string(s, "event"), "addtrack") == 0 &&
+          g_strcmp0(gst_structure_get_string(s, "track-id"), clone_id.c_str()) == 0)
+        addtrack++;
+    }
+    gst_message_unref(msg);
+  }
+  fail_unless(saw_collection, "no collection with the original and the clone");
+  fail_unless_equals_int(addtrack, 1);
+
+  /* A clone of the clone: a third track, of the same source. */
+  GstPad *second = clone_track(ms, clone);
+  fail_unless(second != nullptr);
+  fail_unless(wc_get_string(second, "track-id") != clone_id);
+  fail_unless(wc_get_string(second, "track-id") != id);
+  gst_object_unref(second);
+
+  gst_object_unref(clone);
+  gst_object_unref(orig);
+  gst_element_release_request_pad(ms, sink);
+  gst_object_unref(sink);
+  fail_unless_equals_int(GST_ELEMENT(ms)->numpads, 0);
+  gst_element_set_bus(ms, nullptr);
+  gst_object_unref(bus);
+  gst_object_unref(ms);
+}
+GST_END_TEST;
+
+/* Bad input: a pad that is not a track of this bin, or none, gives NULL and a
+ * WARNING (TypeError), never a crash. */
+GST_START_TEST(test_clone_refuses_foreign_pads)
+{
+  GstElement *ms = make_bin();
+  GstElement *other = make_bin();
+  GstBus *bus = gst_bus_new();
+  gst_element_set_bus(ms, bus);
+  GstPad *sink = gst_element_request_pad_simple(other, "video_sink_%u");
+  GstPad *foreign = track_pad(other, "video_0");
+  GstPad *mine = gst_element_request_pad_simple(ms, "audio_sink_%u");
+
+  fail_unless(clone_track(ms, foreign) == nullptr);
+  GstMessage *msg = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING);
+  fail_unless(msg != nullptr, "no WARNING for a foreign track pad");
+  wc_expect_web_error(msg, "TypeError");
+  gst_message_unref(msg);
+  fail_unless(clone_track(ms, nullptr) == nullptr);
+  msg = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING);
+  fail_unless(msg != nullptr, "no WARNING for NULL");
+  gst_message_unref(msg);
+  /* A sink pad is not a track pad. */
+  fail_unless(clone_track(ms, mine) == nullptr);
+  msg = gst_bus_pop_filtered(bus, GST_MESSAGE_WARNING);
+  fail_unless(msg != nullptr, "no WARNING for a sink pad");
+  gst_message_unref(msg);
+  fail_unless_equals_int(GST_ELEMENT(ms)->numsrcpads, 1);
+
+  gst_element_release_request_pad(ms, mine);
+  gst_object_unref(mine);
+  gst_object_unref(foreign);
+  gst_element_release_request_pad(other, sink);
+  gst_object_unref(sink);
+  gst_element_set_bus(ms, nullptr);
+  gst_object_unref(bus);
+  gst_object_unref(ms);
+  gst_object_unref(other);
+}
+GST_END_TEST;
+
+/* --- the same source --------------------------------------------------------- */
+
+/* Both tracks carry the source's buffers (timestamps included); each starts
+ * with its own STREAM_START (its track id, the stream's group) and the
+ * source's caps; the clone's settings are the original's. */
+GST_START_TEST(test_clone_carries_source)
+{
+  GstElement *ms = make_bin();
+  GstHarness *h = source_harness(ms);
+  GstPad *orig = track_pad(ms, "video_0");
+  GstPad *clone = clone_track(ms, orig);
+  GstHarness *hc = output_harness(ms, "video_1");
+
+  for (guint i = 0; i < 3; i++)
+    fail_unless_equals_int(gst_harness_push(h, filled_buffer(10 + i, i * GST_SECOND / 30)),
+                           GST_FLOW_OK);
+  for (guint i = 0; i < 3; i++) {
+    GstClockTime a = 0, b = 0;
+    fail_unless_equals_int(next_value(h, &a), 10 + i);
+    fail_unless_equals_int(next_value(hc, &b), 10 + i);
+    fail_unless_equals_uint64(a, i * GST_SECOND / 30);
+    fail_unless_equals_uint64(b, a);
+  }
+
+  GstEvent *start = gst_pad_get_sticky_event(clone, GST_EVENT_STREAM_START, 0);
+  GstEvent *orig_start = gst_pad_get_sticky_event(orig, GST_EVENT_STREAM_START, 0);
+  fail_unless(start && orig_start);
+  const gchar *sid = nullptr, *orig_sid = nullptr;
+  gst_event_parse_stream_start(start, &sid);
+  gst_event_parse_stream_start(orig_start, &orig_sid);
+  const std::string clone_id = wc_get_string(clone, "track-id");
+  const std::string orig_id = wc_get_string(orig, "track-id");
+  fail_unless_equals_string(sid, clone_id.c_str());
+  fail_unless_equals_string(orig_sid, orig_id.c_str());
+  guint group = 0, orig_group = 1;
+  fail_unless(gst_event_parse_group_id(start, &group));
+  fail_unless(gst_event_parse_group_id(orig_start, &orig_group));
+  fail_unless_equals_int(group, orig_group);
+  gst_event_unref(start);
+  gst_event_unref(orig_start);
+
+  GstCaps *caps = gst_pad_get_current_caps(clone);
+  GstCaps *expected = gst_caps_from_string(VIDEO_CAPS);
+  fail_unless(caps && gst_caps_is_equal(caps, expected));
+  gst_caps_unref(caps);
+  gst_caps_unref(expected);
+  GstStructure *settings = wc_get_structure(clone, "settings");
+  GstStructure *orig_settings = wc_get_structure(orig, "settings");
+  fail_unless(gst_structure_is_equal(settings, orig_settings));
+  gint width = 0;
+  fail_unless(gst_structure_get_int(settings, "width", &width) && width == 8);
+  gst_structure_free(settings);
+  gst_structure_free(orig_settings);
+
+  gst_object_unref(clone);
+  gst_object_unref(orig);
+  gst_harness_teardown(hc);
+  gst_harness_teardown(h);
+  gst_object_unref(ms);
+}
+GST_END_TEST;
+
+/* A clone made while the source streams gets the source's sticky events at
+ * once (its caps and settings show without new data), then STREAM_START,
+ * CAPS and SEGMENT come before its first buffer. */
+GST_START_TEST(test_clone_while_streaming)
+{
+  GstElement *ms = make_bin();
+  GstHarness *h = source_harness(ms);
+  GstPad *orig = track_pad(ms, "video_0");
+  fail_unless_equals_int(gst_harness_push(h, filled_buffer(1, 0)), GST_FLOW_OK);
+  gst_buffer_unref(wc_pull(h, 10000));
+
+  GstPad *clone = clone_track(ms, orig);
+  fail_unless(wc_wait_until(
+                  [clone] {
+                    GstStructure *s = wc_get_structure(clone, "settings");
+                    bool has = s && gst_structure_has_field(s, "width");
+                    if (s)
+                      gst_structure_free(s);
+                    return has;
+                  },
+                  20000),
+              "the clone's settings did not show without new data");
+  GstHarness *hc = output_harness(ms, "video_1");
+  fail_unless_equals_int(gst_harness_push(h, filled_buffer(2, GST_SECOND / 30)), GST_FLOW_OK);
+  fail_unless_equals_int(next_value(hc), 2);
+  /* Sticky events in order before the buffer. */
+  std::vector<GstEventType> types;
+  while (GstEvent *ev = gst_harness_try_pull_event(hc)) {
+    types.push_back(GST_EVENT_TYPE(ev));
+    gst_event_unref(ev);
+  }
+  fail_unless(types.size() >= 3);
+  fail_unless(types[0] == GST_EVENT_STREAM_START);
+  bool caps_before_segment = false;
+  for (size_t i = 1; i < types.size(); i++) {
+    if (types[i] == GST_EVENT_CAPS) {
+      for (size_t j = i + 1; j < types.size(); j++)
+        caps_before_segment |= types[j] == GST_EVENT_SEGMENT;
+    }
+  }
+  fail_unless(caps_before_segment, "no CAPS then SEGMENT on the clone");
+
+  gst_object_unref(clone);
+  gst_object_unref(orig);
+  gst_harness_teardown(hc);
+  gst_harness_teardown(h);
+  gst_object_unref(ms);
+}
+GST_END_TEST;
+
+/* --- independence: enabled (MS-6), stop (MS-8) ------------------------------ */
+
+GST_START_TEST(test_clone_enabled_independent)
+{
+  GstElement *ms = make_bin();
+  GstHarness *h = source_harness(ms);
+  GstPad *orig = track_pad(ms, "video_0");
+  GstPad *clone = clone_track(ms, orig);
+  GstHarness *hc = output_harness(ms, "video_1");
+
+  g_object_set(clone, "enabled", FALSE, NULL);
+  fail_unless_equals_int(gst_harness_push(h, filled_buffer(0x7f, 0)), GST_FLOW_OK);
+  fail_unless_equals_int(next_value(h), 0x7f);
+  fail_unless_equals_int(next_value(hc), 0); /* black on the clone */
+  fail_unless(wc_get_bool(orig, "enabled"));
+
+  g_object_set(clone, "enabled", TRUE, NULL);
+  g_object_set(orig, "enabled", FALSE, NULL);
+  fail_unless_equals_int(gst_harness_push(h, filled_buffer(0x7f, GST_SECOND / 30)), GST_FLOW_OK);
+  fail_unless_equals_int(next_value(h), 0);
+  fail_unless_equals_int(next_value(hc), 0x7f);
+
+  gst_object_unref(clone);
+  gst_object_unref(orig);
+  gst_harness_teardown(hc);
+  gst_harness_teardown(h);
+  gst_object_unref(ms);
+}
+GST_END_TEST;
+
+/* A clone of a disabled track is disabled (the spec copies enabled), and is
+ * then enabled on its own. */
+GST_START_TEST(test_clone_of_disabled_track)
+{
+  GstElement *ms = make_bin();
+  GstHarness *h = source_harness(ms);
+  GstPad *orig = track_pad(ms, "video_0");
+  g_object_set(orig, "enabled", FALSE, NULL);
+  GstPad *clone = clone_track(ms, orig);
+  GstHarness *hc = output_harness(ms, "video_1");
+  fail_if(wc_get_bool(clone, "enabled"));
+
+  fail_unless_equals_int(gst_harness_push(h, filled_buffer(0x40, 0)), GST_FLOW_OK);
+  fail_unless_equals_int(next_value(h), 0);
+  fail_unless_equals_int(next_value(hc), 0);
+
+  g_object_set(clone, "enabled", TRUE, NULL);
+  fail_unless_equals_int(gst_harness_push(h, filled_buffer(0x40, GST_SECOND / 30)), GST_FLOW_OK);
+  fail_unless_equals_int(next_value(h), 0);
+  fail_unless_equals_int(next_value(hc), 0x40);
+  fail_if(wc_get_bool(orig, "enabled"));
+
+  gst_object_unref(clone);
+  gst_object_unref(orig);
+  gst_harness_teardown(hc);
+  gst_harness_teardown(h);
+  gst_object_unref(ms);
+}
+GST_END_TEST;
+
+/* stop on the clone ends the clone only (EOS there, no track-ended, no ended
+ * message), and the original keeps its data; stop on the original then ends
+ * it, the stream goes inactive. The other way round in the second half. */
+GST_START_TEST(test_clone_stop_independent)
+{
+  for (int clone_first = 1; clone_first >= 0; clone_first--) {
+    GstElement *ms = make_bin();
+    GstBus *bus = gst_bus_new();
+    gst_element_set_bus(ms, bus);
+    GstHarness *h = source_harness(ms);
+    GstPad *orig = track_pad(ms, "video_0");
+    GstPad *clone = clone_track(ms, orig);
+    GstHarness *hc = output_harness(ms, "video_1");
+    PadCounter ended;
+    g_signal_connect(ms, "track-ended", G_CALLBACK(on_track_signal), &ended);
+    int active_notifies = 0;
+    g_signal_connect_swapped(ms, "notify::active", G_CALLBACK(+[](int *n) { (*n)++; }),
+                             &active_notifies);
+    fail_unless_equals_int(gst_harness_push(h, filled_buffer(1, 0)), GST_FLOW_OK);
+    fail_unless_equals_int(next_value(h), 1);
+    fail_unless_equals_int(next_value(hc), 1);
+
+    GstPad *stopped = clone_first ? clone : orig;
+    GstHarness *hs = clone_first ? hc : h, *hl = clone_first ? h : hc;
+    GstPad *live = clone_first ? orig : clone;
+    g_signal_emit_by_name(stopped, "stop");
+    expect_string(stopped, "ready-state", "ended");
+    expect_string(live, "ready-state", "live");
+    fail_unless(pull_until(hs, GST_EVENT_EOS), "no EOS on the stopped track");
+    fail_unless_equals_int(gst_harness_push(h, filled_buffer(2, GST_SECOND / 30)), GST_FLOW_OK);
+    fail_unless_equals_int(next_value(hl), 2);
+    fail_unless_equals_int(gst_harness_buffers_in_queue(hs), 0);
+    fail_unless(wc_get_bool(ms, "active"));
+    fail_unless_equals_int(active_notifies, 0);
+
+    g_signal_emit_by_name(live, "stop");
+    fail_unless(pull_until(hl, GST_EVENT_EOS), "no EOS on the second stopped track");
+    fail_if(wc_get_bool(ms, "active"));
+    fail_unless_equals_int(active_notifies, 1);
+    fail_unless_equals_int(ended.count.load(), 0);
+    fail_unless_equals_int(count_messages(bus, "ended"), 0);
+
+    gst_object_unref(clone);
+    gst_object_unref(orig);
+    gst_harness_teardown(hc);
+    gst_harness_teardown(h);
+    gst_element_set_bus(ms, nullptr);
+    gst_object_unref(bus);
+    gst_object_unref(ms);
+  }
+}
+GST_END_TEST;
+
+/* A clone of a stopped track is ended (the spec: a clone has the original's
+ * readyState). */
+GST_START_TEST(test_clone_of_stopped_track)
+{
+  GstElement *ms = make_bin();
+  GstPad *sink = gst_element_request_pad_simple(ms, "video_sink_%u");
+  GstPad *orig = track_pad(ms, "video_0");
+  g_signal_emit_by_name(orig, "stop");
+  GstPad *clone = clone_track(ms, orig);
+  expect_string(clone, "ready-state", "ended");
+  fail_if(wc_get_bool(ms, "active"));
+  gst_object_unref(clone);
+  gst_object_unref(orig);
+  gst_element_release_request_pad(ms, sink);
+  gst_object_unref(sink);
+  gst_object_unref(ms);
+}
+GST_END_TEST;
+
+/* --- muted (MS-7), EOS and release (MS-8) ----------------------------------- */
+
+GST_START_TEST(test_clone_muted_mirrored)
+{
+  GstElement *ms = make_bin();
+  GstHarness *h = source_harness(ms);
+  GstPad *orig = track_pad(ms, "video_0");
+  fail_unless(gst_harness_push_event(h, gst_media_stream_track_state_event_new(TRUE, nullptr)));
+  fail_unless(wc_get_bool(orig, "muted"));
+  /* Made while muted: muted at once (a muted source may send nothing). */
+  GstPad *clone = clone_track(ms, orig);
+  GstHarness *hc = output_harness(ms, "video_1");
+  fail_unless(wc_get_bool(clone, "muted"));
+  int unmutes = 0;
+  g_signal_connect_swapped(clone, "unmute", G_CALLBACK(+[](int *n) { (*n)++; }), &unmutes);
+
+  fail_unless(gst_harness_push_event(h, gst_media_stream_track_state_event_new(FALSE, nullptr)));
+  fail_if(wc_get_bool(orig, "muted"));
+  fail_unless(wc_wait_until([clone] { return !wc_get_bool(clone, "muted"); }, 10000));
+  fail_unless_equals_int(unmutes, 1);
+  fail_unless(gst_harness_push_event(h, gst_media_stream_track_state_event_new(TRUE, nullptr)));
+  fail_unless(wc_get_bool(orig, "muted"));
+  fail_unless(wc_get_bool(clone, "muted"));
+  /* A disabled clone still mirrors muted (muted is the source's). */
+  g_object_set(clone, "enabled", FALSE, NULL);
+  fail_unless(gst_harness_push_event(h, gst_media_stream_track_state_event_new(FALSE, nullptr)));
+  fail_if(wc_get_bool(clone, "muted"));
+
+  gst_object_unref(clone);
+  gst_object_unref(orig);
+  gst_harness_teardown(hc);
+  gst_harness_teardown(h);
+  gst_object_unref(ms);
+}
+GST_END_TEST;
+
+/* The source's EOS ends both: EOS on both, ready-state ended, track-ended for
+ * each, the stream inactive. */
+GST_START_TEST(test_clone_eos_reaches_both)
+{
+  GstElement *ms = make_bin();
+  GstHarness *h = source_harness(ms);
+  GstPad *orig = track_pad(ms, "video_0");
+  GstPad *clone = clone_track(ms, orig);
+  GstHarness *hc = output_harness(ms, "video_1");
+  PadCounter ended;
+  g_signal_connect(ms, "track-ended", G_CALLBACK(on_track_signal), &ended);
+  fail_unless_equals_int(gst_harness_push(h, filled_buffer(1, 0)), GST_FLOW_OK);
+  fail_unless(gst_harness_push_event(h, gst_event_new_eos()));
+  fail_unless(pull_until(h, GST_EVENT_EOS));
+  fail_unless(pull_until(hc, GST_EVENT_EOS));
+  expect_string(orig, "ready-state", "ended");
+  expect_string(clone, "ready-state", "ended");
+  fail_unless_equals_int(ended.count.load(), 2);
+  fail_if(wc_get_bool(ms, "active"));
+
+  /* A clone made after the end is ended too (the source's EOS is sticky). */
+  GstPad *late = clone_track(ms, orig);
+  fail_unless(
+      wc_wait_until([late] { return wc_get_string(late, "ready-state") == "ended"; }, 20000));
+
+  gst_object_unref(late);
+  gst_object_unref(clone);
+  gst_object_unref(orig);
+  gst_harness_teardown(hc);
+  gst_harness_teardown(h);
+  gst_object_unref(ms);
+}
+GST_END_TEST;
+
+/* A flush on the source flushes the clone too, and data flows again on both. */
+GST_START_TEST(test_clone_follows_flush)
+{
+  GstElement *ms = make_bin();
+  GstHarness *h = source_harness(ms);
+  GstPad *orig = track_pad(ms, "video_0");
+  GstPad *clone = clone_track(ms, orig);
+  GstHarness *hc = output_harness(ms, "video_1");
+  fail_unless_equals_int(gst_harness_push(h, filled_buffer(1, 0)), GST_FLOW_OK);
+  fail_unless(gst_harness_push_event(h, gst_event_new_eos()));
+  fail_unless(pull_until(hc, GST_EVENT_EOS));
+  fail_unless(gst_harness_push_event(h, gst_event_new_flush_start()));
+  fail_unless(pull_until(hc, GST_EVENT_FLUSH_START));
+  fail_unless(gst_harness_push_event(h, gst_event_new_flush_stop(TRUE)));
+  fail_unless(pull_until(hc, GST_EVENT_FLUSH_STOP));
+  /* Live again after the flush (docs: "Ended and restart"), both tracks. */
+  expect_string(clone, "ready-state", "live");
+  expect_string(orig, "ready-state", "live");
+  GstSegment segment;
+  gst_segment_init(&segment, GST_FORMAT_TIME);
+  fail_unless(gst_harness_push_event(h, gst_event_new_segment(&segment)));
+  while (GstBuffer *b = gst_harness_try_pull(h))
+    gst_buffer_unref(b);
+  while (GstBuffer *b = gst_harness_try_pull(hc))
+    gst_buffer_unref(b);
+  fail_unless_equals_int(gst_harness_push(h, filled_buffer(5, 0)), GST_FLOW_OK);
+  fail_unless_equals_int(next_value(h), 5);
+  fail_unless_equals_int(next_value(hc), 5);
+  gst_object_unref(clone);
+  gst_object_unref(orig);
+  gst_harness_teardown(hc);
+  gst_harness_teardown(h);
+  gst_object_unref(ms);
+}
+GST_END_TEST;
+
+/* Releasing the original's sink pad ends the clone (EOS, ended, track-ended)
+ * and removes both tracks (track-removed twice, an empty collection). */
+GST_START_TEST(test_clone_release_ends_both)
+{
+  GstElement *ms = make_bin();
+  GstBus *bus = gst_bus_new();
+  gst_element_set_bus(ms, bus);
+  GstHarness *h = source_harness(ms);
+  GstPad *orig = track_pad(ms, "video_0");
+  GstPad *clone = clone_track(ms, orig);
+  GstHarness *hc = output_harness(ms, "video_1");
+  PadCounter ended, removed;
+  g_signal_connect(ms, "track-ended", G_CALLBACK(on_track_signal), &ended);
+  g_signal_connect(ms, "track-removed", G_CALLBACK(on_track_signal), &removed);
+  GstPad *audio_sink = gst_element_request_pad_simple(ms, "audio_sink_%u"); /* stays */
+  fail_unless_equals_int(gst_harness_push(h, filled_buffer(1, 0)), GST_FLOW_OK);
+  fail_unless_equals_int(next_value(hc), 1);
+  count_messages(bus, "");
+
+  GstPad *sink = track_pad(ms, "video_sink_0");
+  gst_element_release_request_pad(ms, sink);
+  gst_object_unref(sink);
+  fail_unless(pull_until(hc, GST_EVENT_EOS), "no EOS on the clone");
+  expect_string(clone, "ready-state", "ended");
+  fail_unless_equals_int(ended.count.load(), 1);
+  fail_unless(ended.last == clone);
+  fail_unless_equals_int(removed.count.load(), 2);
+  fail_unless(GST_OBJECT_PARENT(clone) == nullptr);
+  fail_unless(GST_OBJECT_PARENT(orig) == nullptr);
+  fail_unless_equals_int(GST_ELEMENT(ms)->numsrcpads, 1); /* audio_0 */
+  fail_unless_equals_int(count_messages(bus, "removetrack"), 2);
+
+  gst_object_unref(clone);
+  gst_object_unref(orig);
+  gst_harness_teardown(hc);
+  gst_harness_teardown(h);
+  gst_element_release_request_pad(ms, audio_sink);
+  gst_object_unref(audio_sink);
+  gst_element_set_bus(ms, nullptr);
+  gst_object_unref(bus);
+  gst_object_unref(ms);
+}
+GST_END_TEST;
+
+/* --- pipelines: negotiation, states, threads --------------------------------- */
+
+struct Flow {
+  std::atomic<guint64> buffers{0};
+  std::atomic<int> width{0};
+};
+
+static GstPadProbeReturn count_buffers(GstPad *pad, GstPadProbeInfo *, gpointer user_data)
+{
+  auto *flow = static_cast<Flow *>(user_data);
+  flow->buffers++;
+  GstCaps *caps = gst_pad_get_current_caps(pad);
+  if (caps) {
+    gint w = 0;
+    gst_structure_get_int(gst_caps_get_structure(caps, 0), "width", &w);
+    flow->width = w;
+    gst_caps_unref(caps);
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+/* Links @track of @ms to a new "queue ! fakesink" in @pipeline (the clone's
+ * consumer after a queue, as after a tee); the fakesink's sink pad counts. */
+static void consume(GstElement *pipeline, GstPad *track, Flow *flow, const char *filter = nullptr)
+{
+  std::string desc = filter ? std::string("capsfilter caps=") + filter + " ! " : "";
+  desc += "queue ! fakesink async=false";
+  GstElement *bin = gst_parse_bin_from_description(desc.c_str(), TRUE, nullptr);
+  fail_unless(bin != nullptr);
+  gst_bin_add(GST_BIN(pipeline), bin);
+  GstPad *sink = gst_element_get_static_pad(bin, "sink");
+  fail_unless_equals_int(gst_pad_link(track, sink), GST_PAD_LINK_OK);
+  gst_object_unref(sink);
+  gst_pad_add_probe(track, GST_PAD_PROBE_TYPE_BUFFER, count_buffers, flow, nullptr);
+  gst_element_sync_state_with_parent(bin);
+}
+
+/* The source negotiates caps that the original's and the clone's consumers
+ * both accept (a tee's rule): here the clone's consumer asks for 64x48. */
+GST_START_TEST(test_clone_caps_both_consumers)
+{
+  GstElement *pipeline = gst_parse_launch(
+      "videotestsrc is-live=true ! video/x-raw,format=I420,framerate=30/1 ! ms.video_sink_0 "
+      "mediastreambin name=ms ms.video_0 ! queue ! fakesink async=false",
+      nullptr);
+  fail_unless(pipeline != nullptr);
+  GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
+  GstPad *orig = track_pad(ms, "video_0");
+  GstPad *clone = clone_track(ms, orig);
+  Flow flow, orig_flow;
+  consume(pipeline, clone, &flow, "video/x-raw,width=64,height=48");
+  gst_pad_add_probe(orig, GST_PAD_PROBE_TYPE_BUFFER, count_buffers, &orig_flow, nullptr);
+  fail_unless(gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+  fail_unless(wc_wait_until([&] { return flow.buffers > 3 && orig_flow.buffers > 3; }, 20000),
+              "no data on both tracks");
+  fail_unless_equals_int(flow.width.load(), 64);
+  fail_unless_equals_int(orig_flow.width.load(), 64);
+  fail_unless(wc_pop_error(GST_ELEMENT_BUS(pipeline), 0) == nullptr);
+  wc_set_state_sync(pipeline, GST_STATE_NULL);
+  gst_object_unref(clone);
+  gst_object_unref(orig);
+  gst_object_unref(ms);
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
+/* Clones made in NULL, READY and PLAYING (from this application thread) all
+ * carry data in each run of NULL -> PLAYING -> READY -> PLAYING -> NULL
+ * cycles, and the original too. */
+GST_START_TEST(test_clone_state_cycles)
+{
+  GstElement *pipeline = gst_parse_launch(
+      "videotestsrc is-live=true ! video/x-raw,width=32,height=24,framerate=60/1 ! "
+      "ms.video_sink_0 mediastreambin name=ms ms.video_0 ! queue ! fakesink async=false",
+      nullptr);
+  fail_unless(pipeline != nullptr);
+  GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
+  GstPad *orig = track_pad(ms, "video_0");
+  Flow flows[4];
+  gst_pad_add_probe(orig, GST_PAD_PROBE_TYPE_BUFFER, count_buffers, &flows[0], nullptr);
+  std::vector<GstPad *> clones;
+
+  clones.push_back(clone_track(ms, orig)); /* NULL */
+  consume(pipeline, clones.back(), &flows[1]);
+  wc_set_state_sync(pipeline, GST_STATE_READY);
+  clones.push_back(clone_track(ms, orig)); /* READY */
+  consume(pipeline, clones.back(), &flows[2]);
+  wc_set_state_sync(pipeline, GST_STATE_PLAYING);
+  fail_unless(wc_wait_until([&] { return flows[0].buffers > 3; }, 20000));
+  clones.push_back(clone_track(ms, orig)); /* PLAYING */
+  consume(pipeline, clones.back(), &flows[3]);
+
+  const GstState cycle[] = {GST_STATE_READY,   GST_STATE_PLAYING, GST_STATE_NULL,
+                            GST_STATE_PLAYING, GST_STATE_PAUSED,  GST_STATE_PLAYING};
+  for (GstState state : cycle) {
+    if (state == GST_STATE_PLAYING) {
+      guint64 before[4];
+      for (int i = 0; i < 4; i++)
+        before[i] = flows[i].buffers;
+      wc_set_state_sync(pipeline, state);
+      for (int i = 0; i < 4; i++)
+        fail_unless(wc_wait_until([&] { return flows[i].buffers > before[i] + 3; }, 20000),
+                    "no data on track %d after going to PLAYING", i);
+      for (GstPad *clone : clones)
+        expect_string(clone, "ready-state", "live");
+    } else {
+      wc_set_state_sync(pipeline, state);
+    }
+  }
+  GstMessage *error = wc_pop_error(GST_ELEMENT_BUS(pipeline), 0);
+  fail_unless(error == nullptr, "%s", error ? wc_error_text(error).c_str() : "");
+  wc_set_state_sync(pipeline, GST_STATE_NULL);
+  for (GstPad *clone : clones)
+    gst_object_unref(clone);
+  gst_object_unref(orig);
+  gst_object_unref(ms);
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
+/* Clones made from another thread while the pipeline plays, and from the
+ * streaming thread itself (a probe on the source's data): no deadlock, each
+ * gets data, all distinct ids; EOS then reaches every track. */
+struct CloneFromStream {
+  GstElement *ms;
+  std::atomic<GstPad *> made{nullptr};
+};
+
+static GstPadProbeReturn clone_in_probe(GstPad *pad, GstPadProbeInfo *, gpointer user_data)
+{
+  auto *c = static_cast<CloneFromStream *>(user_data);
+  GstPad *orig = gst_element_get_static_pad(c->ms, "video_0");
+  c->made = clone_track(c->ms, orig);
+  gst_object_unref(orig);
+  return GST_PAD_PROBE_REMOVE;
+}
+
+GST_START_TEST(test_clone_threads_and_eos)
+{
+  GstElement *pipeline = gst_parse_launch(
+      "videotestsrc is-live=true num-buffers=90 ! video/x-raw,width=32,height=24,framerate=30/1 "
+      "! ms.video_sink_0 mediastreambin name=ms ms.video_0 ! queue ! fakesink async=false",
+      nullptr);
+  fail_unless(pipeline != nullptr);
+  GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
+  GstPad *orig = track_pad(ms, "video_0");
+  GstPad *sink = track_pad(ms, "video_sink_0");
+  CloneFromStream from_stream{ms};
+  gst_pad_add_probe(sink, GST_PAD_PROBE_TYPE_BUFFER, clone_in_probe, &from_stream, nullptr);
+  std::vector<GstPad *> made(4, nullptr);
+  fail_unless(gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+  std::thread cloner([&] {
+    for (auto &pad : made)
+      pad = clone_track(ms, orig);
+  });
+  cloner.join();
+  fail_unless(wc_wait_until([&] { return from_stream.made.load() != nullptr; }, 20000));
+  made.push_back(from_stream.made.load());
+  std::set<std::string> ids{wc_get_string(orig, "track-id")};
+  for (GstPad *pad : made) {
+    fail_unless(pad != nullptr);
+    ids.insert(wc_get_string(pad, "track-id"));
+  }
+  fail_unless_equals_int(ids.size(), made.size() + 1);
+  /* Unlinked clones drop their data; link one now, it gets data. */
+  Flow flow;
+  consume(pipeline, made[0], &flow);
+  fail_unless(wc_wait_until([&] { return flow.buffers > 2; }, 20000));
+  /* The source's end (num-buffers) ends every track: the pipeline's EOS. */
+  PadCounter ended;
+  g_signal_connect(ms, "track-ended", G_CALLBACK(on_track_signal), &ended);
+  GstMessage *msg =
+      gst_bus_timed_pop_filtered(GST_ELEMENT_BUS(pipeline), 60 * GST_SECOND,
+                                 static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  fail_unless(msg && GST_MESSAGE_TYPE(msg) == GST_MESSAGE_EOS, "no EOS: %s",
+              msg ? wc_error_text(msg).c_str() : "timeout");
+  gst_message_unref(msg);
+  for (GstPad *pad : made)
+    expect_string(pad, "ready-state", "ended");
+  fail_unless_equals_int(ended.count.load(), (int)made.size() + 1);
+  fail_if(wc_get_bool(ms, "active"));
+  wc_set_state_sync(pipeline, GST_STATE_NULL);
+  for (GstPad *pad : made)
+    gst_object_unref(pad);
+  gst_object_unref(sink);
+  gst_object_unref(orig);
+  gst_object_unref(ms);
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
+static Suite *clone_suite()
+{
+  Suite *s = suite_create("mediastream_clone");
+  TCase *tc = wc_add_case(s, "MS-9 clone-track", 120);
+  tcase_add_test(tc, test_clone_is_new_track);
+  tcase_add_test(tc, test_clone_refuses_foreign_pads);
+  tcase_add_test(tc, test_clone_carries_source);
+  tcase_add_test(tc, test_clone_while_streaming);
+  tc = wc_add_case(s, "MS-6 MS-8 independence", 120);
+  tcase_add_test(tc, test_clone_enabled_independent);
+  tcase_add_test(tc, test_clone_of_disabled_track);
+  tcase_add_test(tc, test_clone_stop_independent);
+  tcase_add_test(tc, test_clone_of_stopped_track);
+  tc = wc_add_case(s, "MS-7 MS-8 source", 120);
+  tcase_add_test(tc, test_clone_muted_mirrored);
+  tcase_add_test(tc, test_clone_eos_reaches_both);
+  tcase_add_test(tc, test_clone_follows_flush);
+  tcase_add_test(tc, test_clone_release_ends_both);
+  tc = wc_add_case(s, "pipelines", 180);
+  tcase_add_test(tc, test_clone_caps_both_consumers);
+  tcase_add_test(tc, test_clone_state_cycles);
+  tcase_add_test(tc, test_clone_threads_and_eos);
+  return s;
+}
+
+GST_CHECK_MAIN(clone);
