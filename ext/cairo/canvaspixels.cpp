@@ -39,31 +39,31 @@ inline U32x8 load8(const guint32 *p)
   return v;
 }
 
-inline guint32 translucent_bits(guint32 pixel)
-{
-  /* (a + 1) & 0xfe is zero only for a == 0 and a == 255. */
-  return ((pixel >> 24) + 1) & 0xfe;
-}
+/* Adding 1 to the alpha byte alone (no carry from the colour bytes, the
+ * carry out of the word is dropped) leaves 0 in bits 25..31 exactly for
+ * alpha 0 and 255. As (x | y) & m == (x & m) | (y & m), the sums of a row are
+ * ORed together and masked once at the end: two vector operations per eight
+ * pixels, so the scan runs at the speed memory delivers the pixels. */
+constexpr guint32 ALPHA_ONE = 0x01000000u, TRANSLUCENT_MASK = 0xfe000000u;
 
-/* Whether a row holds a translucent pixel: one pass, branch-free, as the scan
- * is bound by memory bandwidth, not by these few operations. */
+/* Whether a row holds a translucent pixel: one pass, branch-free. */
 CANVAS_PIXELS_CLONES bool row_is_translucent(const guint32 *px, gint width)
 {
   U32x8 t0 = {}, t1 = {}, t2 = {}, t3 = {};
   gint x = 0;
   for (; x + 4 * LANES <= width; x += 4 * LANES) {
-    t0 |= ((load8(px + x) >> 24) + 1) & 0xfe;
-    t1 |= ((load8(px + x + LANES) >> 24) + 1) & 0xfe;
-    t2 |= ((load8(px + x + 2 * LANES) >> 24) + 1) & 0xfe;
-    t3 |= ((load8(px + x + 3 * LANES) >> 24) + 1) & 0xfe;
+    t0 |= load8(px + x) + ALPHA_ONE;
+    t1 |= load8(px + x + LANES) + ALPHA_ONE;
+    t2 |= load8(px + x + 2 * LANES) + ALPHA_ONE;
+    t3 |= load8(px + x + 3 * LANES) + ALPHA_ONE;
   }
   t0 |= t1 | t2 | t3;
   guint32 t = 0;
   for (gint i = 0; i < LANES; i++)
     t |= t0[i];
   for (; x < width; x++)
-    t |= translucent_bits(px[x]);
-  return t != 0;
+    t |= px[x] + ALPHA_ONE;
+  return (t & TRANSLUCENT_MASK) != 0;
 }
 
 /* Straight-alpha colour of premultiplied @c at alpha @a in 1..254. */
@@ -103,15 +103,16 @@ CANVAS_PIXELS_CLONES void unpremultiply_row(const guint32 *in, guint32 *out, gin
     out[x] = unpremultiply_pixel_reference(in[x]);
 }
 
-/* Copies a row, returning whether it holds a translucent pixel. */
+/* Copies a row, returning whether it holds a translucent pixel (the test of
+ * row_is_translucent()). */
 CANVAS_PIXELS_CLONES bool copy_row_checked(const guint32 *in, guint32 *out, gint width)
 {
   U32x8 t0 = {}, t1 = {};
   gint x = 0;
   for (; x + 2 * LANES <= width; x += 2 * LANES) {
     U32x8 a = load8(in + x), b = load8(in + x + LANES);
-    t0 |= ((a >> 24) + 1) & 0xfe;
-    t1 |= ((b >> 24) + 1) & 0xfe;
+    t0 |= a + ALPHA_ONE;
+    t1 |= b + ALPHA_ONE;
     memcpy(out + x, &a, sizeof(a));
     memcpy(out + x + LANES, &b, sizeof(b));
   }
@@ -120,10 +121,10 @@ CANVAS_PIXELS_CLONES bool copy_row_checked(const guint32 *in, guint32 *out, gint
   for (gint i = 0; i < LANES; i++)
     t |= t0[i];
   for (; x < width; x++) {
-    t |= translucent_bits(in[x]);
+    t |= in[x] + ALPHA_ONE;
     out[x] = in[x];
   }
-  return t != 0;
+  return (t & TRANSLUCENT_MASK) != 0;
 }
 
 } // namespace

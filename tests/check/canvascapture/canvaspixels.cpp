@@ -175,6 +175,41 @@ GST_START_TEST(test_scan_matches_reference)
 }
 GST_END_TEST;
 
+/* Every alpha value at every position of the vector loops (4 x 8 pixels a
+ * step in the scan, 2 x 8 in the copy) and of the scalar tail, over colour
+ * bytes of all ones (a carry out of the colour bytes would change alpha):
+ * the scan, the one-pass copy and their references agree, row by row. */
+GST_START_TEST(test_scan_every_alpha_every_lane)
+{
+  for (gint width : {37, 67}) {
+    const gint stride = width * 4 + 12, height = 3;
+    std::vector<guint8> img((gsize)stride * height);
+    for (gint y = 0; y < height; y++)
+      for (gint x = 0; x < stride / 4; x++)
+        set_pixel(img, stride, x, y, 0xffffffffu);
+    std::vector<guint8> out(img.size()), ref(img.size());
+    for (guint32 a = 0; a < 256; a++) {
+      const bool translucent = a != 0 && a != 255;
+      for (gint x = 0; x < width; x++) {
+        std::vector<guint8> one = img;
+        set_pixel(one, stride, x, 1, (a << 24) | 0x00ffffffu);
+        const gint want = translucent ? 1 : height;
+        fail_unless_equals_int(
+            cp::first_translucent_row_reference(one.data(), stride, width, height), want);
+        fail_unless(cp::first_translucent_row(one.data(), stride, width, height) == want,
+                    "alpha %u at x %d of width %d", a, x, width);
+        cp::copy_rows_straight_alpha(one.data(), out.data(), stride, width, height);
+        cp::unpremultiply_rows_reference(one.data(), ref.data(), stride, width, 0, height);
+        for (gint y = 0; y < height; y++)
+          fail_unless(memcmp(out.data() + (gsize)y * stride, ref.data() + (gsize)y * stride,
+                             (gsize)width * 4) == 0,
+                      "copy: alpha %u at x %d of width %d, row %d", a, x, width, y);
+      }
+    }
+  }
+}
+GST_END_TEST;
+
 /* The one-pass copy gives what the unpremultiply gives, row by row, whether
  * the rows are opaque, translucent or mixed; the padding is left alone. */
 GST_START_TEST(test_copy_rows_straight_alpha)
@@ -514,6 +549,7 @@ Suite *canvaspixels_suite()
   tcase_add_test(tc, test_unpremultiply_every_pair);
   tcase_add_test(tc, test_unpremultiply_random_images);
   tcase_add_test(tc, test_scan_matches_reference);
+  tcase_add_test(tc, test_scan_every_alpha_every_lane);
   tcase_add_test(tc, test_copy_rows_straight_alpha);
   tcase_add_test(tc, test_hold_tracker);
   tcase_add_test(tc, test_buffer_is_exclusive);
