@@ -414,11 +414,10 @@ GST_START_TEST(test_disabled_black_every_format)
       else if (!GST_VIDEO_FORMAT_INFO_IS_RGB(finfo))
         info.colorimetry.range = GST_VIDEO_COLOR_RANGE_16_235;
       GstCaps *caps = gst_video_info_to_caps(&info);
-      gchar *caps_str = gst_caps_to_string(caps);
+      g_autofree gchar *caps_str = gst_caps_to_string(caps);
       gst_caps_unref(caps);
       GstVideoInfo got;
       GstBuffer *out = disabled_video_frame(caps_str, &got);
-      g_free(caps_str);
 
       GstVideoFrame frame;
       fail_unless(gst_video_frame_map(&frame, &got, out, GST_MAP_READ));
@@ -580,7 +579,7 @@ GST_START_TEST(test_disabled_silence_every_format)
     GstAudioInfo info;
     gst_audio_info_set_format(&info, formats[i], 44100, 1, nullptr);
     GstCaps *caps = gst_audio_info_to_caps(&info);
-    gchar *caps_str = gst_caps_to_string(caps);
+    g_autofree gchar *caps_str = gst_caps_to_string(caps);
     gst_caps_unref(caps);
     GstElement *ms = make_bin();
     GstHarness *h = audio_harness(ms, 0, caps_str);
@@ -600,7 +599,6 @@ GST_START_TEST(test_disabled_silence_every_format)
     gst_object_unref(track);
     gst_harness_teardown(h);
     gst_object_unref(ms);
-    g_free(caps_str);
   }
 }
 GST_END_TEST;
@@ -1256,10 +1254,9 @@ static gpointer request_release_loop(gpointer data)
     guint index = 0;
     const gchar *name = GST_PAD_NAME(sink);
     fail_unless(sscanf(strrchr(name, '_') + 1, "%u", &index) == 1);
-    gchar *track_name = g_strdup_printf(i % 2 ? "audio_%u" : "video_%u", index);
+    g_autofree gchar *track_name = g_strdup_printf(i % 2 ? "audio_%u" : "video_%u", index);
     GstPad *track = gst_element_get_static_pad(ms, track_name);
     fail_unless(track != nullptr, "%s", track_name);
-    g_free(track_name);
     gst_object_unref(track);
     gst_element_release_request_pad(ms, sink);
     gst_object_unref(sink);
@@ -1309,9 +1306,8 @@ GST_START_TEST(test_msid_through_encoders)
   GstIterator *it = gst_element_iterate_sink_pads(w);
   GValue v = G_VALUE_INIT;
   while (gst_iterator_next(it, &v) == GST_ITERATOR_OK) {
-    gchar *msid = pad_msid(GST_PAD(g_value_get_object(&v)));
+    g_autofree gchar *msid = pad_msid(GST_PAD(g_value_get_object(&v)));
     fail_unless_equals_string(msid, "stream-X");
-    g_free(msid);
     g_value_reset(&v);
     n++;
   }
@@ -1323,9 +1319,8 @@ GST_START_TEST(test_msid_through_encoders)
   GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
   g_object_set(ms, "id", "stream-Y", NULL);
   GstPad *wpad = gst_element_get_static_pad(w, "sink_0");
-  gchar *msid = pad_msid(wpad);
+  g_autofree gchar *msid = pad_msid(wpad);
   fail_unless_equals_string(msid, "stream-Y");
-  g_free(msid);
   gst_object_unref(wpad);
   gst_object_unref(ms);
   gst_object_unref(w);
@@ -1447,12 +1442,11 @@ GST_START_TEST(test_add_remove_while_playing)
 
     GstPad *mssink = gst_element_request_pad_simple(ms, audio ? "audio_sink_%u" : "video_sink_%u");
     fail_unless(mssink != nullptr);
-    gchar *track_name = g_strdup(GST_PAD_NAME(mssink));
+    g_autofree gchar *track_name = g_strdup(GST_PAD_NAME(mssink));
     /* "video_sink_N" -> "video_N" */
     gchar *p = strstr(track_name, "_sink");
     memmove(p, p + 5, strlen(p + 5) + 1);
     GstPad *track = track_pad(ms, track_name);
-    g_free(track_name);
     GstPad *srcpad = gst_element_get_static_pad(src, "src");
     GstPad *sinkpad = gst_element_get_static_pad(sink, "sink");
     fail_unless_equals_int(gst_pad_link(srcpad, mssink), GST_PAD_LINK_OK);
@@ -1611,9 +1605,8 @@ static void assert_webrtcbin_msid(GstElement *pipeline, const gchar *name, const
   GstIterator *it = gst_element_iterate_sink_pads(w);
   GValue v = G_VALUE_INIT;
   while (gst_iterator_next(it, &v) == GST_ITERATOR_OK) {
-    gchar *msid = pad_msid(GST_PAD(g_value_get_object(&v)));
+    g_autofree gchar *msid = pad_msid(GST_PAD(g_value_get_object(&v)));
     fail_unless_equals_string(msid, expected);
-    g_free(msid);
     g_value_reset(&v);
     n++;
   }
@@ -1852,8 +1845,9 @@ static void link_new_source_pad(GstElement *, GstPad *pad, GstElement *pipeline)
   GstPad *sink = gst_element_request_pad_simple(ms, video ? "video_sink_%u" : "audio_sink_%u");
   if (sink) {
     gst_pad_link(pad, sink);
-    gchar *name = g_strdup(GST_PAD_NAME(sink));
-    gchar *src_name = g_strdup_printf("%s_%s", video ? "video" : "audio", strrchr(name, '_') + 1);
+    g_autofree gchar *name = g_strdup(GST_PAD_NAME(sink));
+    g_autofree gchar *src_name =
+        g_strdup_printf("%s_%s", video ? "video" : "audio", strrchr(name, '_') + 1);
     GstPad *track = gst_element_get_static_pad(ms, src_name);
     GstElement *fakesink = gst_element_factory_make("fakesink", nullptr);
     g_object_set(fakesink, "sync", FALSE, "async", FALSE, NULL);
@@ -1865,8 +1859,6 @@ static void link_new_source_pad(GstElement *, GstPad *pad, GstElement *pipeline)
     gst_object_unref(fsink);
     if (track)
       gst_object_unref(track);
-    g_free(src_name);
-    g_free(name);
     gst_object_unref(sink);
   }
   gst_object_unref(ms);
