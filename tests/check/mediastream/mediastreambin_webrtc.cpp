@@ -270,9 +270,8 @@ static GstWebRTCSessionDescription *annotated(GstElement *ms, GstElement *webrtc
   GstSDPMessage *sdp = nullptr;
   g_signal_emit_by_name(ms, "annotate-sdp", desc->sdp, webrtc, &sdp);
   fail_unless(sdp != nullptr, "annotate-sdp returned a message");
-  gchar *text = gst_sdp_message_as_text(sdp);
+  g_autofree gchar *text = gst_sdp_message_as_text(sdp);
   GST_INFO("annotated %s:\n%s", desc->type == GST_WEBRTC_SDP_TYPE_OFFER ? "offer" : "answer", text);
-  g_free(text);
   return gst_webrtc_session_description_new(desc->type, sdp);
 }
 
@@ -405,10 +404,9 @@ GST_START_TEST(test_annotate_offer)
   check_remote_ids(pipeline, recv, "offer");
 
   /* webrtcbin's own offer kept its transceiver names. */
-  gchar *text = gst_sdp_message_as_text(offer->sdp);
+  g_autofree gchar *text = gst_sdp_message_as_text(offer->sdp);
   fail_unless(strstr(text, " webrtctransceiver") != nullptr && !strstr(text, "a=msid:"), "%s",
               text);
-  g_free(text);
 
   gst_element_set_state(pipeline, GST_STATE_NULL);
   gst_webrtc_session_description_free(offer);
@@ -631,9 +629,8 @@ static void on_demux_pad(GstElement *, GstPad *pad, gpointer user_data)
 static std::vector<std::string> webm_streams(const gchar *path)
 {
   std::vector<std::string> names;
-  gchar *desc = g_strdup_printf("filesrc location=\"%s\" ! matroskademux name=d", path);
+  g_autofree gchar *desc = g_strdup_printf("filesrc location=\"%s\" ! matroskademux name=d", path);
   GstElement *pipeline = gst_parse_launch(desc, nullptr);
-  g_free(desc);
   GstElement *demux = gst_bin_get_by_name(GST_BIN(pipeline), "d");
   g_signal_connect(demux, "pad-added", G_CALLBACK(on_demux_pad), &names);
   gst_object_unref(demux);
@@ -653,9 +650,9 @@ GST_START_TEST(test_record_and_send)
 {
   WC_REQUIRE_ELEMENTS("canvascapturesrc", "webrtcbin", "vp8enc", "rtpvp8pay", "opusenc",
                       "rtpopuspay", "webmmux", "matroskademux", "wavenc");
-  gchar *dir = g_dir_make_tmp("mediastream-XXXXXX", nullptr);
-  gchar *wav = g_build_filename(dir, "tone.wav", NULL);
-  gchar *webm = g_build_filename(dir, "stream.webm", NULL);
+  g_autofree gchar *dir = g_dir_make_tmp("mediastream-XXXXXX", nullptr);
+  g_autofree gchar *wav = g_build_filename(dir, "tone.wav", NULL);
+  g_autofree gchar *webm = g_build_filename(dir, "stream.webm", NULL);
 
   /* A 3 s media file for the media element. It ends before the 4 s canvas:
    * with max-bundle both tracks share one transport, and the first EOS to
@@ -734,14 +731,12 @@ GST_START_TEST(test_record_and_send)
   while (g_get_monotonic_time() < end && error.empty()) {
     error = pop_error(bus, 50);
     if (!offered) {
-      gchar *m0 = send_pad_msid(p.send, "sink_0");
-      gchar *m1 = send_pad_msid(p.send, "sink_1");
+      g_autofree gchar *m0 = send_pad_msid(p.send, "sink_0");
+      g_autofree gchar *m1 = send_pad_msid(p.send, "sink_1");
       if (g_strcmp0(m0, "recorded-stream") == 0 && g_strcmp0(m1, "recorded-stream") == 0) {
         offered = true;
         on_negotiation_needed(p.send, &p);
       }
-      g_free(m0);
-      g_free(m1);
     }
     g_mutex_lock(&p.lock);
     bool done = p.file_done && p.kinds.size() >= 2;
@@ -796,9 +791,6 @@ GST_START_TEST(test_record_and_send)
   g_unlink(wav);
   g_unlink(webm);
   g_rmdir(dir);
-  g_free(wav);
-  g_free(webm);
-  g_free(dir);
 }
 GST_END_TEST;
 #endif
@@ -846,9 +838,8 @@ static bool in_empty_netns()
     const gchar *colon = strchr(*l, ':');
     if (!colon)
       continue; /* the two header lines */
-    gchar *name = g_strstrip(g_strndup(*l, colon - *l));
+    g_autofree gchar *name = g_strstrip(g_strndup(*l, colon - *l));
     only_lo &= g_str_equal(name, "lo");
-    g_free(name);
   }
   g_strfreev(lines);
   g_free(contents);
