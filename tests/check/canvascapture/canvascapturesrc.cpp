@@ -1283,9 +1283,9 @@ GST_END_TEST;
 
 GST_START_TEST(test_location_png)
 {
-  gchar *dir = g_dir_make_tmp("canvascapture-XXXXXX", nullptr);
+  g_autofree gchar *dir = g_dir_make_tmp("canvascapture-XXXXXX", nullptr);
   fail_unless(dir != nullptr);
-  gchar *path = g_build_filename(dir, "initial.png", nullptr);
+  g_autofree gchar *path = g_build_filename(dir, "initial.png", nullptr);
   cairo_surface_t *img = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 20, 10);
   cairo_t *cr = cairo_create(img);
   cairo_set_source_rgb(cr, 0, 1, 0);
@@ -1309,15 +1309,13 @@ GST_START_TEST(test_location_png)
 
   g_unlink(path);
   g_rmdir(dir);
-  g_free(path);
-  g_free(dir);
 }
 GST_END_TEST;
 
 GST_START_TEST(test_location_missing)
 {
-  gchar *dir = g_dir_make_tmp("canvascapture-XXXXXX", nullptr);
-  gchar *path = g_build_filename(dir, "does-not-exist.png", nullptr);
+  g_autofree gchar *dir = g_dir_make_tmp("canvascapture-XXXXXX", nullptr);
+  g_autofree gchar *path = g_build_filename(dir, "does-not-exist.png", nullptr);
   GstElement *el = gst_element_factory_make("canvascapturesrc", nullptr);
   GstBus *bus = gst_bus_new();
   gst_element_set_bus(el, bus);
@@ -1343,8 +1341,6 @@ GST_START_TEST(test_location_missing)
   gst_object_unref(bus);
   gst_object_unref(el);
   g_rmdir(dir);
-  g_free(path);
-  g_free(dir);
 }
 GST_END_TEST;
 
@@ -1706,10 +1702,9 @@ struct OfflinePipeline {
 
   explicit OfflinePipeline(int rate_) : rate(rate_)
   {
-    gchar *desc = g_strdup_printf(
+    g_autofree gchar *desc = g_strdup_printf(
         "canvascapturesrc name=c is-live=false frame-rate=%d ! fakesink sync=false", rate);
     pipeline = gst_parse_launch(desc, nullptr);
-    g_free(desc);
     fail_unless(pipeline != nullptr);
     canvas = gst_bin_get_by_name(GST_BIN(pipeline), "c");
     GstPad *src = gst_element_get_static_pad(canvas, "src");
