@@ -379,43 +379,61 @@ static void wait_flag(gint *flag, const gchar *what)
   fail_unless(g_atomic_int_get(flag), "%s within 30 s", what);
 }
 
+/* two_streams_pipeline() playing once every sink pad of the sender has caps,
+ * with its two webrtcbins and the stream named @annotating; stopped and freed
+ * at the end of the scope. */
+struct TwoStreams {
+  gint negotiation_needed = 0;
+  GstElement *pipeline = two_streams_pipeline(&negotiation_needed);
+  GstElement *send = gst_bin_get_by_name(GST_BIN(pipeline), "send");
+  GstElement *recv = gst_bin_get_by_name(GST_BIN(pipeline), "recv");
+  GstElement *annotating;
+
+  explicit TwoStreams(const gchar *annotating_name)
+      : annotating(gst_bin_get_by_name(GST_BIN(pipeline), annotating_name))
+  {
+    fail_if(gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE);
+    wait_flag(&negotiation_needed, "on-negotiation-needed (every sink pad has caps)");
+  }
+  ~TwoStreams()
+  {
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+    gst_object_unref(annotating);
+    gst_object_unref(send);
+    gst_object_unref(recv);
+    gst_object_unref(pipeline);
+  }
+  TwoStreams(const TwoStreams &) = delete;
+  TwoStreams &operator=(const TwoStreams &) = delete;
+};
+
 /* The sender offers: webrtcbin's own offer is set unchanged, the peer gets
  * the annotated copy and sees every stream id and track id. */
 GST_START_TEST(test_annotate_offer)
 {
   REQUIRE_WEBRTC_ELEMENTS();
-  gint negotiation_needed = 0;
-  GstElement *pipeline = two_streams_pipeline(&negotiation_needed);
-  GstElement *send = gst_bin_get_by_name(GST_BIN(pipeline), "send");
-  GstElement *recv = gst_bin_get_by_name(GST_BIN(pipeline), "recv");
-  GstElement *one = gst_bin_get_by_name(GST_BIN(pipeline), "one");
-  fail_if(gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE);
-  wait_flag(&negotiation_needed, "on-negotiation-needed (every sink pad has caps)");
+  TwoStreams t("one");
+  GstElement *send = t.send, *recv = t.recv;
 
   GstWebRTCSessionDescription *offer = make_description(send, "create-offer", "offer");
   fail_unless(offer != nullptr);
   fail_unless(apply_description(send, "set-local-description", offer));
-  GstWebRTCSessionDescription *sent = annotated(one, send, offer);
+  GstWebRTCSessionDescription *sent = annotated(t.annotating, send, offer);
   fail_unless(apply_description(recv, "set-remote-description", sent));
   GstWebRTCSessionDescription *answer = make_description(recv, "create-answer", "answer");
   fail_unless(answer != nullptr);
   fail_unless(apply_description(recv, "set-local-description", answer));
   fail_unless(apply_description(send, "set-remote-description", answer));
-  check_remote_ids(pipeline, recv, "offer");
+  check_remote_ids(t.pipeline, recv, "offer");
 
   /* webrtcbin's own offer kept its transceiver names. */
   g_autofree gchar *text = gst_sdp_message_as_text(offer->sdp);
   fail_unless(strstr(text, " webrtctransceiver") != nullptr && !strstr(text, "a=msid:"), "%s",
               text);
 
-  gst_element_set_state(pipeline, GST_STATE_NULL);
   gst_webrtc_session_description_free(offer);
   gst_webrtc_session_description_free(sent);
   gst_webrtc_session_description_free(answer);
-  gst_object_unref(one);
-  gst_object_unref(send);
-  gst_object_unref(recv);
-  gst_object_unref(pipeline);
 }
 GST_END_TEST;
 
@@ -424,13 +442,8 @@ GST_END_TEST;
 GST_START_TEST(test_annotate_answer)
 {
   REQUIRE_WEBRTC_ELEMENTS();
-  gint negotiation_needed = 0;
-  GstElement *pipeline = two_streams_pipeline(&negotiation_needed);
-  GstElement *send = gst_bin_get_by_name(GST_BIN(pipeline), "send");
-  GstElement *recv = gst_bin_get_by_name(GST_BIN(pipeline), "recv");
-  GstElement *two = gst_bin_get_by_name(GST_BIN(pipeline), "two");
-  fail_if(gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE);
-  wait_flag(&negotiation_needed, "on-negotiation-needed (every sink pad has caps)");
+  TwoStreams t("two");
+  GstElement *send = t.send, *recv = t.recv;
 
   const gchar *offered[] = {
       "application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000",
@@ -453,18 +466,13 @@ GST_START_TEST(test_annotate_answer)
   GstWebRTCSessionDescription *answer = make_description(send, "create-answer", "answer");
   fail_unless(answer != nullptr);
   fail_unless(apply_description(send, "set-local-description", answer));
-  GstWebRTCSessionDescription *sent = annotated(two, send, answer);
+  GstWebRTCSessionDescription *sent = annotated(t.annotating, send, answer);
   fail_unless(apply_description(recv, "set-remote-description", sent));
-  check_remote_ids(pipeline, recv, "answer");
+  check_remote_ids(t.pipeline, recv, "answer");
 
-  gst_element_set_state(pipeline, GST_STATE_NULL);
   gst_webrtc_session_description_free(offer);
   gst_webrtc_session_description_free(sent);
   gst_webrtc_session_description_free(answer);
-  gst_object_unref(two);
-  gst_object_unref(send);
-  gst_object_unref(recv);
-  gst_object_unref(pipeline);
 }
 GST_END_TEST;
 
