@@ -197,6 +197,9 @@ struct Resource {
   GstClockTime iteration_media_end = GST_CLOCK_TIME_NONE;
   std::string first_warning;   /* for an empty medium */
   gdouble pending_start = 0.0; /* applied at the first preroll */
+  /* the Prerolled command found decoded media: tracks may be exposed (an
+   * Expose command queued before it must not expose an empty medium's) */
+  bool media_found = false;
 
   ~Resource() { gst_clear_object(&pipeline); }
 };
@@ -208,8 +211,9 @@ public:
   explicit Run(MediaElement *me) : me(me), owner(me->owner_) {}
   ~Run()
   {
-    /* stop() tore the resource down and ended the tracks; a run dropped
-     * any other way (never started) has neither */
+    /* stop() tore the resource down, ended the tracks and joined the
+     * thread or left it to reap_finished_runs(), which joins or detaches
+     * it: only a guard, never taken */
     if (thread.joinable())
       thread.detach();
   }
@@ -252,6 +256,8 @@ public:
   void control_loop();
   void end_tracks(bool drop_queued, bool force, bool only_deselected = false);
   void teardown();
+  std::unique_ptr<Resource> detach_resource(bool *prerolled);
+  static void shut_down(std::unique_ptr<Resource> res, bool prerolled);
 
   bool paused_locked() { return me->paused_ || ended_paused; }
   gdouble rate_locked() { return me->rate_; }
@@ -419,7 +425,9 @@ void Run::expose_tracks()
       t->is_video = b->is_video;
       t->index = b->is_video ? next_video_index++ : next_audio_index++;
       t->group_id = group;
-      track_set_caps(t.get(), b->caps); /* not started: no CAPS event yet */
+      /* not started: no CAPS event yet; the caps of the last sample are
+       * fixed, the stream's may not be (nothing decoded yet) */
+      track_set_caps(t.get(), b->last_caps ? b->last_caps : b->caps);
       t->pad = owner->new_track_pad(t->is_video, t->index);
       gst_pad_set_element_private(t->pad, t.get());
       gst_pad_set_query_function(t->pad, GST_DEBUG_FUNCPTR(track_pad_query));
@@ -506,8 +514,8 @@ void Run::end_tracks(bool drop_queued, bool force, bool only_deselected)
     }
     gst_pad_set_active(t->pad, FALSE);
     gst_pad_stop_task(t->pad); /* joins it */
-    /* a pad-added handler may have stopped the element before this pad
-     * was added */
+    /* the application may keep the pad: it no longer reaches the track */
+    gst_pad_set_element_private(t->pad, nullptr);
     owner->remove_track_pad(t->pad);
   }
   ending.clear(); /* freed here, unless expose_tracks() still holds one */
@@ -713,6 +721,31 @@ static void on_source_setup(GstElement *uridecodebin, GstElement *source, gpoint
                       source_probe, user_data, nullptr);
     gst_object_unref(pad);
   }
+}
+
+/* Ogg from a stream source (HTTP): in push mode oggdemux 1.22 finds the
+ * duration with a flushing seek near the end and back; a small file is read
+ * again from its start, its headers are sent again, and the seek back can
+ * flush a decoder while it negotiates them: theoradec then fails for good
+ * ("Could not decode stream"). With uridecodebin's download buffering (only
+ * used when the size is known) oggdemux pulls from the downloaded data and
+ * seeks on its own. Runs before uridecodebin's own have-type handler, which
+ * reads "download" (docs/plugins/mediacapturesrc.md, Limitations). */
+static void on_stream_type_found(GstElement *typefind, guint probability, GstCaps *caps,
+                                 gpointer user_data)
+{
+  if (caps && gst_caps_get_size(caps) > 0 &&
+      g_str_has_suffix(gst_structure_get_name(gst_caps_get_structure(caps, 0)), "/ogg"))
+    g_object_set(G_OBJECT(user_data), "download", TRUE, nullptr);
+}
+
+static void on_decodebin_element_added(GstBin *uridecodebin, GstElement *element,
+                                       gpointer user_data)
+{
+  /* uridecodebin adds its stream typefind, then connects to it */
+  GstElementFactory *f = gst_element_get_factory(element);
+  if (f && g_strcmp0(gst_plugin_feature_get_name(GST_PLUGIN_FEATURE(f)), "typefind") == 0)
+    g_signal_connect(element, "have-type", G_CALLBACK(on_stream_type_found), uridecodebin);
 }
 
 /* uridecodebin exposes decoded streams in a stable order; a stream is
@@ -964,22 +997,35 @@ static GstBusSyncReply internal_bus_handler(GstBus *bus, GstMessage *msg, gpoint
  * control thread let go. */
 void Run::teardown()
 {
-  std::unique_ptr<Resource> res;
   bool prerolled;
-  {
-    std::lock_guard<std::mutex> lk(me->lock_);
-    if (!resource)
-      return;
-    /* a media element that failed will not preroll: no wait */
-    prerolled = prerolled_locked() || resource->failed;
-    res = std::move(resource); /* what it still says is stale from now on */
-    seeking = false;
-    for (auto &b : res->branches) {
-      if (b->track)
-        b->track->branch = nullptr;
-      b->track = nullptr;
-    }
+  std::unique_ptr<Resource> res = detach_resource(&prerolled);
+  if (res)
+    shut_down(std::move(res), prerolled);
+}
+
+/* The current resource, no longer current: what it still says is stale and
+ * its samples reach no track. Control thread or stop(). */
+std::unique_ptr<Resource> Run::detach_resource(bool *prerolled)
+{
+  std::unique_ptr<Resource> res;
+  std::lock_guard<std::mutex> lk(me->lock_);
+  if (!resource)
+    return res;
+  /* a media element that failed will not preroll: no wait */
+  *prerolled = prerolled_locked() || resource->failed;
+  res = std::move(resource);
+  seeking = false;
+  for (auto &b : res->branches) {
+    if (b->track)
+      b->track->branch = nullptr;
+    b->track = nullptr;
   }
+  return res;
+}
+
+/* Stops a detached resource's internal pipeline and frees it. */
+void Run::shut_down(std::unique_ptr<Resource> res, bool prerolled)
+{
   /* decodebin still plugging elements while it is shut down can leave
    * them running on their own: let a preroll in progress finish (or fail)
    * first. */
@@ -1075,9 +1121,38 @@ void Run::update_duration()
 void Run::load(const std::string &uri, gdouble start)
 {
   GstElement *self = element();
-  /* Source change (ME-3): every track ends and goes, then the new ones come. */
-  end_tracks(true, false);
-  teardown();
+  /* Source change (ME-3): every track ends and goes, then the new ones come.
+   * The old resource stops feeding the tracks at once, but it is shut down
+   * and the old tracks' EOS waited for (a sink that syncs holds it until
+   * the end of the last buffer) only once the new resource is loading: the
+   * switch gap is then the new medium's preroll alone. The new tracks are
+   * exposed by the Prerolled command, after this returns. */
+  bool old_prerolled = true;
+  std::unique_ptr<Resource> old = detach_resource(&old_prerolled);
+  {
+    /* the old tracks send their EOS now, without what they queued */
+    std::lock_guard<std::mutex> lk(me->lock_);
+    for (auto &t : tracks) {
+      t->eos_pending = true;
+      for (auto &it : t->queue) {
+        gst_clear_buffer(&it.buffer);
+        gst_clear_caps(&it.caps);
+      }
+      t->queue.clear();
+      t->cond.notify_all();
+    }
+  }
+  struct OldGoes {
+    Run *run;
+    std::unique_ptr<Resource> &old;
+    bool prerolled;
+    ~OldGoes()
+    {
+      if (old)
+        shut_down(std::move(old), prerolled);
+      run->end_tracks(true, false);
+    }
+  } old_goes{this, old, old_prerolled};
   bool ended_changed, paused_changed, duration_changed;
   {
     std::lock_guard<std::mutex> lk(me->lock_);
@@ -1144,6 +1219,7 @@ void Run::load(const std::string &uri, gdouble start)
   g_signal_connect(decodebin, "pad-added", G_CALLBACK(on_pad_added), res.get());
   g_signal_connect(decodebin, "no-more-pads", G_CALLBACK(on_no_more_pads), res.get());
   g_signal_connect(decodebin, "source-setup", G_CALLBACK(on_source_setup), res.get());
+  g_signal_connect(decodebin, "element-added", G_CALLBACK(on_decodebin_element_added), nullptr);
   gst_bin_add(GST_BIN(res->pipeline), decodebin);
   GstBus *bus = gst_element_get_bus(res->pipeline);
   gst_bus_set_sync_handler(bus, internal_bus_handler, res.get(), nullptr);
@@ -1341,6 +1417,7 @@ void Run::handle(const Prerolled &c)
     empty = !resource->live && resource->samples == 0 && !resource->branches.empty();
     for (auto &b : resource->branches)
       empty = empty && b->eos;
+    resource->media_found = !empty;
     uri = resource->uri;
     warning = resource->first_warning;
     start = resource->pending_start;
@@ -1371,7 +1448,7 @@ void Run::handle(const Expose &c)
   {
     /* a medium that prerolls exposes its tracks once prerolled */
     std::lock_guard<std::mutex> lk(me->lock_);
-    stale = c.generation != current_generation_locked() || !prerolled_locked();
+    stale = c.generation != current_generation_locked() || !resource->media_found;
   }
   if (!stale)
     expose_tracks();
@@ -1506,7 +1583,7 @@ void Run::handle(const SelectTracks &)
   bool ready_for_tracks;
   {
     std::lock_guard<std::mutex> lk(me->lock_);
-    ready_for_tracks = prerolled_locked() && !ended;
+    ready_for_tracks = prerolled_locked() && resource && resource->media_found && !ended;
   }
   if (ready_for_tracks)
     expose_tracks();
