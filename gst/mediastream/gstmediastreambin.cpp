@@ -337,7 +337,8 @@ static void push_collection_if_stale(GstMediaStreamBin *self, Track *track)
   }
   track->collection_cookie = cookie;
   if (collection)
-    gst_pad_push_event(GST_PAD(track->srcpad), gst_event_new_stream_collection(collection));
+    gst_media_stream_track_pad_push_event(track->srcpad,
+                                          gst_event_new_stream_collection(collection));
   gst_clear_object(&collection);
 }
 
@@ -532,7 +533,7 @@ static void send_stop_eos(Track *track)
     return;
   track->stop_eos_sent = true;
   GST_INFO_OBJECT(track->srcpad, "stopped: EOS");
-  gst_pad_push_event(GST_PAD(track->srcpad), gst_event_new_eos());
+  gst_media_stream_track_pad_push_event(track->srcpad, gst_event_new_eos());
 }
 
 /* MS-9, the fan-out to clones: a source track pushes each buffer and event
@@ -719,19 +720,19 @@ static GstFlowReturn sink_chain(GstPad *pad, GstObject *parent, GstBuffer *buffe
 
   GstFlowReturn ret;
   if (G_LIKELY(gst_media_stream_track_pad_is_enabled(track->srcpad))) {
-    ret = gst_pad_push(srcpad, buffer);
+    ret = gst_media_stream_track_pad_push(track->srcpad, buffer);
   } else {
     GstBuffer *blank = make_blank(track, buffer);
     if (blank) {
       gst_buffer_unref(buffer);
-      ret = gst_pad_push(srcpad, blank);
+      ret = gst_media_stream_track_pad_push(track->srcpad, blank);
     } else {
       /* No black frame possible in this memory: say "nothing here" in time. */
       GstClockTime pts = GST_BUFFER_PTS(buffer);
       GstClockTime duration = GST_BUFFER_DURATION(buffer);
       gst_buffer_unref(buffer);
       if (GST_CLOCK_TIME_IS_VALID(pts))
-        gst_pad_push_event(srcpad, gst_event_new_gap(pts, duration));
+        gst_media_stream_track_pad_push_event(track->srcpad, gst_event_new_gap(pts, duration));
       ret = GST_FLOW_OK;
     }
   }
@@ -762,7 +763,7 @@ static gboolean sink_stream_start(GstMediaStreamBin *self, Track *track, GstEven
   gst_media_stream_track_pad_update_stream_title(track->srcpad); /* default label included */
   track->stream_started = true;
   track->collection_cookie = 0;
-  gboolean ret = gst_pad_push_event(GST_PAD(track->srcpad), start);
+  gboolean ret = gst_media_stream_track_pad_push_event(track->srcpad, start);
   push_collection_if_stale(self, track);
   return ret;
 }
@@ -782,10 +783,8 @@ static gboolean sink_caps(GstMediaStreamBin *self, Track *track, GstEvent *event
   gst_clear_buffer(&track->blank); /* black / silence prepared again for these caps */
   track->blank_failed = false;
   push_collection_if_stale(self, track);
-  GstCaps *settings_caps = gst_caps_ref(caps); /* the event goes on */
-  gboolean ret = gst_pad_push_event(GST_PAD(track->srcpad), event);
-  gst_media_stream_track_pad_set_caps(track->srcpad, settings_caps);
-  gst_caps_unref(settings_caps);
+  /* settings follow the caps the track pad sends (those of its conversion, if any) */
+  gboolean ret = gst_media_stream_track_pad_push_event(track->srcpad, event);
   walk_msid(self, track->srcpad);
   return ret;
 }
@@ -798,7 +797,7 @@ static gboolean sink_tag(GstMediaStreamBin *self, Track *track, GstEvent *event)
   g_autofree gchar *title = nullptr;
   gst_tag_list_get_string(tags, GST_TAG_TITLE, &title);
   push_collection_if_stale(self, track);
-  gboolean ret = gst_pad_push_event(GST_PAD(track->srcpad), event);
+  gboolean ret = gst_media_stream_track_pad_push_event(track->srcpad, event);
   gst_media_stream_track_pad_set_upstream_label(track->srcpad, title);
   return ret;
 }
@@ -808,7 +807,7 @@ static gboolean sink_track_state(GstMediaStreamBin *self, Track *track, GstEvent
                                  gboolean muted, const gchar *label)
 {
   push_collection_if_stale(self, track);
-  gboolean ret = gst_pad_push_event(GST_PAD(track->srcpad), event);
+  gboolean ret = gst_media_stream_track_pad_push_event(track->srcpad, event);
   gst_media_stream_track_pad_set_upstream_label(track->srcpad, label);
   if (gst_media_stream_track_pad_set_muted(track->srcpad, muted))
     post_track_message(self, track->srcpad, muted ? "mute" : "unmute");
@@ -825,14 +824,14 @@ static gboolean sink_eos(GstMediaStreamBin *self, Track *track, GstEvent *event)
     update_active(self);
   }
   push_collection_if_stale(self, track);
-  return gst_pad_push_event(GST_PAD(track->srcpad), event);
+  return gst_media_stream_track_pad_push_event(track->srcpad, event);
 }
 
 /* MS-8, "Ended and restart": a flush after EOS (a flushing seek, GStreamer's
  * way to play again) starts the track again: live, and the stream active. */
 static gboolean sink_flush_stop(GstMediaStreamBin *self, Track *track, GstEvent *event)
 {
-  gboolean ret = gst_pad_push_event(GST_PAD(track->srcpad), event);
+  gboolean ret = gst_media_stream_track_pad_push_event(track->srcpad, event);
   /* A stopped track stays ended (set_ended refuses) and sends EOS again
    * with its next data: the flush took the first one away downstream. */
   track->stop_eos_sent = false;
@@ -855,7 +854,7 @@ static gboolean sink_event(GstPad *pad, GstObject *parent, GstEvent *event)
     feed_clones_event(pad, track, event);
   if (!GST_EVENT_IS_SERIALIZED(event)) {
     /* Not on the streaming thread (FLUSH_START): the record is not ours. */
-    gboolean ret = gst_pad_push_event(srcpad, event);
+    gboolean ret = gst_media_stream_track_pad_push_event(track->srcpad, event);
     gst_object_unref(srcpad);
     return ret;
   }
@@ -904,21 +903,33 @@ static gboolean sink_event(GstPad *pad, GstObject *parent, GstEvent *event)
     /* fall through */
   default:
     push_collection_if_stale(self, track);
-    ret = gst_pad_push_event(srcpad, event);
+    ret = gst_media_stream_track_pad_push_event(track->srcpad, event);
     break;
   }
   gst_object_unref(srcpad);
   return ret;
 }
 
-/* The other pad of the pair (none once the track was released). */
+/* The other pad of the pair (none once the track was released), or the
+ * conversion's internal pad on this side when the track has one (MS-10). */
 static GstIterator *iterate_partner(GstPad *pad, GstObject *parent)
 {
   GstPad *other;
-  if (GST_PAD_IS_SINK(pad))
+  if (GST_PAD_IS_SINK(pad)) {
     track_of(pad, &other);
-  else
-    other = dup_sinkpad(pad);
+    if (other) {
+      GstPad *entry =
+          gst_media_stream_track_pad_dup_internal(GST_MEDIA_STREAM_TRACK_PAD(other), GST_PAD_SRC);
+      if (entry) {
+        gst_object_unref(other);
+        other = entry;
+      }
+    }
+  } else {
+    other = gst_media_stream_track_pad_dup_internal(GST_MEDIA_STREAM_TRACK_PAD(pad), GST_PAD_SINK);
+    if (!other)
+      other = dup_sinkpad(pad);
+  }
   if (!other)
     return nullptr;
   GValue value = G_VALUE_INIT;
@@ -1383,6 +1394,7 @@ static void gst_media_stream_bin_release_pad(GstElement *element, GstPad *pad)
   gst_pad_set_active(GST_PAD(track->srcpad), FALSE);
   gst_pad_set_active(track->sinkpad, FALSE);
   unwire_track(track.get());
+  gst_media_stream_track_pad_drop_conversion(track->srcpad, GST_BIN(self)); /* MS-10 */
   if (track->source)
     unwire_clone(self, track.get());
 
@@ -1453,6 +1465,7 @@ static GstStateChangeReturn gst_media_stream_bin_change_state(GstElement *elemen
     for (GstMediaStreamTrackPad *track : dup_track_pads(self)) {
       gst_media_stream_track_pad_new_run(track); /* stop() too ends for one run (MS-8) */
       gst_media_stream_track_pad_set_muted(track, false);
+      gst_media_stream_track_pad_reset_conversion(track); /* MS-10: no stale sticky events */
       gst_object_unref(track);
     }
     cycle_clone_feeds(self); /* MS-9: no stale sticky events either */

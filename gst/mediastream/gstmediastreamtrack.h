@@ -9,9 +9,12 @@
 
 #include <gst/gst.h>
 
+#include <memory>
 #include <string>
 
 #include "gstmediastreamtrackpad.h"
+
+struct MediaStreamConversion;
 
 enum class TrackKind { VIDEO, AUDIO };
 
@@ -73,3 +76,38 @@ gchar *gst_media_stream_track_pad_dup_label(GstMediaStreamTrackPad *pad);
 
 /* A new "settings" structure from the negotiated caps (MS-10 getSettings). */
 GstStructure *gst_media_stream_track_pad_dup_settings(GstMediaStreamTrackPad *pad);
+
+/* --- MS-10 applyConstraints: the track's conversion (gstmediastreamconversion.h) ---
+ *
+ * The data path of an output track: the bin pushes what the track pad
+ * sends through these two, which are gst_pad_push()/gst_pad_push_event() on
+ * the track pad while it has no conversion (one atomic load more) and push
+ * into the conversion's entry otherwise. push_event() also keeps `settings`
+ * current on CAPS. Streaming thread (or the sink pad's stream lock held). */
+GstFlowReturn gst_media_stream_track_pad_push(GstMediaStreamTrackPad *pad, GstBuffer *buffer);
+gboolean gst_media_stream_track_pad_push_event(GstMediaStreamTrackPad *pad, GstEvent *event);
+
+/* The pad on the other side of the track's conversion, for internal links
+ * (queries, upstream events): its entry (GST_PAD_SRC, what the sink pad
+ * links to) or its exit (GST_PAD_SINK, what the track pad links to); NULL
+ * without a conversion. A new reference. */
+GstPad *gst_media_stream_track_pad_dup_internal(GstMediaStreamTrackPad *pad,
+                                                GstPadDirection direction);
+
+/* The conversion now (may be empty), and its replacement (returns the old one). */
+std::shared_ptr<MediaStreamConversion>
+gst_media_stream_track_pad_dup_conversion(GstMediaStreamTrackPad *pad);
+std::shared_ptr<MediaStreamConversion>
+gst_media_stream_track_pad_replace_conversion(GstMediaStreamTrackPad *pad,
+                                              std::shared_ptr<MediaStreamConversion> next);
+guint gst_media_stream_track_pad_next_conversion_serial(GstMediaStreamTrackPad *pad);
+
+/* The `constraints` property (takes @constraints); notify::constraints. */
+void gst_media_stream_track_pad_set_constraints(GstMediaStreamTrackPad *pad,
+                                                GstStructure *constraints);
+
+/* The bin back to READY: the conversion's internal pads start afresh. */
+void gst_media_stream_track_pad_reset_conversion(GstMediaStreamTrackPad *pad);
+
+/* The track leaves the bin (release): its conversion elements leave @bin. */
+void gst_media_stream_track_pad_drop_conversion(GstMediaStreamTrackPad *pad, GstBin *bin);

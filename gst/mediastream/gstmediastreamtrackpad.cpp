@@ -16,10 +16,14 @@
 
 #include <gst/gst.h>
 
+#include <gst/audio/audio.h>
+
 #include <atomic>
+#include <cmath>
 #include <mutex>
 #include <string>
 
+#include "gstmediastreamconversion.h"
 #include "gstmediastreamremote.h"
 #include "gstmediastreamtrack.h"
 #include "gstwebcaptureerror.h"
@@ -34,6 +38,8 @@ struct GstMediaStreamTrackPadPrivate {
   {
     gst_clear_caps(&caps);
     gst_clear_object(&stream);
+    if (constraints)
+      gst_structure_free(constraints);
   }
 
   std::mutex lock;
@@ -56,6 +62,14 @@ struct GstMediaStreamTrackPadPrivate {
    * run. Atomic: the streaming thread reads it on every buffer. */
   std::atomic<bool> stopped{false};
   GstCaps *caps = nullptr; /* (lock) negotiated caps */
+
+  /* MS-10 applyConstraints: the last set applied (NULL: none yet) and the
+   * conversion it needs (empty: none). `converting` mirrors the latter for
+   * the streaming thread's plain path, which then takes no lock. */
+  GstStructure *constraints = nullptr;               /* (lock) */
+  std::shared_ptr<MediaStreamConversion> conversion; /* (lock) */
+  std::atomic<bool> converting{false};
+  guint conversion_serial = 0; /* (lock) names the conversion's elements */
 };
 
 struct _GstMediaStreamTrackPad {
@@ -76,12 +90,15 @@ enum {
   PROP_READY_STATE,
   PROP_SETTINGS,
   PROP_CAPABILITIES,
+  PROP_CONSTRAINTS,
 };
 
 enum {
   SIGNAL_MUTE,
   SIGNAL_UNMUTE,
   SIGNAL_STOP,
+  SIGNAL_APPLY_CONSTRAINTS,
+  SIGNAL_APPLY_CONSTRAINTS_JSON,
   LAST_SIGNAL,
 };
 
@@ -189,8 +206,8 @@ static void gst_media_stream_track_pad_stop(GstMediaStreamTrackPad *pad)
 }
 
 /* MS-10 getCapabilities: what upstream delivers (a CAPS query on the sink
- * pad's peer, with no lock held) around the negotiated caps. No conversion
- * yet: the ranges are upstream's. */
+ * pad's peer, with no lock held) around the negotiated input caps, widened by
+ * what the bin's conversion can make of them (docs/plugins/constraints.md). */
 GstStructure *gst_media_stream_track_pad_dup_capabilities(GstMediaStreamTrackPad *pad)
 {
   GST_OBJECT_LOCK(pad);
@@ -210,7 +227,9 @@ GstStructure *gst_media_stream_track_pad_dup_capabilities(GstMediaStreamTrackPad
     media_constraints::Error error;
     const auto kind = pad->priv->kind == TrackKind::VIDEO ? media_constraints::MediaKind::VIDEO
                                                           : media_constraints::MediaKind::AUDIO;
-    if (capabilities.init(kind, linked ? upstream : nullptr, native, false, &error))
+    const bool can_convert = gst_media_stream_conversion_possible(
+        kind == media_constraints::MediaKind::VIDEO, native ? native : upstream);
+    if (capabilities.init(kind, linked ? upstream : nullptr, native, can_convert, &error))
       result = capabilities.to_structure();
     else
       GST_DEBUG_OBJECT(pad, "no capabilities from %" GST_PTR_FORMAT, upstream);
@@ -356,6 +375,13 @@ GstStructure *gst_media_stream_track_pad_dup_settings(GstMediaStreamTrackPad *pa
     else if (gst_structure_get_fraction(s, "max-framerate", &a, &b) && a > 0 && b > 0)
       rate = (gdouble)a / b;
     gst_structure_set(settings, "frame-rate", G_TYPE_DOUBLE, rate, NULL);
+    gint w = 0, h = 0;
+    if (gst_structure_get_int(s, "width", &w) && gst_structure_get_int(s, "height", &h) && h > 0)
+      gst_structure_set(settings, "aspect-ratio", G_TYPE_DOUBLE,
+                        std::round((gdouble)w / h * 1e10) / 1e10, NULL);
+    gst_structure_set(settings, "resize-mode", G_TYPE_STRING,
+                      priv->conversion && priv->conversion->resizes ? "crop-and-scale" : "none",
+                      NULL);
     const gchar *format = gst_structure_get_string(s, "format");
     if (format)
       gst_structure_set(settings, "format", G_TYPE_STRING, format, NULL);
@@ -364,11 +390,133 @@ GstStructure *gst_media_stream_track_pad_dup_settings(GstMediaStreamTrackPad *pa
       gst_structure_set(settings, "sample-rate", G_TYPE_INT, a, NULL);
     if (gst_structure_get_int(s, "channels", &a))
       gst_structure_set(settings, "channel-count", G_TYPE_INT, a, NULL);
+    GstAudioInfo info;
+    if (gst_audio_info_from_caps(&info, priv->caps) && GST_AUDIO_INFO_DEPTH(&info) > 0)
+      gst_structure_set(settings, "sample-size", G_TYPE_INT, GST_AUDIO_INFO_DEPTH(&info), NULL);
     const gchar *format = gst_structure_get_string(s, "format");
     if (format)
       gst_structure_set(settings, "format", G_TYPE_STRING, format, NULL);
   }
   return settings;
+}
+
+/* --- MS-10 applyConstraints ---------------------------------------------------- */
+
+static void gst_media_stream_track_pad_apply_constraints(GstMediaStreamTrackPad *pad,
+                                                         const GstStructure *constraints,
+                                                         GstPromise *promise)
+{
+  GValue value = G_VALUE_INIT;
+  g_value_init(&value, GST_TYPE_STRUCTURE);
+  g_value_set_boxed(&value, constraints);
+  gst_media_stream_conversion_apply(pad, &value, promise);
+  g_value_unset(&value);
+}
+
+static void gst_media_stream_track_pad_apply_constraints_json(GstMediaStreamTrackPad *pad,
+                                                              const gchar *json,
+                                                              GstPromise *promise)
+{
+  GValue value = G_VALUE_INIT;
+  g_value_init(&value, G_TYPE_STRING);
+  g_value_set_string(&value, json);
+  gst_media_stream_conversion_apply(pad, &value, promise);
+  g_value_unset(&value);
+}
+
+GstFlowReturn gst_media_stream_track_pad_push(GstMediaStreamTrackPad *pad, GstBuffer *buffer)
+{
+  if (G_LIKELY(!pad->priv->converting.load(std::memory_order_acquire)))
+    return gst_pad_push(GST_PAD(pad), buffer);
+  auto conversion = gst_media_stream_track_pad_dup_conversion(pad);
+  if (!conversion)
+    return gst_pad_push(GST_PAD(pad), buffer);
+  if (!gst_media_stream_conversion_keep(conversion.get(), buffer)) {
+    gst_buffer_unref(buffer); /* above the frame-rate ceiling */
+    return GST_FLOW_OK;
+  }
+  return gst_pad_push(conversion->entry, buffer);
+}
+
+gboolean gst_media_stream_track_pad_push_event(GstMediaStreamTrackPad *pad, GstEvent *event)
+{
+  if (G_UNLIKELY(pad->priv->converting.load(std::memory_order_acquire))) {
+    auto conversion = gst_media_stream_track_pad_dup_conversion(pad);
+    if (conversion)
+      return gst_pad_push_event(conversion->entry, event); /* settings at its exit */
+  }
+  if (GST_EVENT_TYPE(event) != GST_EVENT_CAPS)
+    return gst_pad_push_event(GST_PAD(pad), event);
+  GstCaps *caps = nullptr;
+  gst_event_parse_caps(event, &caps);
+  gst_caps_ref(caps); /* the event goes on */
+  gboolean ret = gst_pad_push_event(GST_PAD(pad), event);
+  gst_media_stream_track_pad_set_caps(pad, caps);
+  gst_caps_unref(caps);
+  return ret;
+}
+
+GstPad *gst_media_stream_track_pad_dup_internal(GstMediaStreamTrackPad *pad,
+                                                GstPadDirection direction)
+{
+  if (!pad->priv->converting.load())
+    return nullptr;
+  std::lock_guard<std::mutex> guard(pad->priv->lock);
+  const auto &conversion = pad->priv->conversion;
+  if (!conversion)
+    return nullptr;
+  return GST_PAD(gst_object_ref(direction == GST_PAD_SRC ? conversion->entry : conversion->exit));
+}
+
+std::shared_ptr<MediaStreamConversion>
+gst_media_stream_track_pad_dup_conversion(GstMediaStreamTrackPad *pad)
+{
+  std::lock_guard<std::mutex> guard(pad->priv->lock);
+  return pad->priv->conversion;
+}
+
+std::shared_ptr<MediaStreamConversion>
+gst_media_stream_track_pad_replace_conversion(GstMediaStreamTrackPad *pad,
+                                              std::shared_ptr<MediaStreamConversion> next)
+{
+  std::lock_guard<std::mutex> guard(pad->priv->lock);
+  std::shared_ptr<MediaStreamConversion> old = std::move(pad->priv->conversion);
+  pad->priv->conversion = std::move(next);
+  pad->priv->converting.store(pad->priv->conversion != nullptr, std::memory_order_release);
+  return old;
+}
+
+guint gst_media_stream_track_pad_next_conversion_serial(GstMediaStreamTrackPad *pad)
+{
+  std::lock_guard<std::mutex> guard(pad->priv->lock);
+  return pad->priv->conversion_serial++;
+}
+
+void gst_media_stream_track_pad_set_constraints(GstMediaStreamTrackPad *pad,
+                                                GstStructure *constraints)
+{
+  {
+    std::lock_guard<std::mutex> guard(pad->priv->lock);
+    if (pad->priv->constraints)
+      gst_structure_free(pad->priv->constraints);
+    pad->priv->constraints = constraints;
+  }
+  GST_INFO_OBJECT(pad, "constraints: %" GST_PTR_FORMAT, constraints);
+  g_object_notify(G_OBJECT(pad), "constraints");
+}
+
+void gst_media_stream_track_pad_reset_conversion(GstMediaStreamTrackPad *pad)
+{
+  auto conversion = gst_media_stream_track_pad_dup_conversion(pad);
+  if (conversion)
+    gst_media_stream_conversion_reset(conversion.get());
+}
+
+void gst_media_stream_track_pad_drop_conversion(GstMediaStreamTrackPad *pad, GstBin *bin)
+{
+  auto conversion = gst_media_stream_track_pad_replace_conversion(pad, nullptr);
+  if (conversion)
+    gst_media_stream_conversion_detach(conversion.get(), bin);
 }
 
 /* MS-5: a label that is not valid UTF-8 is refused: a WARNING through the
@@ -475,6 +623,12 @@ static void gst_media_stream_track_pad_get_property(GObject *object, guint prop_
   case PROP_CAPABILITIES:
     g_value_take_boxed(value, gst_media_stream_track_pad_dup_capabilities(pad));
     break;
+  case PROP_CONSTRAINTS: {
+    std::lock_guard<std::mutex> guard(priv->lock);
+    g_value_take_boxed(value, priv->constraints ? gst_structure_copy(priv->constraints)
+                                                : gst_structure_new_empty("constraints"));
+    break;
+  }
   default:
     G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
     break;
@@ -554,6 +708,46 @@ static void gst_media_stream_track_pad_class_init(GstMediaStreamTrackPadClass *k
                          "(video) or sampleRate, channelCount, sampleSize (audio); empty while "
                          "the track's sink pad is not linked",
                          GST_TYPE_STRUCTURE, ro));
+  g_object_class_install_property(
+      gobject_class, PROP_CONSTRAINTS,
+      g_param_spec_boxed("constraints", "Constraints",
+                         "The constraints last applied with apply-constraints (MS-10 "
+                         "getConstraints), in the structure form of "
+                         "docs/plugins/constraints.md; empty before any",
+                         GST_TYPE_STRUCTURE, ro));
+
+  /**
+   * GstMediaStreamTrackPad::apply-constraints:
+   * @constraints: a MediaTrackConstraints dictionary in the structure form
+   *   (docs/plugins/constraints.md), e.g. `constraints, width=(structure)"range,
+   *   max=(int)640;", frameRate=(double)15`
+   * @promise: (nullable): answered with `apply-constraints, settings=(structure)...`,
+   *   or with `error`, `dom-exception` (OverconstrainedError, TypeError...),
+   *   `message` and `constraint`, the track unchanged
+   *
+   * MediaStreamTrack.applyConstraints() (MS-10). The track is converted (scaled,
+   * cropped, frames dropped; resampled, remixed) by child elements of the bin
+   * that exist only while a constraint asks for them. Any thread; the promise
+   * may be answered later, from the track's streaming thread.
+   */
+  signals[SIGNAL_APPLY_CONSTRAINTS] = g_signal_new_class_handler(
+      "apply-constraints", G_TYPE_FROM_CLASS(klass),
+      static_cast<GSignalFlags>(G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
+      G_CALLBACK(gst_media_stream_track_pad_apply_constraints), nullptr, nullptr, nullptr,
+      G_TYPE_NONE, 2, GST_TYPE_STRUCTURE, GST_TYPE_PROMISE);
+  /**
+   * GstMediaStreamTrackPad::apply-constraints-json:
+   * @json: the JSON text of a MediaTrackConstraints dictionary, e.g.
+   *   `{"width": {"max": 640}, "frameRate": 15}`
+   * @promise: (nullable): as for apply-constraints
+   *
+   * apply-constraints with the web's own JSON (MS-10).
+   */
+  signals[SIGNAL_APPLY_CONSTRAINTS_JSON] = g_signal_new_class_handler(
+      "apply-constraints-json", G_TYPE_FROM_CLASS(klass),
+      static_cast<GSignalFlags>(G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
+      G_CALLBACK(gst_media_stream_track_pad_apply_constraints_json), nullptr, nullptr, nullptr,
+      G_TYPE_NONE, 2, G_TYPE_STRING, GST_TYPE_PROMISE);
 
   /**
    * GstMediaStreamTrackPad::mute:
