@@ -242,6 +242,14 @@ GST_START_TEST(test_fitness_distance)
   fail_unless_equals_int(get_int(s, "height"), 360);
   fail_unless(std::fabs(get_double(s, "frame-rate") - 30.0) < 1e-9);
   gst_structure_free(s);
+  /* Renegotiated at once, before the next frame: the caps downstream and
+   * `settings` already say 640x360. */
+  GstStructure *now = sink_caps(h);
+  fail_unless_equals_int(get_int(now, "width"), 640);
+  gst_structure_free(now);
+  now = wc_get_structure(track, "settings");
+  fail_unless_equals_int(get_int(now, "height"), 360);
+  gst_structure_free(now);
 
   gst_harness_push(h, video_buffer(h, kFrame, kFrame));
   GstBuffer *buf = wc_pull(h, 5000);
