@@ -1207,29 +1207,6 @@ static void sync_clone_feeds(GstElement *element, gpointer user_data)
   GST_PAD_STREAM_UNLOCK(source);
 }
 
-/* The bin back to READY (its own pads inactive): the clones' internal pads
- * are deactivated too, which drops the run's sticky events, and made ready
- * for the next run. */
-static void cycle_clone_feeds(GstMediaStreamBin *self)
-{
-  std::vector<GstPad *> pads; /* feed, sink pad, ... */
-  {
-    std::lock_guard<std::mutex> guard(self->priv->lock);
-    for (const auto &t : self->priv->tracks) {
-      if (t->source) {
-        pads.push_back(GST_PAD(gst_object_ref(t->feed)));
-        pads.push_back(GST_PAD(gst_object_ref(t->sinkpad)));
-      }
-    }
-  }
-  for (GstPad *pad : pads)
-    gst_pad_set_active(pad, FALSE);
-  for (GstPad *pad : pads) {
-    gst_pad_set_active(pad, TRUE);
-    gst_object_unref(pad);
-  }
-}
-
 /* The source (sink pad, referenced) and kind of @original, a track of this
  * bin (a clone's source is its original's); NULL for any other pad. */
 static GstPad *dup_clone_source(GstMediaStreamBin *self, GstMediaStreamTrackPad *original)
@@ -1468,7 +1445,6 @@ static GstStateChangeReturn gst_media_stream_bin_change_state(GstElement *elemen
       gst_media_stream_track_pad_reset_conversion(track); /* MS-10: no stale sticky events */
       gst_object_unref(track);
     }
-    cycle_clone_feeds(self); /* MS-9: no stale sticky events either */
     update_active(self);
   }
   return ret;

@@ -843,6 +843,38 @@ GST_START_TEST(test_clone_threads_and_eos)
 }
 GST_END_TEST;
 
+/* Run to EOS, stop (NULL, then READY), run again: the clone ends with each
+ * run and carries every buffer of the next one (its internal pads start the
+ * new run afresh, without the last run's EOS). */
+GST_START_TEST(test_clone_restart_after_eos)
+{
+  GstElement *pipeline =
+      gst_parse_launch("videotestsrc num-buffers=10 ! video/x-raw,width=32,height=24 ! "
+                       "ms.video_sink_0 mediastreambin name=ms ms.video_0 ! queue ! fakesink",
+                       nullptr);
+  fail_unless(pipeline != nullptr);
+  GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
+  GstPad *orig = track_pad(ms, "video_0");
+  GstPad *clone = clone_track(ms, orig);
+  Flow flow, orig_flow;
+  consume(pipeline, clone, &flow);
+  gst_pad_add_probe(orig, GST_PAD_PROBE_TYPE_BUFFER, count_buffers, &orig_flow, nullptr);
+  const GstState stops[] = {GST_STATE_NULL, GST_STATE_READY, GST_STATE_NULL};
+  for (int run = 0; run < 3; run++) {
+    wc_run_to_eos(pipeline, 60);
+    fail_unless_equals_int((int)flow.buffers.load(), 10 * (run + 1));
+    fail_unless_equals_int((int)orig_flow.buffers.load(), 10 * (run + 1));
+    expect_string(clone, "ready-state", "ended");
+    wc_set_state_sync(pipeline, stops[run]);
+    expect_string(clone, "ready-state", "live");
+  }
+  gst_object_unref(clone);
+  gst_object_unref(orig);
+  gst_object_unref(ms);
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
 static Suite *clone_suite()
 {
   Suite *s = suite_create("mediastream_clone");
@@ -865,6 +897,7 @@ static Suite *clone_suite()
   tcase_add_test(tc, test_clone_caps_both_consumers);
   tcase_add_test(tc, test_clone_state_cycles);
   tcase_add_test(tc, test_clone_threads_and_eos);
+  tcase_add_test(tc, test_clone_restart_after_eos);
   return s;
 }
 
