@@ -1273,15 +1273,18 @@ static void copy_clone_state(GstMediaStreamTrackPad *original, GstMediaStreamTra
   g_autofree gchar *label = gst_media_stream_track_pad_dup_label(original);
   if (label && *label)
     g_object_set(clone, "label", label, NULL);
-  if (g_object_class_find_property(G_OBJECT_GET_CLASS(original), "constraints") &&
-      g_signal_lookup("apply-constraints", GST_TYPE_MEDIA_STREAM_TRACK_PAD)) {
-    GstStructure *constraints = nullptr;
-    g_object_get(original, "constraints", &constraints, NULL);
-    if (constraints && gst_structure_n_fields(constraints) > 0)
-      g_signal_emit_by_name(clone, "apply-constraints", constraints, nullptr);
-    if (constraints)
-      gst_structure_free(constraints);
-  }
+}
+
+/* The original's constraints (MS-10), once the clone is in the bin (its
+ * conversion elements are the bin's children) and before its data flows. */
+static void copy_clone_constraints(GstMediaStreamTrackPad *original, GstMediaStreamTrackPad *clone)
+{
+  GstStructure *constraints = nullptr;
+  g_object_get(original, "constraints", &constraints, NULL);
+  if (constraints && gst_structure_n_fields(constraints) > 0)
+    g_signal_emit_by_name(clone, "apply-constraints", constraints, nullptr);
+  if (constraints)
+    gst_structure_free(constraints);
 }
 
 /* MS-9 clone(): a new track of the same kind and source in this stream, with
@@ -1316,10 +1319,13 @@ static GstMediaStreamTrackPad *gst_media_stream_bin_clone_track(GstMediaStreamBi
     gst_object_unparent(GST_OBJECT(sinkpad));
     release_index(self, kind, index);
     gst_clear_object(&clone);
-  } else if (!attach_clone_feed(self, source, feed)) {
-    /* Its source was released meanwhile: the clone goes too. */
-    gst_media_stream_bin_release_pad(GST_ELEMENT(self), GST_PAD(clone));
-    gst_clear_object(&clone);
+  } else {
+    copy_clone_constraints(original, clone);
+    if (!attach_clone_feed(self, source, feed)) {
+      /* Its source was released meanwhile: the clone goes too. */
+      gst_media_stream_bin_release_pad(GST_ELEMENT(self), GST_PAD(clone));
+      gst_clear_object(&clone);
+    }
   }
   gst_object_unref(sinkpad);
   gst_object_unref(feed);

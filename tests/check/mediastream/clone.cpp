@@ -502,6 +502,101 @@ GST_START_TEST(test_clone_of_stopped_track)
 }
 GST_END_TEST;
 
+/* --- constraints (MS-10) ----------------------------------------------------- */
+
+static void on_promise_changed(GstPromise *, gpointer user_data)
+{
+  static_cast<std::atomic<bool> *>(user_data)->store(true);
+}
+
+/* apply-constraints-json on @track, answered without error (bounded wait). */
+static void apply_json(GstPad *track, const char *json)
+{
+  std::atomic<bool> done{false};
+  GstPromise *promise = gst_promise_new_with_change_func(on_promise_changed, &done, nullptr);
+  g_signal_emit_by_name(track, "apply-constraints-json", json, promise);
+  fail_unless(wc_wait_until([&] { return done.load(); }, 20000), "no reply to %s", json);
+  const GstStructure *reply = gst_promise_get_reply(promise);
+  fail_unless(reply && !gst_structure_has_field(reply, "error"), "%s refused", json);
+  gst_promise_unref(promise);
+}
+
+static int settings_width(GstPad *track)
+{
+  GstStructure *s = wc_get_structure(track, "settings");
+  gint width = 0;
+  if (s) {
+    gst_structure_get_int(s, "width", &width);
+    gst_structure_free(s);
+  }
+  return width;
+}
+
+/* The width of the next buffer's caps out of @h (-1: no buffer). */
+static int next_width(GstHarness *h)
+{
+  GstBuffer *buf = wc_pull(h, 10000);
+  if (!buf)
+    return -1;
+  gst_buffer_unref(buf);
+  GstCaps *caps = gst_pad_get_current_caps(h->sinkpad);
+  gint width = 0;
+  if (caps) {
+    gst_structure_get_int(gst_caps_get_structure(caps, 0), "width", &width);
+    gst_caps_unref(caps);
+  }
+  return width;
+}
+
+/* A clone of a constrained track has the same constraints (the spec's
+ * clone()), converted the same way; then each track's constraints are its
+ * own. */
+GST_START_TEST(test_clone_takes_constraints)
+{
+  GstElement *ms = make_bin();
+  GstHarness *h = source_harness(ms);
+  GstPad *orig = track_pad(ms, "video_0");
+  fail_unless_equals_int(gst_harness_push(h, filled_buffer(1, 0)), GST_FLOW_OK);
+  fail_unless_equals_int(next_width(h), 8);
+  apply_json(orig, "{\"width\": {\"exact\": 4}, \"height\": {\"exact\": 4}}");
+  fail_unless_equals_int(gst_harness_push(h, filled_buffer(2, GST_SECOND / 30)), GST_FLOW_OK);
+  fail_unless_equals_int(next_width(h), 4);
+
+  GstPad *clone = clone_track(ms, orig);
+  GstHarness *hc = output_harness(ms, "video_1");
+  GstStructure *want = wc_get_structure(orig, "constraints");
+  fail_unless(wc_wait_until(
+                  [&] {
+                    GstStructure *got = wc_get_structure(clone, "constraints");
+                    bool same = got && gst_structure_is_equal(got, want);
+                    if (got)
+                      gst_structure_free(got);
+                    return same;
+                  },
+                  20000),
+              "the clone did not take the original's constraints");
+  gst_structure_free(want);
+  fail_unless_equals_int(gst_harness_push(h, filled_buffer(3, 2 * GST_SECOND / 30)), GST_FLOW_OK);
+  fail_unless_equals_int(next_width(h), 4);
+  fail_unless_equals_int(next_width(hc), 4);
+  fail_unless_equals_int(settings_width(clone), 4);
+
+  /* Its own from now on. */
+  apply_json(clone, "{\"width\": {\"exact\": 2}, \"height\": {\"exact\": 2}}");
+  fail_unless_equals_int(gst_harness_push(h, filled_buffer(4, 3 * GST_SECOND / 30)), GST_FLOW_OK);
+  fail_unless_equals_int(next_width(h), 4);
+  fail_unless_equals_int(next_width(hc), 2);
+  fail_unless_equals_int(settings_width(orig), 4);
+  fail_unless_equals_int(settings_width(clone), 2);
+
+  gst_object_unref(clone);
+  gst_object_unref(orig);
+  gst_harness_teardown(hc);
+  gst_harness_teardown(h);
+  gst_object_unref(ms);
+}
+GST_END_TEST;
+
 /* --- muted (MS-7), EOS and release (MS-8) ----------------------------------- */
 
 GST_START_TEST(test_clone_muted_mirrored)
@@ -888,6 +983,8 @@ static Suite *clone_suite()
   tcase_add_test(tc, test_clone_of_disabled_track);
   tcase_add_test(tc, test_clone_stop_independent);
   tcase_add_test(tc, test_clone_of_stopped_track);
+  tc = wc_add_case(s, "MS-10 constraints", 120);
+  tcase_add_test(tc, test_clone_takes_constraints);
   tc = wc_add_case(s, "MS-7 MS-8 source", 120);
   tcase_add_test(tc, test_clone_muted_mirrored);
   tcase_add_test(tc, test_clone_eos_reaches_both);
