@@ -281,6 +281,7 @@ public:
   /* these return whether the attribute the application sees changed */
   bool set_ended_locked(bool e);
   bool set_ended_paused_locked(bool p);
+  void set_seeking_locked(bool s);
   /* @res failed: it will not preroll, nothing follows it. */
   void fail_locked(Resource *res);
 
@@ -346,6 +347,14 @@ bool Run::set_ended_paused_locked(bool p)
   ended_paused = p && !me->paused_; /* HTML: reaching the end pauses the element */
   wake_tracks_locked();
   return paused_locked() != before;
+}
+
+void Run::set_seeking_locked(bool s)
+{
+  if (seeking == s)
+    return;
+  GST_DEBUG_OBJECT(element(), "seeking %d", s);
+  seeking = s;
 }
 
 void Run::fail_locked(Resource *res)
@@ -889,19 +898,17 @@ static void on_no_more_pads(GstElement *decodebin, gpointer user_data)
 static void forward_error(Resource *res, GstMessage *msg)
 {
   GstElement *self = res->run->element();
-  GError *err = nullptr;
+  g_autoptr(GError) err = nullptr;
   g_autofree gchar *debug = nullptr;
   gst_message_parse_error(msg, &err, &debug);
   g_autofree gchar *text =
       g_strdup_printf(_("Could not play \"%s\": %s"), res->uri.c_str(), err->message);
   GST_WARNING_OBJECT(self, "%s", text);
-  GError *out = g_error_new_literal(err->domain, err->code, text);
+  g_autoptr(GError) out = g_error_new_literal(err->domain, err->code, text);
   g_autofree gchar *dbg =
       g_strdup_printf("%s (from %s)", debug ? debug : "",
                       GST_MESSAGE_SRC_NAME(msg) ? GST_MESSAGE_SRC_NAME(msg) : "?");
   res->run->owner->post_message(gst_message_new_error(GST_OBJECT(self), out, dbg));
-  g_error_free(out);
-  g_error_free(err);
 }
 
 static void on_bus_error(Resource *res, GstMessage *msg)
@@ -923,11 +930,10 @@ static void on_bus_error(Resource *res, GstMessage *msg)
     GST_DEBUG_BIN_TO_DOT_FILE_WITH_TS(GST_BIN(res->pipeline), GST_DEBUG_GRAPH_SHOW_ALL,
                                       "mediacapturesrc-error");
   if (first && muted_by_origin) {
-    GError *err = nullptr;
+    g_autoptr(GError) err = nullptr;
     gst_message_parse_error(msg, &err, nullptr);
     GST_WARNING_OBJECT(run->element(), "after leaving allowed-origins: %s (tracks stay muted)",
                        err->message);
-    g_error_free(err);
   } else if (first) {
     forward_error(res, msg);
   }
@@ -958,10 +964,9 @@ static GstBusSyncReply internal_bus_handler(GstBus *bus, GstMessage *msg, gpoint
       std::lock_guard<std::mutex> lk(run->lock());
       drop = res->origin_left;
       if (res->first_warning.empty()) {
-        GError *err = nullptr;
+        g_autoptr(GError) err = nullptr;
         gst_message_parse_warning(msg, &err, nullptr);
         res->first_warning = err->message;
-        g_error_free(err);
       }
     }
     if (!drop)
@@ -1014,7 +1019,7 @@ std::unique_ptr<Resource> Run::detach_resource(bool *prerolled)
   /* a media element that failed will not preroll: no wait */
   *prerolled = prerolled_locked() || resource->failed;
   res = std::move(resource);
-  seeking = false;
+  set_seeking_locked(false);
   for (auto &b : res->branches) {
     if (b->track)
       b->track->branch = nullptr;
@@ -1316,7 +1321,7 @@ void Run::seek_to(gdouble position, gdouble rate)
     std::lock_guard<std::mutex> lk(me->lock_);
     pipeline = pipeline_ref_locked();
     if (pipeline)
-      seeking = true;
+      set_seeking_locked(true);
   }
   if (!pipeline)
     return;
@@ -1343,7 +1348,7 @@ void Run::seek_to(gdouble position, gdouble rate)
     /* After a flushing seek every stream has content again until it says
      * otherwise. */
     std::lock_guard<std::mutex> lk(me->lock_);
-    seeking = false;
+    set_seeking_locked(false);
     if (resource && resource->pipeline == pipeline) {
       for (auto &b : resource->branches)
         b->eos = false;
@@ -1715,7 +1720,7 @@ void MediaElement::set_paused(bool paused)
   std::lock_guard<std::mutex> lk(lock_);
   paused_ = paused;
   if (run_) {
-    run_->ended_paused = false; /* the application's own from now on */
+    run_->set_ended_paused_locked(false); /* the application's own from now on */
     run_->wake_tracks_locked();
     run_->post_locked(SetPaused{paused});
   }
