@@ -5,10 +5,10 @@
  * docs/plugins/constraints.md.
  *
  * Threads: apply() runs on the caller's thread up to the selection, then
- * the swap runs in an IDLE probe on the track's sink pad: at once on the
- * caller's thread when no data is flowing, else on the streaming thread
- * right after the buffer or event in progress; either way no data passes
- * the sink pad while it runs. The internal pads know their track pad through
+ * the swap runs in an IDLE probe on the pad feeding the track's sink pad:
+ * at once on the caller's thread when no data is flowing, else on the
+ * streaming thread right after the buffer or event in progress; either way
+ * no data reaches the sink pad while it runs. The internal pads know their track pad through
  * element_private (no reference: the track pad owns its conversion). */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -370,6 +370,7 @@ struct ApplyContext {
     }
     gst_clear_object(&track);
     gst_clear_object(&bin);
+    gst_clear_object(&input);
     if (settings)
       gst_structure_free(settings);
     if (applied)
@@ -378,6 +379,7 @@ struct ApplyContext {
 
   GstMediaStreamTrackPad *track = nullptr; /* ref */
   GstElement *bin = nullptr;               /* ref */
+  GstPad *input = nullptr;                 /* ref: the track's sink pad */
   std::shared_ptr<MediaStreamConversion> next;
   GstStructure *settings = nullptr; /* owned: the reply */
   GstStructure *applied = nullptr;  /* owned: the `constraints` property */
@@ -440,21 +442,27 @@ void resend_sticky(GstMediaStreamTrackPad *track, GstPad *input, GstPad *target)
 }
 
 /* The swap, with no data passing the track's sink pad. */
-GstPadProbeReturn swap_probe(GstPad *input, GstPadProbeInfo *, gpointer user_data)
+void swap_locked(GstPad *input, ApplyContext *ctx)
 {
-  auto *ctx = static_cast<ApplyContext *>(user_data);
   GstMediaStreamTrackPad *track = ctx->track;
-  /* The queries the linking below sends through the sink pad may call an
-   * idle probe again before it is removed: once is enough. */
-  if (ctx->swapped)
-    return GST_PAD_PROBE_REMOVE;
-  ctx->swapped = true;
+  /* Released meanwhile (the pad's last data ran the probe): nothing to
+   * convert any more, and nothing may be added to the bin for it. */
+  GstPad *still = dup_input(track);
+  const bool released = still != input;
+  gst_clear_object(&still);
+  if (released) {
+    mc::Error error;
+    error.kind = GST_WEB_ERROR_NOT_SUPPORTED;
+    error.message = _("the track left the stream before the constraints were applied.");
+    reply(&ctx->promise, mc::reply_error(error));
+    return;
+  }
   if (ctx->next && !conversion_attach(ctx->next.get(), GST_BIN(ctx->bin))) {
     mc::Error error;
     error.kind = GST_WEB_ERROR_NOT_SUPPORTED;
     error.message = _("the conversion elements of the track cannot be linked.");
     reply(&ctx->promise, mc::reply_error(error));
-    return GST_PAD_PROBE_REMOVE;
+    return;
   }
   auto old = gst_media_stream_track_pad_replace_conversion(track, ctx->next);
   GST_INFO_OBJECT(track, "conversion: %s -> %s", old ? "converting" : "none",
@@ -469,6 +477,25 @@ GstPadProbeReturn swap_probe(GstPad *input, GstPadProbeInfo *, gpointer user_dat
   gst_media_stream_track_pad_set_constraints(track, ctx->applied);
   ctx->applied = nullptr;
   reply(&ctx->promise, mc::reply_success(ctx->settings));
+}
+
+/* The IDLE probe on the pad that feeds the track's sink pad (the link into
+ * the track): called at once on the applying thread when no data is being
+ * pushed, else on the streaming thread right after the buffer or event in
+ * progress; pushes wait while it runs. (On the sink pad itself an IDLE probe
+ * would not hold data back: GStreamer tracks idleness on the pushing side.)
+ * Two applies at once may both find the link idle: the track's swap lock
+ * runs their swaps one after the other. */
+GstPadProbeReturn swap_probe(GstPad *, GstPadProbeInfo *, gpointer user_data)
+{
+  auto *ctx = static_cast<ApplyContext *>(user_data);
+  std::lock_guard<std::recursive_mutex> guard(gst_media_stream_track_pad_swap_lock(ctx->track));
+  /* The queries the linking sends through the sink pad may call the idle
+   * probe again, on this thread, before it is removed: once is enough. */
+  if (ctx->swapped)
+    return GST_PAD_PROBE_REMOVE;
+  ctx->swapped = true;
+  swap_locked(ctx->input, ctx);
   return GST_PAD_PROBE_REMOVE;
 }
 
@@ -552,7 +579,15 @@ void gst_media_stream_conversion_apply(GstMediaStreamTrackPad *track, const GVal
   ctx->promise = promise ? gst_promise_ref(promise) : nullptr;
   GST_INFO_OBJECT(track, "apply-constraints: %" GST_PTR_FORMAT " -> %" GST_PTR_FORMAT, ctx->applied,
                   selection.caps);
-  gst_pad_add_probe(input, GST_PAD_PROBE_TYPE_IDLE, swap_probe, ctx,
-                    [](gpointer data) { delete static_cast<ApplyContext *>(data); });
-  gst_object_unref(input);
+  ctx->input = input;
+  GstPad *feeder = gst_pad_get_peer(input);
+  if (feeder) {
+    gst_pad_add_probe(feeder, GST_PAD_PROBE_TYPE_IDLE, swap_probe, ctx,
+                      [](gpointer data) { delete static_cast<ApplyContext *>(data); });
+    gst_object_unref(feeder);
+  } else {
+    /* Nothing feeds the track: no data can pass, swap now. */
+    swap_probe(nullptr, nullptr, ctx);
+    delete ctx;
+  }
 }

@@ -11,8 +11,8 @@
  * With no constraint asking for a change there is no conversion at all: the
  * bin pushes into the track pad itself (gst_media_stream_track_pad_push()).
  * The conversion is per track pad, so every output of one input (a clone)
- * has its own. apply() swaps it in an IDLE probe on the track's sink pad
- * (the standard way of changing a running pipeline) and pushes the track's
+ * has its own. apply() swaps it in an IDLE probe on the pad feeding the
+ * track's sink pad (the standard way of changing a running pipeline) and pushes the track's
  * sticky events again through the new path, so downstream renegotiates at
  * once and the next buffer keeps its running time. */
 #pragma once

@@ -10,6 +10,7 @@
 #include <gst/gst.h>
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "gstmediastreamtrackpad.h"
@@ -101,6 +102,9 @@ std::shared_ptr<MediaStreamConversion>
 gst_media_stream_track_pad_replace_conversion(GstMediaStreamTrackPad *pad,
                                               std::shared_ptr<MediaStreamConversion> next);
 guint gst_media_stream_track_pad_next_conversion_serial(GstMediaStreamTrackPad *pad);
+/* Held while the conversion is swapped (recursive: the swap's own queries may
+ * call the swap probe again on the same thread). */
+std::recursive_mutex &gst_media_stream_track_pad_swap_lock(GstMediaStreamTrackPad *pad);
 
 /* The `constraints` property (takes @constraints); notify::constraints. */
 void gst_media_stream_track_pad_set_constraints(GstMediaStreamTrackPad *pad,

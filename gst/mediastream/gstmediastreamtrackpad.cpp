@@ -69,7 +69,8 @@ struct GstMediaStreamTrackPadPrivate {
   GstStructure *constraints = nullptr;               /* (lock) */
   std::shared_ptr<MediaStreamConversion> conversion; /* (lock) */
   std::atomic<bool> converting{false};
-  guint conversion_serial = 0; /* (lock) names the conversion's elements */
+  guint conversion_serial = 0;    /* (lock) names the conversion's elements */
+  std::recursive_mutex swap_lock; /* orders the swaps of `conversion` */
 };
 
 struct _GstMediaStreamTrackPad {
@@ -484,6 +485,11 @@ gst_media_stream_track_pad_replace_conversion(GstMediaStreamTrackPad *pad,
   pad->priv->conversion = std::move(next);
   pad->priv->converting.store(pad->priv->conversion != nullptr, std::memory_order_release);
   return old;
+}
+
+std::recursive_mutex &gst_media_stream_track_pad_swap_lock(GstMediaStreamTrackPad *pad)
+{
+  return pad->priv->swap_lock;
 }
 
 guint gst_media_stream_track_pad_next_conversion_serial(GstMediaStreamTrackPad *pad)

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gst/audio/audio.h>
@@ -686,6 +687,69 @@ GST_START_TEST(test_states_and_eos)
 }
 GST_END_TEST;
 
+/* apply-constraints from three threads at once while frames flow, with
+ * good, refused and bad input: every promise is answered, the last apply
+ * wins, nothing leaks; then the track is released while one is pending. */
+GST_START_TEST(test_apply_storm)
+{
+  WC_REQUIRE_ELEMENTS("videotestsrc", "videoscale", "videorate", "capsfilter", "fakesink");
+  GstElement *pipeline = gst_parse_launch(
+      "videotestsrc is-live=true ! video/x-raw,format=I420,width=320,height=240,"
+      "framerate=30/1 ! ms.video_sink_0 mediastreambin name=ms ms.video_0 ! fakesink sync=false",
+      nullptr);
+  GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
+  GstPad *track = track_pad(ms, "video_0");
+  wc_set_state_sync(pipeline, GST_STATE_PLAYING);
+  static const char *const inputs[] = {"c",
+                                       "c, width=(int)160",
+                                       "c, frameRate=(structure)\"r, max=(double)10;\"",
+                                       "c, width=(structure)\"r, exact=(int)9999;\"",
+                                       "c, width=(string)x",
+                                       "c, width=(int)200, aspectRatio=(double)1.0"};
+  std::atomic<int> replies{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; t++) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 15; i++) {
+        GstStructure *reply = apply(track, "apply-constraints", inputs[(t * 7 + i) % 6]);
+        fail_unless(gst_structure_has_field(reply, "settings") ||
+                    gst_structure_has_field(reply, "error"));
+        gst_structure_free(reply);
+        replies++;
+      }
+    });
+  }
+  for (auto &th : threads)
+    th.join();
+  fail_unless_equals_int(replies.load(), 45);
+  GstStructure *s = apply_ok(track, "c, width=(int)160");
+  gst_structure_free(s);
+  fail_unless(has_child_of(ms, "videoscale"));
+  s = apply_ok(track, "c");
+  gst_structure_free(s);
+  fail_unless_equals_int(n_children(ms), 0);
+  s = apply_ok(track, "c, width=(int)160");
+  gst_structure_free(s);
+
+  /* Release with a conversion in place: its elements leave with the track. */
+  wc_set_state_sync(pipeline, GST_STATE_NULL);
+  GstPad *sink = gst_element_get_static_pad(ms, "video_sink_0");
+  GstPad *peer = gst_pad_get_peer(sink);
+  gst_pad_unlink(peer, sink);
+  gst_object_unref(peer);
+  gst_element_release_request_pad(ms, sink);
+  gst_object_unref(sink);
+  fail_unless_equals_int(n_children(ms), 0);
+  /* A track out of the stream refuses. */
+  expect_refused(apply(track, "apply-constraints", "c, width=(int)160"), "NotSupportedError",
+                 nullptr);
+
+  gst_object_unref(track);
+  gst_object_unref(ms);
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
 static Suite *constraints_suite()
 {
   Suite *s = suite_create("constraints");
@@ -700,6 +764,7 @@ static Suite *constraints_suite()
   tcase_add_test(tc, test_audio_resample_remix);
   tc = wc_add_case(s, "MS-10-playing", 120);
   tcase_add_test(tc, test_renegotiate_playing);
+  tcase_add_test(tc, test_apply_storm);
   tc = wc_add_case(s, "contracts", 120);
   tcase_add_test(tc, test_states_and_eos);
   return s;
