@@ -111,6 +111,8 @@ static gboolean exit_event(GstPad *pad, GstObject *, GstEvent *event)
     GstCaps *caps = nullptr;
     gst_event_parse_caps(event, &caps);
     auto conversion = gst_media_stream_track_pad_dup_conversion(track);
+    if (conversion && conversion->exit == pad)
+      conversion->awaiting_upstream = false; /* negotiated */
     if (conversion && conversion->exit == pad && conversion->max_rate_n > 0) {
       caps = gst_caps_copy(caps);
       gst_caps_set_simple(caps, "max-framerate", GST_TYPE_FRACTION, conversion->max_rate_n,
@@ -202,6 +204,7 @@ static std::shared_ptr<MediaStreamConversion> conversion_new(GstMediaStreamTrack
   auto conversion = std::make_shared<MediaStreamConversion>();
   conversion->changes_upstream = sel.changes_upstream;
   conversion->resizes = sel.needs_crop || sel.needs_scale;
+  conversion->awaiting_upstream = sel.changes_upstream;
 
   std::vector<const gchar *> factories;
   if (video) {

@@ -19,6 +19,7 @@
 
 #include <gst/gst.h>
 
+#include <atomic>
 #include <memory>
 #include <vector>
 
@@ -35,6 +36,9 @@ struct MediaStreamConversion {
   GstPad *exit = nullptr;             /* ref: sink pad forwarding to the track pad */
   bool changes_upstream = false;      /* the capsfilter asks upstream for other caps */
   bool resizes = false;               /* crops or scales: resize-mode crop-and-scale */
+  /* changes_upstream, until the new caps passed: the frames upstream made
+   * before it renegotiated do not pass the capsfilter and are dropped. */
+  std::atomic<bool> awaiting_upstream{false};
 
   /* A variable-rate source (framerate=0/1, max-framerate): videorate needs
    * fixed rates, so frames closer than this to the last one kept are

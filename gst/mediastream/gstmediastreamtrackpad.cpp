@@ -436,7 +436,13 @@ GstFlowReturn gst_media_stream_track_pad_push(GstMediaStreamTrackPad *pad, GstBu
     gst_buffer_unref(buffer); /* above the frame-rate ceiling */
     return GST_FLOW_OK;
   }
-  return gst_pad_push(conversion->entry, buffer);
+  GstFlowReturn ret = gst_pad_push(conversion->entry, buffer);
+  if (G_UNLIKELY(ret == GST_FLOW_NOT_NEGOTIATED && conversion->awaiting_upstream.load())) {
+    /* Made before upstream took the new caps (its RECONFIGURE is on the way). */
+    GST_DEBUG_OBJECT(pad, "dropping a buffer in the old caps while upstream renegotiates");
+    return GST_FLOW_OK;
+  }
+  return ret;
 }
 
 gboolean gst_media_stream_track_pad_push_event(GstMediaStreamTrackPad *pad, GstEvent *event)

@@ -687,6 +687,71 @@ GST_START_TEST(test_states_and_eos)
 }
 GST_END_TEST;
 
+/* Settings upstream delivers itself (resizeMode none, a source with size
+ * ranges): only a capsfilter in the bin, upstream renegotiates (RECONFIGURE)
+ * and the track's frames have the new size, not scaled by the bin. */
+GST_START_TEST(test_upstream_change)
+{
+  WC_REQUIRE_ELEMENTS("videotestsrc", "capsfilter", "fakesink");
+  GstElement *pipeline = gst_parse_launch(
+      "videotestsrc is-live=true ! video/x-raw,format=I420,framerate=30/1 ! ms.video_sink_0 "
+      "mediastreambin name=ms ms.video_0 ! fakesink sync=false",
+      nullptr);
+  GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
+  GstPad *track = track_pad(ms, "video_0");
+  GstPad *sink = gst_element_get_static_pad(ms, "video_sink_0");
+  Seen seen;
+  gst_segment_init(&seen.segment, GST_FORMAT_TIME);
+  gst_pad_add_probe(
+      track,
+      static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+      on_track_data, &seen, nullptr);
+  GstBus *bus = gst_element_get_bus(pipeline);
+  wc_set_state_sync(pipeline, GST_STATE_PLAYING);
+  fail_unless(wc_wait_until([&] { return n_seen(&seen) >= 3; }, 20000));
+  GstCaps *input = gst_pad_get_current_caps(sink);
+  gint in_width = 0;
+  gst_structure_get_int(gst_caps_get_structure(input, 0), "width", &in_width);
+  gst_caps_unref(input);
+  const gint want = in_width == 160 ? 200 : 160;
+  g_autofree gchar *c = g_strdup_printf(
+      "c, resizeMode=(structure)\"r, exact=none;\", width=(structure)\"r, exact=(int)%d;\", "
+      "height=(structure)\"r, exact=(int)120;\"",
+      want);
+  GstStructure *s = apply_ok(track, c);
+  fail_unless_equals_string(gst_structure_get_string(s, "resize-mode"), "none");
+  gst_structure_free(s);
+  fail_unless(has_child_of(ms, "capsfilter"));
+  fail_if(has_child_of(ms, "videoscale"));
+  /* Upstream itself now sends the new size. */
+  fail_unless(wc_wait_until(
+      [&] {
+        GstCaps *now = gst_pad_get_current_caps(sink);
+        gint w = 0;
+        if (now) {
+          gst_structure_get_int(gst_caps_get_structure(now, 0), "width", &w);
+          gst_caps_unref(now);
+        }
+        return w == want;
+      },
+      20000));
+  size_t mark = n_seen(&seen);
+  fail_unless(wc_wait_until([&] { return n_seen(&seen) >= mark + 3; }, 20000));
+  GstMessage *error = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+  fail_if(error != nullptr, "%s", error ? wc_error_text(error).c_str() : "");
+  {
+    std::lock_guard<std::mutex> guard(seen.lock);
+    fail_unless_equals_int(seen.frames.back().first, want);
+  }
+  wc_set_state_sync(pipeline, GST_STATE_NULL);
+  gst_object_unref(bus);
+  gst_object_unref(sink);
+  gst_object_unref(track);
+  gst_object_unref(ms);
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
 /* apply-constraints from three threads at once while frames flow, with
  * good, refused and bad input: every promise is answered, the last apply
  * wins, nothing leaks; then the track is released while one is pending. */
@@ -765,6 +830,7 @@ static Suite *constraints_suite()
   tc = wc_add_case(s, "MS-10-playing", 120);
   tcase_add_test(tc, test_renegotiate_playing);
   tcase_add_test(tc, test_apply_storm);
+  tcase_add_test(tc, test_upstream_change);
   tc = wc_add_case(s, "contracts", 120);
   tcase_add_test(tc, test_states_and_eos);
   return s;
