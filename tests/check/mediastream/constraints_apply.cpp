@@ -523,6 +523,60 @@ GST_START_TEST(test_audio_resample_remix)
 }
 GST_END_TEST;
 
+/* A constrained track keeps the track's other rules: disabled, it sends
+ * black frames in the converted caps; a flush passes the conversion; stop()
+ * ends it with EOS through the conversion. */
+GST_START_TEST(test_disabled_flush_stop)
+{
+  WC_REQUIRE_ELEMENTS("videoscale", "capsfilter");
+  GstElement *ms = make_bin();
+  GstHarness *h = harness(ms, "video", kVideo240);
+  GstPad *track = track_pad(ms, "video_0");
+  gst_harness_push(h, video_buffer(h, 0, kFrame));
+  gst_buffer_unref(wc_pull(h, 5000));
+  GstStructure *s = apply_ok(track, "c, width=(int)160");
+  gst_structure_free(s);
+
+  g_object_set(track, "enabled", FALSE, NULL);
+  gst_harness_push(h, video_buffer(h, kFrame, kFrame));
+  GstBuffer *buf = wc_pull(h, 5000);
+  fail_unless(buf != nullptr);
+  fail_unless_equals_int(gst_buffer_get_size(buf), 160 * 120 * 3 / 2);
+  GstMapInfo map;
+  fail_unless(gst_buffer_map(buf, &map, GST_MAP_READ));
+  fail_unless(map.data[0] < 32, "not black: %u", map.data[0]); /* Y of black: 16 */
+  gst_buffer_unmap(buf, &map);
+  gst_buffer_unref(buf);
+  g_object_set(track, "enabled", TRUE, NULL);
+
+  fail_unless(gst_harness_push_event(h, gst_event_new_flush_start()));
+  fail_unless(gst_harness_push_event(h, gst_event_new_flush_stop(TRUE)));
+  GstSegment segment;
+  gst_segment_init(&segment, GST_FORMAT_TIME);
+  fail_unless(gst_harness_push_event(h, gst_event_new_segment(&segment)));
+  gst_harness_push(h, video_buffer(h, 0, kFrame));
+  buf = wc_pull(h, 5000);
+  fail_unless(buf != nullptr);
+  fail_unless_equals_int(gst_buffer_get_size(buf), 160 * 120 * 3 / 2);
+  gst_buffer_unref(buf);
+
+  g_signal_emit_by_name(track, "stop");
+  fail_unless(wc_wait_until(
+      [&] {
+        GstEvent *eos = gst_pad_get_sticky_event(h->sinkpad, GST_EVENT_EOS, 0);
+        if (eos)
+          gst_event_unref(eos);
+        return eos != nullptr;
+      },
+      10000));
+  fail_unless_equals_string(wc_get_string(track, "ready-state").c_str(), "ended");
+
+  gst_object_unref(track);
+  gst_harness_teardown(h);
+  gst_object_unref(ms);
+}
+GST_END_TEST;
+
 /* --- while playing ---------------------------------------------------------------- */
 
 /* What left the track pad: caps and running time of each buffer. */
@@ -827,6 +881,7 @@ static Suite *constraints_suite()
   tcase_add_test(tc, test_variable_rate);
   tcase_add_test(tc, test_downstream_refuses);
   tcase_add_test(tc, test_audio_resample_remix);
+  tcase_add_test(tc, test_disabled_flush_stop);
   tc = wc_add_case(s, "MS-10-playing", 120);
   tcase_add_test(tc, test_renegotiate_playing);
   tcase_add_test(tc, test_apply_storm);
