@@ -505,7 +505,8 @@ SwitchResult run_switch(const Options &o, const std::string &a, const std::strin
       return ((double)later - (double)earlier) / GST_MSECOND;
     };
     double gv = ms(new_first[0], old_end[0]), ga = ms(new_first[1], old_end[1]);
-    double g = ms(std::min(new_first[0], new_first[1]), std::max(old_end[0], old_end[1]));
+    /* the larger of the two tracks' holes */
+    double g = std::max(gv, ga);
     double av = ms(new_arr[0], old_arr[0]);
     g_print("  %6d  %6.1f (%6.1f, %6.1f; %6.1f)  %12.1f  %13.1f  %17.1f\n", i + 1, g, gv, ga, av,
             eos, pads, first);
@@ -528,8 +529,8 @@ SwitchResult run_switch(const Options &o, const std::string &a, const std::strin
           "%.1f, set->new pads %.1f, set->first buffer %.1f ms\n",
           res.gap_median, median(vgap), median(agap), median(varr), median(t_eos), median(t_pads),
           median(t_first));
-  g_print("  gap = first PTS of the new tracks - end (PTS + duration) of the old tracks' last "
-          "buffer, outer running time\n");
+  g_print("  gap = first PTS of the new track - end (PTS + duration) of the old track's last "
+          "buffer, outer running time, the larger of video and audio\n");
   return res;
 }
 

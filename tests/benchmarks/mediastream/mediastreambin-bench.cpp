@@ -10,12 +10,17 @@
  * 2. Per buffer: the same buffers pushed from this thread straight into the
  *    element (no source cost), thread CPU time per buffer: a direct link,
  *    identity, mediastreambin enabled and disabled.
- * Never asserts on time. --quick: 320x240, 30 buffers, 1 round (smoke test:
- * checks that every variant delivers every buffer). */
+ * 3. --soak S: a live run of S seconds (1080p30 video and 48 kHz audio
+ *    tracks into sync=true sinks, each track disabled for 3 s out of every 10)
+ *    printing the resident size every few seconds.
+ * Then the peak resident size of the run.
+ * Never asserts on time. --quick: 320x240, 30 buffers, 1 round, 2 s soak
+ * (smoke test: checks that every variant delivers every buffer). */
 #include <gst/gst.h>
 
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -31,6 +36,7 @@ struct Config {
   int height = 1080;
   int buffers = 900; /* 30 s at 30 fps */
   int rounds = 7;
+  double soak = -1; /* seconds; -1: the default (off; quick 2) */
 };
 
 struct Result {
@@ -217,6 +223,118 @@ Result run_push(const Config &cfg, const std::string &variant)
   return r;
 }
 
+long rss_kb()
+{
+  long pages = 0, resident = 0;
+  FILE *f = fopen("/proc/self/statm", "r");
+  if (f) {
+    if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+      resident = 0;
+    fclose(f);
+  }
+  return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+long peak_rss_kb()
+{
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_maxrss;
+}
+
+/* 3. Live soak: returns the growth of the resident size (kB) after the
+ * first 5 s, or -1 when the pipeline failed. */
+long run_soak(const Config &cfg, double seconds, guint64 *video, guint64 *audio)
+{
+  const double every = seconds >= 20 ? 5 : 1;
+  printf("\n3. soak: live videotestsrc %dx%d@30 and audiotestsrc 48 kHz through mediastreambin "
+         "into fakesink sync=true for %.0f s; each track disabled 3 s out of every 10; resident "
+         "size every %.0f s\n",
+         cfg.width, cfg.height, seconds, every);
+  gchar *desc = g_strdup_printf(
+      "mediastreambin name=ms videotestsrc is-live=true pattern=ball ! "
+      "video/x-raw,format=I420,width=%d,height=%d,framerate=30/1 ! ms.video_sink_0 "
+      "audiotestsrc is-live=true samplesperbuffer=960 ! audio/x-raw,rate=48000,channels=2 ! "
+      "ms.audio_sink_0 ms.video_0 ! fakesink name=vsink sync=true ms.audio_0 ! fakesink "
+      "name=asink sync=true",
+      cfg.width, cfg.height);
+  GError *err = nullptr;
+  GstElement *pipeline = gst_parse_launch(desc, &err);
+  g_free(desc);
+  if (!pipeline) {
+    printf("  soak pipeline: %s\n", err ? err->message : "?");
+    g_clear_error(&err);
+    return -1;
+  }
+  GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
+  GstPad *tracks[2] = {gst_element_get_static_pad(ms, "video_0"),
+                       gst_element_get_static_pad(ms, "audio_0")};
+  guint64 *counts[2] = {video, audio};
+  const char *sinks[2] = {"vsink", "asink"};
+  for (int i = 0; i < 2; i++) {
+    GstElement *sink = gst_bin_get_by_name(GST_BIN(pipeline), sinks[i]);
+    GstPad *pad = gst_element_get_static_pad(sink, "sink");
+    gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, count_buffer, counts[i], nullptr);
+    gst_object_unref(pad);
+    gst_object_unref(sink);
+  }
+  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  GstBus *bus = gst_element_get_bus(pipeline);
+  std::vector<std::pair<double, long>> samples;
+  gint64 t0 = g_get_monotonic_time();
+  double next = 0;
+  bool failed = false;
+  for (;;) {
+    double t = (g_get_monotonic_time() - t0) / 1e6;
+    if (t >= next) {
+      long rss = rss_kb();
+      samples.push_back({t, rss});
+      printf("  %5.1f s  RSS %7.1f MB\n", t, rss / 1024.0);
+      fflush(stdout);
+      next += every;
+    }
+    if (t >= seconds)
+      break;
+    /* video off in [3, 6) of every 10 s, audio off in [6, 9) */
+    int slot = (int)t % 10;
+    for (int i = 0; i < 2; i++) {
+      gboolean want = !(slot >= 3 + 3 * i && slot < 6 + 3 * i);
+      gboolean enabled;
+      if (!tracks[i])
+        continue;
+      g_object_get(tracks[i], "enabled", &enabled, NULL);
+      if (enabled != want)
+        g_object_set(tracks[i], "enabled", want, NULL);
+    }
+    GstMessage *msg = gst_bus_timed_pop_filtered(
+        bus, 50 * GST_MSECOND, static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+    if (msg) {
+      printf("  soak: %s before the end\n", GST_MESSAGE_TYPE_NAME(msg));
+      gst_message_unref(msg);
+      failed = true;
+      break;
+    }
+  }
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  for (GstPad *p : tracks)
+    if (p)
+      gst_object_unref(p);
+  if (!tracks[0] || !tracks[1])
+    failed = true;
+  gst_object_unref(ms);
+  gst_object_unref(bus);
+  gst_object_unref(pipeline);
+  if (failed || samples.empty())
+    return -1;
+  long base = samples.front().second;
+  for (auto &s : samples)
+    if (s.first >= 5) {
+      base = s.second;
+      break;
+    }
+  return samples.back().second - base;
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -225,8 +343,18 @@ int main(int argc, char **argv)
   Config cfg;
   bool quick = false;
   for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--quick"))
+    if (!strcmp(argv[i], "--quick")) {
       quick = true;
+    } else if (!strcmp(argv[i], "--soak") && i + 1 < argc) {
+      cfg.soak = atof(argv[++i]);
+    } else {
+      fprintf(stderr,
+              "usage: %s [--quick] [--soak S]\n"
+              "  --quick: 320x240, 30 buffers, 1 round, 2 s soak (the smoke test)\n"
+              "  --soak S: a live run of S seconds printing the resident size [off]\n",
+              argv[0]);
+      return strcmp(argv[i], "--help") ? 2 : 0;
+    }
   }
   if (quick) {
     cfg.width = 320;
@@ -234,6 +362,8 @@ int main(int argc, char **argv)
     cfg.buffers = 30;
     cfg.rounds = 1;
   }
+  if (cfg.soak < 0)
+    cfg.soak = quick ? 2 : 0;
   bool ok = true;
 
   printf("mediastreambin-bench: %dx%d I420, %d buffers (%.0f s at 30 fps), median of %d round(s)\n",
@@ -298,6 +428,22 @@ int main(int argc, char **argv)
          per_buffer[3] - per_buffer[0]);
   printf("  one 30 fps track costs %.4f%% of a core enabled, %.4f%% disabled\n",
          per_buffer[2] * 30 / 1e4, per_buffer[3] * 30 / 1e4);
+
+  long growth = 0;
+  if (cfg.soak > 0) {
+    guint64 video = 0, audio = 0;
+    growth = run_soak(cfg, cfg.soak, &video, &audio);
+    printf("  delivered %" G_GUINT64_FORMAT " video and %" G_GUINT64_FORMAT " audio buffers\n",
+           video, audio);
+    if (growth < 0 || video == 0 || audio == 0) {
+      printf("  soak: the live pipeline failed\n");
+      ok = false;
+    } else {
+      printf("  soak %.0f s: RSS growth after the first 5 s %+.1f MB (target <= 2 MB) %s\n",
+             cfg.soak, growth / 1024.0, growth <= 2048 ? "PASS" : "MISS");
+    }
+  }
+  printf("\npeak resident size of the run (ru_maxrss): %.1f MB\n", peak_rss_kb() / 1024.0);
 
   printf("\n%s\n", ok ? "all variants delivered every buffer" : "FAILED: buffers lost");
   return ok ? 0 : 1;
