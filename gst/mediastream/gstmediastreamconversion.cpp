@@ -408,10 +408,11 @@ void reply_error(GstPromise *promise, const mc::Error &error)
 }
 
 /* Pushes the track's sticky events (its STREAM_START, segment, tags,
- * collection...) into @target with the input caps in place of the output
- * caps: the new path negotiates at once. Nothing when the track has not
- * started or ended (the next run sends everything anew). */
-void resend_sticky(GstMediaStreamTrackPad *track, GstPad *input, GstPad *target)
+ * collection...) into its path as it is now (the new conversion, or the
+ * track pad itself: `settings` follows either way) with the input caps in
+ * place of the output caps: the new path negotiates at once. Nothing when the
+ * track has not started or ended (the next run sends everything anew). */
+void resend_sticky(GstMediaStreamTrackPad *track, GstPad *input)
 {
   GstPad *pad = GST_PAD(track);
   GstCaps *input_caps = gst_pad_get_current_caps(input);
@@ -436,10 +437,10 @@ void resend_sticky(GstMediaStreamTrackPad *track, GstPad *input, GstPad *target)
       event = gst_event_new_caps(input_caps);
       caps_sent = true;
     } else if (!caps_sent && GST_EVENT_TYPE(event) > GST_EVENT_CAPS) {
-      gst_pad_push_event(target, gst_event_new_caps(input_caps));
+      gst_media_stream_track_pad_push_event(track, gst_event_new_caps(input_caps));
       caps_sent = true;
     }
-    gst_pad_push_event(target, event);
+    gst_media_stream_track_pad_push_event(track, event);
   }
   gst_caps_unref(input_caps);
 }
@@ -470,7 +471,7 @@ void swap_locked(GstPad *input, ApplyContext *ctx)
   auto old = gst_media_stream_track_pad_replace_conversion(track, ctx->next);
   GST_INFO_OBJECT(track, "conversion: %s -> %s", old ? "converting" : "none",
                   ctx->next ? "converting" : "none");
-  resend_sticky(track, input, ctx->next ? ctx->next->entry : GST_PAD(track));
+  resend_sticky(track, input);
   if (old)
     gst_media_stream_conversion_detach(old.get(), GST_BIN(ctx->bin));
   if ((ctx->next && ctx->next->changes_upstream) || (old && old->changes_upstream)) {

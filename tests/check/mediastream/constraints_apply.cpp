@@ -214,6 +214,10 @@ GST_START_TEST(test_children_only_when_asked)
   fail_unless_equals_int(get_int(s, "width"), 320);
   gst_structure_free(s);
   fail_unless_equals_int(n_children(ms), 0);
+  s = wc_get_structure(track, "settings");
+  fail_unless_equals_int(get_int(s, "width"), 320);
+  fail_unless_equals_string(gst_structure_get_string(s, "resize-mode"), "none");
+  gst_structure_free(s);
   gst_harness_push(h, video_buffer(h, kFrame, kFrame));
   gst_buffer_unref(wc_pull(h, 5000));
   GstStructure *out = sink_caps(h);
