@@ -14,8 +14,9 @@
  * This file is the GstElement: properties, pads, state changes, send_event,
  * each forwarded to the media element, which emits pad-added, pad-removed,
  * no-more-pads and the notifies through MediaElementOwner, from its control
- * thread and never with a lock held; a handler may stop the element from any
- * of them (docs/plugins/mediacapturesrc.md, "GStreamer contracts").
+ * thread (at a stop, from the thread that stops it), never with a lock held;
+ * a handler may stop the element from any of them
+ * (docs/plugins/mediacapturesrc.md, "GStreamer contracts").
  *
  * Files: this one (the GstElement), mediaelement.{h,cpp} (the media element:
  * internal pipeline, control thread, typed commands, state model),

@@ -9,7 +9,11 @@
  * pause, end, restart, selection), as typed commands.
  *
  * Its state follows HTMLMediaElement: networkState, readyState, paused,
- * ended, seeking; each changes in one function of mediaelement.cpp. What
+ * ended, seeking; each changes in one Run::set_*_locked() of
+ * mediaelement.cpp (paused: the application's in set_paused(), the end's in
+ * Run::set_ended_paused_locked()). readyState drives the internal pipeline
+ * (PLAYING only from HAVE_ENOUGH_DATA, tracks exposed then); networkState
+ * and seeking are recorded and logged only. What
  * exists only while the element runs (the control thread, the tracks, the
  * loaded resource with its pipeline) is a run object built by start() and
  * dropped by stop(); the attributes the application set survive.
@@ -140,7 +144,10 @@ private:
   gdouble default_start_ = 0.0;      /* current-time set while not running */
   gdouble notified_duration_ = -1.0; /* what notify::duration last told */
 
-  std::shared_ptr<Run> run_; /* while started */
+  /* While started. Shared with the run's control thread: a handler that
+   * stops the element runs on that thread, which then unwinds on its own run
+   * (torn down by stop(), freed when the thread lets go). */
+  std::shared_ptr<Run> run_;
 
   bool paused_locked();
   /* The control threads stopped from their own handlers: joined (or, for the
