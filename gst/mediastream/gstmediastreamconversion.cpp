@@ -499,7 +499,12 @@ GstPadProbeReturn swap_probe(GstPad *, GstPadProbeInfo *, gpointer user_data)
   if (ctx->swapped)
     return GST_PAD_PROBE_REMOVE;
   ctx->swapped = true;
+  /* The sink pad's stream lock too: what the bin sends from another thread
+   * under it (stop()'s EOS) goes into one path or the other, never into one
+   * being taken apart. Free here: no push into the sink pad is in progress. */
+  GST_PAD_STREAM_LOCK(ctx->input);
   swap_locked(ctx->input, ctx);
+  GST_PAD_STREAM_UNLOCK(ctx->input);
   return GST_PAD_PROBE_REMOVE;
 }
 
