@@ -77,8 +77,6 @@ constexpr GstClockTime kGapMute = 200 * GST_MSECOND;
 /* Real audio this close to where the track is (8 ms) is made contiguous;
  * further off it is re-synced (silence or clipping), keeping A/V in sync. */
 constexpr GstClockTime kAudioTolerance = 8 * GST_MSECOND;
-/* Real audio this close to where the track is (8 ms) is made contiguous;
- * further off it is re-synced (silence or clipping), keeping A/V in sync. */
 /* How long a track waits after a downstream pad answered FLUSHING. */
 constexpr std::chrono::milliseconds kDownstreamFlushingWait{10};
 
@@ -132,25 +130,36 @@ static void track_send_start(Track *t)
   gst_event_set_stream(ev, stream);
   t->stream = stream; /* its tags follow the media's */
   gst_pad_push_event(t->pad, ev);
-  gst_pad_push_event(t->pad, gst_event_new_caps(t->caps));
-  GstSegment segment;
-  gst_segment_init(&segment, GST_FORMAT_TIME);
-  gst_pad_push_event(t->pad, gst_event_new_segment(&segment));
+  /* A stream exposed before its decoder output anything (a WebM video track
+   * without a frame) only has the caps it could have, not fixed: no CAPS (and
+   * no SEGMENT, which must follow the CAPS) until its first buffer brings
+   * them (track_set_caps, track_ensure_segment). */
+  if (t->caps && gst_caps_is_fixed(t->caps)) {
+    gst_pad_push_event(t->pad, gst_event_new_caps(t->caps));
+    GstSegment segment;
+    gst_segment_init(&segment, GST_FORMAT_TIME);
+    gst_pad_push_event(t->pad, gst_event_new_segment(&segment));
+  }
   t->started = true;
 }
 
 void track_set_caps(Track *t, GstCaps *caps)
 {
-  if (t->caps && gst_caps_is_equal(t->caps, caps))
+  if (!caps || (t->caps && gst_caps_is_equal(t->caps, caps)))
     return;
   gst_caps_replace(&t->caps, caps);
-  if (!t->is_video && gst_caps_is_fixed(caps)) {
+  if (!gst_caps_is_fixed(caps))
+    return; /* not sent: see track_send_start */
+  if (!t->is_video) {
     GstAudioInfo info;
     if (gst_audio_info_from_caps(&info, caps))
       t->ainfo = info;
   }
-  if (t->started)
+  if (t->started) {
+    if (t->stream)
+      gst_stream_set_caps(t->stream, caps);
     gst_pad_push_event(t->pad, gst_event_new_caps(caps));
+  }
 }
 
 static GstBuffer *make_silence(Track *t, GstClockTime pts, guint64 samples)

@@ -1384,8 +1384,12 @@ void Run::restart(gdouble position)
 void Run::post_empty_media_error(const std::string &uri, const std::string &warning)
 {
   {
+    /* once: the preroll and the end (an ApplyState between the preroll and
+     * its command lets the empty medium reach EOS) may both find it empty */
     std::lock_guard<std::mutex> lk(me->lock_);
     if (resource) {
+      if (resource->error_reported)
+        return;
       fail_locked(resource.get());
       resource->error_reported = true;
     }
