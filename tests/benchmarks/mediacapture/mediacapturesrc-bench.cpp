@@ -750,7 +750,7 @@ int main(int argc, char **argv)
           "usage: %s [--quick] [--rounds N] [--seconds S] [--size WxH] [--switches N] [--soak S]\n"
           "          [--skip-cpu] [--skip-switch] [--skip-rate]\n"
           "  A: plays a 1080p30 + stereo file in real time through mediacapturesrc and\n"
-          "     uridecodebin, N interleaved rounds [5] of S seconds [20] (CPU time ratio);\n"
+          "     uridecodebin, N interleaved rounds [7] of S seconds [20] (CPU time ratio);\n"
           "     --size: of the media [1920x1080];\n"
           "  G: the uri switch gap over N switches [10]; R: scaletempo at rate 1.0 / 2.0;\n"
           "  S: --soak S: a live run of S seconds printing the resident size [off].\n"
@@ -769,7 +769,7 @@ int main(int argc, char **argv)
   dflt(&o.height, 1080, 240, o.quick);
   dflt(&o.seconds, 20, 3, o.quick);
   dflt(&o.switches, 10, 2, o.quick);
-  dflt(&o.rounds, 5, 1, o.quick);
+  dflt(&o.rounds, 7, 1, o.quick);
   if (o.soak < 0)
     o.soak = o.quick ? 2 : 0;
   if (o.rounds < 1 || o.seconds < 1 || o.width < 16 || o.height < 16) {
