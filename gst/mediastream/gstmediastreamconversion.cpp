@@ -191,6 +191,32 @@ static GstElement *make_element(const gchar *factory, const gchar *track, guint 
   return GST_ELEMENT(gst_object_ref_sink(element));
 }
 
+/* The capsfilter's caps: of the caps chosen, only the fields the settings
+ * are about (and the picture's shape, the audio layout), so that upstream
+ * asked for another size or rate keeps its own format (the caps chosen
+ * before data flowed are upstream's fixated, and would pin its first
+ * format). */
+static GstCaps *filter_caps(const GstCaps *chosen, bool video)
+{
+  const GstStructure *from = gst_caps_get_structure(chosen, 0);
+  GstStructure *to = gst_structure_new_empty(gst_structure_get_name(from));
+  static const gchar *const video_fields[] = {"width", "height", "framerate", "pixel-aspect-ratio",
+                                              "interlace-mode"};
+  static const gchar *const audio_fields[] = {"rate", "channels", "channel-mask", "layout"};
+  const gchar *const *fields = video ? video_fields : audio_fields;
+  const size_t n = video ? G_N_ELEMENTS(video_fields) : G_N_ELEMENTS(audio_fields);
+  /* Not max-framerate: a variable-rate track's is written at the exit. */
+  for (size_t i = 0; i < n; i++) {
+    const GValue *value = gst_structure_get_value(from, fields[i]);
+    if (value)
+      gst_structure_set_value(to, fields[i], value);
+  }
+  GstCaps *caps = gst_caps_new_empty();
+  gst_caps_append_structure_full(caps, to,
+                                 gst_caps_features_copy(gst_caps_get_features(chosen, 0)));
+  return caps;
+}
+
 /* The conversion @selection asks for (elements linked between its internal
  * pads, not yet in the bin). NULL + NotSupportedError when an element is
  * missing. */
@@ -228,7 +254,7 @@ static std::shared_ptr<MediaStreamConversion> conversion_new(GstMediaStreamTrack
     conversion->elements.push_back(element);
   }
 
-  GstCaps *filter = gst_caps_copy(sel.caps);
+  GstCaps *filter = filter_caps(sel.caps, video);
   for (GstElement *element : conversion->elements) {
     const gchar *factory = GST_OBJECT_NAME(gst_element_get_factory(element));
     if (g_str_equal(factory, "videocrop")) {
@@ -241,10 +267,6 @@ static std::shared_ptr<MediaStreamConversion> conversion_new(GstMediaStreamTrack
       /* A ceiling: frames are dropped, never duplicated. */
       g_object_set(element, "drop-only", TRUE, NULL);
     } else if (g_str_equal(factory, "capsfilter")) {
-      if (variable_rate) {
-        /* framerate=0/1 stays; max-framerate is written at the exit. */
-        gst_structure_remove_field(gst_caps_get_structure(filter, 0), "max-framerate");
-      }
       g_object_set(element, "caps", filter, NULL);
     }
   }
