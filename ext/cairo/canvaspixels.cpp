@@ -11,6 +11,10 @@
 
 #include <cstring>
 
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
+
 namespace canvas_pixels
 {
 
@@ -214,6 +218,127 @@ GstBuffer *straight_alpha_copy(GstBuffer *canvas, gint width, gint height, GstBu
   return frame;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Frame memory */
+
+namespace
+{
+
+constexpr gsize HUGE_PAGE = 2 * 1024 * 1024;
+
+gsize round_up_huge(gsize n)
+{
+  return (n + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+}
+
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+struct HugeBlock {
+  void *base;
+  gsize length;
+};
+
+void huge_block_free(gpointer data)
+{
+  auto *block = static_cast<HugeBlock *>(data);
+  munmap(block->base, block->length);
+  g_free(block);
+}
+
+/* @maxsize bytes on a 2 MB boundary, advised for huge pages before the first
+ * touch (the pages are faulted in as huge ones), or NULL. */
+HugeBlock *huge_block_new(gsize maxsize)
+{
+  const gsize length = round_up_huge(maxsize);
+  const gsize span = length + HUGE_PAGE;
+  void *p = mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
+    return nullptr;
+  const guintptr start = reinterpret_cast<guintptr>(p);
+  const guintptr aligned = (start + HUGE_PAGE - 1) & ~(guintptr)(HUGE_PAGE - 1);
+  if (aligned > start)
+    munmap(p, aligned - start);
+  if (start + span > aligned + length)
+    munmap(reinterpret_cast<void *>(aligned + length), start + span - (aligned + length));
+  void *base = reinterpret_cast<void *>(aligned);
+  madvise(base, length, MADV_HUGEPAGE); /* advice only: small pages if refused */
+  auto *block = g_new(HugeBlock, 1);
+  block->base = base;
+  block->length = length;
+  return block;
+}
+#endif
+
+/* A GstAllocator subclass whose memory is the default allocator's memory
+ * type (wrapped), so that it maps, copies and shares as system memory. */
+struct FrameAllocator {
+  GstAllocator parent;
+};
+struct FrameAllocatorClass {
+  GstAllocatorClass parent_class;
+};
+
+GstMemory *frame_allocator_alloc(GstAllocator *, gsize size, GstAllocationParams *params)
+{
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  const gsize maxsize = params->prefix + size + params->padding;
+  if (uses_huge_pages(maxsize) && params->align < HUGE_PAGE) {
+    HugeBlock *block = huge_block_new(maxsize);
+    if (block)
+      return gst_memory_new_wrapped(params->flags, block->base, maxsize, params->prefix, size,
+                                    block, huge_block_free);
+  }
+#endif
+  return gst_allocator_alloc(nullptr, size, params);
+}
+
+/* Never called: every memory handed out belongs to the default allocator. */
+void frame_allocator_free(GstAllocator *, GstMemory *) {}
+
+void frame_allocator_class_init(gpointer klass, gpointer)
+{
+  auto *allocator_class = GST_ALLOCATOR_CLASS(klass);
+  allocator_class->alloc = frame_allocator_alloc;
+  allocator_class->free = frame_allocator_free;
+}
+
+GType frame_allocator_get_type()
+{
+  static gsize type = 0;
+  if (g_once_init_enter(&type)) {
+    /* The pixel code is linked into the plugin and into its unit tests, which
+     * load the plugin too: one registration serves both copies. */
+    const gchar *name = "GstCanvasFrameAllocator";
+    GType t = g_type_from_name(name);
+    if (!t)
+      t = g_type_register_static_simple(GST_TYPE_ALLOCATOR, name, sizeof(FrameAllocatorClass),
+                                        frame_allocator_class_init, sizeof(FrameAllocator), nullptr,
+                                        (GTypeFlags)0);
+    g_once_init_leave(&type, t);
+  }
+  return type;
+}
+
+} // namespace
+
+bool uses_huge_pages(gsize maxsize)
+{
+  return maxsize >= HUGE_PAGE && round_up_huge(maxsize) - maxsize <= maxsize / 4;
+}
+
+GstAllocator *frame_allocator()
+{
+  static GstAllocator *allocator = nullptr;
+  if (g_once_init_enter(&allocator)) {
+    auto *a = GST_ALLOCATOR(g_object_new(frame_allocator_get_type(), nullptr));
+    gst_object_ref_sink(a);
+    a->mem_type = GST_ALLOCATOR_SYSMEM;
+    /* Kept for the life of the process, as the default allocator is. */
+    GST_OBJECT_FLAG_SET(a, GST_OBJECT_FLAG_MAY_BE_LEAKED);
+    g_once_init_leave(&allocator, a);
+  }
+  return allocator;
+}
+
 bool buffer_is_exclusive(GstBuffer *buffer)
 {
   if (!gst_buffer_is_writable(buffer) || gst_buffer_n_memory(buffer) != 1)
@@ -241,7 +366,7 @@ GstBuffer *alloc_frame(GstBufferPool *pool, gsize size)
     buffer = nullptr;
   }
   if (!buffer)
-    buffer = gst_buffer_new_allocate(nullptr, size, nullptr);
+    buffer = gst_buffer_new_allocate(frame_allocator(), size, nullptr);
   return buffer;
 }
 

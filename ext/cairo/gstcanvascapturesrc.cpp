@@ -1080,6 +1080,13 @@ static gboolean gst_canvas_capture_src_decide_allocation(GstBaseSrc *src, GstQue
   gst_allocation_params_init(&params);
   if (gst_query_get_n_allocation_params(query) > 0)
     gst_query_parse_nth_allocation_param(query, 0, &allocator, &params);
+  /* Plain system memory asked for (or nothing): the element's own, in huge
+   * pages for large canvases (canvaspixels.h). */
+  if (!allocator || g_strcmp0(allocator->mem_type, GST_ALLOCATOR_SYSMEM) == 0) {
+    if (allocator)
+      gst_object_unref(allocator);
+    allocator = GST_ALLOCATOR(gst_object_ref(canvas_pixels::frame_allocator()));
+  }
 
   GstBufferPool *pool = gst_video_buffer_pool_new();
   GstStructure *config = gst_buffer_pool_get_config(pool);

@@ -678,11 +678,22 @@ template <typename F> double time_ms(int n, F &&step, double *faults = nullptr)
 Micro run_micro(int w, int h, int n)
 {
   Micro m;
-  cairo_surface_t *surface = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
-  cairo_t *cr = cairo_create(surface);
-  guint8 *data = cairo_image_surface_get_data(surface);
-  const int stride = cairo_image_surface_get_stride(surface);
+  /* The canvas in the element's frame memory (huge pages for large sizes),
+   * as canvascapturesrc has it; the application's surface of appsrc in
+   * Cairo's own memory, as the `app` producer has it. */
+  const int stride = canvas_pixels::stride_for_width(w);
   const gsize size = static_cast<gsize>(stride) * h;
+  GstBuffer *canvas_mem = canvas_pixels::alloc_frame(nullptr, size);
+  GstMapInfo canvas_map;
+  gst_buffer_map(canvas_mem, &canvas_map, GST_MAP_READWRITE);
+  guint8 *data = canvas_map.data;
+  cairo_surface_t *surface =
+      cairo_image_surface_create_for_data(data, CAIRO_FORMAT_ARGB32, w, h, stride);
+  cairo_t *cr = cairo_create(surface);
+  cairo_surface_t *app_surface = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
+  cairo_t *app_cr = cairo_create(app_surface);
+  guint8 *app_data = cairo_image_surface_get_data(app_surface);
+  g_assert(cairo_image_surface_get_stride(app_surface) == stride);
   guint64 k = 0;
 
   m.draw_ms = time_ms(n, [&] {
@@ -696,17 +707,20 @@ Micro run_micro(int w, int h, int n)
   GstBufferPool *pool = gst_buffer_pool_new();
   GstStructure *config = gst_buffer_pool_get_config(pool);
   gst_buffer_pool_config_set_params(config, nullptr, size, 2, 0);
+  gst_buffer_pool_config_set_allocator(config, canvas_pixels::frame_allocator(), nullptr);
   gst_buffer_pool_set_config(pool, config);
   gst_buffer_pool_set_active(pool, TRUE);
   m.copy_recycled_ms = time_ms(
       n, [&] { gst_buffer_unref(canvas_pixels::copy_frame(canvas, pool)); },
       &m.copy_recycled_faults);
   /* appsrc's way: a fresh buffer each frame, filled with one memcpy. */
+  draw_scene(app_cr, w, h, k++);
+  cairo_surface_flush(app_surface);
   m.copy_fresh_ms = time_ms(
       n,
       [&] {
         GstBuffer *buf = gst_buffer_new_allocate(nullptr, size, nullptr);
-        gst_buffer_fill(buf, 0, data, size);
+        gst_buffer_fill(buf, 0, app_data, size);
         gst_buffer_unref(buf);
       },
       &m.copy_fresh_faults);
@@ -730,10 +744,10 @@ Micro run_micro(int w, int h, int n)
   };
   GstBuffer *app_held = nullptr;
   auto draw_then_copy = [&] {
-    draw_scene(cr, w, h, k++);
-    cairo_surface_flush(surface);
+    draw_scene(app_cr, w, h, k++);
+    cairo_surface_flush(app_surface);
     GstBuffer *buf = gst_buffer_new_allocate(nullptr, size, nullptr);
-    gst_buffer_fill(buf, 0, data, size);
+    gst_buffer_fill(buf, 0, app_data, size);
     if (app_held)
       gst_buffer_unref(app_held); /* the sink lets the previous frame go */
     app_held = buf;
@@ -794,6 +808,10 @@ Micro run_micro(int w, int h, int n)
   });
   cairo_destroy(cr);
   cairo_surface_destroy(surface);
+  gst_buffer_unmap(canvas_mem, &canvas_map);
+  gst_buffer_unref(canvas_mem);
+  cairo_destroy(app_cr);
+  cairo_surface_destroy(app_surface);
   return m;
 }
 

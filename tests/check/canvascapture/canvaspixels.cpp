@@ -380,6 +380,79 @@ GST_START_TEST(test_alloc_frame_recycles)
 }
 GST_END_TEST;
 
+/* Which sizes go to huge pages: from 2 MB, rounded up by at most a quarter. */
+GST_START_TEST(test_huge_pages_sizes)
+{
+  const gsize mb2 = 2 * 1024 * 1024;
+  fail_if(cp::uses_huge_pages(0));
+  fail_if(cp::uses_huge_pages(640 * 360 * 4));
+  fail_if(cp::uses_huge_pages(mb2 - 1));
+  fail_unless(cp::uses_huge_pages(mb2));
+  fail_if(cp::uses_huge_pages(mb2 + 1)); /* 4 MB for 2 MB: half of it wasted */
+  fail_unless(cp::uses_huge_pages(1280 * 720 * 4));
+  fail_unless(cp::uses_huge_pages(1920 * 1080 * 4));
+  fail_unless(cp::uses_huge_pages(3840 * 2160 * 4));
+  fail_unless(cp::uses_huge_pages(5 * mb2 + 1)); /* 10 MB + 1: 2 MB - 1 more */
+  fail_if(cp::uses_huge_pages(2 * mb2 + 1));     /* 4 MB + 1: 2 MB - 1 more */
+}
+GST_END_TEST;
+
+/* The frame allocator's memory: system memory of the size asked, prefix and
+ * padding kept, writable and shareable; large sizes start on a 2 MB boundary
+ * (Linux), small ones come from the default allocator. */
+GST_START_TEST(test_frame_allocator)
+{
+  GstAllocator *allocator = cp::frame_allocator();
+  fail_unless(allocator != nullptr);
+  fail_unless(cp::frame_allocator() == allocator);
+
+  for (gsize size : {(gsize)1920 * 1080 * 4, (gsize)640 * 360 * 4, (gsize)12}) {
+    for (gsize prefix : {(gsize)0, (gsize)64}) {
+      GstAllocationParams params;
+      gst_allocation_params_init(&params);
+      params.prefix = prefix;
+      params.padding = 16;
+      params.align = 63;
+      GstMemory *mem = gst_allocator_alloc(allocator, size, &params);
+      fail_unless(mem != nullptr);
+      fail_unless(gst_memory_is_type(mem, GST_ALLOCATOR_SYSMEM));
+      gsize offset = 0, maxsize = 0;
+      fail_unless_equals_int(gst_memory_get_sizes(mem, &offset, &maxsize), size);
+      fail_unless_equals_int(offset, prefix);
+      fail_unless(maxsize >= prefix + size + 16);
+      GstMapInfo map;
+      fail_unless(gst_memory_map(mem, &map, GST_MAP_READWRITE));
+      fail_unless_equals_int(map.size, size);
+      fail_unless(((guintptr)map.data & 63) == 0);
+#ifdef __linux__
+      if (cp::uses_huge_pages(prefix + size + 16))
+        fail_unless(((guintptr)(map.data - prefix) & (2 * 1024 * 1024 - 1)) == 0,
+                    "%" G_GSIZE_FORMAT " bytes not on a 2 MB boundary", size);
+#endif
+      memset(map.data, 0xa5, map.size);
+      gst_memory_unmap(mem, &map);
+      GstMemory *part = gst_memory_share(mem, 1, size - 2);
+      fail_unless(gst_memory_map(part, &map, GST_MAP_READ));
+      fail_unless(map.data[0] == 0xa5 && map.data[size - 3] == 0xa5);
+      gst_memory_unmap(part, &map);
+      gst_memory_unref(part);
+      gst_memory_unref(mem);
+    }
+  }
+
+  /* alloc_frame() without a pool uses it. */
+  GstBuffer *buf = cp::alloc_frame(nullptr, 1920 * 1080 * 4);
+  fail_unless_equals_int(gst_buffer_get_size(buf), 1920 * 1080 * 4);
+#ifdef __linux__
+  GstMapInfo map;
+  fail_unless(gst_buffer_map(buf, &map, GST_MAP_WRITE));
+  fail_unless(((guintptr)map.data & (2 * 1024 * 1024 - 1)) == 0);
+  gst_buffer_unmap(buf, &map);
+#endif
+  gst_buffer_unref(buf);
+}
+GST_END_TEST;
+
 /* A bounded pool whose buffers are all downstream: a fresh buffer, at once
  * (drawing never waits for downstream). */
 GST_START_TEST(test_alloc_frame_never_waits)
@@ -555,6 +628,8 @@ Suite *canvaspixels_suite()
   tcase_add_test(tc, test_buffer_is_exclusive);
   tcase_add_test(tc, test_alloc_frame_recycles);
   tcase_add_test(tc, test_alloc_frame_never_waits);
+  tcase_add_test(tc, test_huge_pages_sizes);
+  tcase_add_test(tc, test_frame_allocator);
   tcase_add_test(tc, test_unpremultiplied_frame);
   tcase_add_test(tc, test_element_frames_when_downstream_keeps_them);
   return s;
