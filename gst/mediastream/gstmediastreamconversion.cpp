@@ -264,8 +264,10 @@ static std::shared_ptr<MediaStreamConversion> conversion_new(GstMediaStreamTrack
       /* The crop already kept the aspect ratio: no borders. */
       g_object_set(element, "add-borders", FALSE, NULL);
     } else if (g_str_equal(factory, "videorate")) {
-      /* A ceiling: frames are dropped, never duplicated. */
-      g_object_set(element, "drop-only", TRUE, NULL);
+      /* A ceiling: frames are dropped, never duplicated; counted from the
+       * first frame it sees, not from the segment's start (inserted while
+       * playing, it would let every frame through until it caught up). */
+      g_object_set(element, "drop-only", TRUE, "skip-to-first", TRUE, NULL);
     } else if (g_str_equal(factory, "capsfilter")) {
       g_object_set(element, "caps", filter, NULL);
     }

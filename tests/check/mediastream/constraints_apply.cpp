@@ -677,6 +677,55 @@ GST_START_TEST(test_renegotiate_playing)
 }
 GST_END_TEST;
 
+/* The same with a frame-rate ceiling (videorate in the path): 15 of 30 fps
+ * while converted, running time still without a hole at either swap (a step
+ * of at most two source frames). */
+GST_START_TEST(test_rate_ceiling_playing)
+{
+  WC_REQUIRE_ELEMENTS("videotestsrc", "videorate", "capsfilter", "fakesink");
+  GstElement *pipeline = gst_parse_launch(
+      "videotestsrc is-live=true ! video/x-raw,format=I420,width=320,height=240,"
+      "framerate=30/1 ! ms.video_sink_0 mediastreambin name=ms ms.video_0 ! fakesink sync=false",
+      nullptr);
+  GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
+  GstPad *track = track_pad(ms, "video_0");
+  Seen seen;
+  gst_segment_init(&seen.segment, GST_FORMAT_TIME);
+  gst_pad_add_probe(
+      track,
+      static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+      on_track_data, &seen, nullptr);
+  wc_set_state_sync(pipeline, GST_STATE_PLAYING);
+  fail_unless(wc_wait_until([&] { return n_seen(&seen) >= 5; }, 20000));
+  GstStructure *s = apply_ok(track, "c, frameRate=(structure)\"r, max=(double)15;\"");
+  gst_structure_free(s);
+  fail_unless(has_child_of(ms, "videorate"));
+  size_t first = n_seen(&seen);
+  fail_unless(wc_wait_until([&] { return n_seen(&seen) >= first + 10; }, 20000));
+  s = apply_ok(track, "c");
+  gst_structure_free(s);
+  size_t last = n_seen(&seen);
+  fail_unless(wc_wait_until([&] { return n_seen(&seen) >= last + 5; }, 20000));
+  wc_set_state_sync(pipeline, GST_STATE_NULL);
+
+  std::lock_guard<std::mutex> guard(seen.lock);
+  int halved = 0;
+  for (size_t i = 1; i < seen.frames.size(); i++) {
+    GstClockTimeDiff step = GST_CLOCK_DIFF(seen.frames[i - 1].second, seen.frames[i].second);
+    fail_unless(step > 0 && step <= (GstClockTimeDiff)(2 * kFrame + GST_MSECOND),
+                "frame %zu: running time step %" GST_STIME_FORMAT, i, GST_STIME_ARGS(step));
+    if (step > (GstClockTimeDiff)(kFrame + GST_MSECOND))
+      halved++;
+  }
+  /* At least the ten frames seen while converted came at 15 fps. */
+  fail_unless(halved >= 9, "%d steps of two frames", halved);
+
+  gst_object_unref(track);
+  gst_object_unref(ms);
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
 /* Contracts with constraints applied: READY and NULL and back (the
  * conversion stays, the track starts afresh), then EOS goes through. */
 GST_START_TEST(test_states_and_eos)
@@ -888,6 +937,7 @@ static Suite *constraints_suite()
   tcase_add_test(tc, test_disabled_flush_stop);
   tc = wc_add_case(s, "MS-10-playing", 120);
   tcase_add_test(tc, test_renegotiate_playing);
+  tcase_add_test(tc, test_rate_ceiling_playing);
   tcase_add_test(tc, test_apply_storm);
   tcase_add_test(tc, test_upstream_change);
   tc = wc_add_case(s, "contracts", 120);
