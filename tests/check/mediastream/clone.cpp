@@ -483,6 +483,51 @@ GST_START_TEST(test_clone_stop_independent)
 }
 GST_END_TEST;
 
+/* stop (MS-8) before any data, then the source ends with no data in
+ * between: the track sends STREAM_START and one EOS, and fires no
+ * track-ended and no ended message (its end is the application's stop, not
+ * the source's); its clone, made before the stop, stays live until the
+ * source's EOS ends it, with its own track-ended. */
+GST_START_TEST(test_stop_before_data)
+{
+  GstElement *ms = make_bin();
+  GstBus *bus = gst_bus_new();
+  gst_element_set_bus(ms, bus);
+  GstHarness *h = source_harness(ms);
+  GstPad *orig = track_pad(ms, "video_0");
+  GstPad *clone = clone_track(ms, orig);
+  GstHarness *hc = output_harness(ms, "video_1");
+  PadCounter ended;
+  g_signal_connect(ms, "track-ended", G_CALLBACK(on_track_signal), &ended);
+  count_messages(bus, "");
+  g_signal_emit_by_name(orig, "stop");
+  expect_string(orig, "ready-state", "ended");
+  fail_unless(wc_get_bool(ms, "active"), "the clone is live (MS-3)");
+
+  fail_unless(gst_harness_push_event(h, gst_event_new_eos()));
+  fail_unless(pull_until(h, GST_EVENT_EOS), "no EOS on the stopped track");
+  while (GstEvent *ev = gst_harness_try_pull_event(h)) {
+    fail_if(GST_EVENT_TYPE(ev) == GST_EVENT_EOS, "a second EOS");
+    gst_event_unref(ev);
+  }
+  fail_unless_equals_int(gst_harness_buffers_in_queue(h), 0);
+  fail_unless(pull_until(hc, GST_EVENT_EOS), "no EOS on the clone");
+  fail_unless_equals_int(ended.count.load(), 1); /* the clone's */
+  fail_unless(ended.last == clone);
+  fail_unless_equals_int(count_messages(bus, "ended"), 1);
+  expect_string(orig, "ready-state", "ended");
+  fail_if(wc_get_bool(ms, "active"));
+
+  gst_object_unref(clone);
+  gst_object_unref(orig);
+  gst_harness_teardown(hc);
+  gst_harness_teardown(h);
+  gst_element_set_bus(ms, nullptr);
+  gst_object_unref(bus);
+  gst_object_unref(ms);
+}
+GST_END_TEST;
+
 /* A clone of a stopped track is ended (the spec: a clone has the original's
  * readyState). */
 GST_START_TEST(test_clone_of_stopped_track)
@@ -1036,6 +1081,7 @@ static Suite *clone_suite()
   tcase_add_test(tc, test_clone_of_disabled_track);
   tcase_add_test(tc, test_clone_stop_independent);
   tcase_add_test(tc, test_clone_of_stopped_track);
+  tcase_add_test(tc, test_stop_before_data);
   tc = wc_add_case(s, "MS-10 constraints", 120);
   tcase_add_test(tc, test_clone_takes_constraints);
   tc = wc_add_case(s, "MS-7 MS-8 source", 120);
