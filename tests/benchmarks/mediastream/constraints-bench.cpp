@@ -12,6 +12,9 @@
  *      mediastreambin track and its clone (MS-9, clone-track), each into
  *      `queue ! fakesink`. Printed for information (a clone is a tee made
  *      of pads).
+ *   4. No source: buffers pushed from this thread into a direct link, a tee
+ *      with two fakesinks, a track, a track and its clone (thread CPU per
+ *      buffer): what the fan-out itself costs.
  * Process CPU time (user + sys) from the first buffer at a sink to EOS;
  * medians of the ratios of interleaved rounds; never asserts on time. --quick: 320x240 -> 160x120,
  * 20 buffers, 1 round (smoke test: checks that each variant delivers every buffer, at the size
@@ -19,6 +22,7 @@
 #include <gst/gst.h>
 
 #include <sys/resource.h>
+#include <time.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -221,6 +225,116 @@ double run(const Config &cfg, Variant v)
   return ok ? cpu : -1;
 }
 
+/* Part 4: buffers pushed from this thread straight into a fan-out with two
+ * fakesinks (no source, no queue): the fan-out's own cost per buffer. */
+
+double thread_cpu()
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+enum class FanOut { ONE_SINK, TEE, TRACK, TRACK_CLONE };
+
+const char *fan_out_name(FanOut f)
+{
+  switch (f) {
+  case FanOut::ONE_SINK:
+    return "direct link, 1 sink";
+  case FanOut::TEE:
+    return "tee, 2 sinks";
+  case FanOut::TRACK:
+    return "mediastreambin, 1 track";
+  case FanOut::TRACK_CLONE:
+    return "mediastreambin, track+clone";
+  }
+  return "";
+}
+
+GstElement *add_fakesink(GstElement *pipeline, GstPad *from, Sink *sink)
+{
+  GstElement *fakesink = gst_element_factory_make("fakesink", nullptr);
+  g_object_set(fakesink, "sync", FALSE, "async", FALSE, NULL);
+  gst_bin_add(GST_BIN(pipeline), fakesink);
+  GstPad *in = gst_element_get_static_pad(fakesink, "sink");
+  gst_pad_link(from, in);
+  gst_pad_add_probe(in, GST_PAD_PROBE_TYPE_BUFFER, count_buffer, sink, nullptr);
+  gst_object_unref(in);
+  return fakesink;
+}
+
+/* Thread CPU per buffer (us), or a negative value when a sink missed one. */
+double push_run(FanOut f, int buffers)
+{
+  GstElement *pipeline = gst_pipeline_new(nullptr);
+  GstPad *src = gst_pad_new("src", GST_PAD_SRC);
+  Sink sinks[2];
+  GstPad *entry = nullptr;
+  if (f == FanOut::ONE_SINK) {
+    GstElement *fakesink = add_fakesink(pipeline, src, &sinks[0]);
+    (void)fakesink;
+  } else if (f == FanOut::TEE) {
+    GstElement *tee = gst_element_factory_make("tee", nullptr);
+    gst_bin_add(GST_BIN(pipeline), tee);
+    entry = gst_element_get_static_pad(tee, "sink");
+    for (int i = 0; i < 2; i++) {
+      GstPad *out = gst_element_request_pad_simple(tee, "src_%u");
+      add_fakesink(pipeline, out, &sinks[i]);
+      gst_object_unref(out);
+    }
+  } else {
+    GstElement *ms = gst_element_factory_make("mediastreambin", nullptr);
+    gst_bin_add(GST_BIN(pipeline), ms);
+    entry = gst_element_request_pad_simple(ms, "video_sink_%u");
+    GstPad *track = gst_element_get_static_pad(ms, "video_0");
+    add_fakesink(pipeline, track, &sinks[0]);
+    if (f == FanOut::TRACK_CLONE) {
+      GstPad *clone = nullptr;
+      g_signal_emit_by_name(ms, "clone-track", track, &clone);
+      add_fakesink(pipeline, clone, &sinks[1]);
+      gst_object_unref(clone);
+    }
+    gst_object_unref(track);
+  }
+  if (entry) {
+    gst_pad_link(src, entry);
+    gst_object_unref(entry);
+  }
+  gst_pad_set_active(src, TRUE);
+  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  gst_pad_push_event(src, gst_event_new_stream_start("bench"));
+  GstCaps *caps = gst_caps_from_string("video/x-raw,format=I420,width=1920,height=1080");
+  gst_pad_push_event(src, gst_event_new_caps(caps));
+  gst_caps_unref(caps);
+  GstSegment segment;
+  gst_segment_init(&segment, GST_FORMAT_TIME);
+  gst_pad_push_event(src, gst_event_new_segment(&segment));
+  GstBuffer *payload = gst_buffer_new_allocate(nullptr, 1920 * 1080 * 3 / 2, nullptr);
+  const double t0 = thread_cpu();
+  for (int i = 0; i < buffers; i++) {
+    GstBuffer *buf = gst_buffer_new();
+    gst_buffer_copy_into(buf, payload, GST_BUFFER_COPY_MEMORY, 0, -1);
+    GST_BUFFER_PTS(buf) = i * GST_SECOND / 30;
+    gst_pad_push(src, buf);
+  }
+  const double t = thread_cpu() - t0;
+  gst_buffer_unref(payload);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_pad_set_active(src, FALSE);
+  gst_object_unref(src);
+  gst_object_unref(pipeline);
+  const int outputs = (f == FanOut::TEE || f == FanOut::TRACK_CLONE) ? 2 : 1;
+  for (int i = 0; i < outputs; i++) {
+    if (sinks[i].buffers != (guint64)buffers) {
+      g_printerr("%s: sink %d got %" G_GUINT64_FORMAT " of %d buffers\n", fan_out_name(f), i,
+                 sinks[i].buffers, buffers);
+      return -1;
+    }
+  }
+  return t * 1e6 / buffers;
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -285,5 +399,26 @@ int main(int argc, char **argv)
   printf("2. CPU ratio unconstrained track / identity:              %.3f (target <= 1.02)\n",
          ratio(3, 2));
   printf("3. CPU ratio track + clone / tee with two branches:       %.3f\n", ratio(5, 4));
+
+  const int pushes = cfg.rounds == 1 ? 100 : 20000;
+  const FanOut fan_outs[] = {FanOut::ONE_SINK, FanOut::TEE, FanOut::TRACK, FanOut::TRACK_CLONE};
+  std::vector<double> us[4];
+  for (int r = 0; r < cfg.rounds; r++) {
+    for (int i = 0; i < 4; i++) {
+      double t = push_run(fan_outs[i], pushes);
+      if (t < 0)
+        return 1;
+      us[i].push_back(t);
+    }
+  }
+  printf("4. %d buffers pushed straight into X, this thread's CPU per buffer (median)\n", pushes);
+  double m4[4];
+  for (int i = 0; i < 4; i++) {
+    m4[i] = median(us[i]);
+    printf("  %-30s %7.3f us/buffer\n", fan_out_name(fan_outs[i]), m4[i]);
+  }
+  printf("  a clone adds %+.3f us/buffer to a track; tee's second branch over a direct link: "
+         "%+.3f us\n",
+         m4[3] - m4[2], m4[1] - m4[0]);
   return 0;
 }
