@@ -107,6 +107,14 @@ static gboolean exit_event(GstPad *pad, GstObject *, GstEvent *event)
     gst_event_unref(event);
     return FALSE;
   }
+  if (GST_EVENT_TYPE(event) == GST_EVENT_EOS) {
+    auto conversion = gst_media_stream_track_pad_dup_conversion(track);
+    if (conversion && conversion->exit == pad && conversion->draining) {
+      gst_event_unref(event); /* the drain's own EOS: the track goes on */
+      gst_object_unref(track);
+      return TRUE;
+    }
+  }
   if (GST_EVENT_TYPE(event) == GST_EVENT_CAPS) {
     GstCaps *caps = nullptr;
     gst_event_parse_caps(event, &caps);
@@ -492,6 +500,16 @@ void swap_locked(GstPad *input, ApplyContext *ctx)
     reply(&ctx->promise, mc::reply_error(error));
     return;
   }
+  /* Drain the conversion being replaced into the track first, so that no
+   * sample or frame it holds is lost (running time continues exactly). */
+  auto current = gst_media_stream_track_pad_dup_conversion(track);
+  GstEvent *ended = gst_pad_get_sticky_event(GST_PAD(track), GST_EVENT_EOS, 0);
+  if (current && !ended && gst_pad_has_current_caps(current->entry)) {
+    current->draining = true;
+    gst_pad_push_event(current->entry, gst_event_new_eos());
+  }
+  gst_clear_event(&ended);
+  current.reset();
   auto old = gst_media_stream_track_pad_replace_conversion(track, ctx->next);
   GST_INFO_OBJECT(track, "conversion: %s -> %s", old ? "converting" : "none",
                   ctx->next ? "converting" : "none");

@@ -39,6 +39,9 @@ struct MediaStreamConversion {
   /* changes_upstream, until the new caps passed: the frames upstream made
    * before it renegotiated do not pass the capsfilter and are dropped. */
   std::atomic<bool> awaiting_upstream{false};
+  /* Being replaced: the EOS pushed in to drain it (what the resampler or
+   * videorate still holds goes out first) stops at the exit. */
+  std::atomic<bool> draining{false};
 
   /* A variable-rate source (framerate=0/1, max-framerate): videorate needs
    * fixed rates, so frames closer than this to the last one kept are
