@@ -7,9 +7,12 @@
  * The rules (MS-n) and the decisions cited below are the tables of
  * docs/plugins/mediastreambin.md.
  *
- * Why a bin: a track will get conversion child elements of its own (scaling,
- * frame rate for applyConstraints) between its sink pad and its track pad;
- * until then it has no children and the bin properties change nothing.
+ * Why a bin: a track whose constraints ask for other settings (MS-10
+ * applyConstraints) gets conversion child elements of its own (videoscale,
+ * videorate, audioresample...: gstmediastreamconversion.h) between its sink
+ * pad and its track pad; the bin pushes through
+ * gst_media_stream_track_pad_push()/_push_event(), which go into them when
+ * present. Without constraints it has no children.
  *
  * Each track is a request sink pad (video_sink_%u / audio_sink_%u) and the
  * GstMediaStreamTrackPad src pad with the same index (video_%u / audio_%u),
@@ -1625,7 +1628,8 @@ static void gst_media_stream_bin_class_init(GstMediaStreamBinClass *klass)
   gst_element_class_set_static_metadata(
       element_class, "MediaStream", "Generic/Bin",
       "One MediaStream: a pair of pads per track (video_sink_%u -> video_%u, audio_sink_%u -> "
-      "audio_%u) with id, enabled, muted, ended, stream collections and WebRTC msid",
+      "audio_%u) with id, enabled, muted, ended, stop, clones (clone-track), constraints, "
+      "stream collections and WebRTC msid",
       "GStreamer Web Capture");
 
   element_class->request_new_pad = GST_DEBUG_FUNCPTR(gst_media_stream_bin_request_new_pad);
