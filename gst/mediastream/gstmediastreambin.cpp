@@ -7,9 +7,12 @@
  * The rules (MS-n) and the decisions cited below are the tables of
  * docs/plugins/mediastreambin.md.
  *
- * Why a bin: a track will get conversion child elements of its own (scaling,
- * frame rate for applyConstraints) between its sink pad and its track pad;
- * until then it has no children and the bin properties change nothing.
+ * Why a bin: a track whose constraints ask for other settings (MS-10
+ * applyConstraints) gets conversion child elements of its own (videoscale,
+ * videorate, audioresample...: gstmediastreamconversion.h) between its sink
+ * pad and its track pad; the bin pushes through
+ * gst_media_stream_track_pad_push()/_push_event(), which go into them when
+ * present. Without constraints it has no children.
  *
  * Each track is a request sink pad (video_sink_%u / audio_sink_%u) and the
  * GstMediaStreamTrackPad src pad with the same index (video_%u / audio_%u),
