@@ -218,6 +218,42 @@ GST_START_TEST(test_clone_is_new_track)
 }
 GST_END_TEST;
 
+/* MS-11: a clone's path to webrtcbin gets the stream id as msid, like any
+ * track's, when it is linked (here through a queue, in NULL). */
+GST_START_TEST(test_clone_msid)
+{
+  WC_REQUIRE_ELEMENTS("webrtcbin");
+  GstElement *pipeline = gst_pipeline_new(nullptr);
+  GstElement *ms = make_bin();
+  GstElement *queue = gst_element_factory_make("queue", nullptr);
+  GstElement *w = gst_element_factory_make("webrtcbin", nullptr);
+  fail_unless(queue && w);
+  gst_bin_add_many(GST_BIN(pipeline), ms, queue, w, NULL);
+  g_object_set(ms, "id", "stream-C", NULL);
+  GstPad *sink = gst_element_request_pad_simple(ms, "video_sink_%u");
+  GstPad *orig = track_pad(ms, "video_0");
+  GstPad *clone = clone_track(ms, orig);
+  GstPad *wpad = gst_element_request_pad_simple(w, "sink_%u");
+  GstPad *qsink = gst_element_get_static_pad(queue, "sink");
+  GstPad *qsrc = gst_element_get_static_pad(queue, "src");
+  fail_unless_equals_int(gst_pad_link_full(qsrc, wpad, GST_PAD_LINK_CHECK_NOTHING),
+                         GST_PAD_LINK_OK);
+  fail_unless_equals_int(gst_pad_link_full(clone, qsink, GST_PAD_LINK_CHECK_NOTHING),
+                         GST_PAD_LINK_OK);
+  gchar *msid = nullptr;
+  g_object_get(wpad, "msid", &msid, NULL);
+  fail_unless_equals_string(msid, "stream-C");
+  g_free(msid);
+  gst_object_unref(qsrc);
+  gst_object_unref(qsink);
+  gst_object_unref(wpad);
+  gst_object_unref(clone);
+  gst_object_unref(orig);
+  gst_object_unref(sink);
+  gst_object_unref(pipeline);
+}
+GST_END_TEST;
+
 /* Bad input: a pad that is not a track of this bin, or none, gives NULL and a
  * WARNING (TypeError), never a crash. */
 GST_START_TEST(test_clone_refuses_foreign_pads)
@@ -1074,6 +1110,7 @@ static Suite *clone_suite()
   TCase *tc = wc_add_case(s, "MS-9 clone-track", 120);
   tcase_add_test(tc, test_clone_is_new_track);
   tcase_add_test(tc, test_clone_refuses_foreign_pads);
+  tcase_add_test(tc, test_clone_msid);
   tcase_add_test(tc, test_clone_carries_source);
   tcase_add_test(tc, test_clone_while_streaming);
   tc = wc_add_case(s, "MS-6 MS-8 independence", 120);
