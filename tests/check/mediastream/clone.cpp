@@ -436,6 +436,44 @@ GST_START_TEST(test_clone_enabled_independent)
 }
 GST_END_TEST;
 
+/* An audio track's clone: an audio_N pad; disabled, it sends silence of the
+ * same size and timestamps while the original sends the samples. */
+GST_START_TEST(test_clone_audio)
+{
+  GstElement *ms = make_bin();
+  GstHarness *h = gst_harness_new_with_element(ms, "audio_sink_0", "audio_0");
+  gst_harness_set_src_caps_str(h, "audio/x-raw,format=S16LE,rate=8000,channels=1,"
+                                  "layout=interleaved");
+  GstPad *orig = track_pad(ms, "audio_0");
+  GstPad *clone = clone_track(ms, orig);
+  fail_unless_equals_string(GST_PAD_NAME(clone), "audio_1");
+  expect_string(clone, "kind", "audio");
+  GstHarness *hc = output_harness(ms, "audio_1");
+  g_object_set(clone, "enabled", FALSE, NULL);
+  GstBuffer *in = gst_buffer_new_allocate(nullptr, 160, nullptr);
+  gst_buffer_memset(in, 0, 0x55, 160);
+  GST_BUFFER_PTS(in) = 5 * GST_MSECOND;
+  fail_unless_equals_int(gst_harness_push(h, in), GST_FLOW_OK);
+  GstBuffer *a = wc_pull(h, 10000), *b = wc_pull(hc, 10000);
+  fail_unless(a && b);
+  fail_unless_equals_int(gst_buffer_get_size(a), 160);
+  fail_unless_equals_int(gst_buffer_get_size(b), 160);
+  fail_unless_equals_uint64(GST_BUFFER_PTS(b), 5 * GST_MSECOND);
+  guint8 first_a = 0, first_b = 1;
+  gst_buffer_extract(a, 0, &first_a, 1);
+  gst_buffer_extract(b, 0, &first_b, 1);
+  fail_unless_equals_int(first_a, 0x55);
+  fail_unless_equals_int(first_b, 0); /* S16 silence */
+  gst_buffer_unref(a);
+  gst_buffer_unref(b);
+  gst_object_unref(clone);
+  gst_object_unref(orig);
+  gst_harness_teardown(hc);
+  gst_harness_teardown(h);
+  gst_object_unref(ms);
+}
+GST_END_TEST;
+
 /* A clone of a disabled track is disabled (the spec copies enabled), and is
  * then enabled on its own. */
 GST_START_TEST(test_clone_of_disabled_track)
@@ -1116,6 +1154,7 @@ static Suite *clone_suite()
   tc = wc_add_case(s, "MS-6 MS-8 independence", 120);
   tcase_add_test(tc, test_clone_enabled_independent);
   tcase_add_test(tc, test_clone_of_disabled_track);
+  tcase_add_test(tc, test_clone_audio);
   tcase_add_test(tc, test_clone_stop_independent);
   tcase_add_test(tc, test_clone_of_stopped_track);
   tcase_add_test(tc, test_stop_before_data);
