@@ -444,6 +444,36 @@ GST_START_TEST(test_variable_rate)
 }
 GST_END_TEST;
 
+/* Video in other memory (GL here): no conversion, only what upstream
+ * delivers; a smaller size is refused. */
+GST_START_TEST(test_other_memory)
+{
+  GstElement *ms = make_bin();
+  GstHarness *h = harness(ms, "video",
+                          "video/x-raw(memory:GLMemory),format=RGBA,width=320,height=240,"
+                          "framerate=30/1");
+  GstPad *track = track_pad(ms, "video_0");
+  GstBuffer *buf = gst_buffer_new();
+  GST_BUFFER_PTS(buf) = 0;
+  gst_harness_push(h, buf);
+  gst_buffer_unref(wc_pull(h, 5000));
+  GstStructure *caps = wc_get_structure(track, "capabilities");
+  fail_unless_equals_int(get_int(caps, "width"), 320);
+  const GValue *modes = gst_structure_get_value(caps, "resizeMode");
+  fail_unless(modes && GST_VALUE_HOLDS_ARRAY(modes) && gst_value_array_get_size(modes) == 1);
+  gst_structure_free(caps);
+  expect_refused(apply(track, "apply-constraints", "c, width=(structure)\"r, max=(int)160;\""),
+                 "OverconstrainedError", "width");
+  GstStructure *s = apply_ok(track, "c, width=(int)160"); /* an ideal: unchanged */
+  fail_unless_equals_int(get_int(s, "width"), 320);
+  gst_structure_free(s);
+  fail_unless_equals_int(n_children(ms), 0);
+  gst_object_unref(track);
+  gst_harness_teardown(h);
+  gst_object_unref(ms);
+}
+GST_END_TEST;
+
 /* Downstream that cannot take the settings chosen: refused, unchanged. */
 GST_START_TEST(test_downstream_refuses)
 {
@@ -954,6 +984,7 @@ static Suite *constraints_suite()
   tcase_add_test(tc, test_json_and_frame_rate);
   tcase_add_test(tc, test_variable_rate);
   tcase_add_test(tc, test_downstream_refuses);
+  tcase_add_test(tc, test_other_memory);
   tcase_add_test(tc, test_audio_resample_remix);
   tcase_add_test(tc, test_disabled_flush_stop);
   tc = wc_add_case(s, "MS-10-playing", 120);
