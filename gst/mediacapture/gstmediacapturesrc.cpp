@@ -19,7 +19,9 @@
  * (docs/plugins/mediacapturesrc.md, "GStreamer contracts").
  *
  * Files: this one (the GstElement), mediaelement.{h,cpp} (the media element:
- * internal pipeline, control thread, typed commands, state model),
+ * its attributes, start and stop), mediarun.{h,cpp} (a run of it: control
+ * thread, typed commands, state model, tracks, load/seek/teardown),
+ * mediapipeline.cpp (its internal pipeline's callbacks),
  * capturetrack.{h,cpp} (a track: its pad, queue and pad task),
  * mediaorigins.{h,cpp} (allowed-origins and track selection, pure).
  *

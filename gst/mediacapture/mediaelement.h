@@ -9,8 +9,8 @@
  * pause, end, restart, selection), as typed commands.
  *
  * Its state follows HTMLMediaElement: networkState, readyState, paused,
- * ended, seeking; each changes in one Run::set_*_locked() of
- * mediaelement.cpp (paused: the application's in set_paused(), the end's in
+ * ended, seeking; each changes in one Run::set_*_locked() of mediarun.cpp
+ * (paused: the application's in set_paused(), the end's in
  * Run::set_ended_paused_locked()). readyState drives the internal pipeline
  * (PLAYING only from HAVE_ENOUGH_DATA, tracks exposed then); networkState
  * and seeking are recorded and logged only. What
