@@ -2,6 +2,8 @@
  * with encoders from plugins-base/-good into a temporary directory; HTTP tests
  * run their own servers on 127.0.0.1.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "webcapture-check.h"
+
 #include <gio/gio.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -150,11 +152,14 @@ static void make_all_media()
                         "framerate=30/1 ! vp8enc deadline=1 ! webmmux name=m ! filesink "
                         "location=%s audiotestsrc samplesperbuffer=960 num-buffers=75 ! "
                         "audio/x-raw,rate=48000,channels=2 ! opusenc ! m.");
-  /* 30 s, 0.8 MB: its end is far enough for a download to ask for it first */
-  make_media("long.ogg", "videotestsrc num-buffers=900 ! video/x-raw,width=160,height=120,"
-                         "framerate=30/1 ! theoraenc ! oggmux name=m ! filesink location=%s "
-                         "audiotestsrc samplesperbuffer=960 num-buffers=1500 ! "
-                         "audio/x-raw,rate=48000,channels=2 ! vorbisenc ! m.");
+  /* 30 s, 0.8 MB: its end is far enough for a download to ask for it first. Only
+   * ogg-over-http-live-and-slow uses it, a real-time case left out under valgrind, where
+   * making it takes minutes. */
+  if (!g_getenv("WEBCAPTURE_UNDER_VALGRIND"))
+    make_media("long.ogg", "videotestsrc num-buffers=900 ! video/x-raw,width=160,height=120,"
+                           "framerate=30/1 ! theoraenc ! oggmux name=m ! filesink location=%s "
+                           "audiotestsrc samplesperbuffer=960 num-buffers=1500 ! "
+                           "audio/x-raw,rate=48000,channels=2 ! vorbisenc ! m.");
   /* a video track without a single frame (the muxer gets its caps, no buffer) */
   make_media("novideo.webm", "videotestsrc num-buffers=30 ! video/x-raw,width=160,height=120,"
                              "framerate=30/1 ! vp8enc deadline=1 ! identity drop-probability=1.0 ! "
@@ -232,6 +237,67 @@ static void remove_all_media()
   g_free(media_dir);
 }
 
+/* ------------------------------------------------- what a failed test left */
+
+/* Under valgrind the checks run in this process (CK_FORK=no): a failed
+ * assertion leaves the test's pipelines playing and its servers running, and
+ * gst-check's cleanup then waits for them for ever. What a test makes is
+ * registered here until it frees it; every case's teardown (leftovers_free)
+ * stops and frees the rest. */
+struct Capture;
+struct HttpServer;
+static void capture_destroy(Capture *c);
+static void http_server_free(HttpServer *s);
+static std::mutex leftovers_m;
+static std::vector<Capture *> leftover_captures;
+static std::vector<HttpServer *> leftover_servers;
+static std::vector<GstElement **> leftover_pipelines; /* weak pointers */
+
+template <typename T> static void leftover_forget(std::vector<T *> &v, T *x)
+{
+  std::lock_guard<std::mutex> lk(leftovers_m);
+  v.erase(std::remove(v.begin(), v.end(), x), v.end());
+}
+
+/* @pipeline is watched until it is finalized. */
+static GstElement *leftover_watch(GstElement *pipeline)
+{
+  GstElement **slot = new GstElement *(pipeline);
+  g_object_add_weak_pointer(G_OBJECT(pipeline), (gpointer *)slot);
+  std::lock_guard<std::mutex> lk(leftovers_m);
+  leftover_pipelines.push_back(slot);
+  return pipeline;
+}
+
+static void leftovers_free()
+{
+  std::vector<Capture *> captures;
+  std::vector<HttpServer *> servers;
+  std::vector<GstElement **> pipelines;
+  {
+    std::lock_guard<std::mutex> lk(leftovers_m);
+    captures.swap(leftover_captures);
+    servers.swap(leftover_servers);
+    pipelines.swap(leftover_pipelines);
+  }
+  for (Capture *c : captures) {
+    GST_WARNING("freeing a capture its test left");
+    capture_destroy(c);
+  }
+  for (GstElement **slot : pipelines) {
+    if (GstElement *p = *slot) {
+      /* the test's own reference, which it could not drop */
+      GST_WARNING("stopping a pipeline its test left");
+      g_object_remove_weak_pointer(G_OBJECT(p), (gpointer *)slot);
+      gst_element_set_state(p, GST_STATE_NULL);
+      gst_object_unref(p);
+    }
+    delete slot;
+  }
+  for (HttpServer *s : servers)
+    http_server_free(s);
+}
+
 /* ------------------------------------------------------- capture fixture */
 
 struct Buf {
@@ -299,22 +365,6 @@ struct Capture {
     return errors.size();
   }
 };
-
-static bool wait_until(std::function<bool()> pred, int timeout_ms)
-{
-  auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred())
-      return true;
-    g_usleep(5000);
-  }
-  return pred();
-}
-
-static void sleep_ms(int ms)
-{
-  g_usleep(ms * 1000);
-}
 
 static GstPadProbeReturn capture_probe(GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
@@ -497,6 +547,10 @@ static GstBusSyncReply capture_bus(GstBus *bus, GstMessage *msg, gpointer user_d
 static Capture *capture_new(const std::string &uri)
 {
   Capture *c = new Capture();
+  {
+    std::lock_guard<std::mutex> lk(leftovers_m);
+    leftover_captures.push_back(c);
+  }
   c->pipeline = gst_pipeline_new(nullptr);
   c->src = gst_element_factory_make("mediacapturesrc", nullptr);
   fail_unless(c->src != nullptr);
@@ -516,11 +570,11 @@ static void capture_play(Capture *c)
   fail_if(gst_element_set_state(c->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE);
 }
 
-static void capture_free(Capture *c)
+/* Stops and frees @c (no check: also after a failed test). */
+static void capture_destroy(Capture *c)
 {
+  leftover_forget(leftover_captures, c);
   gst_element_set_state(c->pipeline, GST_STATE_NULL);
-  /* pads are gone once the element is back in READY/NULL */
-  fail_unless_equals_int(GST_ELEMENT(c->src)->numsrcpads, 0);
   GstBus *bus = gst_element_get_bus(c->pipeline);
   gst_bus_set_sync_handler(bus, nullptr, nullptr, nullptr);
   gst_object_unref(bus);
@@ -528,6 +582,15 @@ static void capture_free(Capture *c)
   for (GstMessage *m : c->errors)
     gst_message_unref(m);
   delete c;
+}
+
+static void capture_free(Capture *c)
+{
+  gst_element_set_state(c->pipeline, GST_STATE_NULL);
+  /* pads are gone once the element is back in READY/NULL */
+  int pads = GST_ELEMENT(c->src)->numsrcpads;
+  capture_destroy(c);
+  fail_unless_equals_int(pads, 0);
 }
 
 static std::string error_text(Capture *c, size_t i, GError **out_err = nullptr)
@@ -562,13 +625,6 @@ static bool all_ended(Capture *c, size_t npads)
   return true;
 }
 
-static gboolean get_bool(GObject *o, const char *prop)
-{
-  gboolean v;
-  g_object_get(o, prop, &v, nullptr);
-  return v;
-}
-
 /* Audio is contiguous: each buffer starts where the previous one ended. */
 static void assert_audio_contiguous(Capture *c, PadRec *p)
 {
@@ -585,6 +641,16 @@ static void assert_video_increasing(Capture *c, PadRec *p)
   std::lock_guard<std::mutex> lk(c->m);
   for (size_t i = 1; i < p->bufs.size(); i++)
     fail_unless(p->bufs[i].pts > p->bufs[i - 1].pts, "%s pts went back at %zu", p->name.c_str(), i);
+}
+
+/* Under valgrind (tests/check/meson.build's setup) the media element runs many
+ * times slower than real time: its audio reaches the tracks after their
+ * timestamps, the tracks have filled those gaps with silence already (as a live
+ * source does) and drop what comes late. How much content, pitch and A/V sync
+ * come out is then only checked in the normal run; the paths still run. */
+static bool keeps_real_time()
+{
+  return g_getenv("WEBCAPTURE_UNDER_VALGRIND") == nullptr;
 }
 
 static double audio_seconds(Capture *c, PadRec *p, bool loud_only)
@@ -606,7 +672,7 @@ GST_START_TEST(test_tracks_live_and_ended)
 {
   Capture *c = capture_new(media_uri("av.ogg"));
   capture_play(c);
-  fail_unless(wait_until([&] { return all_ended(c, 2); }, 10000), "playback did not end");
+  fail_unless(wc_wait_until([&] { return all_ended(c, 2); }, 10000), "playback did not end");
   assert_no_error(c);
   {
     std::lock_guard<std::mutex> lk(c->m);
@@ -641,11 +707,11 @@ GST_START_TEST(test_tracks_live_and_ended)
                 v->muted_events.end());
   }
   double secs = audio_seconds(c, a, true);
-  fail_unless(secs > 1.85 && secs < 2.15, "audio content %f s", secs);
-  fail_unless(get_bool(G_OBJECT(c->src), "ended"));
-  fail_unless(get_bool(G_OBJECT(c->src), "paused"));
-  gdouble duration;
-  g_object_get(c->src, "duration", &duration, nullptr);
+  if (keeps_real_time())
+    fail_unless(secs > 1.85 && secs < 2.15, "audio content %f s", secs);
+  fail_unless(wc_get_bool(c->src, "ended"));
+  fail_unless(wc_get_bool(c->src, "paused"));
+  gdouble duration = wc_get_double(c->src, "duration");
   fail_unless(duration > 1.9 && duration < 2.1, "duration %f", duration);
   capture_free(c);
 }
@@ -656,7 +722,8 @@ GST_START_TEST(test_live_latency)
 {
   Capture *c = capture_new(media_uri("av.webm"));
   capture_play(c);
-  fail_unless(wait_until([&] { return c->nbufs("video_0") > 5 && c->nbufs("audio_0") > 5; }, 5000));
+  fail_unless(
+      wc_wait_until([&] { return c->nbufs("video_0") > 5 && c->nbufs("audio_0") > 5; }, 5000));
   GstQuery *q = gst_query_new_latency();
   fail_unless(gst_element_query(c->pipeline, q));
   gboolean live;
@@ -665,7 +732,7 @@ GST_START_TEST(test_live_latency)
   fail_unless(live);
   fail_unless(min > 0 && min <= GST_SECOND);
   gst_query_unref(q);
-  fail_unless(wait_until([&] { return all_ended(c, 2); }, 10000));
+  fail_unless(wc_wait_until([&] { return all_ended(c, 2); }, 10000));
   assert_no_error(c);
   capture_free(c);
 }
@@ -690,7 +757,7 @@ GST_START_TEST(test_audio_track_selection)
   Capture *c = capture_new(media_uri("two_audio.mka"));
   g_object_set(c->src, "audio-tracks", "all", nullptr);
   capture_play(c);
-  fail_unless(wait_until([&] { return all_ended(c, 2); }, 10000));
+  fail_unless(wc_wait_until([&] { return all_ended(c, 2); }, 10000));
   assert_no_error(c);
   {
     std::lock_guard<std::mutex> lk(c->m);
@@ -705,7 +772,7 @@ GST_START_TEST(test_audio_track_selection)
   c = capture_new(media_uri("two_audio.mka"));
   g_object_set(c->src, "audio-tracks", "1", nullptr);
   capture_play(c);
-  fail_unless(wait_until([&] { return all_ended(c, 1); }, 10000));
+  fail_unless(wc_wait_until([&] { return all_ended(c, 1); }, 10000));
   {
     std::lock_guard<std::mutex> lk(c->m);
     fail_unless_equals_int((int)c->pads.size(), 1);
@@ -723,21 +790,22 @@ GST_START_TEST(test_source_change)
   Capture *c = capture_new(media_uri("video.ogg"));
   g_object_set(c->src, "loop", TRUE, nullptr);
   capture_play(c);
-  fail_unless(wait_until([&] { return c->nbufs("video_0") > 5; }, 5000));
+  fail_unless(wc_wait_until([&] { return c->nbufs("video_0") > 5; }, 5000));
 
   auto t0 = std::chrono::steady_clock::now();
   g_object_set(c->src, "uri", media_uri("audio.ogg").c_str(), nullptr);
-  fail_unless(wait_until([&] { return c->nbufs("audio_0") > 3; }, 5000));
+  fail_unless(wc_wait_until([&] { return c->nbufs("audio_0") > 3; }, 5000));
   double gap_ms =
       std::chrono::duration<double, std::milli>(c->find("audio_0")->first_buffer_time - t0).count();
   GST_INFO("uri switch gap %.1f ms", gap_ms);
   fail_unless(gap_ms < 1000, "switch gap %f ms", gap_ms);
 
   g_object_set(c->src, "uri", media_uri("av.ogg").c_str(), nullptr);
-  fail_unless(wait_until([&] { return c->nbufs("video_1") > 3 && c->nbufs("audio_1") > 3; }, 5000));
+  fail_unless(
+      wc_wait_until([&] { return c->nbufs("video_1") > 3 && c->nbufs("audio_1") > 3; }, 5000));
   g_object_set(c->src, "uri", "", nullptr);
-  fail_unless(wait_until([&] { return all_ended(c, 4); }, 5000));
-  sleep_ms(200);
+  fail_unless(wc_wait_until([&] { return all_ended(c, 4); }, 5000));
+  wc_sleep_ms(200);
   assert_no_error(c);
   {
     std::lock_guard<std::mutex> lk(c->m);
@@ -772,10 +840,10 @@ GST_START_TEST(test_many_source_changes)
   capture_play(c);
   for (int i = 0; i < 100; i++) {
     g_object_set(c->src, "uri", media_uri(i % 2 ? "av.ogg" : "audio.ogg").c_str(), nullptr);
-    sleep_ms(i % 10 == 0 ? 60 : 15);
+    wc_sleep_ms(i % 10 == 0 ? 60 : 15);
   }
   /* the last source (av.ogg) plays */
-  fail_unless(wait_until(
+  fail_unless(wc_wait_until(
       [&] {
         std::lock_guard<std::mutex> lk(c->m);
         int live = 0;
@@ -825,7 +893,7 @@ GST_START_TEST(test_bad_input)
     capture_play(c);
     /* Generous: on a loaded machine the demuxer's search for the end of a cut
      * file can take long; the error must come, not come fast. */
-    fail_unless(wait_until([&] { return c->nerrors() > 0; }, 30000), "no error for %s",
+    fail_unless(wc_wait_until([&] { return c->nerrors() > 0; }, 30000), "no error for %s",
                 cs.uri.c_str());
     std::string text = error_text(c, 0);
     fail_unless(text.find(cs.uri) != std::string::npos, "error \"%s\" does not name %s",
@@ -843,7 +911,7 @@ GST_START_TEST(test_bad_input)
     }
     g_object_set(c->src, "uri", media_uri("video.ogg").c_str(), nullptr);
     capture_play(c);
-    fail_unless(wait_until([&] { return all_ended(c, 1); }, 10000), "not reusable after %s",
+    fail_unless(wc_wait_until([&] { return all_ended(c, 1); }, 10000), "not reusable after %s",
                 cs.uri.c_str());
     assert_no_error(c);
     capture_free(c);
@@ -860,7 +928,7 @@ GST_START_TEST(test_state_cycling)
   for (int i = 0; i < 40; i++) {
     GstState s = states[g_rand_int_range(r, 0, 4)];
     fail_if(gst_element_set_state(c->pipeline, s) == GST_STATE_CHANGE_FAILURE);
-    sleep_ms(g_rand_int_range(r, 0, 80));
+    wc_sleep_ms(g_rand_int_range(r, 0, 80));
   }
   g_rand_free(r);
   gst_element_set_state(c->pipeline, GST_STATE_NULL);
@@ -871,7 +939,7 @@ GST_START_TEST(test_state_cycling)
     before = c->pads.size();
   }
   capture_play(c);
-  fail_unless(wait_until(
+  fail_unless(wc_wait_until(
       [&] {
         std::lock_guard<std::mutex> lk(c->m);
         return c->pads.size() >= before + 2 && c->pads[before]->bufs.size() > 5;
@@ -888,23 +956,21 @@ GST_START_TEST(test_paused_muted)
 {
   Capture *c = capture_new(media_uri("av.ogg"));
   capture_play(c);
-  fail_unless(wait_until([&] { return c->nbufs("video_0") > 10; }, 5000));
+  fail_unless(wc_wait_until([&] { return c->nbufs("video_0") > 10; }, 5000));
   GstPad *vpad = gst_element_get_static_pad(c->src, "video_0");
   GstPad *apad = gst_element_get_static_pad(c->src, "audio_0");
   fail_unless(vpad && apad);
-  fail_if(get_bool(G_OBJECT(vpad), "muted"));
-  fail_if(get_bool(G_OBJECT(apad), "muted"));
+  fail_if(wc_get_bool(vpad, "muted"));
+  fail_if(wc_get_bool(apad, "muted"));
 
   g_object_set(c->src, "paused", TRUE, nullptr);
-  fail_unless(wait_until(
-      [&] { return get_bool(G_OBJECT(vpad), "muted") && get_bool(G_OBJECT(apad), "muted"); },
-      1000));
-  gdouble t1, t2;
-  g_object_get(c->src, "current-time", &t1, nullptr);
-  sleep_ms(100);
+  fail_unless(wc_wait_until(
+      [&] { return wc_get_bool(vpad, "muted") && wc_get_bool(apad, "muted"); }, 1000));
+  gdouble t1 = wc_get_double(c->src, "current-time");
+  wc_sleep_ms(100);
   size_t v_at = c->nbufs("video_0"), a_at = c->nbufs("audio_0");
-  sleep_ms(600);
-  g_object_get(c->src, "current-time", &t2, nullptr);
+  wc_sleep_ms(600);
+  gdouble t2 = wc_get_double(c->src, "current-time");
   fail_unless(std::fabs(t2 - t1) < 0.01, "time moved while paused %f -> %f", t1, t2);
   fail_unless_equals_int((int)c->nbufs("video_0"), (int)v_at);
   {
@@ -921,11 +987,10 @@ GST_START_TEST(test_paused_muted)
     fail_unless(a->muted_events.back() == true);
   }
   g_object_set(c->src, "paused", FALSE, nullptr);
-  fail_unless(wait_until([&] { return c->nbufs("video_0") > v_at + 5; }, 2000));
-  fail_unless(wait_until(
-      [&] { return !get_bool(G_OBJECT(vpad), "muted") && !get_bool(G_OBJECT(apad), "muted"); },
-      1000));
-  fail_unless(wait_until([&] { return all_ended(c, 2); }, 10000));
+  fail_unless(wc_wait_until([&] { return c->nbufs("video_0") > v_at + 5; }, 2000));
+  fail_unless(wc_wait_until(
+      [&] { return !wc_get_bool(vpad, "muted") && !wc_get_bool(apad, "muted"); }, 1000));
+  fail_unless(wc_wait_until([&] { return all_ended(c, 2); }, 10000));
   assert_video_increasing(c, c->find("video_0"));
   assert_audio_contiguous(c, c->find("audio_0"));
   assert_no_error(c);
@@ -941,13 +1006,12 @@ GST_START_TEST(test_seek_no_events)
 {
   Capture *c = capture_new(media_uri("av.ogg"));
   capture_play(c);
-  fail_unless(wait_until([&] { return c->nbufs("video_0") > 20; }, 5000));
+  fail_unless(wc_wait_until([&] { return c->nbufs("video_0") > 20; }, 5000));
   g_object_set(c->src, "current-time", 0.2, nullptr);
-  sleep_ms(150);
-  gdouble t;
-  g_object_get(c->src, "current-time", &t, nullptr);
+  wc_sleep_ms(150);
+  gdouble t = wc_get_double(c->src, "current-time");
   fail_unless(t < 0.6, "current-time after seek %f", t);
-  fail_unless(wait_until([&] { return all_ended(c, 2); }, 10000));
+  fail_unless(wc_wait_until([&] { return all_ended(c, 2); }, 10000));
   assert_no_error(c);
   {
     std::lock_guard<std::mutex> lk(c->m);
@@ -970,7 +1034,7 @@ GST_START_TEST(test_loop)
   Capture *c = capture_new(media_uri("video.ogg"));
   g_object_set(c->src, "loop", TRUE, nullptr);
   capture_play(c);
-  sleep_ms(2600);
+  wc_sleep_ms(2600);
   {
     std::lock_guard<std::mutex> lk(c->m);
     fail_unless_equals_int((int)c->pads.size(), 1);
@@ -978,7 +1042,7 @@ GST_START_TEST(test_loop)
     fail_if(v->eos);
     fail_unless(v->bufs.size() >= 65, "%zu frames in 2.6 s of a 1 s loop", v->bufs.size());
   }
-  fail_if(get_bool(G_OBJECT(c->src), "ended"));
+  fail_if(wc_get_bool(c->src, "ended"));
   assert_video_increasing(c, c->find("video_0"));
   assert_no_error(c);
   capture_free(c);
@@ -995,6 +1059,7 @@ GST_START_TEST(test_downstream_eos)
   GError *err = nullptr;
   GstElement *pipeline = gst_parse_launch(desc.c_str(), &err);
   fail_unless(pipeline != nullptr && err == nullptr, "%s", err ? err->message : "no pipeline");
+  leftover_watch(pipeline);
   fail_if(gst_element_set_state(pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE);
   GstBus *bus = gst_element_get_bus(pipeline);
   GstMessage *msg = gst_bus_timed_pop_filtered(
@@ -1018,14 +1083,14 @@ GST_START_TEST(test_downstream_not_active_yet)
   g_object_set(c->src, "loop", TRUE, nullptr);
   c->hold_sinks = true;
   capture_play(c);
-  fail_unless(wait_until([&] { return c->count("nmp") == 1; }, 5000), "no tracks");
-  sleep_ms(500); /* the tracks push into pads that answer FLUSHING */
+  fail_unless(wc_wait_until([&] { return c->count("nmp") == 1; }, 5000), "no tracks");
+  wc_sleep_ms(500); /* the tracks push into pads that answer FLUSHING */
   PadRec *v = c->find("video_0");
   PadRec *a = c->find("audio_0");
   fail_unless_equals_int(v->sunk.load(), 0);
   fail_unless_equals_int(a->sunk.load(), 0);
   release_sinks(c);
-  fail_unless(wait_until([&] { return v->sunk > 10 && a->sunk > 10; }, 5000),
+  fail_unless(wc_wait_until([&] { return v->sunk > 10 && a->sunk > 10; }, 5000),
               "the tracks stopped when downstream answered FLUSHING: the consumers got %d video "
               "and %d audio buffers once active",
               v->sunk.load(), a->sunk.load());
@@ -1042,7 +1107,7 @@ GST_START_TEST(test_playback_rate)
   Capture *c = capture_new(media_uri("av.ogg"));
   g_object_set(c->src, "playback-rate", 2.0, nullptr);
   capture_play(c);
-  fail_unless(wait_until([&] { return all_ended(c, 2); }, 10000));
+  fail_unless(wc_wait_until([&] { return all_ended(c, 2); }, 10000));
   assert_no_error(c);
   {
     std::lock_guard<std::mutex> lk(c->m);
@@ -1050,25 +1115,28 @@ GST_START_TEST(test_playback_rate)
     double span = (double)(v->bufs.back().pts - v->bufs.front().pts) / GST_SECOND;
     fail_unless(span > 0.85 && span < 1.15, "video span at rate 2: %f", span);
   }
-  double secs = audio_seconds(c, c->find("audio_0"), true);
-  fail_unless(secs > 0.85 && secs < 1.2, "audio at rate 2: %f s", secs);
-  /* pitch kept: still ~440 Hz */
-  double f = estimate_freq(c, c->find("audio_0"));
-  fail_unless(std::fabs(f - 440) < 40, "pitch at rate 2: %f Hz", f);
+  if (keeps_real_time()) {
+    double secs = audio_seconds(c, c->find("audio_0"), true);
+    fail_unless(secs > 0.85 && secs < 1.2, "audio at rate 2: %f s", secs);
+    /* pitch kept: still ~440 Hz */
+    double f = estimate_freq(c, c->find("audio_0"));
+    fail_unless(std::fabs(f - 440) < 40, "pitch at rate 2: %f Hz", f);
+  }
   capture_free(c);
 
   c = capture_new(media_uri("av.ogg"));
   g_object_set(c->src, "playback-rate", 8.0, nullptr);
   capture_play(c);
-  fail_unless(wait_until([&] { return c->nbufs("audio_0") > 0 && c->nbufs("video_0") > 0; }, 5000));
+  fail_unless(
+      wc_wait_until([&] { return c->nbufs("audio_0") > 0 && c->nbufs("video_0") > 0; }, 5000));
   GstPad *apad = gst_element_get_static_pad(c->src, "audio_0");
   GstPad *vpad = gst_element_get_static_pad(c->src, "video_0");
   if (apad && vpad) {
-    fail_unless(get_bool(G_OBJECT(apad), "muted"));
+    fail_unless(wc_get_bool(apad, "muted"));
   }
   gst_clear_object(&apad);
   gst_clear_object(&vpad);
-  fail_unless(wait_until([&] { return all_ended(c, 2); }, 10000));
+  fail_unless(wc_wait_until([&] { return all_ended(c, 2); }, 10000));
   {
     std::lock_guard<std::mutex> lk(c->m);
     PadRec *a = c->find("audio_0");
@@ -1089,7 +1157,7 @@ GST_START_TEST(test_late_audio_muted)
 {
   Capture *c = capture_new(media_uri("late_audio.mkv"));
   capture_play(c);
-  fail_unless(wait_until([&] { return all_ended(c, 2); }, 10000));
+  fail_unless(wc_wait_until([&] { return all_ended(c, 2); }, 10000));
   assert_no_error(c);
   {
     std::lock_guard<std::mutex> lk(c->m);
@@ -1104,9 +1172,11 @@ GST_START_TEST(test_late_audio_muted)
         onset = b.pts;
         break;
       }
-    fail_unless(GST_CLOCK_TIME_IS_VALID(onset));
-    double delay = (double)GST_CLOCK_DIFF(v->bufs.front().pts, onset) / GST_SECOND;
-    fail_unless(delay > 0.93 && delay < 1.07, "audio starts %f s after video", delay);
+    if (keeps_real_time()) {
+      fail_unless(GST_CLOCK_TIME_IS_VALID(onset));
+      double delay = (double)GST_CLOCK_DIFF(v->bufs.front().pts, onset) / GST_SECOND;
+      fail_unless(delay > 0.93 && delay < 1.07, "audio starts %f s after video", delay);
+    }
     /* silence before it */
     fail_unless(a->bufs.front().peak == 0.0);
   }
@@ -1119,23 +1189,23 @@ GST_START_TEST(test_restart_after_end)
 {
   Capture *c = capture_new(media_uri("video.ogg"));
   capture_play(c);
-  fail_unless(wait_until([&] { return all_ended(c, 1); }, 10000));
-  fail_unless(get_bool(G_OBJECT(c->src), "ended"));
+  fail_unless(wc_wait_until([&] { return all_ended(c, 1); }, 10000));
+  fail_unless(wc_get_bool(c->src, "ended"));
   g_object_set(c->src, "paused", FALSE, nullptr);
-  fail_unless(wait_until([&] { return c->nbufs("video_1") > 5; }, 5000));
-  fail_if(get_bool(G_OBJECT(c->src), "ended"));
-  fail_unless(wait_until([&] { return all_ended(c, 2); }, 10000));
+  fail_unless(wc_wait_until([&] { return c->nbufs("video_1") > 5; }, 5000));
+  fail_if(wc_get_bool(c->src, "ended"));
+  fail_unless(wc_wait_until([&] { return all_ended(c, 2); }, 10000));
   /* current-time after the end: new tracks, still paused (HTML: the end
    * paused the element), so muted until played */
   g_object_set(c->src, "current-time", 0.5, nullptr);
-  fail_unless(wait_until([&] { return c->count("add:video_2") == 1; }, 5000));
+  fail_unless(wc_wait_until([&] { return c->count("add:video_2") == 1; }, 5000));
   GstPad *vpad = gst_element_get_static_pad(c->src, "video_2");
   fail_unless(vpad != nullptr);
-  fail_unless(wait_until([&] { return get_bool(G_OBJECT(vpad), "muted"); }, 1000));
+  fail_unless(wc_wait_until([&] { return wc_get_bool(vpad, "muted"); }, 1000));
   gst_object_unref(vpad);
   fail_unless_equals_int((int)c->nbufs("video_2"), 0);
   g_object_set(c->src, "paused", FALSE, nullptr);
-  fail_unless(wait_until([&] { return all_ended(c, 3); }, 10000));
+  fail_unless(wc_wait_until([&] { return all_ended(c, 3); }, 10000));
   assert_no_error(c);
   {
     std::lock_guard<std::mutex> lk(c->m);
@@ -1154,16 +1224,16 @@ GST_START_TEST(test_selection_change)
 {
   Capture *c = capture_new(media_uri("av.ogg"));
   capture_play(c);
-  fail_unless(wait_until([&] { return c->nbufs("video_0") > 15; }, 5000));
+  fail_unless(wc_wait_until([&] { return c->nbufs("video_0") > 15; }, 5000));
   g_object_set(c->src, "audio-tracks", "none", nullptr);
-  fail_unless(wait_until(
+  fail_unless(wc_wait_until(
       [&] {
         std::lock_guard<std::mutex> lk(c->m);
         return c->find("audio_0")->removed;
       },
       5000));
   size_t at = c->nbufs("video_0");
-  fail_unless(wait_until([&] { return c->nbufs("video_0") > at + 5; }, 5000),
+  fail_unless(wc_wait_until([&] { return c->nbufs("video_0") > at + 5; }, 5000),
               "the selected video track did not go on");
   {
     std::lock_guard<std::mutex> lk(c->m);
@@ -1174,8 +1244,8 @@ GST_START_TEST(test_selection_change)
     fail_if(c->find("video_0")->eos);
   }
   g_object_set(c->src, "audio-tracks", "0", "video-track", -1, nullptr);
-  fail_unless(wait_until([&] { return c->nbufs("audio_1") > 3; }, 5000));
-  fail_unless(wait_until([&] { return all_ended(c, 3); }, 10000));
+  fail_unless(wc_wait_until([&] { return c->nbufs("audio_1") > 3; }, 5000));
+  fail_unless(wc_wait_until([&] { return all_ended(c, 3); }, 10000));
   assert_no_error(c);
   {
     std::lock_guard<std::mutex> lk(c->m);
@@ -1196,7 +1266,7 @@ GST_START_TEST(test_tags_and_label)
 {
   Capture *c = capture_new(media_uri("titled.mka"));
   capture_play(c);
-  fail_unless(wait_until([&] { return all_ended(c, 1); }, 10000));
+  fail_unless(wc_wait_until([&] { return all_ended(c, 1); }, 10000));
   assert_no_error(c);
   {
     std::lock_guard<std::mutex> lk(c->m);
@@ -1211,6 +1281,8 @@ GST_END_TEST;
 /* A/V sync within 20 ms after capture, also after pause, rate change and seek. */
 static void check_sync(Capture *c, int expected_flashes)
 {
+  if (!keeps_real_time())
+    return;
   std::lock_guard<std::mutex> lk(c->m);
   PadRec *v = c->find("video_0"), *a = c->find("audio_0");
   fail_unless(v && a);
@@ -1243,7 +1315,7 @@ GST_START_TEST(test_av_sync)
 {
   Capture *c = capture_new(media_uri("sync.ogg"));
   capture_play(c);
-  fail_unless(wait_until([&] { return all_ended(c, 2); }, 10000));
+  fail_unless(wc_wait_until([&] { return all_ended(c, 2); }, 10000));
   assert_no_error(c);
   check_sync(c, 1);
   capture_free(c);
@@ -1251,21 +1323,15 @@ GST_START_TEST(test_av_sync)
   /* pause, rate 1.5, then a seek back across the flash */
   c = capture_new(media_uri("sync.ogg"));
   capture_play(c);
-  fail_unless(wait_until([&] { return c->nbufs("video_0") > 8; }, 5000));
+  fail_unless(wc_wait_until([&] { return c->nbufs("video_0") > 8; }, 5000));
   g_object_set(c->src, "paused", TRUE, nullptr);
-  sleep_ms(300);
+  wc_sleep_ms(300);
   g_object_set(c->src, "paused", FALSE, nullptr);
-  sleep_ms(200);
+  wc_sleep_ms(200);
   g_object_set(c->src, "playback-rate", 1.5, nullptr);
-  fail_unless(wait_until(
-      [&] {
-        gdouble t;
-        g_object_get(c->src, "current-time", &t, nullptr);
-        return t > 1.4;
-      },
-      5000));
+  fail_unless(wc_wait_until([&] { return wc_get_double(c->src, "current-time") > 1.4; }, 5000));
   g_object_set(c->src, "current-time", 0.4, nullptr);
-  fail_unless(wait_until([&] { return all_ended(c, 2); }, 10000));
+  fail_unless(wc_wait_until([&] { return all_ended(c, 2); }, 10000));
   assert_no_error(c);
   check_sync(c, 2);
   capture_free(c);
@@ -1452,6 +1518,8 @@ static HttpServer *http_server_new()
     g_main_loop_run(srv->loop);
     g_main_context_pop_thread_default(srv->context);
   });
+  std::lock_guard<std::mutex> lk(leftovers_m);
+  leftover_servers.push_back(srv);
   return srv;
 }
 
@@ -1462,6 +1530,7 @@ static std::string http_base(HttpServer *s)
 
 static void http_server_free(HttpServer *s)
 {
+  leftover_forget(leftover_servers, s);
   s->stopping = true;
   /* Stopped on the server's own thread; the loop quits only once the
    * cancelled accept has completed there (its source leaked otherwise). */
@@ -1503,7 +1572,7 @@ static void set_origins(GstElement *src, std::vector<std::string> origins)
 
 static void assert_security_error(Capture *c)
 {
-  fail_unless(wait_until([&] { return c->nerrors() > 0; }, 5000), "no SecurityError");
+  fail_unless(wc_wait_until([&] { return c->nerrors() > 0; }, 5000), "no SecurityError");
   GError *err;
   std::string text = error_text(c, 0, &err);
   fail_unless(g_error_matches(err, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_AUTHORIZED),
@@ -1530,7 +1599,7 @@ GST_START_TEST(test_allowed_origins)
   set_origins(c->src, {http_base(a) + "/"});
   capture_play(c);
   assert_security_error(c);
-  sleep_ms(200);
+  wc_sleep_ms(200);
   {
     std::lock_guard<std::mutex> lk(c->m);
     fail_unless_equals_int((int)c->pads.size(), 0);
@@ -1543,7 +1612,7 @@ GST_START_TEST(test_allowed_origins)
   set_origins(c->src, {http_base(a)});
   capture_play(c);
   assert_security_error(c);
-  sleep_ms(300);
+  wc_sleep_ms(300);
   {
     std::lock_guard<std::mutex> lk(c->m);
     fail_unless_equals_int((int)c->pads.size(), 0);
@@ -1556,7 +1625,7 @@ GST_START_TEST(test_allowed_origins)
   c = capture_new(http_base(a) + "/redirect-wav");
   set_origins(c->src, {http_base(a) + "/", http_base(b) + "/"});
   capture_play(c);
-  fail_unless(wait_until([&] { return all_ended(c, 1); }, 10000));
+  fail_unless(wc_wait_until([&] { return all_ended(c, 1); }, 10000));
   fail_unless(audio_seconds(c, c->find("audio_0"), true) > 2.5,
               "the redirected media did not play");
   assert_no_error(c);
@@ -1568,14 +1637,14 @@ GST_START_TEST(test_allowed_origins)
   c = capture_new(http_base(a) + "/tone-redirect-on-seek.wav");
   set_origins(c->src, {http_base(a) + "/"});
   capture_play(c);
-  fail_unless(wait_until([&] { return c->nbufs("audio_0") > 20; }, 5000));
+  fail_unless(wc_wait_until([&] { return c->nbufs("audio_0") > 20; }, 5000));
   fail_unless(audio_seconds(c, c->find("audio_0"), true) > 0.1, "no tone before the redirect");
   GstPad *apad = gst_element_get_static_pad(c->src, "audio_0");
   g_object_set(c->src, "current-time", 2.0, nullptr);
-  fail_unless(wait_until([&] { return get_bool(G_OBJECT(apad), "muted"); }, 3000),
+  fail_unless(wc_wait_until([&] { return wc_get_bool(apad, "muted"); }, 3000),
               "not muted after the redirect");
   size_t at = c->nbufs("audio_0");
-  sleep_ms(700);
+  wc_sleep_ms(700);
   {
     std::lock_guard<std::mutex> lk(c->m);
     fail_unless(!c->find("audio_0")->muted_events.empty());
@@ -1606,7 +1675,7 @@ static GstElement *parse(const std::string &desc)
   GError *err = nullptr;
   GstElement *p = gst_parse_launch(desc.c_str(), &err);
   fail_unless(p != nullptr && err == nullptr, "%s: %s", desc.c_str(), err ? err->message : "");
-  return p;
+  return leftover_watch(p);
 }
 
 static GstMessage *pop(GstElement *pipeline, int seconds, GstMessageType types)
@@ -1628,8 +1697,8 @@ GST_START_TEST(test_eos_event)
                         out + " m.video_0 ! queue ! fakesink sync=true");
   fail_if(gst_element_set_state(p, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE);
   GstElement *m = gst_bin_get_by_name(GST_BIN(p), "m");
-  fail_unless(wait_until([&] { return GST_ELEMENT(m)->numsrcpads == 2; }, 10000));
-  sleep_ms(1500);
+  fail_unless(wc_wait_until([&] { return GST_ELEMENT(m)->numsrcpads == 2; }, 10000));
+  wc_sleep_ms(1500);
   fail_unless(gst_element_send_event(p, gst_event_new_eos()), "EOS not taken");
   GstMessage *msg = pop(p, 10, (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
   fail_unless(msg != nullptr, "no EOS message after the EOS event");
@@ -1672,27 +1741,27 @@ GST_START_TEST(test_run_again_after_end)
       first = c->pads.size();
     }
     capture_play(c);
-    fail_unless(wait_until([&] { return all_ended(c, first + 1); }, 10000), "run %d did not end",
+    fail_unless(wc_wait_until([&] { return all_ended(c, first + 1); }, 10000), "run %d did not end",
                 run);
     fail_unless(loud_buffers(c, first) > 20, "run %d: muted", run);
-    fail_unless(get_bool(G_OBJECT(c->src), "ended"));
+    fail_unless(wc_get_bool(c->src, "ended"));
     gst_element_set_state(c->pipeline, GST_STATE_NULL);
-    fail_if(get_bool(G_OBJECT(c->src), "paused"), "the end's paused survived the stop");
-    fail_if(get_bool(G_OBJECT(c->src), "ended"));
+    fail_if(wc_get_bool(c->src, "paused"), "the end's paused survived the stop");
+    fail_if(wc_get_bool(c->src, "ended"));
   }
   /* a new uri after the end (while playing) plays */
   capture_play(c);
-  fail_unless(wait_until([&] { return all_ended(c, 3); }, 10000));
+  fail_unless(wc_wait_until([&] { return all_ended(c, 3); }, 10000));
   g_object_set(c->src, "uri", media_uri("video.ogg").c_str(), nullptr);
-  fail_unless(wait_until([&] { return c->nbufs("video_0") > 10; }, 5000),
+  fail_unless(wc_wait_until([&] { return c->nbufs("video_0") > 10; }, 5000),
               "a uri set after the end does not play");
-  fail_unless(wait_until([&] { return all_ended(c, 4); }, 10000));
+  fail_unless(wc_wait_until([&] { return all_ended(c, 4); }, 10000));
   /* the application's own paused survives */
   gst_element_set_state(c->pipeline, GST_STATE_NULL);
   g_object_set(c->src, "paused", TRUE, nullptr);
   capture_play(c);
-  fail_unless(wait_until([&] { return c->count("nmp") == 5; }, 5000));
-  fail_unless(get_bool(G_OBJECT(c->src), "paused"));
+  fail_unless(wc_wait_until([&] { return c->count("nmp") == 5; }, 5000));
+  fail_unless(wc_get_bool(c->src, "paused"));
   assert_no_error(c);
   capture_free(c);
 }
@@ -1739,7 +1808,7 @@ GST_START_TEST(test_stop_from_signals)
       g_signal_connect_swapped(c->src, sig, G_CALLBACK(stop_now), &st);
     }
     capture_play(c);
-    fail_unless(wait_until([&] { return st.stopped.load(); }, 15000),
+    fail_unless(wc_wait_until([&] { return st.stopped.load(); }, 15000),
                 "no stop from %s (deadlock or never emitted)", sig);
     /* the element is usable again */
     g_signal_handlers_disconnect_by_func(c->src, (gpointer)stop_now, &st);
@@ -1751,7 +1820,7 @@ GST_START_TEST(test_stop_from_signals)
     gst_element_set_state(c->pipeline, GST_STATE_NULL);
     st.calls = 1; /* no more stops */
     capture_play(c);
-    fail_unless(wait_until(
+    fail_unless(wc_wait_until(
                     [&] {
                       std::lock_guard<std::mutex> lk(c->m);
                       return c->pads.size() > first && c->pads.back()->bufs.size() > 5;
@@ -1775,11 +1844,11 @@ GST_START_TEST(test_stop_from_signal_threads)
                    G_CALLBACK(+[](GObject *, GParamSpec *, Stopper *s) { stop_now(s); }), &st);
   capture_play(c);
   std::thread other([&] {
-    sleep_ms(700);
+    wc_sleep_ms(700);
     gst_element_set_state(c->pipeline, GST_STATE_NULL);
     gst_element_set_state(c->pipeline, GST_STATE_PLAYING);
   });
-  fail_unless(wait_until([&] { return st.stopped.load(); }, 15000), "no end after a restart");
+  fail_unless(wc_wait_until([&] { return st.stopped.load(); }, 15000), "no end after a restart");
   other.join();
   capture_free(c);
 }
@@ -1801,8 +1870,8 @@ GST_START_TEST(test_notify_on_change)
   g_signal_connect(c->src, "notify::paused",
                    G_CALLBACK(+[](GObject *, GParamSpec *, NotifyCount *n) { n->paused++; }), &n);
   capture_play(c);
-  fail_unless(wait_until([&] { return all_ended(c, 1); }, 10000));
-  sleep_ms(200);
+  fail_unless(wc_wait_until([&] { return all_ended(c, 1); }, 10000));
+  wc_sleep_ms(200);
   fail_unless_equals_int(n.ended.load(), 1);    /* FALSE -> TRUE */
   fail_unless_equals_int(n.duration.load(), 1); /* -1 -> 1.0 */
   fail_unless_equals_int(n.paused.load(), 1);   /* the end pauses */
@@ -1817,7 +1886,7 @@ GST_START_TEST(test_current_time_loading_and_huge)
   Capture *c = capture_new(media_uri("video.ogg"));
   capture_play(c);
   g_object_set(c->src, "current-time", 0.6, nullptr); /* still loading */
-  fail_unless(wait_until([&] { return all_ended(c, 1); }, 10000));
+  fail_unless(wc_wait_until([&] { return all_ended(c, 1); }, 10000));
   {
     std::lock_guard<std::mutex> lk(c->m);
     size_t n = c->find("video_0")->bufs.size();
@@ -1828,9 +1897,9 @@ GST_START_TEST(test_current_time_loading_and_huge)
   for (gdouble target : {1e12, 1.8e10, G_MAXDOUBLE}) {
     c = capture_new(media_uri("av.ogg"));
     capture_play(c);
-    fail_unless(wait_until([&] { return c->nbufs("video_0") > 5; }, 5000));
+    fail_unless(wc_wait_until([&] { return c->nbufs("video_0") > 5; }, 5000));
     g_object_set(c->src, "current-time", target, nullptr);
-    fail_unless(wait_until([&] { return get_bool(G_OBJECT(c->src), "ended"); }, 5000),
+    fail_unless(wc_wait_until([&] { return wc_get_bool(c->src, "ended"); }, 5000),
                 "current-time %g did not end playback", target);
     assert_no_error(c);
     capture_free(c);
@@ -1861,8 +1930,8 @@ GST_START_TEST(test_live_udp)
   fail_if(gst_element_set_state(snd, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE);
   Capture *c = capture_new("udp://127.0.0.1:" + std::to_string(port));
   capture_play(c);
-  fail_unless(wait_until([&] { return c->nbufs("audio_0") > 0; }, 10000), "no live track");
-  fail_unless(wait_until([&] { return loud_buffers(c, 0) > 20; }, 10000),
+  fail_unless(wc_wait_until([&] { return c->nbufs("audio_0") > 0; }, 10000), "no live track");
+  fail_unless(wc_wait_until([&] { return loud_buffers(c, 0) > 20; }, 10000),
               "the live track is silent");
   assert_no_error(c);
   capture_free(c);
@@ -1895,7 +1964,7 @@ GST_START_TEST(test_slow_source)
   });
   Capture *c = capture_new(media_uri("slow.fifo"));
   capture_play(c);
-  bool ended = wait_until([&] { return all_ended(c, 1) || c->nerrors() > 0; }, 20000);
+  bool ended = wc_wait_until([&] { return all_ended(c, 1) || c->nerrors() > 0; }, 20000);
   done = true;
   assert_no_error(c);
   fail_unless(ended, "the slow source did not play");
@@ -1915,7 +1984,7 @@ GST_START_TEST(test_http_stall)
   Capture *c = capture_new(uri);
   g_object_set(c->src, "stall-timeout", 1.5, nullptr);
   capture_play(c);
-  fail_unless(wait_until([&] { return c->nerrors() > 0; }, 15000), "no error for a stall");
+  fail_unless(wc_wait_until([&] { return c->nerrors() > 0; }, 15000), "no error for a stall");
   std::string text = error_text(c, 0);
   fail_unless(text.find(uri) != std::string::npos, "%s", text.c_str());
   fail_unless(text.find("stall-timeout") != std::string::npos, "%s", text.c_str());
@@ -1923,7 +1992,7 @@ GST_START_TEST(test_http_stall)
   a->stopping = true;
   g_object_set(c->src, "uri", media_uri("video.ogg").c_str(), nullptr);
   capture_play(c);
-  fail_unless(wait_until([&] { return all_ended(c, 1); }, 10000));
+  fail_unless(wc_wait_until([&] { return all_ended(c, 1); }, 10000));
   capture_free(c);
   http_server_free(a);
 }
@@ -1955,7 +2024,7 @@ GST_START_TEST(test_running_time_restart)
   gst_object_unref(pad);
   gst_object_unref(v);
   fail_if(gst_element_set_state(p, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE);
-  fail_unless(wait_until(
+  fail_unless(wc_wait_until(
       [&] {
         std::lock_guard<std::mutex> lk(log.m);
         return log.bufs.size() > 40;
@@ -1964,7 +2033,7 @@ GST_START_TEST(test_running_time_restart)
   gint64 t = g_get_monotonic_time();
   /* FALSE overall (our track refuses seeks), but audiotestsrc takes it */
   gst_element_seek_simple(p, GST_FORMAT_TIME, GST_SEEK_FLAG_FLUSH, 0);
-  sleep_ms(2000);
+  wc_sleep_ms(2000);
   gst_element_set_state(p, GST_STATE_NULL);
   gst_object_unref(p);
   size_t after = 0;
@@ -1988,10 +2057,10 @@ GST_START_TEST(test_loop_still_image)
   Capture *c = capture_new(media_uri("image.png"));
   g_object_set(c->src, "loop", TRUE, nullptr);
   capture_play(c);
-  fail_unless(wait_until([&] { return c->count("nmp") == 1; }, 5000));
-  sleep_ms(1500);
+  fail_unless(wc_wait_until([&] { return c->count("nmp") == 1; }, 5000));
+  wc_sleep_ms(1500);
   fail_unless(c->nbufs("video_0") <= 2, "%zu frames: looping a still image", c->nbufs("video_0"));
-  fail_unless(get_bool(G_OBJECT(c->src), "ended"));
+  fail_unless(wc_get_bool(c->src, "ended"));
   assert_no_error(c);
   capture_free(c);
 }
@@ -2010,9 +2079,9 @@ GST_START_TEST(test_corrupt_and_truncated)
   for (int i = 0; i < 8; i++) {
     c = capture_new(media_uri("zeroed.webm"));
     capture_play(c);
-    fail_unless(wait_until([&] { return c->nerrors() > 0; }, 10000),
+    fail_unless(wc_wait_until([&] { return c->nerrors() > 0; }, 10000),
                 "no error for a zeroed body (load %d)", i);
-    sleep_ms(300);
+    wc_sleep_ms(300);
     fail_unless_equals_int((int)c->nerrors(), 1);
     std::string text = error_text(c, 0);
     fail_unless(text.find(media_uri("zeroed.webm")) != std::string::npos, "%s", text.c_str());
@@ -2025,7 +2094,7 @@ GST_START_TEST(test_corrupt_and_truncated)
 
   c = capture_new(media_uri("novideo.webm"));
   capture_play(c);
-  fail_unless(wait_until([&] { return all_ended(c, 2) || c->nerrors() > 0; }, 10000),
+  fail_unless(wc_wait_until([&] { return all_ended(c, 2) || c->nerrors() > 0; }, 10000),
               "novideo.webm: the tracks did not end");
   assert_no_error(c);
   fail_unless(loud_buffers(c, 0) > 20, "novideo.webm: its audio did not play");
@@ -2040,7 +2109,7 @@ GST_START_TEST(test_corrupt_and_truncated)
     c = capture_new(media_uri(cut));
     capture_play(c);
     fail_unless(
-        wait_until([&] { return c->nerrors() > 0 || get_bool(G_OBJECT(c->src), "ended"); }, 10000),
+        wc_wait_until([&] { return c->nerrors() > 0 || wc_get_bool(c->src, "ended"); }, 10000),
         "%s: neither an error nor the end", cut);
     gst_element_set_state(c->pipeline, GST_STATE_NULL);
     {
@@ -2057,7 +2126,7 @@ GST_START_TEST(test_corrupt_and_truncated)
     g_object_set(c->src, "uri", media_uri("audio.ogg").c_str(), nullptr);
     capture_play(c);
     /* the pads of the cut file were stopped by NULL, maybe without EOS */
-    fail_unless(wait_until(
+    fail_unless(wc_wait_until(
                     [&] {
                       std::lock_guard<std::mutex> lk(c->m);
                       return c->pads.size() == first + 1 && c->pads.back()->eos &&
@@ -2079,13 +2148,13 @@ GST_START_TEST(test_upstream_flush)
   Capture *c = capture_new(media_uri("video.ogg"));
   g_object_set(c->src, "loop", TRUE, nullptr);
   capture_play(c);
-  fail_unless(wait_until([&] { return c->nbufs("video_0") > 5; }, 5000));
+  fail_unless(wc_wait_until([&] { return c->nbufs("video_0") > 5; }, 5000));
   GstPad *pad = gst_element_get_static_pad(c->src, "video_0");
   fail_unless(gst_pad_send_event(pad, gst_event_new_flush_start()));
-  sleep_ms(200);
+  wc_sleep_ms(200);
   fail_unless(gst_pad_send_event(pad, gst_event_new_flush_stop(TRUE)));
   size_t at = c->nbufs("video_0");
-  fail_unless(wait_until([&] { return c->nbufs("video_0") > at + 10; }, 5000),
+  fail_unless(wc_wait_until([&] { return c->nbufs("video_0") > at + 10; }, 5000),
               "the track stopped after an upstream flush");
   gst_object_unref(pad);
   assert_no_error(c);
@@ -2106,16 +2175,15 @@ GST_START_TEST(test_redirect_out_on_range)
     set_origins(c->src, {http_base(a) + "/"});
     g_object_set(c->src, "loop", loop, nullptr);
     capture_play(c);
-    fail_unless(wait_until([&] { return c->nbufs("audio_0") > 10; }, 10000), "not playing");
+    fail_unless(wc_wait_until([&] { return c->nbufs("audio_0") > 10; }, 10000), "not playing");
     GstPad *apad = gst_element_get_static_pad(c->src, "audio_0");
     if (!loop)
       g_object_set(c->src, "current-time", 0.5, nullptr);
     /* loop: the loop point seeks back to 0 (a range request) */
-    fail_unless(
-        wait_until([&] { return get_bool(G_OBJECT(apad), "muted") && b->requests > 0; }, 8000),
-        "not muted after the redirect (loop %d)", loop);
+    fail_unless(wc_wait_until([&] { return wc_get_bool(apad, "muted") && b->requests > 0; }, 8000),
+                "not muted after the redirect (loop %d)", loop);
     int at = a->requests + b->requests;
-    sleep_ms(2000);
+    wc_sleep_ms(2000);
     int more = a->requests + b->requests - at;
     fail_unless(more <= 4, "%d requests in 2 s after leaving allowed-origins", more);
     assert_no_error(c);
@@ -2135,7 +2203,7 @@ GST_START_TEST(test_ogg_over_http_live_and_slow)
   HttpServer *a = http_server_new();
   Capture *c = capture_new(http_base(a) + "/live.ogg");
   capture_play(c);
-  fail_unless(wait_until(
+  fail_unless(wc_wait_until(
                   [&] {
                     return c->nerrors() > 0 ||
                            (c->nbufs("video_0") > 30 && c->nbufs("audio_0") > 30);
@@ -2152,7 +2220,7 @@ GST_START_TEST(test_ogg_over_http_live_and_slow)
   g_free(data);
   c = capture_new(http_base(a) + "/slow/long.ogg");
   capture_play(c);
-  fail_unless(wait_until([&] { return c->nerrors() > 0 || c->nbufs("video_0") > 0; }, 20000),
+  fail_unless(wc_wait_until([&] { return c->nerrors() > 0 || c->nbufs("video_0") > 0; }, 20000),
               "nothing of the slow Ogg played");
   assert_no_error(c);
   gint64 sent = a->body_bytes;
@@ -2175,7 +2243,7 @@ GST_START_TEST(test_ogg_over_http)
   for (int i = 0; i < 15; i++) {
     Capture *c = capture_new(http_base(a) + "/av.ogg");
     capture_play(c);
-    fail_unless(wait_until(
+    fail_unless(wc_wait_until(
                     [&] {
                       return c->nerrors() > 0 ||
                              (c->nbufs("video_0") > 5 && c->nbufs("audio_0") > 5);
@@ -2193,9 +2261,8 @@ GST_END_TEST;
 static Suite *mediacapturesrc_suite()
 {
   Suite *s = suite_create("mediacapturesrc");
-  TCase *tc = tcase_create("general");
-  tcase_set_timeout(tc, 60);
-  suite_add_tcase(s, tc);
+  TCase *tc = wc_add_case(s, "general", 60);
+  tcase_add_checked_fixture(tc, nullptr, leftovers_free);
   tcase_add_test(tc, test_tracks_live_and_ended);
   tcase_add_test(tc, test_live_latency);
   tcase_add_test(tc, test_audio_track_selection);
@@ -2236,9 +2303,8 @@ static Suite *mediacapturesrc_suite()
     if (under_valgrind && std::find(std::begin(realtime_cases), std::end(realtime_cases),          \
                                     std::string(name)) != std::end(realtime_cases))                \
       break;                                                                                       \
-    TCase *t = tcase_create(name);                                                                 \
-    tcase_set_timeout(t, 60);                                                                      \
-    suite_add_tcase(s, t);                                                                         \
+    TCase *t = wc_add_case(s, name, 60);                                                           \
+    tcase_add_checked_fixture(t, nullptr, leftovers_free);                                         \
     tcase_add_test(t, fn);                                                                         \
   } while (0)
   ADD_CASE("eos-event", test_eos_event);
