@@ -2329,9 +2329,13 @@ static Suite *mediacapturesrc_suite()
 
 int main(int argc, char **argv)
 {
-  gst_check_init(&argc, &argv);
   media_dir = g_dir_make_tmp("mediacapturesrc-XXXXXX", nullptr);
   MEDIA_CHECK(media_dir != nullptr);
+  /* Ogg over HTTP is downloaded to a file in the user's cache directory,
+   * removed when the element stops: a failed (forked) test exits before, so
+   * that directory is this one, removed at the end. Before GLib reads it. */
+  g_setenv("XDG_CACHE_HOME", media_dir, TRUE);
+  gst_check_init(&argc, &argv);
   /* Made in a child process: the pipelines leave thread pools behind that
    * the forked checks could not use. */
   pid_t pid = fork();
