@@ -6,7 +6,7 @@
 #include "config.h"
 #endif
 
-#include "webcapture-check.h"
+#include "mediastream-check.h"
 
 #include <atomic>
 #include <cstring>
@@ -18,28 +18,6 @@
 
 static const char *VIDEO_CAPS = "video/x-raw,format=BGRx,width=8,height=8,framerate=30/1";
 static const gsize VIDEO_SIZE = 8 * 8 * 4;
-
-static GstElement *make_bin()
-{
-  GstElement *ms = gst_element_factory_make("mediastreambin", nullptr);
-  fail_unless(ms != nullptr, "mediastreambin not found");
-  return ms;
-}
-
-static bool is_uuid_v4(const std::string &s)
-{
-  if (s.size() != 36)
-    return false;
-  for (int i = 0; i < 36; i++) {
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (s[i] != '-')
-        return false;
-    } else if (!g_ascii_isxdigit(s[i]) || g_ascii_isupper(s[i])) {
-      return false;
-    }
-  }
-  return s[14] == '4' && strchr("89ab", s[19]) != nullptr;
-}
 
 /* The string property @property of @object is @value. */
 static void expect_string(gpointer object, const char *property, const char *value)
@@ -56,26 +34,20 @@ static GstPad *clone_track(GstElement *ms, GstPad *track)
   return clone;
 }
 
-static GstPad *track_pad(GstElement *ms, const char *name)
-{
-  GstPad *pad = gst_element_get_static_pad(ms, name);
-  fail_unless(pad != nullptr, "no pad %s", name);
-  return pad;
-}
-
-/* A harness pushing into @ms's video_sink_0 and reading video_0. */
-static GstHarness *source_harness(GstElement *ms)
-{
-  GstHarness *h = gst_harness_new_with_element(ms, "video_sink_0", "video_0");
-  gst_harness_set_src_caps_str(h, VIDEO_CAPS);
-  return h;
-}
-
-/* A harness reading the track pad @name of @ms (no input). */
-static GstHarness *output_harness(GstElement *ms, const char *name)
-{
-  return gst_harness_new_with_element(ms, nullptr, name);
-}
+/* The suite's usual set-up: @ms fed by harness h (video_sink_0 -> video_0,
+ * VIDEO_CAPS), its track orig, a clone of it and harness hc reading the clone
+ * (video_1); all released when the fixture goes out of scope. */
+struct CloneFixture : MsBinFixture {
+  explicit CloneFixture(bool with_bus = false)
+      : MsBinFixture(with_bus), h(harness("video", 0, VIDEO_CAPS)), orig(pad("video_0")),
+        clone(own(clone_track(ms, orig))), hc(output("video_1"))
+  {
+  }
+  GstHarness *h;
+  GstPad *orig;
+  GstPad *clone;
+  GstHarness *hc;
+};
 
 static GstBuffer *filled_buffer(guint8 value, GstClockTime pts)
 {
@@ -113,20 +85,6 @@ static bool pull_until(GstHarness *h, GstEventType type)
   return false;
 }
 
-static int count_messages(GstBus *bus, const char *event)
-{
-  int n = 0;
-  while (GstMessage *msg = gst_bus_pop(bus)) {
-    const GstStructure *s = gst_message_get_structure(msg);
-    if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ELEMENT && s &&
-        gst_structure_has_name(s, "mediastream-track") &&
-        g_strcmp0(gst_structure_get_string(s, "event"), event) == 0)
-      n++;
-    gst_message_unref(msg);
-  }
-  return n;
-}
-
 struct PadCounter {
   std::atomic<int> count{0};
   GstPad *last = nullptr;
@@ -144,17 +102,17 @@ static void on_track_signal(GstElement *, GstPad *pad, PadCounter *c)
  * a valid msid id), in the stream's collection, announced like any track. */
 GST_START_TEST(test_clone_is_new_track)
 {
-  GstElement *ms = make_bin();
-  GstBus *bus = gst_bus_new();
-  gst_element_set_bus(ms, bus);
+  MsBinFixture f(true);
+  GstElement *ms = f.ms;
+  GstBus *bus = f.bus;
   GstPad *sink = gst_element_request_pad_simple(ms, "video_sink_%u");
-  GstPad *orig = track_pad(ms, "video_0");
+  GstPad *orig = f.pad("video_0");
   g_object_set(orig, "label", "screen", NULL);
   PadCounter added;
   g_signal_connect(ms, "track-added", G_CALLBACK(on_track_signal), &added);
-  count_messages(bus, "");
+  ms_count_track_messages(bus, "");
 
-  GstPad *clone = clone_track(ms, orig);
+  GstPad *clone = f.own(clone_track(ms, orig));
   fail_unless(clone != nullptr);
   fail_unless(GST_IS_PAD(clone) && G_TYPE_CHECK_INSTANCE_TYPE(clone, G_OBJECT_TYPE(orig)));
   fail_unless(GST_PAD_DIRECTION(clone) == GST_PAD_SRC);
@@ -165,7 +123,7 @@ GST_START_TEST(test_clone_is_new_track)
   expect_string(clone, "ready-state", "live");
   const std::string id = wc_get_string(orig, "track-id");
   const std::string clone_id = wc_get_string(clone, "track-id");
-  fail_unless(is_uuid_v4(clone_id), "clone track-id %s", clone_id.c_str());
+  fail_unless(ms_is_uuid_v4(clone_id.c_str()), "clone track-id %s", clone_id.c_str());
   fail_unless(clone_id != id);
   fail_unless_equals_int(added.count.load(), 1);
   fail_unless(added.last == clone);
@@ -201,20 +159,14 @@ GST_START_TEST(test_clone_is_new_track)
   fail_unless_equals_int(addtrack, 1);
 
   /* A clone of the clone: a third track, of the same source. */
-  GstPad *second = clone_track(ms, clone);
+  GstPad *second = f.own(clone_track(ms, clone));
   fail_unless(second != nullptr);
   fail_unless(wc_get_string(second, "track-id") != clone_id);
   fail_unless(wc_get_string(second, "track-id") != id);
-  gst_object_unref(second);
 
-  gst_object_unref(clone);
-  gst_object_unref(orig);
   gst_element_release_request_pad(ms, sink);
   gst_object_unref(sink);
   fail_unless_equals_int(GST_ELEMENT(ms)->numpads, 0);
-  gst_element_set_bus(ms, nullptr);
-  gst_object_unref(bus);
-  gst_object_unref(ms);
 }
 GST_END_TEST;
 
@@ -224,14 +176,14 @@ GST_START_TEST(test_clone_msid)
 {
   WC_REQUIRE_ELEMENTS("webrtcbin");
   GstElement *pipeline = gst_pipeline_new(nullptr);
-  GstElement *ms = make_bin();
+  GstElement *ms = ms_make_bin();
   GstElement *queue = gst_element_factory_make("queue", nullptr);
   GstElement *w = gst_element_factory_make("webrtcbin", nullptr);
   fail_unless(queue && w);
   gst_bin_add_many(GST_BIN(pipeline), ms, queue, w, NULL);
   g_object_set(ms, "id", "stream-C", NULL);
   GstPad *sink = gst_element_request_pad_simple(ms, "video_sink_%u");
-  GstPad *orig = track_pad(ms, "video_0");
+  GstPad *orig = ms_track_pad(ms, "video_0");
   GstPad *clone = clone_track(ms, orig);
   GstPad *wpad = gst_element_request_pad_simple(w, "sink_%u");
   GstPad *qsink = gst_element_get_static_pad(queue, "sink");
@@ -258,12 +210,11 @@ GST_END_TEST;
  * WARNING (TypeError), never a crash. */
 GST_START_TEST(test_clone_refuses_foreign_pads)
 {
-  GstElement *ms = make_bin();
-  GstElement *other = make_bin();
-  GstBus *bus = gst_bus_new();
-  gst_element_set_bus(ms, bus);
+  MsBinFixture f(true), f_other;
+  GstElement *ms = f.ms, *other = f_other.ms;
+  GstBus *bus = f.bus;
   GstPad *sink = gst_element_request_pad_simple(other, "video_sink_%u");
-  GstPad *foreign = track_pad(other, "video_0");
+  GstPad *foreign = ms_track_pad(other, "video_0");
   GstPad *mine = gst_element_request_pad_simple(ms, "audio_sink_%u");
 
   fail_unless(clone_track(ms, foreign) == nullptr);
@@ -287,10 +238,6 @@ GST_START_TEST(test_clone_refuses_foreign_pads)
   gst_object_unref(foreign);
   gst_element_release_request_pad(other, sink);
   gst_object_unref(sink);
-  gst_element_set_bus(ms, nullptr);
-  gst_object_unref(bus);
-  gst_object_unref(ms);
-  gst_object_unref(other);
 }
 GST_END_TEST;
 
@@ -301,11 +248,9 @@ GST_END_TEST;
  * source's caps; the clone's settings are the original's. */
 GST_START_TEST(test_clone_carries_source)
 {
-  GstElement *ms = make_bin();
-  GstHarness *h = source_harness(ms);
-  GstPad *orig = track_pad(ms, "video_0");
-  GstPad *clone = clone_track(ms, orig);
-  GstHarness *hc = output_harness(ms, "video_1");
+  CloneFixture f;
+  GstHarness *h = f.h, *hc = f.hc;
+  GstPad *orig = f.orig, *clone = f.clone;
 
   for (guint i = 0; i < 3; i++)
     fail_unless_equals_int(gst_harness_push(h, filled_buffer(10 + i, i * GST_SECOND / 30)),
@@ -347,12 +292,6 @@ GST_START_TEST(test_clone_carries_source)
   fail_unless(gst_structure_get_int(settings, "width", &width) && width == 8);
   gst_structure_free(settings);
   gst_structure_free(orig_settings);
-
-  gst_object_unref(clone);
-  gst_object_unref(orig);
-  gst_harness_teardown(hc);
-  gst_harness_teardown(h);
-  gst_object_unref(ms);
 }
 GST_END_TEST;
 
@@ -361,13 +300,14 @@ GST_END_TEST;
  * CAPS and SEGMENT come before its first buffer. */
 GST_START_TEST(test_clone_while_streaming)
 {
-  GstElement *ms = make_bin();
-  GstHarness *h = source_harness(ms);
-  GstPad *orig = track_pad(ms, "video_0");
+  MsBinFixture f;
+  GstElement *ms = f.ms;
+  GstHarness *h = f.harness("video", 0, VIDEO_CAPS);
+  GstPad *orig = f.pad("video_0");
   fail_unless_equals_int(gst_harness_push(h, filled_buffer(1, 0)), GST_FLOW_OK);
   gst_buffer_unref(wc_pull(h, 10000));
 
-  GstPad *clone = clone_track(ms, orig);
+  GstPad *clone = f.own(clone_track(ms, orig));
   fail_unless(wc_wait_until(
                   [clone] {
                     GstStructure *s = wc_get_structure(clone, "settings");
@@ -378,7 +318,7 @@ GST_START_TEST(test_clone_while_streaming)
                   },
                   20000),
               "the clone's settings did not show without new data");
-  GstHarness *hc = output_harness(ms, "video_1");
+  GstHarness *hc = f.output("video_1");
   fail_unless_equals_int(gst_harness_push(h, filled_buffer(2, GST_SECOND / 30)), GST_FLOW_OK);
   fail_unless_equals_int(next_value(hc), 2);
   /* Sticky events in order before the buffer. */
@@ -397,12 +337,6 @@ GST_START_TEST(test_clone_while_streaming)
     }
   }
   fail_unless(caps_before_segment, "no CAPS then SEGMENT on the clone");
-
-  gst_object_unref(clone);
-  gst_object_unref(orig);
-  gst_harness_teardown(hc);
-  gst_harness_teardown(h);
-  gst_object_unref(ms);
 }
 GST_END_TEST;
 
@@ -410,11 +344,9 @@ GST_END_TEST;
 
 GST_START_TEST(test_clone_enabled_independent)
 {
-  GstElement *ms = make_bin();
-  GstHarness *h = source_harness(ms);
-  GstPad *orig = track_pad(ms, "video_0");
-  GstPad *clone = clone_track(ms, orig);
-  GstHarness *hc = output_harness(ms, "video_1");
+  CloneFixture f;
+  GstHarness *h = f.h, *hc = f.hc;
+  GstPad *orig = f.orig, *clone = f.clone;
 
   g_object_set(clone, "enabled", FALSE, NULL);
   fail_unless_equals_int(gst_harness_push(h, filled_buffer(0x7f, 0)), GST_FLOW_OK);
@@ -427,12 +359,6 @@ GST_START_TEST(test_clone_enabled_independent)
   fail_unless_equals_int(gst_harness_push(h, filled_buffer(0x7f, GST_SECOND / 30)), GST_FLOW_OK);
   fail_unless_equals_int(next_value(h), 0);
   fail_unless_equals_int(next_value(hc), 0x7f);
-
-  gst_object_unref(clone);
-  gst_object_unref(orig);
-  gst_harness_teardown(hc);
-  gst_harness_teardown(h);
-  gst_object_unref(ms);
 }
 GST_END_TEST;
 
@@ -440,15 +366,15 @@ GST_END_TEST;
  * same size and timestamps while the original sends the samples. */
 GST_START_TEST(test_clone_audio)
 {
-  GstElement *ms = make_bin();
-  GstHarness *h = gst_harness_new_with_element(ms, "audio_sink_0", "audio_0");
-  gst_harness_set_src_caps_str(h, "audio/x-raw,format=S16LE,rate=8000,channels=1,"
-                                  "layout=interleaved");
-  GstPad *orig = track_pad(ms, "audio_0");
-  GstPad *clone = clone_track(ms, orig);
+  MsBinFixture f;
+  GstElement *ms = f.ms;
+  GstHarness *h =
+      f.harness("audio", 0, "audio/x-raw,format=S16LE,rate=8000,channels=1,layout=interleaved");
+  GstPad *orig = f.pad("audio_0");
+  GstPad *clone = f.own(clone_track(ms, orig));
   fail_unless_equals_string(GST_PAD_NAME(clone), "audio_1");
   expect_string(clone, "kind", "audio");
-  GstHarness *hc = output_harness(ms, "audio_1");
+  GstHarness *hc = f.output("audio_1");
   g_object_set(clone, "enabled", FALSE, NULL);
   GstBuffer *in = gst_buffer_new_allocate(nullptr, 160, nullptr);
   gst_buffer_memset(in, 0, 0x55, 160);
@@ -466,11 +392,6 @@ GST_START_TEST(test_clone_audio)
   fail_unless_equals_int(first_b, 0); /* S16 silence */
   gst_buffer_unref(a);
   gst_buffer_unref(b);
-  gst_object_unref(clone);
-  gst_object_unref(orig);
-  gst_harness_teardown(hc);
-  gst_harness_teardown(h);
-  gst_object_unref(ms);
 }
 GST_END_TEST;
 
@@ -478,12 +399,13 @@ GST_END_TEST;
  * then enabled on its own. */
 GST_START_TEST(test_clone_of_disabled_track)
 {
-  GstElement *ms = make_bin();
-  GstHarness *h = source_harness(ms);
-  GstPad *orig = track_pad(ms, "video_0");
+  MsBinFixture f;
+  GstElement *ms = f.ms;
+  GstHarness *h = f.harness("video", 0, VIDEO_CAPS);
+  GstPad *orig = f.pad("video_0");
   g_object_set(orig, "enabled", FALSE, NULL);
-  GstPad *clone = clone_track(ms, orig);
-  GstHarness *hc = output_harness(ms, "video_1");
+  GstPad *clone = f.own(clone_track(ms, orig));
+  GstHarness *hc = f.output("video_1");
   fail_if(wc_get_bool(clone, "enabled"));
 
   fail_unless_equals_int(gst_harness_push(h, filled_buffer(0x40, 0)), GST_FLOW_OK);
@@ -495,12 +417,6 @@ GST_START_TEST(test_clone_of_disabled_track)
   fail_unless_equals_int(next_value(h), 0);
   fail_unless_equals_int(next_value(hc), 0x40);
   fail_if(wc_get_bool(orig, "enabled"));
-
-  gst_object_unref(clone);
-  gst_object_unref(orig);
-  gst_harness_teardown(hc);
-  gst_harness_teardown(h);
-  gst_object_unref(ms);
 }
 GST_END_TEST;
 
@@ -510,13 +426,11 @@ GST_END_TEST;
 GST_START_TEST(test_clone_stop_independent)
 {
   for (int clone_first = 1; clone_first >= 0; clone_first--) {
-    GstElement *ms = make_bin();
-    GstBus *bus = gst_bus_new();
-    gst_element_set_bus(ms, bus);
-    GstHarness *h = source_harness(ms);
-    GstPad *orig = track_pad(ms, "video_0");
-    GstPad *clone = clone_track(ms, orig);
-    GstHarness *hc = output_harness(ms, "video_1");
+    CloneFixture f(true);
+    GstElement *ms = f.ms;
+    GstBus *bus = f.bus;
+    GstHarness *h = f.h, *hc = f.hc;
+    GstPad *orig = f.orig, *clone = f.clone;
     PadCounter ended;
     g_signal_connect(ms, "track-ended", G_CALLBACK(on_track_signal), &ended);
     int active_notifies = 0;
@@ -544,15 +458,7 @@ GST_START_TEST(test_clone_stop_independent)
     fail_if(wc_get_bool(ms, "active"));
     fail_unless_equals_int(active_notifies, 1);
     fail_unless_equals_int(ended.count.load(), 0);
-    fail_unless_equals_int(count_messages(bus, "ended"), 0);
-
-    gst_object_unref(clone);
-    gst_object_unref(orig);
-    gst_harness_teardown(hc);
-    gst_harness_teardown(h);
-    gst_element_set_bus(ms, nullptr);
-    gst_object_unref(bus);
-    gst_object_unref(ms);
+    fail_unless_equals_int(ms_count_track_messages(bus, "ended"), 0);
   }
 }
 GST_END_TEST;
@@ -564,16 +470,14 @@ GST_END_TEST;
  * source's EOS ends it, with its own track-ended. */
 GST_START_TEST(test_stop_before_data)
 {
-  GstElement *ms = make_bin();
-  GstBus *bus = gst_bus_new();
-  gst_element_set_bus(ms, bus);
-  GstHarness *h = source_harness(ms);
-  GstPad *orig = track_pad(ms, "video_0");
-  GstPad *clone = clone_track(ms, orig);
-  GstHarness *hc = output_harness(ms, "video_1");
+  CloneFixture f(true);
+  GstElement *ms = f.ms;
+  GstBus *bus = f.bus;
+  GstHarness *h = f.h, *hc = f.hc;
+  GstPad *orig = f.orig, *clone = f.clone;
   PadCounter ended;
   g_signal_connect(ms, "track-ended", G_CALLBACK(on_track_signal), &ended);
-  count_messages(bus, "");
+  ms_count_track_messages(bus, "");
   g_signal_emit_by_name(orig, "stop");
   expect_string(orig, "ready-state", "ended");
   fail_unless(wc_get_bool(ms, "active"), "the clone is live (MS-3)");
@@ -588,17 +492,9 @@ GST_START_TEST(test_stop_before_data)
   fail_unless(pull_until(hc, GST_EVENT_EOS), "no EOS on the clone");
   fail_unless_equals_int(ended.count.load(), 1); /* the clone's */
   fail_unless(ended.last == clone);
-  fail_unless_equals_int(count_messages(bus, "ended"), 1);
+  fail_unless_equals_int(ms_count_track_messages(bus, "ended"), 1);
   expect_string(orig, "ready-state", "ended");
   fail_if(wc_get_bool(ms, "active"));
-
-  gst_object_unref(clone);
-  gst_object_unref(orig);
-  gst_harness_teardown(hc);
-  gst_harness_teardown(h);
-  gst_element_set_bus(ms, nullptr);
-  gst_object_unref(bus);
-  gst_object_unref(ms);
 }
 GST_END_TEST;
 
@@ -606,18 +502,16 @@ GST_END_TEST;
  * readyState). */
 GST_START_TEST(test_clone_of_stopped_track)
 {
-  GstElement *ms = make_bin();
+  MsBinFixture f;
+  GstElement *ms = f.ms;
   GstPad *sink = gst_element_request_pad_simple(ms, "video_sink_%u");
-  GstPad *orig = track_pad(ms, "video_0");
+  GstPad *orig = f.pad("video_0");
   g_signal_emit_by_name(orig, "stop");
-  GstPad *clone = clone_track(ms, orig);
+  GstPad *clone = f.own(clone_track(ms, orig));
   expect_string(clone, "ready-state", "ended");
   fail_if(wc_get_bool(ms, "active"));
-  gst_object_unref(clone);
-  gst_object_unref(orig);
   gst_element_release_request_pad(ms, sink);
   gst_object_unref(sink);
-  gst_object_unref(ms);
 }
 GST_END_TEST;
 
@@ -672,17 +566,18 @@ static int next_width(GstHarness *h)
  * own. */
 GST_START_TEST(test_clone_takes_constraints)
 {
-  GstElement *ms = make_bin();
-  GstHarness *h = source_harness(ms);
-  GstPad *orig = track_pad(ms, "video_0");
+  MsBinFixture f;
+  GstElement *ms = f.ms;
+  GstHarness *h = f.harness("video", 0, VIDEO_CAPS);
+  GstPad *orig = f.pad("video_0");
   fail_unless_equals_int(gst_harness_push(h, filled_buffer(1, 0)), GST_FLOW_OK);
   fail_unless_equals_int(next_width(h), 8);
   apply_json(orig, "{\"width\": {\"exact\": 4}, \"height\": {\"exact\": 4}}");
   fail_unless_equals_int(gst_harness_push(h, filled_buffer(2, GST_SECOND / 30)), GST_FLOW_OK);
   fail_unless_equals_int(next_width(h), 4);
 
-  GstPad *clone = clone_track(ms, orig);
-  GstHarness *hc = output_harness(ms, "video_1");
+  GstPad *clone = f.own(clone_track(ms, orig));
+  GstHarness *hc = f.output("video_1");
   GstStructure *want = wc_get_structure(orig, "constraints");
   fail_unless(wc_wait_until(
                   [&] {
@@ -707,12 +602,6 @@ GST_START_TEST(test_clone_takes_constraints)
   fail_unless_equals_int(next_width(hc), 2);
   fail_unless_equals_int(settings_width(orig), 4);
   fail_unless_equals_int(settings_width(clone), 2);
-
-  gst_object_unref(clone);
-  gst_object_unref(orig);
-  gst_harness_teardown(hc);
-  gst_harness_teardown(h);
-  gst_object_unref(ms);
 }
 GST_END_TEST;
 
@@ -720,14 +609,15 @@ GST_END_TEST;
 
 GST_START_TEST(test_clone_muted_mirrored)
 {
-  GstElement *ms = make_bin();
-  GstHarness *h = source_harness(ms);
-  GstPad *orig = track_pad(ms, "video_0");
+  MsBinFixture f;
+  GstElement *ms = f.ms;
+  GstHarness *h = f.harness("video", 0, VIDEO_CAPS);
+  GstPad *orig = f.pad("video_0");
   fail_unless(gst_harness_push_event(h, gst_media_stream_track_state_event_new(TRUE, nullptr)));
   fail_unless(wc_get_bool(orig, "muted"));
   /* Made while muted: muted at once (a muted source may send nothing). */
-  GstPad *clone = clone_track(ms, orig);
-  GstHarness *hc = output_harness(ms, "video_1");
+  GstPad *clone = f.own(clone_track(ms, orig));
+  f.output("video_1"); /* the clone's reader */
   fail_unless(wc_get_bool(clone, "muted"));
   int unmutes = 0;
   g_signal_connect_swapped(clone, "unmute", G_CALLBACK(+[](int *n) { (*n)++; }), &unmutes);
@@ -743,12 +633,6 @@ GST_START_TEST(test_clone_muted_mirrored)
   g_object_set(clone, "enabled", FALSE, NULL);
   fail_unless(gst_harness_push_event(h, gst_media_stream_track_state_event_new(FALSE, nullptr)));
   fail_if(wc_get_bool(clone, "muted"));
-
-  gst_object_unref(clone);
-  gst_object_unref(orig);
-  gst_harness_teardown(hc);
-  gst_harness_teardown(h);
-  gst_object_unref(ms);
 }
 GST_END_TEST;
 
@@ -756,11 +640,10 @@ GST_END_TEST;
  * each, the stream inactive. */
 GST_START_TEST(test_clone_eos_reaches_both)
 {
-  GstElement *ms = make_bin();
-  GstHarness *h = source_harness(ms);
-  GstPad *orig = track_pad(ms, "video_0");
-  GstPad *clone = clone_track(ms, orig);
-  GstHarness *hc = output_harness(ms, "video_1");
+  CloneFixture f;
+  GstElement *ms = f.ms;
+  GstHarness *h = f.h, *hc = f.hc;
+  GstPad *orig = f.orig, *clone = f.clone;
   PadCounter ended;
   g_signal_connect(ms, "track-ended", G_CALLBACK(on_track_signal), &ended);
   fail_unless_equals_int(gst_harness_push(h, filled_buffer(1, 0)), GST_FLOW_OK);
@@ -773,27 +656,18 @@ GST_START_TEST(test_clone_eos_reaches_both)
   fail_if(wc_get_bool(ms, "active"));
 
   /* A clone made after the end is ended too (the source's EOS is sticky). */
-  GstPad *late = clone_track(ms, orig);
+  GstPad *late = f.own(clone_track(ms, orig));
   fail_unless(
       wc_wait_until([late] { return wc_get_string(late, "ready-state") == "ended"; }, 20000));
-
-  gst_object_unref(late);
-  gst_object_unref(clone);
-  gst_object_unref(orig);
-  gst_harness_teardown(hc);
-  gst_harness_teardown(h);
-  gst_object_unref(ms);
 }
 GST_END_TEST;
 
 /* A flush on the source flushes the clone too, and data flows again on both. */
 GST_START_TEST(test_clone_follows_flush)
 {
-  GstElement *ms = make_bin();
-  GstHarness *h = source_harness(ms);
-  GstPad *orig = track_pad(ms, "video_0");
-  GstPad *clone = clone_track(ms, orig);
-  GstHarness *hc = output_harness(ms, "video_1");
+  CloneFixture f;
+  GstHarness *h = f.h, *hc = f.hc;
+  GstPad *orig = f.orig, *clone = f.clone;
   fail_unless_equals_int(gst_harness_push(h, filled_buffer(1, 0)), GST_FLOW_OK);
   fail_unless(gst_harness_push_event(h, gst_event_new_eos()));
   fail_unless(pull_until(hc, GST_EVENT_EOS));
@@ -814,11 +688,6 @@ GST_START_TEST(test_clone_follows_flush)
   fail_unless_equals_int(gst_harness_push(h, filled_buffer(5, 0)), GST_FLOW_OK);
   fail_unless_equals_int(next_value(h), 5);
   fail_unless_equals_int(next_value(hc), 5);
-  gst_object_unref(clone);
-  gst_object_unref(orig);
-  gst_harness_teardown(hc);
-  gst_harness_teardown(h);
-  gst_object_unref(ms);
 }
 GST_END_TEST;
 
@@ -826,22 +695,20 @@ GST_END_TEST;
  * and removes both tracks (track-removed twice, an empty collection). */
 GST_START_TEST(test_clone_release_ends_both)
 {
-  GstElement *ms = make_bin();
-  GstBus *bus = gst_bus_new();
-  gst_element_set_bus(ms, bus);
-  GstHarness *h = source_harness(ms);
-  GstPad *orig = track_pad(ms, "video_0");
-  GstPad *clone = clone_track(ms, orig);
-  GstHarness *hc = output_harness(ms, "video_1");
+  CloneFixture f(true);
+  GstElement *ms = f.ms;
+  GstBus *bus = f.bus;
+  GstHarness *h = f.h, *hc = f.hc;
+  GstPad *orig = f.orig, *clone = f.clone;
   PadCounter ended, removed;
   g_signal_connect(ms, "track-ended", G_CALLBACK(on_track_signal), &ended);
   g_signal_connect(ms, "track-removed", G_CALLBACK(on_track_signal), &removed);
   GstPad *audio_sink = gst_element_request_pad_simple(ms, "audio_sink_%u"); /* stays */
   fail_unless_equals_int(gst_harness_push(h, filled_buffer(1, 0)), GST_FLOW_OK);
   fail_unless_equals_int(next_value(hc), 1);
-  count_messages(bus, "");
+  ms_count_track_messages(bus, "");
 
-  GstPad *sink = track_pad(ms, "video_sink_0");
+  GstPad *sink = ms_track_pad(ms, "video_sink_0");
   gst_element_release_request_pad(ms, sink);
   gst_object_unref(sink);
   fail_unless(pull_until(hc, GST_EVENT_EOS), "no EOS on the clone");
@@ -852,17 +719,10 @@ GST_START_TEST(test_clone_release_ends_both)
   fail_unless(GST_OBJECT_PARENT(clone) == nullptr);
   fail_unless(GST_OBJECT_PARENT(orig) == nullptr);
   fail_unless_equals_int(GST_ELEMENT(ms)->numsrcpads, 1); /* audio_0 */
-  fail_unless_equals_int(count_messages(bus, "removetrack"), 2);
+  fail_unless_equals_int(ms_count_track_messages(bus, "removetrack"), 2);
 
-  gst_object_unref(clone);
-  gst_object_unref(orig);
-  gst_harness_teardown(hc);
-  gst_harness_teardown(h);
   gst_element_release_request_pad(ms, audio_sink);
   gst_object_unref(audio_sink);
-  gst_element_set_bus(ms, nullptr);
-  gst_object_unref(bus);
-  gst_object_unref(ms);
 }
 GST_END_TEST;
 
@@ -913,7 +773,7 @@ GST_START_TEST(test_clone_caps_both_consumers)
       nullptr);
   fail_unless(pipeline != nullptr);
   GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
-  GstPad *orig = track_pad(ms, "video_0");
+  GstPad *orig = ms_track_pad(ms, "video_0");
   GstPad *clone = clone_track(ms, orig);
   Flow flow, orig_flow;
   consume(pipeline, clone, &flow, "video/x-raw,width=64,height=48");
@@ -943,7 +803,7 @@ GST_START_TEST(test_clone_state_cycles)
       nullptr);
   fail_unless(pipeline != nullptr);
   GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
-  GstPad *orig = track_pad(ms, "video_0");
+  GstPad *orig = ms_track_pad(ms, "video_0");
   Flow flows[4];
   gst_pad_add_probe(orig, GST_PAD_PROBE_TYPE_BUFFER, count_buffers, &flows[0], nullptr);
   std::vector<GstPad *> clones;
@@ -1011,8 +871,8 @@ GST_START_TEST(test_clone_threads_and_eos)
       nullptr);
   fail_unless(pipeline != nullptr);
   GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
-  GstPad *orig = track_pad(ms, "video_0");
-  GstPad *sink = track_pad(ms, "video_sink_0");
+  GstPad *orig = ms_track_pad(ms, "video_0");
+  GstPad *sink = ms_track_pad(ms, "video_sink_0");
   CloneFromStream from_stream{ms};
   gst_pad_add_probe(sink, GST_PAD_PROBE_TYPE_BUFFER, clone_in_probe, &from_stream, nullptr);
   std::vector<GstPad *> made(4, nullptr);
@@ -1068,7 +928,7 @@ GST_START_TEST(test_clone_restart_after_eos)
                        nullptr);
   fail_unless(pipeline != nullptr);
   GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
-  GstPad *orig = track_pad(ms, "video_0");
+  GstPad *orig = ms_track_pad(ms, "video_0");
   GstPad *clone = clone_track(ms, orig);
   Flow flow, orig_flow;
   consume(pipeline, clone, &flow);
@@ -1101,7 +961,7 @@ GST_START_TEST(test_clone_during_state_storm)
       nullptr);
   fail_unless(pipeline != nullptr);
   GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
-  GstPad *orig = track_pad(ms, "video_0");
+  GstPad *orig = ms_track_pad(ms, "video_0");
   WcWatchdog watchdog(120, "clone-track during a state storm");
   std::atomic<bool> done{false};
   std::thread storm([&] {
