@@ -19,7 +19,7 @@
 #include <gst/check/gstharness.h>
 #include <gst/video/video.h>
 
-#include "webcapture-check.h"
+#include "mediastream-check.h"
 
 /* --- helpers ------------------------------------------------------------------- */
 
@@ -95,13 +95,6 @@ static gdouble get_double(const GstStructure *s, const char *field)
   return v;
 }
 
-static GstElement *make_bin()
-{
-  GstElement *ms = gst_element_factory_make("mediastreambin", nullptr);
-  fail_unless(ms != nullptr);
-  return GST_ELEMENT(gst_object_ref_sink(ms));
-}
-
 static guint n_children(GstElement *ms)
 {
   GST_OBJECT_LOCK(ms);
@@ -121,22 +114,6 @@ static bool has_child_of(GstElement *ms, const char *factory)
   }
   GST_OBJECT_UNLOCK(ms);
   return found;
-}
-
-static GstHarness *harness(GstElement *ms, const char *kind, const char *caps)
-{
-  g_autofree gchar *sink = g_strdup_printf("%s_sink_0", kind);
-  g_autofree gchar *src = g_strdup_printf("%s_0", kind);
-  GstHarness *h = gst_harness_new_with_element(ms, sink, src);
-  gst_harness_set_src_caps_str(h, caps);
-  return h;
-}
-
-static GstPad *track_pad(GstElement *ms, const char *name)
-{
-  GstPad *pad = gst_element_get_static_pad(ms, name);
-  fail_unless(pad != nullptr);
-  return pad;
 }
 
 static GstBuffer *video_buffer(GstHarness *h, GstClockTime pts, GstClockTime duration)
@@ -176,9 +153,10 @@ constexpr GstClockTime kFrame = GST_SECOND / 30;
 GST_START_TEST(test_children_only_when_asked)
 {
   WC_REQUIRE_ELEMENTS("videoscale", "videorate", "videocrop", "capsfilter");
-  GstElement *ms = make_bin();
-  GstHarness *h = harness(ms, "video", kVideo240);
-  GstPad *track = track_pad(ms, "video_0");
+  MsBinFixture f;
+  GstElement *ms = f.ms;
+  GstHarness *h = f.harness("video", 0, kVideo240);
+  GstPad *track = f.pad("video_0");
   gst_harness_push(h, video_buffer(h, 0, kFrame));
   gst_buffer_unref(wc_pull(h, 5000));
   fail_unless_equals_int(n_children(ms), 0);
@@ -223,10 +201,6 @@ GST_START_TEST(test_children_only_when_asked)
   GstStructure *out = sink_caps(h);
   fail_unless_equals_int(get_int(out, "width"), 320);
   gst_structure_free(out);
-
-  gst_object_unref(track);
-  gst_harness_teardown(h);
-  gst_object_unref(ms);
 }
 GST_END_TEST;
 
@@ -236,9 +210,9 @@ GST_END_TEST;
 GST_START_TEST(test_fitness_distance)
 {
   WC_REQUIRE_ELEMENTS("videoscale", "capsfilter");
-  GstElement *ms = make_bin();
-  GstHarness *h = harness(ms, "video", kVideo720);
-  GstPad *track = track_pad(ms, "video_0");
+  MsBinFixture f;
+  GstHarness *h = f.harness("video", 0, kVideo720);
+  GstPad *track = f.pad("video_0");
   gst_harness_push(h, video_buffer(h, 0, kFrame));
   gst_buffer_unref(wc_pull(h, 5000));
 
@@ -270,10 +244,6 @@ GST_START_TEST(test_fitness_distance)
   fail_unless_equals_int(get_int(settings, "width"), 640);
   fail_unless_equals_string(gst_structure_get_string(settings, "resize-mode"), "crop-and-scale");
   gst_structure_free(settings);
-
-  gst_object_unref(track);
-  gst_harness_teardown(h);
-  gst_object_unref(ms);
 }
 GST_END_TEST;
 
@@ -281,9 +251,10 @@ GST_END_TEST;
  * track unchanged (constraints, settings, no child, the same caps). */
 GST_START_TEST(test_exact_refused)
 {
-  GstElement *ms = make_bin();
-  GstHarness *h = harness(ms, "video", kVideo240);
-  GstPad *track = track_pad(ms, "video_0");
+  MsBinFixture f;
+  GstElement *ms = f.ms;
+  GstHarness *h = f.harness("video", 0, kVideo240);
+  GstPad *track = f.pad("video_0");
   gst_harness_push(h, video_buffer(h, 0, kFrame));
   gst_buffer_unref(wc_pull(h, 5000));
   GstStructure *first = apply_ok(track, "c, frameRate=(double)30");
@@ -314,10 +285,6 @@ GST_START_TEST(test_exact_refused)
   GstStructure *out = sink_caps(h);
   fail_unless_equals_int(get_int(out, "width"), 320);
   gst_structure_free(out);
-
-  gst_object_unref(track);
-  gst_harness_teardown(h);
-  gst_object_unref(ms);
 }
 GST_END_TEST;
 
@@ -326,9 +293,10 @@ GST_END_TEST;
 GST_START_TEST(test_ranges_and_advanced)
 {
   WC_REQUIRE_ELEMENTS("videoscale", "videocrop", "capsfilter");
-  GstElement *ms = make_bin();
-  GstHarness *h = harness(ms, "video", kVideo720);
-  GstPad *track = track_pad(ms, "video_0");
+  MsBinFixture f;
+  GstElement *ms = f.ms;
+  GstHarness *h = f.harness("video", 0, kVideo720);
+  GstPad *track = f.pad("video_0");
   gst_harness_push(h, video_buffer(h, 0, kFrame));
   gst_buffer_unref(wc_pull(h, 5000));
 
@@ -354,10 +322,6 @@ GST_START_TEST(test_ranges_and_advanced)
   GstBuffer *buf = wc_pull(h, 5000);
   fail_unless_equals_int(gst_buffer_get_size(buf), 320 * 320 * 3 / 2);
   gst_buffer_unref(buf);
-
-  gst_object_unref(track);
-  gst_harness_teardown(h);
-  gst_object_unref(ms);
 }
 GST_END_TEST;
 
@@ -366,9 +330,9 @@ GST_END_TEST;
 GST_START_TEST(test_json_and_frame_rate)
 {
   WC_REQUIRE_ELEMENTS("videoscale", "videorate", "capsfilter");
-  GstElement *ms = make_bin();
-  GstHarness *h = harness(ms, "video", kVideo720);
-  GstPad *track = track_pad(ms, "video_0");
+  MsBinFixture f;
+  GstHarness *h = f.harness("video", 0, kVideo720);
+  GstPad *track = f.pad("video_0");
   gst_harness_push(h, video_buffer(h, 0, kFrame));
   gst_buffer_unref(wc_pull(h, 5000));
 
@@ -402,10 +366,6 @@ GST_START_TEST(test_json_and_frame_rate)
   expect_refused(apply(track, "apply-constraints-json", "{\"width\": "), "TypeError", nullptr);
   expect_refused(apply(track, "apply-constraints-json", "{\"width\": {\"exact\": 5000}}"),
                  "OverconstrainedError", "width");
-
-  gst_object_unref(track);
-  gst_harness_teardown(h);
-  gst_object_unref(ms);
 }
 GST_END_TEST;
 
@@ -414,10 +374,10 @@ GST_END_TEST;
 GST_START_TEST(test_variable_rate)
 {
   WC_REQUIRE_ELEMENTS("capsfilter");
-  GstElement *ms = make_bin();
-  GstHarness *h = harness(
-      ms, "video", "video/x-raw,format=I420,width=320,height=240,framerate=0/1,max-framerate=30/1");
-  GstPad *track = track_pad(ms, "video_0");
+  MsBinFixture f;
+  GstHarness *h = f.harness(
+      "video", 0, "video/x-raw,format=I420,width=320,height=240,framerate=0/1,max-framerate=30/1");
+  GstPad *track = f.pad("video_0");
   gst_harness_push(h, video_buffer(h, 0, kFrame));
   gst_buffer_unref(wc_pull(h, 5000));
   GstStructure *s = apply_ok(track, "c, frameRate=(structure)\"r, max=(double)10;\"");
@@ -438,9 +398,6 @@ GST_START_TEST(test_variable_rate)
   fail_unless(gst_structure_get_fraction(out, "max-framerate", &fn, &fd) && fn == 10 * fd,
               "%" GST_PTR_FORMAT, out);
   gst_structure_free(out);
-  gst_object_unref(track);
-  gst_harness_teardown(h);
-  gst_object_unref(ms);
 }
 GST_END_TEST;
 
@@ -448,11 +405,12 @@ GST_END_TEST;
  * delivers; a smaller size is refused. */
 GST_START_TEST(test_other_memory)
 {
-  GstElement *ms = make_bin();
-  GstHarness *h = harness(ms, "video",
-                          "video/x-raw(memory:GLMemory),format=RGBA,width=320,height=240,"
-                          "framerate=30/1");
-  GstPad *track = track_pad(ms, "video_0");
+  MsBinFixture f;
+  GstElement *ms = f.ms;
+  GstHarness *h = f.harness("video", 0,
+                            "video/x-raw(memory:GLMemory),format=RGBA,width=320,height=240,"
+                            "framerate=30/1");
+  GstPad *track = f.pad("video_0");
   GstBuffer *buf = gst_buffer_new();
   GST_BUFFER_PTS(buf) = 0;
   gst_harness_push(h, buf);
@@ -468,19 +426,17 @@ GST_START_TEST(test_other_memory)
   fail_unless_equals_int(get_int(s, "width"), 320);
   gst_structure_free(s);
   fail_unless_equals_int(n_children(ms), 0);
-  gst_object_unref(track);
-  gst_harness_teardown(h);
-  gst_object_unref(ms);
 }
 GST_END_TEST;
 
 /* Downstream that cannot take the settings chosen: refused, unchanged. */
 GST_START_TEST(test_downstream_refuses)
 {
-  GstElement *ms = make_bin();
-  GstHarness *h = harness(ms, "video", kVideo240);
+  MsBinFixture f;
+  GstElement *ms = f.ms;
+  GstHarness *h = f.harness("video", 0, kVideo240);
   gst_harness_set_sink_caps_str(h, kVideo240);
-  GstPad *track = track_pad(ms, "video_0");
+  GstPad *track = f.pad("video_0");
   gst_harness_push(h, video_buffer(h, 0, kFrame));
   gst_buffer_unref(wc_pull(h, 5000));
   expect_refused(apply(track, "apply-constraints", "c, width=(structure)\"r, max=(int)160;\""),
@@ -489,9 +445,6 @@ GST_START_TEST(test_downstream_refuses)
   GstStructure *c = wc_get_structure(track, "constraints");
   fail_unless_equals_int(gst_structure_n_fields(c), 0);
   gst_structure_free(c);
-  gst_object_unref(track);
-  gst_harness_teardown(h);
-  gst_object_unref(ms);
 }
 GST_END_TEST;
 
@@ -499,10 +452,11 @@ GST_END_TEST;
 GST_START_TEST(test_audio_resample_remix)
 {
   WC_REQUIRE_ELEMENTS("audioconvert", "audioresample", "capsfilter");
-  GstElement *ms = make_bin();
+  MsBinFixture f;
+  GstElement *ms = f.ms;
   GstHarness *h =
-      harness(ms, "audio", "audio/x-raw,format=S16LE,rate=48000,channels=2,layout=interleaved");
-  GstPad *track = track_pad(ms, "audio_0");
+      f.harness("audio", 0, "audio/x-raw,format=S16LE,rate=48000,channels=2,layout=interleaved");
+  GstPad *track = f.pad("audio_0");
   constexpr GstClockTime k10ms = 10 * GST_MSECOND;
   auto push = [&](int i) {
     GstBuffer *buf = gst_buffer_new_allocate(nullptr, 480 * 4, nullptr);
@@ -571,10 +525,6 @@ GST_START_TEST(test_audio_resample_remix)
   fail_unless(hole >= -(GstClockTimeDiff)GST_MSECOND && hole <= (GstClockTimeDiff)GST_MSECOND / 10,
               "converted audio ends %" GST_STIME_FORMAT " before the plain audio",
               GST_STIME_ARGS(hole));
-
-  gst_object_unref(track);
-  gst_harness_teardown(h);
-  gst_object_unref(ms);
 }
 GST_END_TEST;
 
@@ -584,9 +534,9 @@ GST_END_TEST;
 GST_START_TEST(test_disabled_flush_stop)
 {
   WC_REQUIRE_ELEMENTS("videoscale", "capsfilter");
-  GstElement *ms = make_bin();
-  GstHarness *h = harness(ms, "video", kVideo240);
-  GstPad *track = track_pad(ms, "video_0");
+  MsBinFixture f;
+  GstHarness *h = f.harness("video", 0, kVideo240);
+  GstPad *track = f.pad("video_0");
   gst_harness_push(h, video_buffer(h, 0, kFrame));
   gst_buffer_unref(wc_pull(h, 5000));
   GstStructure *s = apply_ok(track, "c, width=(int)160");
@@ -625,10 +575,6 @@ GST_START_TEST(test_disabled_flush_stop)
       },
       10000));
   fail_unless_equals_string(wc_get_string(track, "ready-state").c_str(), "ended");
-
-  gst_object_unref(track);
-  gst_harness_teardown(h);
-  gst_object_unref(ms);
 }
 GST_END_TEST;
 
@@ -684,7 +630,7 @@ GST_START_TEST(test_renegotiate_playing)
       nullptr);
   fail_unless(pipeline != nullptr);
   GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
-  GstPad *track = track_pad(ms, "video_0");
+  GstPad *track = ms_track_pad(ms, "video_0");
   Seen seen;
   gst_segment_init(&seen.segment, GST_FORMAT_TIME);
   gst_pad_add_probe(
@@ -739,7 +685,7 @@ GST_START_TEST(test_rate_ceiling_playing)
       "framerate=30/1 ! ms.video_sink_0 mediastreambin name=ms ms.video_0 ! fakesink sync=false",
       nullptr);
   GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
-  GstPad *track = track_pad(ms, "video_0");
+  GstPad *track = ms_track_pad(ms, "video_0");
   Seen seen;
   gst_segment_init(&seen.segment, GST_FORMAT_TIME);
   gst_pad_add_probe(
@@ -788,7 +734,7 @@ GST_START_TEST(test_states_and_eos)
       "sync=false",
       nullptr);
   GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
-  GstPad *track = track_pad(ms, "video_0");
+  GstPad *track = ms_track_pad(ms, "video_0");
   Seen seen;
   gst_segment_init(&seen.segment, GST_FORMAT_TIME);
   gst_pad_add_probe(
@@ -856,7 +802,7 @@ GST_START_TEST(test_upstream_change)
       "mediastreambin name=ms ms.video_0 ! fakesink sync=false",
       nullptr);
   GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
-  GstPad *track = track_pad(ms, "video_0");
+  GstPad *track = ms_track_pad(ms, "video_0");
   GstPad *sink = gst_element_get_static_pad(ms, "video_sink_0");
   Seen seen;
   gst_segment_init(&seen.segment, GST_FORMAT_TIME);
@@ -921,7 +867,7 @@ GST_START_TEST(test_apply_storm)
       "framerate=30/1 ! ms.video_sink_0 mediastreambin name=ms ms.video_0 ! fakesink sync=false",
       nullptr);
   GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
-  GstPad *track = track_pad(ms, "video_0");
+  GstPad *track = ms_track_pad(ms, "video_0");
   wc_set_state_sync(pipeline, GST_STATE_PLAYING);
   static const char *const inputs[] = {"c",
                                        "c, width=(int)160",
