@@ -17,29 +17,7 @@
 #include <vector>
 
 #include "gstmediastreamtrackstate.h"
-#include "webcapture-check.h"
-
-static GstElement *make_bin()
-{
-  GstElement *ms = gst_element_factory_make("mediastreambin", nullptr);
-  fail_unless(ms != nullptr, "mediastreambin not found");
-  return ms;
-}
-
-static bool is_uuid_v4(const gchar *s)
-{
-  if (!s || strlen(s) != 36)
-    return false;
-  for (int i = 0; i < 36; i++) {
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (s[i] != '-')
-        return false;
-    } else if (!g_ascii_isxdigit(s[i]) || g_ascii_isupper(s[i])) {
-      return false;
-    }
-  }
-  return s[14] == '4' && strchr("89ab", s[19]) != nullptr;
-}
+#include "mediastream-check.h"
 
 struct Counter {
   int count = 0;
@@ -62,27 +40,11 @@ static void on_pad_signal(GstPad *, int *count)
   (*count)++;
 }
 
-/* Element messages "mediastream-track" with event=@event on @bus, drained. */
-static int count_track_messages(GstBus *bus, const gchar *event)
-{
-  int n = 0;
-  GstMessage *msg;
-  while ((msg = gst_bus_pop(bus))) {
-    const GstStructure *s = gst_message_get_structure(msg);
-    if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ELEMENT && s &&
-        gst_structure_has_name(s, "mediastream-track") &&
-        g_strcmp0(gst_structure_get_string(s, "event"), event) == 0)
-      n++;
-    gst_message_unref(msg);
-  }
-  return n;
-}
-
 /* ---------------------------------------------------------------------------- */
 
 GST_START_TEST(test_request_creates_track_pad)
 {
-  GstElement *ms = make_bin();
+  GstElement *ms = ms_make_bin();
   Counter added, removed;
   g_signal_connect(ms, "track-added", G_CALLBACK(on_track_signal), &added);
   g_signal_connect(ms, "track-removed", G_CALLBACK(on_track_signal), &removed);
@@ -103,7 +65,7 @@ GST_START_TEST(test_request_creates_track_pad)
   fail_unless(added.last == vsrc);
   fail_unless(wc_get_bool(ms, "active"));
   fail_unless_equals_int(active_notifies, 1);
-  fail_unless_equals_int(count_track_messages(bus, "addtrack"), 1);
+  fail_unless_equals_int(ms_count_track_messages(bus, "addtrack"), 1);
 
   GstPad *asink = gst_element_request_pad_simple(ms, "audio_sink_%u");
   fail_unless_equals_string(GST_PAD_NAME(asink), "audio_sink_0");
@@ -124,9 +86,9 @@ GST_START_TEST(test_request_creates_track_pad)
   std::string id0 = wc_get_string(vsrc, "track-id");
   std::string id1 = wc_get_string(asrc, "track-id");
   std::string id2 = wc_get_string(vsrc5, "track-id");
-  fail_unless(is_uuid_v4(id0.c_str()), "track-id %s is a UUID v4", id0.c_str());
-  fail_unless(is_uuid_v4(id1.c_str()));
-  fail_unless(is_uuid_v4(id2.c_str()));
+  fail_unless(ms_is_uuid_v4(id0.c_str()), "track-id %s is a UUID v4", id0.c_str());
+  fail_unless(ms_is_uuid_v4(id1.c_str()));
+  fail_unless(ms_is_uuid_v4(id2.c_str()));
   fail_if(id0 == id1 || id0 == id2 || id1 == id2);
 
   std::string state = wc_get_string(vsrc, "ready-state");
@@ -141,7 +103,7 @@ GST_START_TEST(test_request_creates_track_pad)
   fail_unless(removed.last == vsrc);
   GstPad *gone = gst_element_get_static_pad(ms, "video_0");
   fail_unless(gone == nullptr, "the track pad went with its sink pad");
-  fail_unless_equals_int(count_track_messages(bus, "removetrack"), 1);
+  fail_unless_equals_int(ms_count_track_messages(bus, "removetrack"), 1);
   gst_object_unref(vsrc);
 
   /* The freed index is given again. */
@@ -167,11 +129,11 @@ GST_END_TEST;
 
 GST_START_TEST(test_stream_id)
 {
-  GstElement *ms = make_bin();
-  GstElement *other = make_bin();
+  GstElement *ms = ms_make_bin();
+  GstElement *other = ms_make_bin();
   std::string id = wc_get_string(ms, "id");
   std::string id_other = wc_get_string(other, "id");
-  fail_unless(is_uuid_v4(id.c_str()), "default id %s is a UUID v4 (MS-1)", id.c_str());
+  fail_unless(ms_is_uuid_v4(id.c_str()), "default id %s is a UUID v4 (MS-1)", id.c_str());
   fail_if(g_str_equal(id.c_str(), id_other.c_str()));
 
   g_object_set(ms, "id", "my-stream_1", NULL);
@@ -217,25 +179,14 @@ GST_END_TEST;
 
 /* ---------------------------------------------------------------------------- */
 
-/* A harness on track @index of @kind ("video" / "audio"): its sink pad fed,
- * its track pad pulled. */
-static GstHarness *track_harness(GstElement *ms, const gchar *kind, guint index, const gchar *caps)
-{
-  g_autofree gchar *sink = g_strdup_printf("%s_sink_%u", kind, index);
-  g_autofree gchar *src = g_strdup_printf("%s_%u", kind, index);
-  GstHarness *h = gst_harness_new_with_element(ms, sink, src);
-  gst_harness_set_src_caps_str(h, caps);
-  return h;
-}
-
 static GstHarness *video_harness(GstElement *ms, guint index, const gchar *caps)
 {
-  return track_harness(ms, "video", index, caps);
+  return ms_track_harness(ms, "video", index, caps);
 }
 
 static GstHarness *audio_harness(GstElement *ms, guint index, const gchar *caps)
 {
-  return track_harness(ms, "audio", index, caps);
+  return ms_track_harness(ms, "audio", index, caps);
 }
 
 static GstBuffer *filled_buffer(gsize size, guint8 value, GstClockTime pts, GstClockTime duration)
@@ -247,13 +198,6 @@ static GstBuffer *filled_buffer(gsize size, guint8 value, GstClockTime pts, GstC
   GST_BUFFER_DURATION(buf) = duration;
   GST_BUFFER_OFFSET(buf) = 7;
   return buf;
-}
-
-static GstPad *track_pad(GstElement *ms, const gchar *name)
-{
-  GstPad *pad = gst_element_get_static_pad(ms, name);
-  fail_unless(pad != nullptr);
-  return pad;
 }
 
 /* The title tag of the GstStream in @pad's STREAM_START (a test failure when
@@ -283,7 +227,7 @@ static void assert_same_timing(GstBuffer *out, GstClockTime pts, GstClockTime du
 
 GST_START_TEST(test_passthrough_is_zero_copy)
 {
-  GstElement *ms = make_bin();
+  GstElement *ms = ms_make_bin();
   GstHarness *h = video_harness(ms, 0, "video/x-raw,format=BGRA,width=16,height=8,framerate=30/1");
   GstBuffer *in = filled_buffer(16 * 8 * 4, 0x5a, 0, GST_SECOND / 30);
   GstBuffer *out = gst_harness_push_and_pull(h, gst_buffer_ref(in));
@@ -298,12 +242,12 @@ GST_END_TEST;
 /* Pushes one frame of 0x5a bytes on a disabled track and returns the output. */
 static GstBuffer *disabled_video_frame(const gchar *caps, GstVideoInfo *info)
 {
-  GstElement *ms = make_bin();
+  GstElement *ms = ms_make_bin();
   GstHarness *h = video_harness(ms, 0, caps);
   GstCaps *c = gst_caps_from_string(caps);
   fail_unless(gst_video_info_from_caps(info, c));
   gst_caps_unref(c);
-  GstPad *track = track_pad(ms, "video_0");
+  GstPad *track = ms_track_pad(ms, "video_0");
   g_object_set(track, "enabled", FALSE, NULL);
   const GstClockTime pts = 3 * GST_SECOND, dur = GST_SECOND / 25;
   GstBuffer *out = gst_harness_push_and_pull(h, filled_buffer(info->size, 0x5a, pts, dur));
@@ -473,9 +417,9 @@ GST_END_TEST;
 
 GST_START_TEST(test_black_prepared_once_per_caps)
 {
-  GstElement *ms = make_bin();
+  GstElement *ms = ms_make_bin();
   GstHarness *h = video_harness(ms, 0, "video/x-raw,format=I420,width=64,height=48,framerate=30/1");
-  GstPad *track = track_pad(ms, "video_0");
+  GstPad *track = ms_track_pad(ms, "video_0");
   g_object_set(track, "enabled", FALSE, NULL);
   GstBuffer *a = gst_harness_push_and_pull(h, filled_buffer(64 * 48 * 3 / 2, 1, 0, 10));
   GstBuffer *b = gst_harness_push_and_pull(h, filled_buffer(64 * 48 * 3 / 2, 2, 10, 10));
@@ -499,9 +443,9 @@ GST_END_TEST;
 
 GST_START_TEST(test_reenable_passes_at_once)
 {
-  GstElement *ms = make_bin();
+  GstElement *ms = ms_make_bin();
   GstHarness *h = video_harness(ms, 0, "video/x-raw,format=GRAY8,width=8,height=8,framerate=30/1");
-  GstPad *track = track_pad(ms, "video_0");
+  GstPad *track = ms_track_pad(ms, "video_0");
   for (int round = 0; round < 3; round++) {
     g_object_set(track, "enabled", FALSE, NULL);
     GstBuffer *out = gst_harness_push_and_pull(h, filled_buffer(64, 0x77, round * 2, 1));
@@ -528,9 +472,9 @@ template <typename T> static void check_silence(const gchar *format, T silence)
 {
   gchar *caps =
       g_strdup_printf("audio/x-raw,format=%s,rate=48000,channels=2,layout=interleaved", format);
-  GstElement *ms = make_bin();
+  GstElement *ms = ms_make_bin();
   GstHarness *h = audio_harness(ms, 0, caps);
-  GstPad *track = track_pad(ms, "audio_0");
+  GstPad *track = ms_track_pad(ms, "audio_0");
   g_object_set(track, "enabled", FALSE, NULL);
   /* Varying sizes: the prepared silence grows and is shared. */
   for (int i = 0, frames = 480; i < 4; i++, frames = (i % 2) ? 1024 : 100) {
@@ -581,9 +525,9 @@ GST_START_TEST(test_disabled_silence_every_format)
     GstCaps *caps = gst_audio_info_to_caps(&info);
     g_autofree gchar *caps_str = gst_caps_to_string(caps);
     gst_caps_unref(caps);
-    GstElement *ms = make_bin();
+    GstElement *ms = ms_make_bin();
     GstHarness *h = audio_harness(ms, 0, caps_str);
-    GstPad *track = track_pad(ms, "audio_0");
+    GstPad *track = ms_track_pad(ms, "audio_0");
     g_object_set(track, "enabled", FALSE, NULL);
     const gsize bpf = GST_AUDIO_INFO_BPF(&info);
     GstBuffer *out =
@@ -607,22 +551,22 @@ GST_END_TEST;
 
 GST_START_TEST(test_muted_follows_source)
 {
-  GstElement *ms = make_bin();
+  GstElement *ms = ms_make_bin();
   GstBus *bus = gst_bus_new();
   gst_element_set_bus(ms, bus);
   GstHarness *h = video_harness(ms, 0, "video/x-raw,format=BGRx,width=8,height=8,framerate=30/1");
-  GstPad *track = track_pad(ms, "video_0");
+  GstPad *track = ms_track_pad(ms, "video_0");
   int notifies = 0, mutes = 0, unmutes = 0;
   g_signal_connect(track, "notify::muted", G_CALLBACK(on_notify), &notifies);
   g_signal_connect(track, "mute", G_CALLBACK(on_pad_signal), &mutes);
   g_signal_connect(track, "unmute", G_CALLBACK(on_pad_signal), &unmutes);
-  count_track_messages(bus, "");
+  ms_count_track_messages(bus, "");
 
   fail_unless(gst_harness_push_event(h, gst_media_stream_track_state_event_new(TRUE, nullptr)));
   fail_unless(wc_get_bool(track, "muted"));
   fail_unless_equals_int(notifies, 1);
   fail_unless_equals_int(mutes, 1);
-  fail_unless_equals_int(count_track_messages(bus, "mute"), 1);
+  fail_unless_equals_int(ms_count_track_messages(bus, "mute"), 1);
   /* The same state again: no event fires. */
   fail_unless(gst_harness_push_event(h, gst_media_stream_track_state_event_new(TRUE, nullptr)));
   fail_unless_equals_int(notifies, 1);
@@ -630,7 +574,7 @@ GST_START_TEST(test_muted_follows_source)
   fail_if(wc_get_bool(track, "muted"));
   fail_unless_equals_int(notifies, 2);
   fail_unless_equals_int(unmutes, 1);
-  fail_unless_equals_int(count_track_messages(bus, "unmute"), 1);
+  fail_unless_equals_int(ms_count_track_messages(bus, "unmute"), 1);
 
   /* The event goes on downstream (sticky). */
   GstEvent *ev = gst_pad_get_sticky_event(h->sinkpad, GST_EVENT_CUSTOM_DOWNSTREAM_STICKY, 0);
@@ -650,9 +594,9 @@ GST_END_TEST;
 
 GST_START_TEST(test_label)
 {
-  GstElement *ms = make_bin();
+  GstElement *ms = ms_make_bin();
   GstHarness *h = video_harness(ms, 0, "video/x-raw,format=BGRx,width=8,height=8,framerate=30/1");
-  GstPad *track = track_pad(ms, "video_0");
+  GstPad *track = ms_track_pad(ms, "video_0");
   int notifies = 0;
   g_signal_connect(track, "notify::label", G_CALLBACK(on_notify), &notifies);
 
@@ -688,7 +632,7 @@ GST_START_TEST(test_label_defaults_to_upstream_name)
       nullptr);
   fail_unless(pipeline != nullptr);
   GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
-  GstPad *track = track_pad(ms, "video_0");
+  GstPad *track = ms_track_pad(ms, "video_0");
   std::string label = wc_get_string(track, "label");
   fail_unless_equals_string(label.c_str(), "camera");
   /* ... and the title of the track's GstStream. */
@@ -712,13 +656,13 @@ GST_END_TEST;
 
 GST_START_TEST(test_settings)
 {
-  GstElement *ms = make_bin();
+  GstElement *ms = ms_make_bin();
   GstHarness *hv =
       video_harness(ms, 0, "video/x-raw,format=I420,width=320,height=240,framerate=30000/1001");
   GstHarness *ha =
       audio_harness(ms, 0, "audio/x-raw,format=S16LE,rate=44100,channels=2,layout=interleaved");
-  GstPad *vtrack = track_pad(ms, "video_0");
-  GstPad *atrack = track_pad(ms, "audio_0");
+  GstPad *vtrack = ms_track_pad(ms, "video_0");
+  GstPad *atrack = ms_track_pad(ms, "audio_0");
   GstStructure *s = nullptr;
   g_object_get(vtrack, "settings", &s, NULL);
   gint v = 0;
@@ -754,7 +698,7 @@ GST_END_TEST;
  * seen by: track-ended signals, notify::active, the video track's
  * notify::ready-state and the bus's track messages (drained). */
 struct EndedTracks {
-  GstElement *ms = make_bin();
+  GstElement *ms = ms_make_bin();
   GstBus *bus = gst_bus_new();
   GstHarness *hv = nullptr, *ha = nullptr;
   GstPad *vtrack = nullptr, *atrack = nullptr;
@@ -766,12 +710,12 @@ struct EndedTracks {
     gst_element_set_bus(ms, bus);
     hv = video_harness(ms, 0, "video/x-raw,format=BGRx,width=8,height=8,framerate=30/1");
     ha = audio_harness(ms, 0, "audio/x-raw,format=S16LE,rate=8000,channels=1,layout=interleaved");
-    vtrack = track_pad(ms, "video_0");
-    atrack = track_pad(ms, "audio_0");
+    vtrack = ms_track_pad(ms, "video_0");
+    atrack = ms_track_pad(ms, "audio_0");
     g_signal_connect(ms, "track-ended", G_CALLBACK(on_track_signal), &ended);
     g_signal_connect(ms, "notify::active", G_CALLBACK(on_notify), &active_notifies);
     g_signal_connect(vtrack, "notify::ready-state", G_CALLBACK(on_notify), &state_notifies);
-    count_track_messages(bus, "");
+    ms_count_track_messages(bus, "");
   }
   ~EndedTracks()
   {
@@ -796,7 +740,7 @@ GST_START_TEST(test_eos_ends_track)
   fail_unless_equals_int(t.state_notifies, 1);
   fail_unless_equals_int(t.ended.count, 1);
   fail_unless(t.ended.last == t.vtrack);
-  fail_unless_equals_int(count_track_messages(t.bus, "ended"), 1);
+  fail_unless_equals_int(ms_count_track_messages(t.bus, "ended"), 1);
   fail_unless(wc_get_bool(t.ms, "active"), "the audio track is still live (MS-3)");
   fail_unless_equals_int(t.active_notifies, 0);
   /* EOS forwarded. */
@@ -855,15 +799,15 @@ static GstStreamCollection *pull_collection(GstHarness *h)
 
 GST_START_TEST(test_stream_start_and_collection)
 {
-  GstElement *ms = make_bin();
+  GstElement *ms = ms_make_bin();
   g_object_set(ms, "id", "stream-A", NULL);
   GstBus *bus = gst_bus_new();
   gst_element_set_bus(ms, bus);
   GstHarness *hv = video_harness(ms, 0, "video/x-raw,format=BGRx,width=8,height=8,framerate=30/1");
   GstHarness *ha =
       audio_harness(ms, 0, "audio/x-raw,format=S16LE,rate=8000,channels=1,layout=interleaved");
-  GstPad *vtrack = track_pad(ms, "video_0");
-  GstPad *atrack = track_pad(ms, "audio_0");
+  GstPad *vtrack = ms_track_pad(ms, "video_0");
+  GstPad *atrack = ms_track_pad(ms, "audio_0");
   std::string vid = wc_get_string(vtrack, "track-id");
   std::string aid = wc_get_string(atrack, "track-id");
 
@@ -1018,7 +962,7 @@ GST_START_TEST(test_restart_after_eos)
   GstElement *pipeline = gst_parse_launch(
       "videotestsrc num-buffers=3 ! ms. ms.video_0 ! fakesink mediastreambin name=ms", nullptr);
   GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
-  GstPad *track = track_pad(ms, "video_0");
+  GstPad *track = ms_track_pad(ms, "video_0");
   for (int i = 0; i < 2; i++) {
     wc_run_to_eos(pipeline, 10);
     gst_element_set_state(pipeline, GST_STATE_NULL);
@@ -1036,10 +980,10 @@ GST_END_TEST;
  * track says "nothing here" with a GAP event of the buffer's time instead. */
 GST_START_TEST(test_disabled_other_memory_sends_gap)
 {
-  GstElement *ms = make_bin();
+  GstElement *ms = ms_make_bin();
   GstHarness *h = video_harness(
       ms, 0, "video/x-raw(memory:OtherMemory),format=NV12,width=16,height=16,framerate=30/1");
-  GstPad *track = track_pad(ms, "video_0");
+  GstPad *track = ms_track_pad(ms, "video_0");
   g_object_set(track, "enabled", FALSE, NULL);
   while (GstEvent *ev = gst_harness_try_pull_event(h))
     gst_event_unref(ev);
@@ -1076,10 +1020,10 @@ GST_END_TEST;
 /* Planar audio with its GstAudioMeta: silence in every plane, meta kept. */
 GST_START_TEST(test_disabled_silence_planar)
 {
-  GstElement *ms = make_bin();
+  GstElement *ms = ms_make_bin();
   GstHarness *h =
       audio_harness(ms, 0, "audio/x-raw,format=F32LE,rate=48000,channels=2,layout=non-interleaved");
-  GstPad *track = track_pad(ms, "audio_0");
+  GstPad *track = ms_track_pad(ms, "audio_0");
   g_object_set(track, "enabled", FALSE, NULL);
   GstAudioInfo info;
   gst_audio_info_set_format(&info, GST_AUDIO_FORMAT_F32LE, 48000, 2, nullptr);
@@ -1127,7 +1071,7 @@ GST_START_TEST(test_canvas_mute_reaches_track)
   GstElement *canvas = gst_bin_get_by_name(GST_BIN(pipeline), "canvas");
   g_signal_connect(canvas, "draw", G_CALLBACK(draw_something), nullptr);
   GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
-  GstPad *track = track_pad(ms, "video_0");
+  GstPad *track = ms_track_pad(ms, "video_0");
   int mutes = 0, unmutes = 0;
   g_signal_connect(track, "mute", G_CALLBACK(on_pad_signal), &mutes);
   g_signal_connect(track, "unmute", G_CALLBACK(on_pad_signal), &unmutes);
@@ -1173,11 +1117,11 @@ static gpointer toggle_enabled(gpointer data)
  * either the buffer itself or a whole black frame, never a mix. */
 GST_START_TEST(test_enabled_toggled_concurrently)
 {
-  GstElement *ms = make_bin();
+  GstElement *ms = ms_make_bin();
   GstHarness *h =
       video_harness(ms, 0, "video/x-raw,format=GRAY8,width=64,height=64,framerate=30/1");
   Toggler t;
-  t.track = track_pad(ms, "video_0");
+  t.track = ms_track_pad(ms, "video_0");
   GThread *thread = g_thread_new("toggler", toggle_enabled, &t);
   int media = 0, black = 0;
   for (int i = 0; i < 2000; i++) {
@@ -1267,7 +1211,7 @@ static gpointer request_release_loop(gpointer data)
 /* Tracks requested and released from several threads at once. */
 GST_START_TEST(test_concurrent_requests)
 {
-  GstElement *ms = make_bin();
+  GstElement *ms = ms_make_bin();
   Counter added, removed;
   g_signal_connect(ms, "track-added", G_CALLBACK(on_track_signal), &added);
   g_signal_connect(ms, "track-removed", G_CALLBACK(on_track_signal), &removed);
@@ -1332,7 +1276,7 @@ GST_START_TEST(test_msid_linked_later)
 {
   WC_REQUIRE_ELEMENTS("webrtcbin");
   GstElement *pipeline = gst_pipeline_new(nullptr);
-  GstElement *ms = make_bin();
+  GstElement *ms = ms_make_bin();
   GstElement *queue = gst_element_factory_make("queue", nullptr);
   GstElement *enc = gst_element_factory_make("vp8enc", nullptr);
   GstElement *pay = gst_element_factory_make("rtpvp8pay", nullptr);
@@ -1342,7 +1286,7 @@ GST_START_TEST(test_msid_linked_later)
   g_object_set(ms, "id", "late", NULL);
 
   GstPad *sink = gst_element_request_pad_simple(ms, "video_sink_%u");
-  GstPad *track = track_pad(ms, "video_0");
+  GstPad *track = ms_track_pad(ms, "video_0");
   GstPad *qsink = gst_element_get_static_pad(queue, "sink");
   fail_unless_equals_int(gst_pad_link(track, qsink), GST_PAD_LINK_OK);
   gst_object_unref(qsink);
@@ -1446,7 +1390,7 @@ GST_START_TEST(test_add_remove_while_playing)
     /* "video_sink_N" -> "video_N" */
     gchar *p = strstr(track_name, "_sink");
     memmove(p, p + 5, strlen(p + 5) + 1);
-    GstPad *track = track_pad(ms, track_name);
+    GstPad *track = ms_track_pad(ms, track_name);
     GstPad *srcpad = gst_element_get_static_pad(src, "src");
     GstPad *sinkpad = gst_element_get_static_pad(sink, "sink");
     fail_unless_equals_int(gst_pad_link(srcpad, mssink), GST_PAD_LINK_OK);
@@ -1503,7 +1447,7 @@ static void on_weak_gone(gpointer data, GObject *)
  * leaves none alive, nor does a track that carried data once the bin goes. */
 GST_START_TEST(test_track_stream_freed)
 {
-  GstElement *ms = make_bin();
+  GstElement *ms = ms_make_bin();
   GstBus *bus = gst_bus_new();
   gst_element_set_bus(ms, bus);
   int gone = 0;
@@ -1549,14 +1493,14 @@ GST_END_TEST;
  * UTF-8; the value is unchanged. */
 GST_START_TEST(test_invalid_utf8_refused)
 {
-  GstElement *ms = make_bin();
+  GstElement *ms = ms_make_bin();
   GstBus *bus = gst_bus_new();
   gst_element_set_bus(ms, bus);
   g_object_set(ms, "id", "good-id", NULL);
   const gchar bad[] = {'a', '\xff', '\xfe', 'b', 0};
   g_object_set(ms, "id", bad, NULL); /* in NULL: refused as text */
   GstHarness *h = video_harness(ms, 0, "video/x-raw,format=BGRx,width=8,height=8,framerate=30/1");
-  GstPad *track = track_pad(ms, "video_0");
+  GstPad *track = ms_track_pad(ms, "video_0");
   g_object_set(track, "label", "good label", NULL);
   int label_notifies = 0;
   g_signal_connect(track, "notify::label", G_CALLBACK(on_notify), &label_notifies);
@@ -1639,7 +1583,7 @@ GST_START_TEST(test_msid_through_bins)
 
   /* A ghost pad with no target yet: the msid comes when the target is set. */
   GstElement *pipeline = gst_pipeline_new(nullptr);
-  GstElement *ms = make_bin();
+  GstElement *ms = ms_make_bin();
   g_object_set(ms, "id", "late-target", NULL);
   GstElement *bin = gst_bin_new("sender");
   GstElement *queue = gst_element_factory_make("queue", nullptr);
@@ -1653,7 +1597,7 @@ GST_START_TEST(test_msid_through_bins)
   GstPad *ghost = gst_ghost_pad_new_no_target("sink", GST_PAD_SINK);
   gst_element_add_pad(bin, ghost);
   GstPad *sink = gst_element_request_pad_simple(ms, "video_sink_%u");
-  GstPad *track = track_pad(ms, "video_0");
+  GstPad *track = ms_track_pad(ms, "video_0");
   fail_unless_equals_int(gst_pad_link(track, ghost), GST_PAD_LINK_OK);
   GstPad *wpad = gst_element_get_static_pad(w, "sink_0");
   fail_unless(wpad != nullptr);
@@ -1743,8 +1687,8 @@ GST_START_TEST(test_run_again_gives_the_same)
                        nullptr);
   fail_unless(pipeline != nullptr);
   GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
-  GstPad *video = track_pad(ms, "video_0");
-  GstPad *audio = track_pad(ms, "audio_0");
+  GstPad *video = ms_track_pad(ms, "video_0");
+  GstPad *audio = ms_track_pad(ms, "audio_0");
   TrackCount vcount, acount;
   gst_pad_add_probe(video, GST_PAD_PROBE_TYPE_BUFFER, count_buffers, &vcount, nullptr);
   gst_pad_add_probe(audio, GST_PAD_PROBE_TYPE_BUFFER, count_buffers, &acount, nullptr);
@@ -1788,9 +1732,9 @@ GST_END_TEST;
  * track live again (MS-8 "Ended and restart"); its next EOS ends it again. */
 GST_START_TEST(test_flush_after_eos_revives_track)
 {
-  GstElement *ms = make_bin();
+  GstElement *ms = ms_make_bin();
   GstHarness *h = video_harness(ms, 0, "video/x-raw,format=BGRx,width=8,height=8,framerate=30/1");
-  GstPad *track = track_pad(ms, "video_0");
+  GstPad *track = ms_track_pad(ms, "video_0");
   Counter ended;
   g_signal_connect(ms, "track-ended", G_CALLBACK(on_track_signal), &ended);
   int state_notifies = 0;
@@ -1961,7 +1905,7 @@ GST_START_TEST(test_stop_ends_track)
   fail_unless_equals_int(gst_harness_events_in_queue(t.hv), 0);
   /* The spec: no ended event for the application's own stop. */
   fail_unless_equals_int(t.ended.count, 0);
-  fail_unless_equals_int(count_track_messages(t.bus, "ended"), 0);
+  fail_unless_equals_int(ms_count_track_messages(t.bus, "ended"), 0);
   g_signal_emit_by_name(t.vtrack, "stop"); /* a second stop changes nothing */
   fail_unless_equals_int(t.state_notifies, 1);
 
@@ -1980,7 +1924,7 @@ GST_START_TEST(test_stop_ends_track)
   fail_if(wc_get_bool(t.ms, "active"));
   fail_unless_equals_int(t.active_notifies, 1);
   fail_unless_equals_int(t.ended.count, 0);
-  fail_unless_equals_int(count_track_messages(t.bus, "ended"), 0);
+  fail_unless_equals_int(ms_count_track_messages(t.bus, "ended"), 0);
 }
 GST_END_TEST;
 
@@ -2024,8 +1968,8 @@ GST_START_TEST(test_stop_while_playing_and_restart)
       "ms.audio_0 ! fakesink async=false",
       nullptr);
   GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
-  GstPad *vtrack = track_pad(ms, "video_0");
-  GstPad *atrack = track_pad(ms, "audio_0");
+  GstPad *vtrack = ms_track_pad(ms, "video_0");
+  GstPad *atrack = ms_track_pad(ms, "audio_0");
   FlowWatch video, audio;
   g_mutex_init(&video.lock);
   g_cond_init(&video.cond);
@@ -2091,7 +2035,7 @@ GST_START_TEST(test_stop_in_paused_does_not_block)
                        "mediastreambin name=ms ms.video_0 ! fakesink",
                        nullptr);
   GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
-  GstPad *vtrack = track_pad(ms, "video_0");
+  GstPad *vtrack = ms_track_pad(ms, "video_0");
   fail_unless(gst_element_set_state(pipeline, GST_STATE_PAUSED) != GST_STATE_CHANGE_FAILURE);
   fail_unless(gst_element_get_state(pipeline, nullptr, nullptr, 10 * GST_SECOND) ==
               GST_STATE_CHANGE_SUCCESS);
@@ -2112,9 +2056,9 @@ GST_END_TEST;
  * one away downstream). */
 GST_START_TEST(test_stop_survives_flush)
 {
-  GstElement *ms = make_bin();
+  GstElement *ms = ms_make_bin();
   GstHarness *h = video_harness(ms, 0, "video/x-raw,format=BGRx,width=8,height=8,framerate=30/1");
-  GstPad *track = track_pad(ms, "video_0");
+  GstPad *track = ms_track_pad(ms, "video_0");
   gst_harness_push(h, filled_buffer(8 * 8 * 4, 1, 0, 1));
   g_signal_emit_by_name(track, "stop");
   fail_unless(pull_until_eos(h));
@@ -2179,7 +2123,7 @@ GST_START_TEST(test_stop_during_state_storm)
   g_thread_join(stopper);
   fail_unless(gst_element_set_state(pipeline, GST_STATE_NULL) == GST_STATE_CHANGE_SUCCESS);
 
-  GstPad *vtrack = track_pad(ms, "video_0");
+  GstPad *vtrack = ms_track_pad(ms, "video_0");
   FlowWatch video;
   g_mutex_init(&video.lock);
   g_cond_init(&video.cond);
@@ -2214,8 +2158,8 @@ GST_START_TEST(test_capabilities)
       "mediastreambin name=ms ms.video_0 ! fakesink ms.audio_0 ! fakesink",
       nullptr);
   GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
-  GstPad *vtrack = track_pad(ms, "video_0");
-  GstPad *atrack = track_pad(ms, "audio_0");
+  GstPad *vtrack = ms_track_pad(ms, "video_0");
+  GstPad *atrack = ms_track_pad(ms, "audio_0");
   /* The upper end of a number or range (-1: none), and whether @x is in it:
    * the bin's conversion widens what upstream delivers downwards
    * (docs/plugins/constraints.md, Capabilities). */
@@ -2271,7 +2215,7 @@ GST_START_TEST(test_capabilities)
 
   /* A track whose sink pad is not linked: nothing to say yet. */
   GstPad *sink = gst_element_request_pad_simple(ms, "video_sink_1");
-  GstPad *lonely = track_pad(ms, "video_1");
+  GstPad *lonely = ms_track_pad(ms, "video_1");
   GstStructure *s = get_capabilities(lonely);
   fail_unless_equals_int(gst_structure_n_fields(s), 0);
   gst_structure_free(s);
