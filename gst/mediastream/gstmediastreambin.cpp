@@ -237,12 +237,7 @@ static Track *track_of(GstPad *sinkpad, GstPad **srcpad)
 /* The sink pad of a track pad, or NULL once the track was released. */
 static GstPad *dup_sinkpad(GstPad *srcpad)
 {
-  GST_OBJECT_LOCK(srcpad);
-  auto *sinkpad = static_cast<GstPad *>(srcpad->element_private);
-  if (sinkpad)
-    gst_object_ref(sinkpad);
-  GST_OBJECT_UNLOCK(srcpad);
-  return sinkpad;
+  return static_cast<GstPad *>(gst_media_stream_pad_dup_private(srcpad));
 }
 
 /* --- stream collection, active, messages ------------------------------------ */

@@ -63,23 +63,13 @@ MediaStreamConversion::~MediaStreamConversion()
 /* The track pad of an internal pad (NULL once the conversion left it). */
 static GstMediaStreamTrackPad *dup_track_pad(GstPad *internal)
 {
-  GST_OBJECT_LOCK(internal);
-  auto *track = static_cast<GstMediaStreamTrackPad *>(internal->element_private);
-  if (track)
-    gst_object_ref(track);
-  GST_OBJECT_UNLOCK(internal);
-  return track;
+  return static_cast<GstMediaStreamTrackPad *>(gst_media_stream_pad_dup_private(internal));
 }
 
 /* The input sink pad of a track pad (its element_private), or NULL. */
 static GstPad *dup_input(GstMediaStreamTrackPad *track)
 {
-  GST_OBJECT_LOCK(track);
-  auto *sinkpad = static_cast<GstPad *>(GST_PAD(track)->element_private);
-  if (sinkpad)
-    gst_object_ref(sinkpad);
-  GST_OBJECT_UNLOCK(track);
-  return sinkpad;
+  return static_cast<GstPad *>(gst_media_stream_pad_dup_private(GST_PAD(track)));
 }
 
 /* --- the internal pads ------------------------------------------------------ */

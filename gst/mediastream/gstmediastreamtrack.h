@@ -21,6 +21,19 @@ enum class TrackKind { VIDEO, AUDIO };
 
 const gchar *gst_media_stream_track_kind_name(TrackKind kind);
 
+/* What @pad keeps in its element_private (one of this plugin's pads: a track
+ * pad's input sink pad, an internal pad's track pad): a new reference, taken
+ * under @pad's object lock, or NULL once it was cleared. */
+static inline gpointer gst_media_stream_pad_dup_private(GstPad *pad)
+{
+  GST_OBJECT_LOCK(pad);
+  gpointer other = pad->element_private;
+  if (other)
+    gst_object_ref(other);
+  GST_OBJECT_UNLOCK(pad);
+  return other;
+}
+
 /* A new (floating) track pad named @name from @templ: a random track id and
  * its GstStream (MS-5). */
 GstMediaStreamTrackPad *gst_media_stream_track_pad_new(GstPadTemplate *templ, const gchar *name,
