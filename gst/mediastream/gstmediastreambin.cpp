@@ -928,14 +928,7 @@ static GstIterator *iterate_partner(GstPad *pad, GstObject *parent)
     if (!other)
       other = dup_sinkpad(pad);
   }
-  if (!other)
-    return nullptr;
-  GValue value = G_VALUE_INIT;
-  g_value_init(&value, GST_TYPE_PAD);
-  g_value_take_object(&value, other);
-  GstIterator *it = gst_iterator_new_single(GST_TYPE_PAD, &value);
-  g_value_unset(&value);
-  return it;
+  return gst_media_stream_single_pad_iterator(other);
 }
 
 /* --- request / release ------------------------------------------------------ */

@@ -140,14 +140,7 @@ static GstIterator *iterate_internal(GstPad *pad, GstObject *)
     return nullptr;
   GstPad *other = GST_PAD_IS_SRC(pad) ? dup_input(track) : GST_PAD(gst_object_ref(track));
   gst_object_unref(track);
-  if (!other)
-    return nullptr;
-  GValue value = G_VALUE_INIT;
-  g_value_init(&value, GST_TYPE_PAD);
-  g_value_take_object(&value, other);
-  GstIterator *it = gst_iterator_new_single(GST_TYPE_PAD, &value);
-  g_value_unset(&value);
-  return it;
+  return gst_media_stream_single_pad_iterator(other);
 }
 
 /* --- building ----------------------------------------------------------------- */

@@ -34,6 +34,20 @@ static inline gpointer gst_media_stream_pad_dup_private(GstPad *pad)
   return other;
 }
 
+/* An iterate-internal-links answer: the one pad @other (its reference is
+ * taken), or NULL without one. */
+static inline GstIterator *gst_media_stream_single_pad_iterator(GstPad *other)
+{
+  if (!other)
+    return nullptr;
+  GValue value = G_VALUE_INIT;
+  g_value_init(&value, GST_TYPE_PAD);
+  g_value_take_object(&value, other);
+  GstIterator *it = gst_iterator_new_single(GST_TYPE_PAD, &value);
+  g_value_unset(&value);
+  return it;
+}
+
 /* A new (floating) track pad named @name from @templ: a random track id and
  * its GstStream (MS-5). */
 GstMediaStreamTrackPad *gst_media_stream_track_pad_new(GstPadTemplate *templ, const gchar *name,
