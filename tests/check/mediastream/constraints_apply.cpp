@@ -145,6 +145,14 @@ static const char *kVideo240 =
     "video/x-raw,format=I420,width=320,height=240,framerate=30/1,pixel-aspect-ratio=1/1";
 constexpr GstClockTime kFrame = GST_SECOND / 30;
 
+/* Pushes a first frame into @h and drops what comes out of the track: the
+ * track has its caps and settings from then on. */
+static void first_frame(GstHarness *h)
+{
+  gst_harness_push(h, video_buffer(h, 0, kFrame));
+  gst_buffer_unref(wc_pull(h, 5000));
+}
+
 /* --- properties, replies ------------------------------------------------------ */
 
 /* No constraint: no child element, the plain path; `constraints` empty;
@@ -157,8 +165,7 @@ GST_START_TEST(test_children_only_when_asked)
   GstElement *ms = f.ms;
   GstHarness *h = f.harness("video", 0, kVideo240);
   GstPad *track = f.pad("video_0");
-  gst_harness_push(h, video_buffer(h, 0, kFrame));
-  gst_buffer_unref(wc_pull(h, 5000));
+  first_frame(h);
   fail_unless_equals_int(n_children(ms), 0);
 
   GstStructure *c = wc_get_structure(track, "constraints");
@@ -213,8 +220,7 @@ GST_START_TEST(test_fitness_distance)
   MsBinFixture f;
   GstHarness *h = f.harness("video", 0, kVideo720);
   GstPad *track = f.pad("video_0");
-  gst_harness_push(h, video_buffer(h, 0, kFrame));
-  gst_buffer_unref(wc_pull(h, 5000));
+  first_frame(h);
 
   GstStructure *s = apply_ok(track, "c, width=(int)640");
   fail_unless_equals_int(get_int(s, "width"), 640);
@@ -255,8 +261,7 @@ GST_START_TEST(test_exact_refused)
   GstElement *ms = f.ms;
   GstHarness *h = f.harness("video", 0, kVideo240);
   GstPad *track = f.pad("video_0");
-  gst_harness_push(h, video_buffer(h, 0, kFrame));
-  gst_buffer_unref(wc_pull(h, 5000));
+  first_frame(h);
   GstStructure *first = apply_ok(track, "c, frameRate=(double)30");
   gst_structure_free(first);
 
@@ -297,8 +302,7 @@ GST_START_TEST(test_ranges_and_advanced)
   GstElement *ms = f.ms;
   GstHarness *h = f.harness("video", 0, kVideo720);
   GstPad *track = f.pad("video_0");
-  gst_harness_push(h, video_buffer(h, 0, kFrame));
-  gst_buffer_unref(wc_pull(h, 5000));
+  first_frame(h);
 
   GstStructure *s =
       apply_ok(track, "c, width=(int)[ 320, 640 ], height=(structure)\"r, max=(int)300;\"");
@@ -333,8 +337,7 @@ GST_START_TEST(test_json_and_frame_rate)
   MsBinFixture f;
   GstHarness *h = f.harness("video", 0, kVideo720);
   GstPad *track = f.pad("video_0");
-  gst_harness_push(h, video_buffer(h, 0, kFrame));
-  gst_buffer_unref(wc_pull(h, 5000));
+  first_frame(h);
 
   GstStructure *s =
       apply_ok(track, "{\"width\": {\"max\": 640}, \"frameRate\": 15}", "apply-constraints-json");
@@ -378,8 +381,7 @@ GST_START_TEST(test_variable_rate)
   GstHarness *h = f.harness(
       "video", 0, "video/x-raw,format=I420,width=320,height=240,framerate=0/1,max-framerate=30/1");
   GstPad *track = f.pad("video_0");
-  gst_harness_push(h, video_buffer(h, 0, kFrame));
-  gst_buffer_unref(wc_pull(h, 5000));
+  first_frame(h);
   GstStructure *s = apply_ok(track, "c, frameRate=(structure)\"r, max=(double)10;\"");
   fail_unless(std::fabs(get_double(s, "frame-rate") - 10.0) < 1e-9, "%" GST_PTR_FORMAT, s);
   gst_structure_free(s);
@@ -437,8 +439,7 @@ GST_START_TEST(test_downstream_refuses)
   GstHarness *h = f.harness("video", 0, kVideo240);
   gst_harness_set_sink_caps_str(h, kVideo240);
   GstPad *track = f.pad("video_0");
-  gst_harness_push(h, video_buffer(h, 0, kFrame));
-  gst_buffer_unref(wc_pull(h, 5000));
+  first_frame(h);
   expect_refused(apply(track, "apply-constraints", "c, width=(structure)\"r, max=(int)160;\""),
                  "OverconstrainedError", nullptr);
   fail_unless_equals_int(n_children(ms), 0);
@@ -537,8 +538,7 @@ GST_START_TEST(test_disabled_flush_stop)
   MsBinFixture f;
   GstHarness *h = f.harness("video", 0, kVideo240);
   GstPad *track = f.pad("video_0");
-  gst_harness_push(h, video_buffer(h, 0, kFrame));
-  gst_buffer_unref(wc_pull(h, 5000));
+  first_frame(h);
   GstStructure *s = apply_ok(track, "c, width=(int)160");
   gst_structure_free(s);
 
