@@ -215,6 +215,12 @@ ReadyState MediaElement::ready_state()
   return run_ ? run_->ready : ReadyState::HaveNothing;
 }
 
+bool MediaElement::seeking()
+{
+  std::lock_guard<std::mutex> lk(lock_);
+  return run_ && run_->seeking;
+}
+
 /* Joins the runs that were stopped from their own control threads; the
  * calling thread itself (a handler that restarts the element) is detached:
  * it holds its own reference to the element until it returns. */

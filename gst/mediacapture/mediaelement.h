@@ -11,9 +11,10 @@
  * Its state follows HTMLMediaElement: networkState, readyState, paused,
  * ended, seeking; each changes in one Run::set_*_locked() of mediarun.cpp
  * (paused: the application's in set_paused(), the end's in
- * Run::set_ended_paused_locked()). readyState drives the internal pipeline
- * (PLAYING only from HAVE_ENOUGH_DATA, tracks exposed then); networkState
- * and seeking are recorded and logged only. What
+ * Run::set_ended_paused_locked()); mediarun.cpp says where each changes.
+ * The internal pipeline's first preroll (HAVE_ENOUGH_DATA) drives it
+ * (PLAYING only from then, tracks exposed then); networkState, seeking and
+ * readyState after that are told by the getters below and logged. What
  * exists only while the element runs (the control thread, the tracks, the
  * loaded resource with its pipeline) is a run object built by start() and
  * dropped by stop(); the attributes the application set survive.
@@ -111,8 +112,10 @@ public:
   void set_stall_timeout(gdouble seconds);
   gdouble stall_timeout();
 
+  /* The state model (EMPTY, HAVE_NOTHING, false while not running). */
   NetworkState network_state();
   ReadyState ready_state();
+  bool seeking();
 
   /* READY->PAUSED: a run (control thread) starts and loads src. */
   void start();

@@ -485,10 +485,9 @@ static GstBusSyncReply internal_bus_handler(GstBus *bus, GstMessage *msg, gpoint
     break;
   case GST_MESSAGE_ASYNC_DONE: {
     std::lock_guard<std::mutex> lk(run->lock());
-    if (run->current_locked(res) && !run->prerolled_locked()) {
-      run->set_ready_state_locked(ReadyState::HaveEnoughData);
+    /* the first preroll, or the re-preroll that ends a seek */
+    if (run->prerolled_once_locked(res))
       run->post_locked(Prerolled{res->generation});
-    }
     break;
   }
   default:

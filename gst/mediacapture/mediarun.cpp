@@ -69,6 +69,23 @@ const char *ready_state_name(ReadyState s)
 
 /* ------------------------------------------------------------- the model */
 
+/* Where each state changes (HTMLMediaElement, as far as the internal
+ * pipeline shows it):
+ * - networkState: EMPTY while there is no src; LOADING when load() starts a
+ *   resource; IDLE at its first preroll (prerolled_once_locked()); NO_SOURCE
+ *   when the load fails (fail_locked(): an error of the internal pipeline,
+ *   an empty medium, a stall; load(): an origin refused, an invalid URI, no
+ *   uridecodebin).
+ * - readyState: HAVE_NOTHING when load() starts; HAVE_METADATA when the
+ *   medium's streams are known (no-more-pads); HAVE_ENOUGH_DATA at a preroll
+ *   (prerolled_once_locked()); back to HAVE_METADATA at a seek, until the
+ *   re-preroll after it. HAVE_CURRENT_DATA and HAVE_FUTURE_DATA are not
+ *   told apart from these.
+ * - seeking: true from a seek (seek_to() with a position) until the
+ *   internal pipeline's ASYNC_DONE after it (prerolled_once_locked()), or
+ *   at once if the seek failed or the medium is live; false again when the
+ *   resource fails or goes. */
+
 void Run::set_network_state_locked(NetworkState s)
 {
   if (network == s)
@@ -84,8 +101,6 @@ void Run::set_ready_state_locked(ReadyState s)
     return;
   GST_DEBUG_OBJECT(element(), "readyState %s -> %s", ready_state_name(ready), ready_state_name(s));
   ready = s;
-  if (s == ReadyState::HaveEnoughData)
-    set_network_state_locked(NetworkState::Idle);
 }
 
 bool Run::set_ended_locked(bool e)
@@ -106,19 +121,40 @@ bool Run::set_ended_paused_locked(bool p)
   return paused_locked() != before;
 }
 
-void Run::set_seeking_locked(bool s)
+void Run::set_seeking_locked(bool s, const char *why)
 {
   if (seeking == s)
     return;
-  GST_DEBUG_OBJECT(element(), "seeking %d", s);
+  GST_DEBUG_OBJECT(element(), "seeking %d (%s)", s, why);
   seeking = s;
 }
 
 void Run::fail_locked(Resource *res)
 {
   res->failed = true;
-  if (current_locked(res))
+  if (current_locked(res)) {
     set_network_state_locked(NetworkState::NoSource);
+    set_seeking_locked(false, "load failed"); /* no re-preroll will follow */
+  }
+}
+
+bool Run::prerolled_once_locked(Resource *res)
+{
+  if (!current_locked(res))
+    return false;
+  if (res->prerolled) {
+    /* a re-preroll: the one after a seek ends the seek */
+    if (seeking) {
+      set_seeking_locked(false, "re-prerolled");
+      set_ready_state_locked(ReadyState::HaveEnoughData);
+    }
+    return false;
+  }
+  res->prerolled = true;
+  set_ready_state_locked(ReadyState::HaveEnoughData);
+  if (!res->failed)
+    set_network_state_locked(NetworkState::Idle);
+  return true;
 }
 
 /* Known reasons are known at once (silence is generated without waiting);
@@ -308,7 +344,7 @@ std::unique_ptr<Resource> Run::detach_resource(bool *prerolled)
   /* a media element that failed will not preroll: no wait */
   *prerolled = prerolled_locked() || resource->failed;
   res = std::move(resource);
-  set_seeking_locked(false);
+  set_seeking_locked(false, "resource gone");
   for (auto &b : res->branches) {
     if (b->track)
       b->track->branch = nullptr;
@@ -365,11 +401,13 @@ void Run::apply_state()
       bool first = false;
       {
         std::lock_guard<std::mutex> lk(me->lock_);
-        if (resource && resource->pipeline == pipeline && !prerolled_locked()) {
+        if (resource && resource->pipeline == pipeline) {
           resource->live = true;
-          set_ready_state_locked(ReadyState::HaveEnoughData);
-          post_locked(Prerolled{resource->generation});
-          first = true;
+          /* a live medium does not re-preroll after a seek either */
+          if (prerolled_once_locked(resource.get())) {
+            post_locked(Prerolled{resource->generation});
+            first = true;
+          }
         }
       }
       if (first)
@@ -524,11 +562,18 @@ void Run::seek_to(gdouble position, gdouble rate)
 {
   update_tempo(rate);
   GstElement *pipeline;
+  bool live = false;
   {
+    /* a rate change (no position) is no seek for the application: seeking
+     * stays as it is */
     std::lock_guard<std::mutex> lk(me->lock_);
     pipeline = pipeline_ref_locked();
-    if (pipeline)
-      set_seeking_locked(true);
+    if (pipeline && position >= 0) {
+      live = resource->live;
+      set_seeking_locked(true, "seek");
+      if (ready > ReadyState::HaveMetadata)
+        set_ready_state_locked(ReadyState::HaveMetadata);
+    }
   }
   if (!pipeline)
     return;
@@ -555,8 +600,14 @@ void Run::seek_to(gdouble position, gdouble rate)
     /* After a flushing seek every stream has content again until it says
      * otherwise. */
     std::lock_guard<std::mutex> lk(me->lock_);
-    set_seeking_locked(false);
-    if (resource && resource->pipeline == pipeline) {
+    bool current = resource && resource->pipeline == pipeline;
+    /* the seek ends with the re-preroll's ASYNC_DONE (which may have come
+     * already), unless nothing will re-preroll */
+    if (current && seeking && (!ok || live)) {
+      set_seeking_locked(false, ok ? "live: no re-preroll" : "seek failed");
+      set_ready_state_locked(ReadyState::HaveEnoughData);
+    }
+    if (current) {
       for (auto &b : resource->branches)
         b->eos = false;
       resource->iteration_media_end = GST_CLOCK_TIME_NONE;

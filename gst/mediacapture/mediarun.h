@@ -130,6 +130,7 @@ struct Resource {
   guint video_seen = 0;
   guint audio_seen = 0;
   bool live = false;           /* it answered NO_PREROLL */
+  bool prerolled = false;      /* its first preroll (ASYNC_DONE or NO_PREROLL) is done */
   bool failed = false;         /* it will not preroll (error, stall, origin left) */
   bool error_reported = false; /* the first error was posted; the rest only repeat it */
   bool origin_left = false;    /* redirected out of allowed-origins (ME-10) */
@@ -170,12 +171,13 @@ public:
   bool outer_playing = false;
   bool eos_requested = false; /* EOS sent to the element: no more tracks */
 
-  /* the state model (HTMLMediaElement); each changes in its set_*_locked() */
+  /* the state model (HTMLMediaElement); each changes in its set_*_locked()
+   * (see set_ready_state_locked() for where each state changes) */
   NetworkState network = NetworkState::Empty;
   ReadyState ready = ReadyState::HaveNothing;
   bool ended = false;
   bool ended_paused = false; /* paused only because playback ended (HTML) */
-  bool seeking = false;
+  bool seeking = false;      /* from a seek until the re-preroll after it */
   gdouble last_position = 0.0;
 
   guint generation = 0; /* of the last resource */
@@ -206,7 +208,9 @@ public:
   bool uri_allowed_locked(const gchar *uri) { return uri_allowed(me->allowed_origins_, uri); }
   /* ME-1: is the @kind_index-th video (audio) stream selected? */
   bool stream_selected_locked(bool is_video, guint kind_index);
-  bool prerolled_locked() { return ready == ReadyState::HaveEnoughData; }
+  /* the current resource prerolled once (readyState may be lower since: a
+   * seek's re-preroll); drives the internal pipeline's state */
+  bool prerolled_locked() { return resource && resource->prerolled; }
   guint current_generation_locked() { return resource ? resource->generation : 0; }
   bool current_locked(const Resource *res) { return resource.get() == res; }
   GstElement *pipeline_ref_locked()
@@ -223,9 +227,13 @@ public:
   /* these return whether the attribute the application sees changed */
   bool set_ended_locked(bool e);
   bool set_ended_paused_locked(bool p);
-  void set_seeking_locked(bool s);
+  void set_seeking_locked(bool s, const char *why);
   /* @res failed: it will not preroll, nothing follows it. */
   void fail_locked(Resource *res);
+  /* The internal pipeline of @res finished a preroll (ASYNC_DONE, or
+   * NO_PREROLL for a live one): returns true for its first one, after
+   * which the Prerolled command must be posted. */
+  bool prerolled_once_locked(Resource *res);
 
   void handle(const Load &c);
   void handle(const Prerolled &c);
