@@ -767,13 +767,11 @@ static void consume(GstElement *pipeline, GstPad *track, Flow *flow, const char 
  * both accept (a tee's rule): here the clone's consumer asks for 64x48. */
 GST_START_TEST(test_clone_caps_both_consumers)
 {
-  GstElement *pipeline = gst_parse_launch(
+  MsPipelineFixture f(
       "videotestsrc is-live=true ! video/x-raw,format=I420,framerate=30/1 ! ms.video_sink_0 "
-      "mediastreambin name=ms ms.video_0 ! queue ! fakesink async=false",
-      nullptr);
-  fail_unless(pipeline != nullptr);
-  GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
-  GstPad *orig = ms_track_pad(ms, "video_0");
+      "mediastreambin name=ms ms.video_0 ! queue ! fakesink async=false");
+  GstElement *pipeline = f.pipeline, *ms = f.ms;
+  GstPad *orig = f.pad("video_0");
   GstPad *clone = clone_track(ms, orig);
   Flow flow, orig_flow;
   consume(pipeline, clone, &flow, "video/x-raw,width=64,height=48");
@@ -786,9 +784,6 @@ GST_START_TEST(test_clone_caps_both_consumers)
   fail_unless(wc_pop_error(GST_ELEMENT_BUS(pipeline), 0) == nullptr);
   wc_set_state_sync(pipeline, GST_STATE_NULL);
   gst_object_unref(clone);
-  gst_object_unref(orig);
-  gst_object_unref(ms);
-  gst_object_unref(pipeline);
 }
 GST_END_TEST;
 
@@ -797,13 +792,11 @@ GST_END_TEST;
  * cycles, and the original too. */
 GST_START_TEST(test_clone_state_cycles)
 {
-  GstElement *pipeline = gst_parse_launch(
+  MsPipelineFixture f(
       "videotestsrc is-live=true ! video/x-raw,width=32,height=24,framerate=60/1 ! "
-      "ms.video_sink_0 mediastreambin name=ms ms.video_0 ! queue ! fakesink async=false",
-      nullptr);
-  fail_unless(pipeline != nullptr);
-  GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
-  GstPad *orig = ms_track_pad(ms, "video_0");
+      "ms.video_sink_0 mediastreambin name=ms ms.video_0 ! queue ! fakesink async=false");
+  GstElement *pipeline = f.pipeline, *ms = f.ms;
+  GstPad *orig = f.pad("video_0");
   Flow flows[4];
   gst_pad_add_probe(orig, GST_PAD_PROBE_TYPE_BUFFER, count_buffers, &flows[0], nullptr);
   std::vector<GstPad *> clones;
@@ -840,9 +833,6 @@ GST_START_TEST(test_clone_state_cycles)
   wc_set_state_sync(pipeline, GST_STATE_NULL);
   for (GstPad *clone : clones)
     gst_object_unref(clone);
-  gst_object_unref(orig);
-  gst_object_unref(ms);
-  gst_object_unref(pipeline);
 }
 GST_END_TEST;
 
@@ -865,13 +855,11 @@ static GstPadProbeReturn clone_in_probe(GstPad *pad, GstPadProbeInfo *, gpointer
 
 GST_START_TEST(test_clone_threads_and_eos)
 {
-  GstElement *pipeline = gst_parse_launch(
+  MsPipelineFixture f(
       "videotestsrc is-live=true num-buffers=90 ! video/x-raw,width=32,height=24,framerate=30/1 "
-      "! ms.video_sink_0 mediastreambin name=ms ms.video_0 ! queue ! fakesink async=false",
-      nullptr);
-  fail_unless(pipeline != nullptr);
-  GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
-  GstPad *orig = ms_track_pad(ms, "video_0");
+      "! ms.video_sink_0 mediastreambin name=ms ms.video_0 ! queue ! fakesink async=false");
+  GstElement *pipeline = f.pipeline, *ms = f.ms;
+  GstPad *orig = f.pad("video_0");
   GstPad *sink = ms_track_pad(ms, "video_sink_0");
   CloneFromStream from_stream{ms};
   gst_pad_add_probe(sink, GST_PAD_PROBE_TYPE_BUFFER, clone_in_probe, &from_stream, nullptr);
@@ -911,9 +899,6 @@ GST_START_TEST(test_clone_threads_and_eos)
   for (GstPad *pad : made)
     gst_object_unref(pad);
   gst_object_unref(sink);
-  gst_object_unref(orig);
-  gst_object_unref(ms);
-  gst_object_unref(pipeline);
 }
 GST_END_TEST;
 
@@ -922,13 +907,10 @@ GST_END_TEST;
  * new run afresh, without the last run's EOS). */
 GST_START_TEST(test_clone_restart_after_eos)
 {
-  GstElement *pipeline =
-      gst_parse_launch("videotestsrc num-buffers=10 ! video/x-raw,width=32,height=24 ! "
-                       "ms.video_sink_0 mediastreambin name=ms ms.video_0 ! queue ! fakesink",
-                       nullptr);
-  fail_unless(pipeline != nullptr);
-  GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
-  GstPad *orig = ms_track_pad(ms, "video_0");
+  MsPipelineFixture f("videotestsrc num-buffers=10 ! video/x-raw,width=32,height=24 ! "
+                      "ms.video_sink_0 mediastreambin name=ms ms.video_0 ! queue ! fakesink");
+  GstElement *pipeline = f.pipeline, *ms = f.ms;
+  GstPad *orig = f.pad("video_0");
   GstPad *clone = clone_track(ms, orig);
   Flow flow, orig_flow;
   consume(pipeline, clone, &flow);
@@ -943,9 +925,6 @@ GST_START_TEST(test_clone_restart_after_eos)
     expect_string(clone, "ready-state", "live");
   }
   gst_object_unref(clone);
-  gst_object_unref(orig);
-  gst_object_unref(ms);
-  gst_object_unref(pipeline);
 }
 GST_END_TEST;
 
@@ -955,13 +934,11 @@ GST_END_TEST;
  * once the pipeline plays again. */
 GST_START_TEST(test_clone_during_state_storm)
 {
-  GstElement *pipeline = gst_parse_launch(
+  MsPipelineFixture f(
       "videotestsrc is-live=true ! video/x-raw,width=32,height=24,framerate=100/1 ! "
-      "ms.video_sink_0 mediastreambin name=ms ms.video_0 ! queue ! fakesink async=false",
-      nullptr);
-  fail_unless(pipeline != nullptr);
-  GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
-  GstPad *orig = ms_track_pad(ms, "video_0");
+      "ms.video_sink_0 mediastreambin name=ms ms.video_0 ! queue ! fakesink async=false");
+  GstElement *pipeline = f.pipeline, *ms = f.ms;
+  GstPad *orig = f.pad("video_0");
   WcWatchdog watchdog(120, "clone-track during a state storm");
   std::atomic<bool> done{false};
   std::thread storm([&] {
@@ -996,9 +973,6 @@ GST_START_TEST(test_clone_during_state_storm)
   wc_set_state_sync(pipeline, GST_STATE_NULL);
   for (GstPad *clone : clones)
     gst_object_unref(clone);
-  gst_object_unref(orig);
-  gst_object_unref(ms);
-  gst_object_unref(pipeline);
 }
 GST_END_TEST;
 

@@ -624,13 +624,11 @@ static size_t n_seen(Seen *seen)
 GST_START_TEST(test_renegotiate_playing)
 {
   WC_REQUIRE_ELEMENTS("videotestsrc", "videoscale", "capsfilter", "fakesink");
-  GstElement *pipeline = gst_parse_launch(
+  MsPipelineFixture f(
       "videotestsrc is-live=true pattern=ball ! video/x-raw,format=I420,width=320,height=240,"
-      "framerate=30/1 ! ms.video_sink_0 mediastreambin name=ms ms.video_0 ! fakesink sync=false",
-      nullptr);
-  fail_unless(pipeline != nullptr);
-  GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
-  GstPad *track = ms_track_pad(ms, "video_0");
+      "framerate=30/1 ! ms.video_sink_0 mediastreambin name=ms ms.video_0 ! fakesink sync=false");
+  GstElement *pipeline = f.pipeline, *ms = f.ms;
+  GstPad *track = f.pad("video_0");
   Seen seen;
   gst_segment_init(&seen.segment, GST_FORMAT_TIME);
   gst_pad_add_probe(
@@ -667,10 +665,6 @@ GST_START_TEST(test_renegotiate_playing)
     }
   }
   fail_unless_equals_int(switches, 2);
-
-  gst_object_unref(track);
-  gst_object_unref(ms);
-  gst_object_unref(pipeline);
 }
 GST_END_TEST;
 
@@ -680,12 +674,11 @@ GST_END_TEST;
 GST_START_TEST(test_rate_ceiling_playing)
 {
   WC_REQUIRE_ELEMENTS("videotestsrc", "videorate", "capsfilter", "fakesink");
-  GstElement *pipeline = gst_parse_launch(
+  MsPipelineFixture f(
       "videotestsrc is-live=true ! video/x-raw,format=I420,width=320,height=240,"
-      "framerate=30/1 ! ms.video_sink_0 mediastreambin name=ms ms.video_0 ! fakesink sync=false",
-      nullptr);
-  GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
-  GstPad *track = ms_track_pad(ms, "video_0");
+      "framerate=30/1 ! ms.video_sink_0 mediastreambin name=ms ms.video_0 ! fakesink sync=false");
+  GstElement *pipeline = f.pipeline, *ms = f.ms;
+  GstPad *track = f.pad("video_0");
   Seen seen;
   gst_segment_init(&seen.segment, GST_FORMAT_TIME);
   gst_pad_add_probe(
@@ -716,10 +709,6 @@ GST_START_TEST(test_rate_ceiling_playing)
   }
   /* At least the ten frames seen while converted came at 15 fps. */
   fail_unless(halved >= 9, "%d steps of two frames", halved);
-
-  gst_object_unref(track);
-  gst_object_unref(ms);
-  gst_object_unref(pipeline);
 }
 GST_END_TEST;
 
@@ -728,13 +717,12 @@ GST_END_TEST;
 GST_START_TEST(test_states_and_eos)
 {
   WC_REQUIRE_ELEMENTS("videotestsrc", "videoscale", "videorate", "capsfilter", "fakesink");
-  GstElement *pipeline = gst_parse_launch(
+  MsPipelineFixture f(
       "videotestsrc num-buffers=40 ! video/x-raw,format=I420,width=320,height=240,"
       "framerate=30/1 ! ms.video_sink_0 mediastreambin name=ms ms.video_0 ! fakesink name=sink "
-      "sync=false",
-      nullptr);
-  GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
-  GstPad *track = ms_track_pad(ms, "video_0");
+      "sync=false");
+  GstElement *pipeline = f.pipeline, *ms = f.ms;
+  GstPad *track = f.pad("video_0");
   Seen seen;
   gst_segment_init(&seen.segment, GST_FORMAT_TIME);
   gst_pad_add_probe(
@@ -784,10 +772,6 @@ GST_START_TEST(test_states_and_eos)
   gst_element_release_request_pad(ms, sink);
   gst_object_unref(sink);
   fail_unless_equals_int(n_children(ms), 0);
-
-  gst_object_unref(track);
-  gst_object_unref(ms);
-  gst_object_unref(pipeline);
 }
 GST_END_TEST;
 
@@ -797,12 +781,11 @@ GST_END_TEST;
 GST_START_TEST(test_upstream_change)
 {
   WC_REQUIRE_ELEMENTS("videotestsrc", "capsfilter", "fakesink");
-  GstElement *pipeline = gst_parse_launch(
+  MsPipelineFixture f(
       "videotestsrc is-live=true ! video/x-raw,format=I420,framerate=30/1 ! ms.video_sink_0 "
-      "mediastreambin name=ms ms.video_0 ! fakesink sync=false",
-      nullptr);
-  GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
-  GstPad *track = ms_track_pad(ms, "video_0");
+      "mediastreambin name=ms ms.video_0 ! fakesink sync=false");
+  GstElement *pipeline = f.pipeline, *ms = f.ms;
+  GstPad *track = f.pad("video_0");
   GstPad *sink = gst_element_get_static_pad(ms, "video_sink_0");
   Seen seen;
   gst_segment_init(&seen.segment, GST_FORMAT_TIME);
@@ -850,9 +833,6 @@ GST_START_TEST(test_upstream_change)
   wc_set_state_sync(pipeline, GST_STATE_NULL);
   gst_object_unref(bus);
   gst_object_unref(sink);
-  gst_object_unref(track);
-  gst_object_unref(ms);
-  gst_object_unref(pipeline);
 }
 GST_END_TEST;
 
@@ -862,12 +842,11 @@ GST_END_TEST;
 GST_START_TEST(test_apply_storm)
 {
   WC_REQUIRE_ELEMENTS("videotestsrc", "videoscale", "videorate", "capsfilter", "fakesink");
-  GstElement *pipeline = gst_parse_launch(
+  MsPipelineFixture f(
       "videotestsrc is-live=true ! video/x-raw,format=I420,width=320,height=240,"
-      "framerate=30/1 ! ms.video_sink_0 mediastreambin name=ms ms.video_0 ! fakesink sync=false",
-      nullptr);
-  GstElement *ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
-  GstPad *track = ms_track_pad(ms, "video_0");
+      "framerate=30/1 ! ms.video_sink_0 mediastreambin name=ms ms.video_0 ! fakesink sync=false");
+  GstElement *pipeline = f.pipeline, *ms = f.ms;
+  GstPad *track = f.pad("video_0");
   wc_set_state_sync(pipeline, GST_STATE_PLAYING);
   static const char *const inputs[] = {"c",
                                        "c, width=(int)160",
@@ -912,10 +891,6 @@ GST_START_TEST(test_apply_storm)
   /* A track out of the stream refuses. */
   expect_refused(apply(track, "apply-constraints", "c, width=(int)160"), "NotSupportedError",
                  nullptr);
-
-  gst_object_unref(track);
-  gst_object_unref(ms);
-  gst_object_unref(pipeline);
 }
 GST_END_TEST;
 

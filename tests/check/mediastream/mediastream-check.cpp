@@ -100,3 +100,25 @@ GstPad *MsBinFixture::own(GstPad *pad)
     pads_.push_back(pad);
   return pad;
 }
+
+MsPipelineFixture::MsPipelineFixture(const char *description)
+{
+  pipeline = gst_parse_launch(description, nullptr);
+  fail_unless(pipeline != nullptr, "no pipeline of %s", description);
+  ms = gst_bin_get_by_name(GST_BIN(pipeline), "ms");
+  fail_unless(ms != nullptr, "no mediastreambin named ms in %s", description);
+}
+
+MsPipelineFixture::~MsPipelineFixture()
+{
+  for (auto it = pads_.rbegin(); it != pads_.rend(); ++it)
+    gst_object_unref(*it);
+  gst_object_unref(ms);
+  gst_object_unref(pipeline);
+}
+
+GstPad *MsPipelineFixture::pad(const char *name)
+{
+  pads_.push_back(ms_track_pad(ms, name));
+  return pads_.back();
+}

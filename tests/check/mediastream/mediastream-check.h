@@ -54,3 +54,23 @@ private:
   std::vector<GstHarness *> harnesses_;
   std::vector<GstPad *> pads_;
 };
+
+/* A pipeline from gst_parse_launch(@description) with a mediastreambin named
+ * "ms", and the pads a test takes of it. The destructor unrefs the pads (the
+ * last taken first), the bin, then the pipeline; the test sets the pipeline
+ * to NULL itself before the end. */
+struct MsPipelineFixture {
+  explicit MsPipelineFixture(const char *description);
+  ~MsPipelineFixture();
+  MsPipelineFixture(const MsPipelineFixture &) = delete;
+  MsPipelineFixture &operator=(const MsPipelineFixture &) = delete;
+
+  /* ms_track_pad() of the bin, owned by the fixture. */
+  GstPad *pad(const char *name);
+
+  GstElement *pipeline = nullptr;
+  GstElement *ms = nullptr;
+
+private:
+  std::vector<GstPad *> pads_;
+};
