@@ -1,14 +1,15 @@
 /* Shared test support of the mediastreambin suites (mediastreambin.cpp,
  * clone.cpp, constraints_apply.cpp): the bin, its track pads and harnesses,
- * the "mediastream-track" bus messages, and MsBinFixture, which owns a bin
- * with what a test made on it and releases it all when it goes out of scope.
+ * the "mediastream-track" bus messages, and two fixtures that own what a test
+ * sets up and release it when they go out of scope: MsBinFixture (a bin, its
+ * bus, harnesses and pads) and MsPipelineFixture (a parsed pipeline, its
+ * mediastreambin and pads).
  * Rules: docs/plugins/mediastreambin.md.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 #include "webcapture-check.h"
 
-#include <atomic>
 #include <vector>
 
 /* A new mediastreambin (floating); fails the test when it is not found. */
