@@ -618,6 +618,16 @@ static size_t n_seen(Seen *seen)
   return seen->frames.size();
 }
 
+/* Records into @seen (its segment reset) the frames and caps of @track. */
+static void watch(GstPad *track, Seen *seen)
+{
+  gst_segment_init(&seen->segment, GST_FORMAT_TIME);
+  gst_pad_add_probe(
+      track,
+      static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+      on_track_data, seen, nullptr);
+}
+
 /* Constraints applied and removed while PLAYING: downstream renegotiates
  * (caps of the frames before and after), running time continuous (the
  * frames' running times step by one frame, none missing). */
@@ -630,11 +640,7 @@ GST_START_TEST(test_renegotiate_playing)
   GstElement *pipeline = f.pipeline, *ms = f.ms;
   GstPad *track = f.pad("video_0");
   Seen seen;
-  gst_segment_init(&seen.segment, GST_FORMAT_TIME);
-  gst_pad_add_probe(
-      track,
-      static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
-      on_track_data, &seen, nullptr);
+  watch(track, &seen);
   wc_set_state_sync(pipeline, GST_STATE_PLAYING);
   fail_unless(wc_wait_until([&] { return n_seen(&seen) >= 5; }, 20000));
 
@@ -680,11 +686,7 @@ GST_START_TEST(test_rate_ceiling_playing)
   GstElement *pipeline = f.pipeline, *ms = f.ms;
   GstPad *track = f.pad("video_0");
   Seen seen;
-  gst_segment_init(&seen.segment, GST_FORMAT_TIME);
-  gst_pad_add_probe(
-      track,
-      static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
-      on_track_data, &seen, nullptr);
+  watch(track, &seen);
   wc_set_state_sync(pipeline, GST_STATE_PLAYING);
   fail_unless(wc_wait_until([&] { return n_seen(&seen) >= 5; }, 20000));
   GstStructure *s = apply_ok(track, "c, frameRate=(structure)\"r, max=(double)15;\"");
@@ -724,11 +726,7 @@ GST_START_TEST(test_states_and_eos)
   GstElement *pipeline = f.pipeline, *ms = f.ms;
   GstPad *track = f.pad("video_0");
   Seen seen;
-  gst_segment_init(&seen.segment, GST_FORMAT_TIME);
-  gst_pad_add_probe(
-      track,
-      static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
-      on_track_data, &seen, nullptr);
+  watch(track, &seen);
   /* Applied before any data: from upstream's answer alone. */
   GstStructure *s = apply_ok(track, "c, width=(int)160, frameRate=(double)15");
   fail_unless_equals_int(get_int(s, "width"), 160);
@@ -788,11 +786,7 @@ GST_START_TEST(test_upstream_change)
   GstPad *track = f.pad("video_0");
   GstPad *sink = gst_element_get_static_pad(ms, "video_sink_0");
   Seen seen;
-  gst_segment_init(&seen.segment, GST_FORMAT_TIME);
-  gst_pad_add_probe(
-      track,
-      static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
-      on_track_data, &seen, nullptr);
+  watch(track, &seen);
   GstBus *bus = gst_element_get_bus(pipeline);
   wc_set_state_sync(pipeline, GST_STATE_PLAYING);
   fail_unless(wc_wait_until([&] { return n_seen(&seen) >= 3; }, 20000));
