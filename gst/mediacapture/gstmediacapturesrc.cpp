@@ -40,6 +40,7 @@
 #include <string>
 
 #include "mediaelement.h"
+#include "gstwebcaptureerror.h"
 #include "gstwebcapturei18n.h"
 
 GST_DEBUG_CATEGORY(gst_media_capture_src_debug);
@@ -239,9 +240,11 @@ static void gst_media_capture_src_set_property(GObject *object, guint prop_id, c
   case PROP_AUDIO_TRACKS: {
     const gchar *s = g_value_get_string(value);
     if (!media->set_audio_tracks(s)) {
-      g_warning("mediacapturesrc: audio-tracks must be \"all\", \"none\" or a comma "
-                "separated list of indices, not \"%s\"",
-                s ? s : "(null)");
+      /* refused, the selection kept (as every web-rule refusal) */
+      GST_WEB_WARNING_F(self, GST_WEB_ERROR_TYPE, nullptr, nullptr,
+                        _("audio-tracks must be \"all\", \"none\" or a comma-separated list "
+                          "of indices, not \"%s\"; the selection is unchanged."),
+                        s ? s : "(null)");
       break;
     }
     GST_INFO_OBJECT(self, "audio-tracks \"%s\"", s);

@@ -208,6 +208,56 @@ bool Run::stream_selected_locked(bool is_video, guint kind_index)
 
 /* ------------------------------------------------------ tracks (control) */
 
+/* A selection naming a stream the medium does not have selects nothing for
+ * it (ME-1 allows no track), but with no track at all nothing downstream
+ * ever ends: said in a WARNING, once per medium and selection, when the
+ * selection leaves the medium without any track, or names a stream other
+ * than the first (the defaults select the first video and the first audio
+ * stream, whichever the medium has). Control thread, no lock held. */
+void Run::warn_unmatched_selection()
+{
+  std::string uri, audio;
+  gint video;
+  guint n_video = 0, n_audio = 0;
+  bool any_selected = false;
+  {
+    std::lock_guard<std::mutex> lk(me->lock_);
+    if (quit || !resource || !resource->media_found)
+      return;
+    for (auto &b : resource->branches) {
+      (b->is_video ? n_video : n_audio)++;
+      any_selected = any_selected || b->selected;
+    }
+    video = me->video_track_;
+    audio = me->audio_tracks_;
+    std::string key = std::to_string(video) + "|" + audio;
+    if (resource->selection_warned == key)
+      return;
+    resource->selection_warned = key;
+    uri = resource->uri;
+  }
+  bool missing_video = video > 0 && (guint)video >= n_video;
+  bool missing_audio = false;
+  if (audio != "all" && audio != "none" && audio != "0") {
+    g_auto(GStrv) parts = g_strsplit(audio.c_str(), ",", -1);
+    for (gchar **p = parts; *p && !missing_audio; p++)
+      missing_audio = g_ascii_strtoull(g_strstrip(*p), nullptr, 10) >= n_audio;
+  }
+  if (!any_selected && n_video + n_audio > 0)
+    GST_ELEMENT_WARNING(element(), RESOURCE, NOT_FOUND,
+                        (_("\"%s\" has %u video and %u audio streams; video-track %d and "
+                           "audio-tracks \"%s\" select none of them: no track, and nothing "
+                           "will end the pipeline."),
+                         uri.c_str(), n_video, n_audio, video, audio.c_str()),
+                        ("no stream selected"));
+  else if (missing_video || missing_audio)
+    GST_ELEMENT_WARNING(element(), RESOURCE, NOT_FOUND,
+                        (_("\"%s\" has %u video and %u audio streams; video-track %d and "
+                           "audio-tracks \"%s\" name others, which have no track."),
+                         uri.c_str(), n_video, n_audio, video, audio.c_str()),
+                        ("selection names missing streams"));
+}
+
 /* Creates the tracks of every selected branch and exposes them together,
  * then no-more-pads (ME-2, WPT creation.html). Control thread. */
 void Run::expose_tracks()
@@ -701,6 +751,7 @@ void Run::handle(const Prerolled &c)
     return;
   }
   expose_tracks(); /* ME-2: the media's tracks, now known */
+  warn_unmatched_selection();
   if (!live && (start > 0.0 || rate != 1.0))
     seek_to(start, rate);
   /* no duration query here: oggdemux in push mode (HTTP) is then still
@@ -854,6 +905,7 @@ void Run::handle(const SelectTracks &)
   }
   if (ready_for_tracks)
     expose_tracks();
+  warn_unmatched_selection();
 }
 
 void Run::handle(const NotifyMuted &c)

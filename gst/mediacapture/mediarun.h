@@ -143,6 +143,9 @@ struct Resource {
   /* the Prerolled command found decoded media: tracks may be exposed (an
    * Expose command queued before it must not expose an empty medium's) */
   bool media_found = false;
+  /* the selection (video-track/audio-tracks) last warned about as naming
+   * streams this medium does not have */
+  std::string selection_warned;
 
   ~Resource() { gst_clear_object(&pipeline); }
 };
@@ -255,6 +258,7 @@ private:
   void seek_to(gdouble position, gdouble rate);
   void restart(gdouble position);
   void expose_tracks();
+  void warn_unmatched_selection();
   void apply_state();
   void update_duration();
   void post_empty_media_error(const std::string &uri, const std::string &warning);

@@ -337,6 +337,7 @@ struct Capture {
   std::vector<std::unique_ptr<PadRec>> pads;
   std::vector<std::string> log; /* "add:video_0", "nmp", "eos:video_0", "remove:video_0" */
   std::vector<GstMessage *> errors;
+  std::vector<std::string> warnings; /* their texts */
   int missing_plugin = 0;
   bool hold_sinks = false;        /* new fakesinks stay in NULL until release_sinks() */
   std::vector<GstElement *> held; /* under m */
@@ -538,7 +539,11 @@ static GstBusSyncReply capture_bus(GstBus *bus, GstMessage *msg, gpointer user_d
   std::lock_guard<std::mutex> lk(c->m);
   if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR)
     c->errors.push_back(gst_message_ref(msg));
-  else if (gst_is_missing_plugin_message(msg))
+  else if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_WARNING) {
+    g_autoptr(GError) err = nullptr;
+    gst_message_parse_warning(msg, &err, nullptr);
+    c->warnings.push_back(err ? err->message : "");
+  } else if (gst_is_missing_plugin_message(msg))
     c->missing_plugin++;
   gst_message_unref(msg); /* a dropping sync handler owns the message */
   return GST_BUS_DROP;
@@ -779,6 +784,56 @@ GST_START_TEST(test_audio_track_selection)
   }
   double f = estimate_freq(c, c->find("audio_0"));
   fail_unless(std::fabs(f - 1760) < 80, "second track frequency %f", f);
+  capture_free(c);
+}
+GST_END_TEST;
+
+/* ME-1: a selection that names no stream of the medium gives no track, and
+ * then nothing ends the pipeline: a WARNING says so (once), naming the
+ * streams the medium has; a bad audio-tracks value is refused with a
+ * TypeError WARNING and the selection kept; the defaults on a medium
+ * without audio warn of nothing. */
+static bool has_warning(Capture *c, const char *part)
+{
+  std::lock_guard<std::mutex> lk(c->m);
+  for (auto &w : c->warnings)
+    if (w.find(part) != std::string::npos)
+      return true;
+  return false;
+}
+
+GST_START_TEST(test_selection_matches_nothing)
+{
+  Capture *c = capture_new(media_uri("video.ogg"));
+  g_object_set(c->src, "video-track", 5, "audio-tracks", "none", nullptr);
+  capture_play(c);
+  fail_unless(wc_wait_until([&] { return has_warning(c, "select none of them"); }, 20000),
+              "no warning for a selection without any stream");
+  fail_unless(has_warning(c, "1 video and 0 audio streams"));
+  {
+    std::lock_guard<std::mutex> lk(c->m);
+    fail_unless_equals_int((int)c->pads.size(), 0);
+    fail_unless_equals_int((int)c->warnings.size(), 1);
+  }
+  /* a bad value: refused, the selection kept */
+  g_object_set(c->src, "audio-tracks", "bogus", nullptr);
+  fail_unless(wc_wait_until([&] { return has_warning(c, "audio-tracks must be"); }, 5000));
+  fail_unless_equals_string(wc_get_string(c->src, "audio-tracks").c_str(), "none");
+  /* choosing the stream that exists gives its track */
+  g_object_set(c->src, "video-track", 0, nullptr);
+  fail_unless(wc_wait_until([&] { return c->find("video_0") != nullptr; }, 20000));
+  assert_no_error(c);
+  capture_free(c);
+
+  /* the defaults (first video, first audio) on a medium without audio */
+  c = capture_new(media_uri("video.ogg"));
+  capture_play(c);
+  fail_unless(wc_wait_until([&] { return all_ended(c, 1); }, 20000));
+  {
+    std::lock_guard<std::mutex> lk(c->m);
+    fail_unless_equals_int((int)c->warnings.size(), 0);
+  }
+  assert_no_error(c);
   capture_free(c);
 }
 GST_END_TEST;
@@ -2278,6 +2333,7 @@ static Suite *mediacapturesrc_suite()
   tcase_add_test(tc, test_tracks_live_and_ended);
   tcase_add_test(tc, test_live_latency);
   tcase_add_test(tc, test_audio_track_selection);
+  tcase_add_test(tc, test_selection_matches_nothing);
   tcase_add_test(tc, test_source_change);
   tcase_add_test(tc, test_many_source_changes);
   tcase_add_test(tc, test_bad_input);
