@@ -137,11 +137,11 @@ void make_media()
                            "framerate=30/1 ! theoraenc ! oggmux name=m ! filesink location=%s "
                            "audiotestsrc samplesperbuffer=960 num-buffers=200 ! "
                            "audio/x-raw,rate=48000,channels=2 ! vorbisenc ! m.");
-  /* The same content as WebM for the HTTP subject: Ogg over HTTP still fails to
-   * load about one time in three in mediacapturesrc (theoradec "Failed to
-   * negotiate" during oggdemux's push-mode duration seek; uridecodebin alone
-   * plays it), a known defect listed in docs/plugins/mediacapturesrc.md
-   * (Limitations). The contracts over HTTP are checked with WebM meanwhile. */
+  /* The same content as WebM for the HTTP subject: over HTTP the file subject's
+   * Ogg goes through download buffering (docs/plugins/mediacapturesrc.md,
+   * Limitations), WebM through range requests, the path most HTTP media take;
+   * Ogg over HTTP has its own cases in the mediacapturesrc suite
+   * (ogg-over-http, ogg-over-http-live-and-slow). */
   wc_make_media("av4.webm", "videotestsrc num-buffers=120 ! video/x-raw,width=160,height=120,"
                             "framerate=30/1 ! vp8enc deadline=1 ! webmmux name=m ! "
                             "filesink location=%s audiotestsrc samplesperbuffer=960 "
