@@ -2328,28 +2328,37 @@ GST_END_TEST;
 static Suite *mediacapturesrc_suite()
 {
   Suite *s = suite_create("mediacapturesrc");
-  TCase *tc = wc_add_case(s, "general", 60);
-  tcase_add_checked_fixture(tc, nullptr, leftovers_free);
-  tcase_add_test(tc, test_tracks_live_and_ended);
-  tcase_add_test(tc, test_live_latency);
-  tcase_add_test(tc, test_audio_track_selection);
-  tcase_add_test(tc, test_selection_matches_nothing);
-  tcase_add_test(tc, test_source_change);
-  tcase_add_test(tc, test_many_source_changes);
-  tcase_add_test(tc, test_bad_input);
-  tcase_add_test(tc, test_state_cycling);
-  tcase_add_test(tc, test_paused_muted);
-  tcase_add_test(tc, test_seek_no_events);
-  tcase_add_test(tc, test_loop);
-  tcase_add_test(tc, test_downstream_eos);
-  tcase_add_test(tc, test_downstream_not_active_yet);
-  tcase_add_test(tc, test_playback_rate);
-  tcase_add_test(tc, test_late_audio_muted);
-  tcase_add_test(tc, test_restart_after_end);
-  tcase_add_test(tc, test_selection_change);
-  tcase_add_test(tc, test_tags_and_label);
-  tcase_add_test(tc, test_av_sync);
-  tcase_add_test(tc, test_allowed_origins);
+  /* One case per rule of docs/plugins/mediacapturesrc.md (CK_RUN_CASE=ME-3),
+   * then the element's GStreamer behaviour, a case each. */
+  std::map<std::string, TCase *> cases;
+  auto rule = [&](const char *name) {
+    TCase *&tc = cases[name];
+    if (!tc) {
+      tc = wc_add_case(s, name, 60);
+      tcase_add_checked_fixture(tc, nullptr, leftovers_free);
+    }
+    return tc;
+  };
+  tcase_add_test(rule("ME-1"), test_audio_track_selection);
+  tcase_add_test(rule("ME-1"), test_selection_matches_nothing);
+  tcase_add_test(rule("ME-2"), test_tracks_live_and_ended);
+  tcase_add_test(rule("ME-3"), test_source_change);
+  tcase_add_test(rule("ME-3"), test_many_source_changes);
+  tcase_add_test(rule("ME-3"), test_selection_change);
+  tcase_add_test(rule("ME-4"), test_restart_after_end);
+  tcase_add_test(rule("ME-5"), test_seek_no_events);
+  tcase_add_test(rule("ME-5"), test_loop);
+  tcase_add_test(rule("ME-6"), test_paused_muted);
+  tcase_add_test(rule("ME-6"), test_late_audio_muted);
+  tcase_add_test(rule("ME-9"), test_playback_rate);
+  tcase_add_test(rule("ME-10"), test_allowed_origins);
+  tcase_add_test(rule("live-latency"), test_live_latency);
+  tcase_add_test(rule("bad-input"), test_bad_input);
+  tcase_add_test(rule("state-cycling"), test_state_cycling);
+  tcase_add_test(rule("downstream-eos"), test_downstream_eos);
+  tcase_add_test(rule("downstream-flushing"), test_downstream_not_active_yet);
+  tcase_add_test(rule("tags-and-label"), test_tags_and_label);
+  tcase_add_test(rule("av-sync"), test_av_sync);
 
   /* GStreamer's own contracts, one case each (CK_RUN_CASE=<name>) */
   /* Under valgrind (tests/check/meson.build's setup) the cases that need real-time
