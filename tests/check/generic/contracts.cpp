@@ -272,6 +272,34 @@ std::string mediastream(Env &, bool endless)
          na + " ! audio/x-raw,rate=48000,channels=2 ! subj.audio_sink_0 mediastreambin name=subj";
 }
 
+/* The same stream with constraints applied to its tracks before it runs
+ * (docs/plugins/constraints.md): the bin converts (videoscale, frames
+ * dropped to 15 per second, audio resampled to mono 16 kHz) with child
+ * elements that must keep every contract too. */
+void apply_json(GstElement *subj, const char *pad_name, const char *json)
+{
+  GstPad *pad = gst_element_get_static_pad(subj, pad_name);
+  fail_unless(pad != nullptr, "no pad %s", pad_name);
+  GstPromise *promise = gst_promise_new();
+  g_signal_emit_by_name(pad, "apply-constraints-json", json, promise);
+  fail_unless_equals_int(gst_promise_wait(promise), GST_PROMISE_RESULT_REPLIED);
+  const GstStructure *reply = gst_promise_get_reply(promise);
+  fail_unless(reply != nullptr && !gst_structure_has_field(reply, "error"),
+              "%s: constraints refused: %" GST_PTR_FORMAT, pad_name, reply);
+  gst_promise_unref(promise);
+  gst_object_unref(pad);
+}
+
+void mediastream_constrained_setup(GstElement *pipeline)
+{
+  GstElement *subj = gst_bin_get_by_name(GST_BIN(pipeline), "subj");
+  apply_json(subj, "video_0", "{\"width\": {\"max\": 80}, \"frameRate\": {\"max\": 15}}");
+  apply_json(subj, "audio_0", "{\"sampleRate\": 16000, \"channelCount\": 1}");
+  /* the conversion's child elements are in place before the first buffer */
+  fail_unless(GST_BIN(subj)->numchildren >= 4, "%d child elements", GST_BIN(subj)->numchildren);
+  gst_object_unref(subj);
+}
+
 const GstClockTime kP30 = GST_SECOND / 30;
 
 /* name, group, launch, setup, flags, pads, min video, min audio, frame period */
@@ -288,6 +316,8 @@ const Subject kSubjects[] = {
      mediacapture_poke},
     {"mediastream", "mediastream", mediastream, nullptr, LIVE | FINITE, 2, 50, 80, kP30,
      mediastream_poke},
+    {"mediastream-constrained", "mediastream", mediastream, mediastream_constrained_setup,
+     LIVE | FINITE, 2, 25, 80, GST_SECOND / 15, mediastream_poke},
 };
 
 std::vector<const Subject *> &subjects()
