@@ -254,7 +254,8 @@ std::string mediacapture_file(Env &, bool endless)
 
 std::string mediacapture_http(Env &env, bool endless)
 {
-  return "mediacapturesrc name=subj uri=" + env.http_uri("av4.webm") + (endless ? " loop=true" : "");
+  return "mediacapturesrc name=subj uri=" + env.http_uri("av4.webm") +
+         (endless ? " loop=true" : "");
 }
 
 std::string mediacapture_udp(Env &env, bool)
