@@ -6,8 +6,8 @@ canvascapturesrc emits `draw` on its streaming thread at each capture opportunit
 every tick of its 30 Hz timer); the handler gets a cairo.Context on the canvas and the
 running time of the frame, and returns True when it drew something new.
 
-    GST_PLUGIN_PATH=build/ext/cairo /usr/bin/python3 tests/examples/python/canvas_draw.py \
-        --output canvas.webm --seconds 3
+    . build/webcapture-env.sh
+    /usr/bin/python3 tests/examples/python/canvas_draw.py --output canvas.webm --seconds 3
 
 Use /usr/bin/python3: it is the interpreter that has gi and cairo (python3-gi-cairo).
 Exits 0 when the file was written, 1 on error, 77 (skip) when gi/pycairo are missing.

@@ -11,7 +11,8 @@ application's signalling). No packet is sent.
 Prints the ids, the annotated lines and what the peer read; exits 0 when the peer's
 description carries every "<stream id> <track-id>" pair.
 
-    GST_PLUGIN_PATH=build/gst/mediastream /usr/bin/python3 tests/examples/python/webrtc_track_ids.py
+    . build/webcapture-env.sh
+    /usr/bin/python3 tests/examples/python/webrtc_track_ids.py
 """
 import sys
 import threading
