@@ -364,7 +364,8 @@ static void gst_media_capture_src_class_init(GstMediaCaptureSrcClass *klass)
       g_param_spec_double("current-time", "Current time",
                           "Playback position in seconds; setting it seeks the media element "
                           "(no track ends, the outer pipeline sees no flush). Setting it after "
-                          "the end plays again with new tracks",
+                          "the end seeks there and exposes new tracks, paused (so muted) "
+                          "until paused is set to FALSE",
                           0.0, G_MAXDOUBLE, 0.0, rw));
   g_object_class_install_property(
       gobject_class, PROP_DURATION,
@@ -406,8 +407,11 @@ static void gst_media_capture_src_class_init(GstMediaCaptureSrcClass *klass)
                           "naming the URI; 0 = wait for ever. Time paused does not count",
                           0.0, G_MAXDOUBLE, 30.0, rw));
 
-  gst_element_class_add_static_pad_template(element_class, &video_template);
-  gst_element_class_add_static_pad_template(element_class, &audio_template);
+  /* with the pads' type, so that gst-inspect shows their properties (muted) */
+  gst_element_class_add_static_pad_template_with_gtype(element_class, &video_template,
+                                                       GST_TYPE_MEDIA_CAPTURE_SRC_PAD);
+  gst_element_class_add_static_pad_template_with_gtype(element_class, &audio_template,
+                                                       GST_TYPE_MEDIA_CAPTURE_SRC_PAD);
   gst_type_mark_as_plugin_api(GST_TYPE_MEDIA_CAPTURE_SRC_PAD, (GstPluginAPIFlags)0);
 
   gst_element_class_set_static_metadata(
