@@ -123,6 +123,21 @@ struct CloneFeed {
  * the pad (which waits for that lock) before deleting the record. A state
  * change does not write them: it counts runs (priv->run), and the streaming
  * thread starts its new run itself when it sees a new count. */
+/* What one run of a track has sent (a state change to READY starts a new
+ * run: the streaming thread replaces the record when it sees the new count). */
+struct TrackRun {
+  explicit TrackRun(guint r) : run(r) {}
+  ~TrackRun() { gst_clear_buffer(&blank); }
+  TrackRun(const TrackRun &) = delete;
+  TrackRun &operator=(const TrackRun &) = delete;
+
+  guint run;                   /* the run this state belongs to */
+  bool stream_started = false; /* our STREAM_START went out */
+  guint collection_cookie = 0; /* of the last collection pushed */
+  GstBuffer *blank = nullptr;  /* black frame / silence for the caps (MS-6) */
+  bool stop_eos_sent = false;  /* MS-8: the EOS of stop() went out */
+};
+
 struct Track {
   Track(GstPad *sink, GstMediaStreamTrackPad *src)
       : sinkpad(GST_PAD(gst_object_ref_sink(sink))),
@@ -133,7 +148,6 @@ struct Track {
   }
   ~Track()
   {
-    gst_clear_buffer(&blank);
     for (const CloneFeed &f : feeds)
       gst_object_unref(f.pad);
     gst_clear_object(&source);
@@ -144,29 +158,19 @@ struct Track {
   Track(const Track &) = delete;
   Track &operator=(const Track &) = delete;
 
-  /* A new run: STREAM_START, collection and blank media again. (stream) */
-  void start_run(guint new_run)
-  {
-    run = new_run;
-    stream_started = false;
-    collection_cookie = 0;
-    stop_eos_sent = false;
-    gst_clear_buffer(&blank);
-  }
+  /* A new run: STREAM_START, collection and blank media again, from a
+   * fresh record. (stream) */
+  void start_run(guint new_run) { now = std::make_unique<TrackRun>(new_run); }
 
   GstPad *sinkpad;                /* ref */
   GstMediaStreamTrackPad *srcpad; /* ref */
 
-  guint run = 0;               /* (stream) the run this state belongs to */
-  bool stream_started = false; /* (stream) our STREAM_START went out */
-  guint collection_cookie = 0; /* (stream) of the last collection pushed */
-  bool have_info = false;      /* (stream) vinfo / ainfo from the caps */
-  bool system_memory = true;   /* (stream) caps in system memory */
-  GstVideoInfo vinfo;          /* (stream) */
-  GstAudioInfo ainfo;          /* (stream) */
-  GstBuffer *blank = nullptr;  /* (stream) black frame / silence for the caps (MS-6) */
-  bool blank_failed = false;   /* (stream) no black frame in this format */
-  bool stop_eos_sent = false;  /* (stream) MS-8: the EOS of stop() went out */
+  std::unique_ptr<TrackRun> now{new TrackRun(0)}; /* (stream) this run's */
+  bool have_info = false;                         /* (stream) vinfo / ainfo from the caps */
+  bool system_memory = true;                      /* (stream) caps in system memory */
+  GstVideoInfo vinfo;                             /* (stream) */
+  GstAudioInfo ainfo;                             /* (stream) */
+  bool blank_failed = false;                      /* (stream) no black frame in this format */
 
   /* MS-9 clones. A source track (one with a request sink pad) feeds each
    * clone through a feed pad linked to the clone's internal sink pad: a tee
@@ -323,7 +327,8 @@ static void post_track_message(GstMediaStreamBin *self, GstMediaStreamTrackPad *
  * has not carried it yet (only after STREAM_START). */
 static void push_collection_if_stale(GstMediaStreamBin *self, Track *track)
 {
-  if (!track->stream_started || track->collection_cookie == self->priv->collection_cookie.load())
+  if (!track->now->stream_started ||
+      track->now->collection_cookie == self->priv->collection_cookie.load())
     return;
   GstStreamCollection *collection = nullptr;
   guint cookie;
@@ -333,7 +338,7 @@ static void push_collection_if_stale(GstMediaStreamBin *self, Track *track)
     if (self->priv->collection)
       collection = GST_STREAM_COLLECTION(gst_object_ref(self->priv->collection));
   }
-  track->collection_cookie = cookie;
+  track->now->collection_cookie = cookie;
   if (collection)
     gst_media_stream_track_pad_push_event(track->srcpad,
                                           gst_event_new_stream_collection(collection));
@@ -473,7 +478,7 @@ static void walk_msid(GstMediaStreamBin *self, GstMediaStreamTrackPad *track)
 static void sync_run(GstMediaStreamBin *self, Track *track)
 {
   guint run = self->priv->run.load();
-  if (G_UNLIKELY(track->run != run))
+  if (G_UNLIKELY(track->now->run != run))
     track->start_run(run);
 }
 
@@ -486,9 +491,9 @@ static GstBuffer *make_blank(Track *track, GstBuffer *in)
 
   GstBuffer *out;
   if (gst_media_stream_track_pad_get_kind(track->srcpad) == TrackKind::VIDEO) {
-    if (!track->blank) {
-      track->blank = gst_media_stream_make_black_frame(&track->vinfo);
-      if (!track->blank) {
+    if (!track->now->blank) {
+      track->now->blank = gst_media_stream_make_black_frame(&track->vinfo);
+      if (!track->now->blank) {
         track->blank_failed = true;
         GST_WARNING_OBJECT(track->srcpad, "cannot make black frames for %s",
                            GST_VIDEO_INFO_NAME(&track->vinfo));
@@ -497,20 +502,20 @@ static GstBuffer *make_blank(Track *track, GstBuffer *in)
     }
     /* Shares the black frame's memory: no copy per buffer. */
     out = gst_buffer_new();
-    gst_buffer_copy_into(out, track->blank, GST_BUFFER_COPY_MEMORY, 0, -1);
+    gst_buffer_copy_into(out, track->now->blank, GST_BUFFER_COPY_MEMORY, 0, -1);
     gst_buffer_copy_into(
         out, in,
         static_cast<GstBufferCopyFlags>(GST_BUFFER_COPY_FLAGS | GST_BUFFER_COPY_TIMESTAMPS), 0, -1);
   } else {
     gsize size = gst_buffer_get_size(in);
-    if (!track->blank || gst_buffer_get_size(track->blank) < size) {
-      gst_clear_buffer(&track->blank);
+    if (!track->now->blank || gst_buffer_get_size(track->now->blank) < size) {
+      gst_clear_buffer(&track->now->blank);
       const gsize bpf = GST_AUDIO_INFO_BPF(&track->ainfo);
-      track->blank = gst_webcapture_silence_buffer_new(&track->ainfo, (size + bpf - 1) / bpf);
-      if (!track->blank)
+      track->now->blank = gst_webcapture_silence_buffer_new(&track->ainfo, (size + bpf - 1) / bpf);
+      if (!track->now->blank)
         return nullptr;
     }
-    out = gst_buffer_copy_region(track->blank, GST_BUFFER_COPY_MEMORY, 0, size);
+    out = gst_buffer_copy_region(track->now->blank, GST_BUFFER_COPY_MEMORY, 0, size);
     /* Metas too: a planar layout's GstAudioMeta describes the silence as well. */
     gst_buffer_copy_into(out, in,
                          static_cast<GstBufferCopyFlags>(GST_BUFFER_COPY_FLAGS |
@@ -526,10 +531,10 @@ static GstBuffer *make_blank(Track *track, GstBuffer *in)
  * (the next data sends it then). */
 static void send_stop_eos(Track *track)
 {
-  if (!gst_media_stream_track_pad_is_stopped(track->srcpad) || track->stop_eos_sent ||
-      !track->stream_started)
+  if (!gst_media_stream_track_pad_is_stopped(track->srcpad) || track->now->stop_eos_sent ||
+      !track->now->stream_started)
     return;
-  track->stop_eos_sent = true;
+  track->now->stop_eos_sent = true;
   GST_INFO_OBJECT(track->srcpad, "stopped: EOS");
   gst_media_stream_track_pad_push_event(track->srcpad, gst_event_new_eos());
 }
@@ -759,8 +764,8 @@ static gboolean sink_stream_start(GstMediaStreamBin *self, Track *track, GstEven
   gst_event_set_stream(start, stream);
   gst_object_unref(stream);
   gst_media_stream_track_pad_update_stream_title(track->srcpad); /* default label included */
-  track->stream_started = true;
-  track->collection_cookie = 0;
+  track->now->stream_started = true;
+  track->now->collection_cookie = 0;
   gboolean ret = gst_media_stream_track_pad_push_event(track->srcpad, start);
   push_collection_if_stale(self, track);
   return ret;
@@ -778,7 +783,7 @@ static gboolean sink_caps(GstMediaStreamBin *self, Track *track, GstEvent *event
     track->have_info = gst_video_info_from_caps(&track->vinfo, caps);
   else
     track->have_info = gst_audio_info_from_caps(&track->ainfo, caps);
-  gst_clear_buffer(&track->blank); /* black / silence prepared again for these caps */
+  gst_clear_buffer(&track->now->blank); /* black / silence prepared again for these caps */
   track->blank_failed = false;
   push_collection_if_stale(self, track);
   /* settings follow the caps the track pad sends (those of its conversion, if any) */
@@ -832,7 +837,7 @@ static gboolean sink_flush_stop(GstMediaStreamBin *self, Track *track, GstEvent 
   gboolean ret = gst_media_stream_track_pad_push_event(track->srcpad, event);
   /* A stopped track stays ended (set_ended refuses) and sends EOS again
    * with its next data: the flush took the first one away downstream. */
-  track->stop_eos_sent = false;
+  track->now->stop_eos_sent = false;
   if (gst_media_stream_track_pad_set_ended(track->srcpad, false))
     update_active(self);
   return ret;
@@ -858,7 +863,7 @@ static gboolean sink_event(GstPad *pad, GstObject *parent, GstEvent *event)
   }
 
   sync_run(self, track);
-  if (G_UNLIKELY(track->stop_eos_sent && GST_EVENT_TYPE(event) != GST_EVENT_FLUSH_STOP)) {
+  if (G_UNLIKELY(track->now->stop_eos_sent && GST_EVENT_TYPE(event) != GST_EVENT_FLUSH_STOP)) {
     /* MS-8: after stop()'s EOS nothing more goes out (the track pad would
      * refuse it, and a refused CAPS would fail upstream). */
     GST_DEBUG_OBJECT(srcpad, "stopped: dropping %" GST_PTR_FORMAT, event);
@@ -887,7 +892,7 @@ static gboolean sink_event(GstPad *pad, GstObject *parent, GstEvent *event)
     break;
   case GST_EVENT_EOS:
     /* A stopped track ended already: no track-ended, no message (MS-8). */
-    track->stop_eos_sent = gst_media_stream_track_pad_is_stopped(track->srcpad);
+    track->now->stop_eos_sent = gst_media_stream_track_pad_is_stopped(track->srcpad);
     ret = sink_eos(self, track, event);
     break;
   case GST_EVENT_FLUSH_STOP:
@@ -1603,7 +1608,7 @@ static void gst_media_stream_bin_class_init(GstMediaStreamBinClass *klass)
   signals[SIGNAL_CLONE_TRACK] = g_signal_new_class_handler(
       "clone-track", G_TYPE_FROM_CLASS(klass),
       static_cast<GSignalFlags>(G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
-      G_CALLBACK(gst_media_stream_bin_clone_track), nullptr, nullptr, nullptr,
+      G_CALLBACK(GST_DEBUG_FUNCPTR(gst_media_stream_bin_clone_track)), nullptr, nullptr, nullptr,
       GST_TYPE_MEDIA_STREAM_TRACK_PAD, 1, GST_TYPE_MEDIA_STREAM_TRACK_PAD);
 
   gst_element_class_add_static_pad_template(element_class, &video_sink_template);
