@@ -297,8 +297,8 @@ void frame_allocator_free(GstAllocator *, GstMemory *) {}
 void frame_allocator_class_init(gpointer klass, gpointer)
 {
   auto *allocator_class = GST_ALLOCATOR_CLASS(klass);
-  allocator_class->alloc = frame_allocator_alloc;
-  allocator_class->free = frame_allocator_free;
+  allocator_class->alloc = GST_DEBUG_FUNCPTR(frame_allocator_alloc);
+  allocator_class->free = GST_DEBUG_FUNCPTR(frame_allocator_free);
 }
 
 GType frame_allocator_get_type()

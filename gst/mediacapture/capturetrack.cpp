@@ -45,7 +45,7 @@ static void gst_media_capture_src_pad_get_property(GObject *object, guint prop_i
 static void gst_media_capture_src_pad_class_init(GstMediaCaptureSrcPadClass *klass)
 {
   GObjectClass *gobject_class = G_OBJECT_CLASS(klass);
-  gobject_class->get_property = gst_media_capture_src_pad_get_property;
+  gobject_class->get_property = GST_DEBUG_FUNCPTR(gst_media_capture_src_pad_get_property);
   g_object_class_install_property(
       gobject_class, PAD_PROP_MUTED,
       g_param_spec_boolean("muted", "Muted",

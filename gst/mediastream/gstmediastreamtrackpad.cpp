@@ -745,8 +745,8 @@ static void gst_media_stream_track_pad_class_init(GstMediaStreamTrackPadClass *k
   signals[SIGNAL_APPLY_CONSTRAINTS] = g_signal_new_class_handler(
       "apply-constraints", G_TYPE_FROM_CLASS(klass),
       static_cast<GSignalFlags>(G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
-      G_CALLBACK(gst_media_stream_track_pad_apply_constraints), nullptr, nullptr, nullptr,
-      G_TYPE_NONE, 2, GST_TYPE_STRUCTURE, GST_TYPE_PROMISE);
+      G_CALLBACK(GST_DEBUG_FUNCPTR(gst_media_stream_track_pad_apply_constraints)), nullptr, nullptr,
+      nullptr, G_TYPE_NONE, 2, GST_TYPE_STRUCTURE, GST_TYPE_PROMISE);
   /**
    * GstMediaStreamTrackPad::apply-constraints-json:
    * @json: the JSON text of a MediaTrackConstraints dictionary, e.g.
@@ -758,8 +758,8 @@ static void gst_media_stream_track_pad_class_init(GstMediaStreamTrackPadClass *k
   signals[SIGNAL_APPLY_CONSTRAINTS_JSON] = g_signal_new_class_handler(
       "apply-constraints-json", G_TYPE_FROM_CLASS(klass),
       static_cast<GSignalFlags>(G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION),
-      G_CALLBACK(gst_media_stream_track_pad_apply_constraints_json), nullptr, nullptr, nullptr,
-      G_TYPE_NONE, 2, G_TYPE_STRING, GST_TYPE_PROMISE);
+      G_CALLBACK(GST_DEBUG_FUNCPTR(gst_media_stream_track_pad_apply_constraints_json)), nullptr,
+      nullptr, nullptr, G_TYPE_NONE, 2, G_TYPE_STRING, GST_TYPE_PROMISE);
 
   /**
    * GstMediaStreamTrackPad::mute:
