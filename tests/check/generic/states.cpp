@@ -141,7 +141,7 @@ GST_END_TEST;
 static Suite *states_suite(void)
 {
   Suite *s = suite_create("states");
-  TCase *tc = tcase_create("general");
+  TCase *tc = tcase_create("state-changes");
   suite_add_tcase(s, tc);
   tcase_add_test(tc, test_state_changes_all_orders);
   tcase_add_test(tc, test_state_changes_element_alone);
