@@ -16,6 +16,8 @@
 #include <glib/gstdio.h>
 #include <gst/check/gstcheck.h>
 
+#include "webcapture-check.h"
+
 #include <atomic>
 #include <functional>
 #include <string>
@@ -181,17 +183,6 @@ static void assert_no_error(Capture *c)
   gst_object_unref(bus);
 }
 
-/* Generous bounded waits: the machine may be slow and loaded. */
-static bool wait_until(const std::function<bool()> &cond, int ms)
-{
-  for (int i = 0; i < ms / 10; i++) {
-    if (cond())
-      return true;
-    g_usleep(10000);
-  }
-  return cond();
-}
-
 static GstClockTime running_time(Capture *c)
 {
   GstClock *clock = gst_element_get_clock(c->pipeline);
@@ -213,7 +204,7 @@ static gdouble current_time(Capture *c)
 static void assert_audio_flows(Capture *c, double seconds, const char *when)
 {
   guint64 from = c->audio_samples;
-  fail_unless(wait_until([&] { return c->audio_samples >= from + seconds * 48000; }, 10000),
+  fail_unless(wc_wait_until([&] { return c->audio_samples >= from + seconds * 48000; }, 10000),
               "audio stopped %s (%" G_GUINT64_FORMAT " frames after)", when,
               c->audio_samples - from);
 }
@@ -223,7 +214,7 @@ static double media_per_second(Capture *c)
 {
   gdouble m0 = current_time(c);
   GstClockTime r0 = running_time(c);
-  fail_unless(wait_until([&] { return running_time(c) >= r0 + GST_SECOND; }, 10000));
+  fail_unless(wc_wait_until([&] { return running_time(c) >= r0 + GST_SECOND; }, 10000));
   gdouble m1 = current_time(c);
   double r = (double)(running_time(c) - r0) / GST_SECOND;
   return (m1 - m0) / r;
@@ -234,7 +225,7 @@ static double media_per_second(Capture *c)
 GST_START_TEST(test_no_tempo_at_rate_1)
 {
   Capture *c = capture_play();
-  fail_unless(wait_until([&] { return c->audio_samples > 0 && c->video_buffers > 0; }, 20000),
+  fail_unless(wc_wait_until([&] { return c->audio_samples > 0 && c->video_buffers > 0; }, 20000),
               "no tracks");
   assert_audio_flows(c, 0.3, "at rate 1.0");
   fail_unless_equals_int(tempo_alive.load(), 0);
@@ -246,7 +237,7 @@ GST_END_TEST;
 GST_START_TEST(test_rate_change_while_playing)
 {
   Capture *c = capture_play();
-  fail_unless(wait_until([&] { return c->audio_samples > 0 && c->video_buffers > 0; }, 20000),
+  fail_unless(wc_wait_until([&] { return c->audio_samples > 0 && c->video_buffers > 0; }, 20000),
               "no tracks");
   fail_unless_equals_int(tempo_alive.load(), 0);
 
@@ -259,12 +250,12 @@ GST_START_TEST(test_rate_change_while_playing)
 
   g_object_set(c->src, "playback-rate", 1.0, nullptr);
   assert_audio_flows(c, 0.3, "after playback-rate 1.0 again");
-  fail_unless(wait_until([&] { return tempo_alive == 0; }, 5000), "%d scaletempo left at rate 1.0",
-              tempo_alive.load());
+  fail_unless(wc_wait_until([&] { return tempo_alive == 0; }, 5000),
+              "%d scaletempo left at rate 1.0", tempo_alive.load());
   speed = media_per_second(c);
   fail_unless(speed > 0.6 && speed < 1.4, "back at rate 1.0, %f s of media a second", speed);
   int video = c->video_buffers;
-  fail_unless(wait_until([&] { return c->video_buffers > video + 5; }, 10000),
+  fail_unless(wc_wait_until([&] { return c->video_buffers > video + 5; }, 10000),
               "video stopped at rate 1.0");
   assert_no_error(c);
   capture_free(c);
@@ -274,7 +265,7 @@ GST_END_TEST;
 GST_START_TEST(test_switch_loads_before_old_eos_taken)
 {
   Capture *c = capture_play(true);
-  fail_unless(wait_until([&] { return c->audio_samples > 0 && c->video_buffers > 0; }, 20000),
+  fail_unless(wc_wait_until([&] { return c->audio_samples > 0 && c->video_buffers > 0; }, 20000),
               "no tracks");
   fail_unless_equals_int(c->pads_added.load(), 2);
   int made = decodebins_made;
@@ -283,22 +274,22 @@ GST_START_TEST(test_switch_loads_before_old_eos_taken)
   g_mutex_unlock(&c->m);
   g_object_set(c->src, "uri", media_uri2.c_str(), nullptr);
   /* the old tracks' EOS reach the (slow) sinks at once ... */
-  fail_unless(wait_until([&] { return eos_held(c) == 2; }, 10000),
+  fail_unless(wc_wait_until([&] { return eos_held(c) == 2; }, 10000),
               "the old tracks did not send EOS at once (%d held)", eos_held(c));
   /* ... and the new medium loads while they still hold it */
-  bool loading = wait_until([&] { return decodebins_made > made; }, 10000);
+  bool loading = wc_wait_until([&] { return decodebins_made > made; }, 10000);
   int held = eos_held(c);
   release_eos(c);
   fail_unless(loading, "the new medium did not start loading while the old tracks' EOS was held");
   fail_unless_equals_int(held, 2);
   /* ME-3 still: the old tracks go, then the new ones come and play */
-  fail_unless(wait_until([&] { return c->pads_added == 4; }, 20000), "no new tracks");
+  fail_unless(wc_wait_until([&] { return c->pads_added == 4; }, 20000), "no new tracks");
   fail_unless_equals_int(c->pads_removed.load(), 2);
   guint64 samples = c->audio_samples;
   int video = c->video_buffers;
   fail_unless(
-      wait_until([&] { return c->audio_samples > samples + 4800 && c->video_buffers > video + 5; },
-                 10000),
+      wc_wait_until(
+          [&] { return c->audio_samples > samples + 4800 && c->video_buffers > video + 5; }, 10000),
       "the new tracks do not play");
   assert_no_error(c);
   capture_free(c);
