@@ -13,6 +13,9 @@
 #include <gst/audio/audio.h>
 #include <gst/base/gstbasesink.h>
 
+#include <algorithm>
+#include <cstring>
+
 #include "gstwebcaptureerror.h"
 #include "gstwebcapturei18n.h"
 
@@ -257,6 +260,70 @@ static void on_decodebin_element_added(GstBin *uridecodebin, GstElement *element
     g_signal_connect(element, "have-type", G_CALLBACK(on_stream_type_found), uridecodebin);
 }
 
+/* ME-1: a demuxer adds its pads in the order of its streams in the file (Ogg:
+ * the BOS pages; Matroska: the track entries); their stream-ids say which
+ * decoded stream is which. */
+static void on_demuxer_pad_added(GstElement *demuxer, GstPad *pad, gpointer user_data)
+{
+  Resource *res = static_cast<Resource *>(user_data);
+  g_autofree gchar *id = gst_pad_get_stream_id(pad);
+  if (!id)
+    return;
+  std::lock_guard<std::mutex> lk(res->run->lock());
+  res->demuxed_ids.emplace_back(id);
+}
+
+static void on_deep_element_added(GstBin *uridecodebin, GstBin *sub_bin, GstElement *element,
+                                  gpointer user_data)
+{
+  GstElementFactory *f = gst_element_get_factory(element);
+  const gchar *klass =
+      f ? gst_element_factory_get_metadata(f, GST_ELEMENT_METADATA_KLASS) : nullptr;
+  if (klass && strstr(klass, "Demux"))
+    g_signal_connect(element, "pad-added", G_CALLBACK(on_demuxer_pad_added), user_data);
+}
+
+/* ME-1: decodebin exposes the decoded streams sorted by kind, then by
+ * stream-id (for Ogg the serial number, random; not the order in the file).
+ * Before the first tracks exist, the streams of a kind that all came from
+ * demuxer pads are numbered in the order of those pads, and the branches are
+ * listed in that order (the tracks are created in it); otherwise the order
+ * of exposure stays. */
+static void order_streams_locked(Resource *res)
+{
+  for (auto &b : res->branches)
+    if (b->track)
+      return;
+  auto position = [res](const Branch *b) {
+    auto &ids = res->demuxed_ids;
+    return (size_t)(std::find(ids.begin(), ids.end(), b->stream_id) - ids.begin());
+  };
+  for (bool video : {true, false}) {
+    std::vector<Branch *> kind;
+    bool known = true;
+    for (auto &b : res->branches) {
+      if (b->is_video != video)
+        continue;
+      kind.push_back(b.get());
+      known = known && !b->stream_id.empty() && position(b.get()) < res->demuxed_ids.size();
+    }
+    if (!known)
+      continue;
+    std::stable_sort(kind.begin(), kind.end(),
+                     [&](const Branch *a, const Branch *b) { return position(a) < position(b); });
+    for (size_t i = 0; i < kind.size(); i++)
+      kind[i]->kind_index = (guint)i;
+  }
+  for (auto &b : res->branches)
+    b->selected = res->run->stream_selected_locked(b->is_video, b->kind_index);
+  std::stable_sort(res->branches.begin(), res->branches.end(),
+                   [](const std::unique_ptr<Branch> &a, const std::unique_ptr<Branch> &b) {
+                     if (a->is_video != b->is_video)
+                       return a->is_video;
+                     return a->kind_index < b->kind_index;
+                   });
+}
+
 /* uridecodebin exposes decoded streams in a stable order; a stream is
  * captured when selected (ME-1), else it goes to a fakesink. */
 static void on_pad_added(GstElement *decodebin, GstPad *pad, gpointer user_data)
@@ -354,6 +421,9 @@ static void on_pad_added(GstElement *decodebin, GstPad *pad, gpointer user_data)
     branch->resource = res;
     branch->is_video = is_video;
     branch->kind_index = kind_index;
+    g_autofree gchar *stream_id = gst_pad_get_stream_id(pad);
+    if (stream_id)
+      branch->stream_id = stream_id;
     branch->selected = selected;
     branch->appsink = sink;
     branch->filter = filter;
@@ -388,6 +458,7 @@ static void on_no_more_pads(GstElement *decodebin, gpointer user_data)
   std::lock_guard<std::mutex> lk(run->lock());
   if (!run->current_locked(res))
     return;
+  order_streams_locked(res);
   if (run->ready < ReadyState::HaveMetadata)
     run->set_ready_state_locked(ReadyState::HaveMetadata);
   /* Metadata known, selection determined: the tracks appear (ME-2), from the
@@ -504,6 +575,7 @@ void resource_connect(Resource *res)
   g_signal_connect(res->decodebin, "source-setup", G_CALLBACK(on_source_setup), res);
   g_signal_connect(res->decodebin, "element-added", G_CALLBACK(on_decodebin_element_added),
                    nullptr);
+  g_signal_connect(res->decodebin, "deep-element-added", G_CALLBACK(on_deep_element_added), res);
   GstBus *bus = gst_element_get_bus(res->pipeline);
   gst_bus_set_sync_handler(bus, internal_bus_handler, res, nullptr);
   gst_object_unref(bus);

@@ -98,6 +98,7 @@ struct Branch {
   Resource *resource = nullptr;
   bool is_video = false;
   guint kind_index = 0;          /* among the medium's video (audio) streams */
+  std::string stream_id;         /* of the decoded stream; set once, before it is listed */
   bool selected = false;         /* captured by a track (ME-1); under the lock */
   GstElement *appsink = nullptr; /* owned by the internal pipeline */
   GstElement *filter = nullptr;  /* audio: the capsfilter before the appsink */
@@ -129,6 +130,9 @@ struct Resource {
   std::vector<std::unique_ptr<Branch>> branches;
   guint video_seen = 0;
   guint audio_seen = 0;
+  /* the stream-ids of the demuxers' pads, in the order they were added: the
+   * order of the streams in the file (ME-1) */
+  std::vector<std::string> demuxed_ids;
   bool live = false;           /* it answered NO_PREROLL */
   bool prerolled = false;      /* its first preroll (ASYNC_DONE or NO_PREROLL) is done */
   bool failed = false;         /* it will not preroll (error, stall, origin left) */

@@ -788,6 +788,80 @@ GST_START_TEST(test_audio_track_selection)
 }
 GST_END_TEST;
 
+/* The (serial number, Vorbis sample rate) of each stream of an Ogg file, in
+ * the order of their first (BOS) pages: the order of the streams in the file. */
+static std::vector<std::pair<guint32, guint32>> ogg_bos_streams(const std::string &path)
+{
+  std::vector<std::pair<guint32, guint32>> out;
+  gchar *data = nullptr;
+  gsize len = 0;
+  if (!g_file_get_contents(path.c_str(), &data, &len, nullptr))
+    return out;
+  const guint8 *d = (const guint8 *)data;
+  gsize i = 0;
+  while (i + 27 <= len && memcmp(d + i, "OggS", 4) == 0) {
+    guint nsegs = d[i + 26];
+    gsize body = i + 27 + nsegs, size = 0;
+    if (body > len)
+      break;
+    for (guint s = 0; s < nsegs; s++)
+      size += d[i + 27 + s];
+    if (body + size > len)
+      break;
+    /* a BOS page starts with the Vorbis identification header: packet type,
+     * "vorbis", version (4), channels (1), rate (4, little endian) */
+    if ((d[i + 5] & 0x02) && size >= 16 && memcmp(d + body + 1, "vorbis", 6) == 0)
+      out.emplace_back(GST_READ_UINT32_LE(d + i + 14), GST_READ_UINT32_LE(d + body + 12));
+    i = body + size;
+  }
+  g_free(data);
+  return out;
+}
+
+/* ME-1: audio-tracks counts the audio streams in the order of the file (a
+ * browser's audioTracks), not in the order of their Ogg serial numbers, which
+ * oggmux picks at random and decodebin sorts its streams by. The first stream
+ * (440 Hz at 48 kHz) gets the higher serial number than the second (1760 Hz
+ * at 44.1 kHz): files are made until one has them so. */
+GST_START_TEST(test_audio_tracks_file_order)
+{
+  std::string path = media_path("two_audio_inverted.ogg");
+  bool inverted = false;
+  for (int tries = 0; tries < 50 && !inverted; tries++) {
+    make_media("two_audio_inverted.ogg",
+               "oggmux name=m ! filesink location=%s "
+               "audiotestsrc freq=440 samplesperbuffer=960 num-buffers=50 ! "
+               "audio/x-raw,rate=48000,channels=1 ! vorbisenc ! m. "
+               "audiotestsrc freq=1760 samplesperbuffer=882 num-buffers=50 ! "
+               "audio/x-raw,rate=44100,channels=1 ! vorbisenc ! m.");
+    auto s = ogg_bos_streams(path);
+    inverted =
+        s.size() == 2 && s[0].second == 48000 && s[1].second == 44100 && s[0].first > s[1].first;
+  }
+  fail_unless(inverted, "no Ogg file with the first stream's serial number above the second's");
+
+  const char *selections[] = {"0", "1", "all"};
+  for (const char *sel : selections) {
+    Capture *c = capture_new(media_uri("two_audio_inverted.ogg"));
+    g_object_set(c->src, "audio-tracks", sel, nullptr);
+    capture_play(c);
+    size_t n = g_str_equal(sel, "all") ? 2 : 1;
+    fail_unless(wc_wait_until([&] { return all_ended(c, n); }, 10000), "audio-tracks=%s", sel);
+    assert_no_error(c);
+    fail_unless(c->find("audio_0") && (n == 1 || c->find("audio_1")), "audio-tracks=%s", sel);
+    double f0 = estimate_freq(c, c->find("audio_0"));
+    double want0 = g_str_equal(sel, "1") ? 1760 : 440;
+    fail_unless(std::fabs(f0 - want0) < want0 / 20, "audio-tracks=%s: audio_0 at %f Hz, not %f",
+                sel, f0, want0);
+    if (n == 2) {
+      double f1 = estimate_freq(c, c->find("audio_1"));
+      fail_unless(std::fabs(f1 - 1760) < 88, "audio-tracks=all: audio_1 at %f Hz", f1);
+    }
+    capture_free(c);
+  }
+}
+GST_END_TEST;
+
 /* ME-1: a selection that names no stream of the medium gives no track, and
  * then nothing ends the pipeline: a WARNING says so (once), naming the
  * streams the medium has; a bad audio-tracks value is refused with a
@@ -2341,6 +2415,7 @@ static Suite *mediacapturesrc_suite()
   };
   tcase_add_test(rule("ME-1"), test_audio_track_selection);
   tcase_add_test(rule("ME-1"), test_selection_matches_nothing);
+  tcase_add_test(rule("ME-1"), test_audio_tracks_file_order);
   tcase_add_test(rule("ME-2"), test_tracks_live_and_ended);
   tcase_add_test(rule("ME-3"), test_source_change);
   tcase_add_test(rule("ME-3"), test_many_source_changes);
