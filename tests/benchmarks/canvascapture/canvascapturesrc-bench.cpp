@@ -27,6 +27,8 @@
  * (the meson test `benchmark-smoke-canvascapturesrc` runs it with --quick for that).
  */
 
+#include "../common/bench-memory.h"
+
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
@@ -94,25 +96,6 @@ long minor_faults()
   rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   return ru.ru_minflt;
-}
-
-long peak_rss_kb()
-{
-  rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  return ru.ru_maxrss;
-}
-
-long rss_now_kb()
-{
-  long pages = 0, resident = 0;
-  FILE *f = fopen("/proc/self/statm", "r");
-  if (!f)
-    return -1;
-  if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
-    resident = -1;
-  fclose(f);
-  return resident < 0 ? -1 : resident * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
 /* The scene every producer draws for frame n: a full-frame fill whose colour
@@ -1037,7 +1020,7 @@ SoakResult run_soak(double seconds)
       ok = false;
       break;
     }
-    out.rss_kb.push_back(rss_now_kb());
+    out.rss_kb.push_back(bench::rss_kb());
   }
   gst_element_set_state(pipeline, GST_STATE_NULL);
   out.stats = read_stats(src);
@@ -1421,7 +1404,7 @@ int main(int argc, char **argv)
   if (soak.ran && soak.rss_kb.size() > settle)
     target_line("soak: RSS growth after the first 5 s, MB", soak_growth_kb(soak, settle) / 1024.0,
                 "", 2.0, false);
-  g_print("  peak RSS of the whole run: %.1f MB\n", peak_rss_kb() / 1024.0);
+  g_print("  peak RSS of the whole run: %.1f MB\n", bench::peak_rss_kb() / 1024.0);
   if (failures.empty()) {
     g_print("  every pipeline ran and produced the expected frame count\n");
     return 0;

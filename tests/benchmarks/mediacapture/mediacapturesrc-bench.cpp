@@ -20,6 +20,8 @@
  * failed or did not deliver. --quick: 320x240, 3 s, one round (smoke test).
  * The media files are made once and kept in the build directory.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "../common/bench-memory.h"
+
 #include <gst/gst.h>
 #include <glib/gstdio.h>
 #include <sys/resource.h>
@@ -41,6 +43,9 @@
 #ifndef BENCH_MEDIA_DIR
 #define BENCH_MEDIA_DIR "."
 #endif
+
+using bench::peak_rss_kb;
+using bench::rss_kb;
 
 namespace
 {
@@ -68,25 +73,6 @@ long context_switches()
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   return ru.ru_nvcsw + ru.ru_nivcsw;
-}
-
-long peak_rss_kb()
-{
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  return ru.ru_maxrss;
-}
-
-long rss_kb()
-{
-  long pages = 0, resident = 0;
-  FILE *f = fopen("/proc/self/statm", "r");
-  if (f) {
-    if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
-      resident = 0;
-    fclose(f);
-  }
-  return resident * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
 double median(std::vector<double> v)

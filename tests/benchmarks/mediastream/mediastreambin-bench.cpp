@@ -16,6 +16,8 @@
  * Then the peak resident size of the run.
  * Never asserts on time. --quick: 320x240, 30 buffers, 1 round, 2 s soak
  * (smoke test: checks that every variant delivers every buffer). */
+#include "../common/bench-memory.h"
+
 #include <gst/gst.h>
 
 #include <sys/resource.h>
@@ -27,6 +29,9 @@
 #include <cstring>
 #include <string>
 #include <vector>
+
+using bench::peak_rss_kb;
+using bench::rss_kb;
 
 namespace
 {
@@ -221,25 +226,6 @@ Result run_push(const Config &cfg, const std::string &variant)
   gst_object_unref(target);
   gst_object_unref(pipeline);
   return r;
-}
-
-long rss_kb()
-{
-  long pages = 0, resident = 0;
-  FILE *f = fopen("/proc/self/statm", "r");
-  if (f) {
-    if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
-      resident = 0;
-    fclose(f);
-  }
-  return resident * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
-long peak_rss_kb()
-{
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  return ru.ru_maxrss;
 }
 
 /* 3. Live soak: returns the growth of the resident size (kB) after the
