@@ -238,11 +238,11 @@ void Run::warn_unmatched_selection()
   }
   bool missing_video = video > 0 && (guint)video >= n_video;
   bool missing_audio = false;
-  if (audio != "all" && audio != "none" && audio != "0") {
-    g_auto(GStrv) parts = g_strsplit(audio.c_str(), ",", -1);
-    for (gchar **p = parts; *p && !missing_audio; p++)
-      missing_audio = g_ascii_strtoull(g_strstrip(*p), nullptr, 10) >= n_audio;
-  }
+  std::vector<gint> indices;
+  bool all = false;
+  if (audio != "0" && parse_audio_tracks(audio.c_str(), &indices, &all))
+    missing_audio =
+        std::any_of(indices.begin(), indices.end(), [&](gint i) { return (guint)i >= n_audio; });
   if (!any_selected && n_video + n_audio > 0)
     GST_ELEMENT_WARNING(element(), RESOURCE, NOT_FOUND,
                         (_("\"%s\" has %u video and %u audio streams; video-track %d and "
