@@ -164,6 +164,27 @@ GstStructure *wc_get_structure(gpointer object, const char *property)
   return v;
 }
 
+GstStructure *wc_apply_constraints(GstPad *track, const char *signal, const char *text)
+{
+  std::atomic<bool> done{false};
+  GstPromise *promise = gst_promise_new_with_change_func(
+      +[](GstPromise *, gpointer data) { static_cast<std::atomic<bool> *>(data)->store(true); },
+      &done, nullptr);
+  if (g_str_equal(signal, "apply-constraints")) {
+    GstStructure *c = gst_structure_from_string(text, nullptr);
+    fail_unless(c != nullptr, "bad test structure %s", text);
+    g_signal_emit_by_name(track, signal, c, promise);
+    gst_structure_free(c);
+  } else {
+    g_signal_emit_by_name(track, signal, text, promise);
+  }
+  fail_unless(wc_wait_until([&] { return done.load(); }, 20000), "no reply to %s", text);
+  fail_unless_equals_int(gst_promise_wait(promise), GST_PROMISE_RESULT_REPLIED);
+  GstStructure *reply = gst_structure_copy(gst_promise_get_reply(promise));
+  gst_promise_unref(promise);
+  return reply;
+}
+
 /* ----------------------------------------------------------------- harness */
 
 GstBuffer *wc_pull(GstHarness *h, guint timeout_ms)

@@ -11,6 +11,7 @@
  *   pipelines        wc_set_state_sync, wc_run_to_eos, wc_pop_error, wc_error_text
  *   web errors       wc_expect_web_error (dom-exception details, see gst/common)
  *   track state      wc_parse_track_state (through gst/common's parser)
+ *   constraints      wc_apply_constraints (mediastreambin track pads, bounded wait)
  *   frames           wc_pixel_at, wc_expect_frame_colour (any 8-bit RGB format)
  *   media            wc_temp_dir, wc_make_media, wc_file_uri
  *   loopback HTTP    WcHttpServer (files of a directory, Range requests, 127.0.0.1)
@@ -93,6 +94,12 @@ gdouble wc_get_double(gpointer object, const char *property);
 std::string wc_get_string(gpointer object, const char *property); /* "" for NULL */
 /* transfer full, may be NULL */
 GstStructure *wc_get_structure(gpointer object, const char *property);
+
+/* Emits @signal on a mediastreambin track pad: "apply-constraints" with @text
+ * parsed as a GstStructure, or "apply-constraints-json" with @text as JSON;
+ * waits (bounded, 20 s) for the promise's reply and returns a copy of it
+ * (free with gst_structure_free). */
+GstStructure *wc_apply_constraints(GstPad *track, const char *signal, const char *text);
 
 /* ----------------------------------------------------------------- harness */
 

@@ -281,13 +281,10 @@ void apply_json(GstElement *subj, const char *pad_name, const char *json)
 {
   GstPad *pad = gst_element_get_static_pad(subj, pad_name);
   fail_unless(pad != nullptr, "no pad %s", pad_name);
-  GstPromise *promise = gst_promise_new();
-  g_signal_emit_by_name(pad, "apply-constraints-json", json, promise);
-  fail_unless_equals_int(gst_promise_wait(promise), GST_PROMISE_RESULT_REPLIED);
-  const GstStructure *reply = gst_promise_get_reply(promise);
-  fail_unless(reply != nullptr && !gst_structure_has_field(reply, "error"),
-              "%s: constraints refused: %" GST_PTR_FORMAT, pad_name, reply);
-  gst_promise_unref(promise);
+  GstStructure *reply = wc_apply_constraints(pad, "apply-constraints-json", json);
+  fail_unless(!gst_structure_has_field(reply, "error"), "%s: constraints refused: %" GST_PTR_FORMAT,
+              pad_name, reply);
+  gst_structure_free(reply);
   gst_object_unref(pad);
 }
 

@@ -517,21 +517,12 @@ GST_END_TEST;
 
 /* --- constraints (MS-10) ----------------------------------------------------- */
 
-static void on_promise_changed(GstPromise *, gpointer user_data)
-{
-  static_cast<std::atomic<bool> *>(user_data)->store(true);
-}
-
 /* apply-constraints-json on @track, answered without error (bounded wait). */
 static void apply_json(GstPad *track, const char *json)
 {
-  std::atomic<bool> done{false};
-  GstPromise *promise = gst_promise_new_with_change_func(on_promise_changed, &done, nullptr);
-  g_signal_emit_by_name(track, "apply-constraints-json", json, promise);
-  fail_unless(wc_wait_until([&] { return done.load(); }, 20000), "no reply to %s", json);
-  const GstStructure *reply = gst_promise_get_reply(promise);
-  fail_unless(reply && !gst_structure_has_field(reply, "error"), "%s refused", json);
-  gst_promise_unref(promise);
+  GstStructure *reply = wc_apply_constraints(track, "apply-constraints-json", json);
+  fail_unless(!gst_structure_has_field(reply, "error"), "%s refused", json);
+  gst_structure_free(reply);
 }
 
 static int settings_width(GstPad *track)

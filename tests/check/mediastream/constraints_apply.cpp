@@ -23,37 +23,10 @@
 
 /* --- helpers ------------------------------------------------------------------- */
 
-static void on_promise_changed(GstPromise *, gpointer user_data)
-{
-  static_cast<std::atomic<bool> *>(user_data)->store(true);
-}
-
-/* Emits @signal ("apply-constraints" with a structure string, or
- * "apply-constraints-json" with JSON) and waits (bounded) for the reply;
- * returns a copy of it. */
-static GstStructure *apply(GstPad *track, const char *signal, const char *text)
-{
-  std::atomic<bool> done{false};
-  GstPromise *promise = gst_promise_new_with_change_func(on_promise_changed, &done, nullptr);
-  if (g_str_equal(signal, "apply-constraints")) {
-    GstStructure *c = gst_structure_from_string(text, nullptr);
-    fail_unless(c != nullptr, "bad test structure %s", text);
-    g_signal_emit_by_name(track, signal, c, promise);
-    gst_structure_free(c);
-  } else {
-    g_signal_emit_by_name(track, signal, text, promise);
-  }
-  fail_unless(wc_wait_until([&] { return done.load(); }, 20000), "no reply to %s", text);
-  fail_unless_equals_int(gst_promise_wait(promise), GST_PROMISE_RESULT_REPLIED);
-  GstStructure *reply = gst_structure_copy(gst_promise_get_reply(promise));
-  gst_promise_unref(promise);
-  return reply;
-}
-
 static GstStructure *apply_ok(GstPad *track, const char *text,
                               const char *signal = "apply-constraints")
 {
-  GstStructure *reply = apply(track, signal, text);
+  GstStructure *reply = wc_apply_constraints(track, signal, text);
   if (gst_structure_has_field(reply, "error")) {
     g_autofree gchar *shown = gst_structure_to_string(reply);
     fail("%s refused: %s", text, shown);
@@ -265,20 +238,25 @@ GST_START_TEST(test_exact_refused)
   GstStructure *first = apply_ok(track, "c, frameRate=(double)30");
   gst_structure_free(first);
 
-  expect_refused(apply(track, "apply-constraints", "c, width=(structure)\"r, exact=(int)1920;\""),
+  expect_refused(wc_apply_constraints(track, "apply-constraints",
+                                      "c, width=(structure)\"r, exact=(int)1920;\""),
                  "OverconstrainedError", "width");
-  expect_refused(apply(track, "apply-constraints", "c, height=(structure)\"r, min=(int)480;\""),
-                 "OverconstrainedError", "height");
+  expect_refused(
+      wc_apply_constraints(track, "apply-constraints", "c, height=(structure)\"r, min=(int)480;\""),
+      "OverconstrainedError", "height");
   /* A required constraint on a setting a canvas-like track does not have. */
-  expect_refused(apply(track, "apply-constraints", "c, facingMode=(structure)\"r, exact=user;\""),
+  expect_refused(wc_apply_constraints(track, "apply-constraints",
+                                      "c, facingMode=(structure)\"r, exact=user;\""),
                  "OverconstrainedError", "facingMode");
   /* resizeMode none: only what upstream delivers itself. */
-  expect_refused(apply(track, "apply-constraints",
-                       "c, resizeMode=(structure)\"r, exact=none;\", width=(structure)\"r, "
-                       "exact=(int)160;\""),
-                 "OverconstrainedError", nullptr);
+  expect_refused(
+      wc_apply_constraints(track, "apply-constraints",
+                           "c, resizeMode=(structure)\"r, exact=none;\", width=(structure)\"r, "
+                           "exact=(int)160;\""),
+      "OverconstrainedError", nullptr);
   /* Bad input: TypeError. */
-  expect_refused(apply(track, "apply-constraints", "c, width=(string)wide"), "TypeError", nullptr);
+  expect_refused(wc_apply_constraints(track, "apply-constraints", "c, width=(string)wide"),
+                 "TypeError", nullptr);
 
   GstStructure *c = wc_get_structure(track, "constraints");
   fail_unless(gst_structure_has_field(c, "frameRate") && !gst_structure_has_field(c, "width"),
@@ -366,9 +344,11 @@ GST_START_TEST(test_json_and_frame_rate)
   fail_unless(gst_structure_get_fraction(out, "framerate", &fn, &fd) && fn == 15 * fd);
   gst_structure_free(out);
 
-  expect_refused(apply(track, "apply-constraints-json", "{\"width\": "), "TypeError", nullptr);
-  expect_refused(apply(track, "apply-constraints-json", "{\"width\": {\"exact\": 5000}}"),
-                 "OverconstrainedError", "width");
+  expect_refused(wc_apply_constraints(track, "apply-constraints-json", "{\"width\": "), "TypeError",
+                 nullptr);
+  expect_refused(
+      wc_apply_constraints(track, "apply-constraints-json", "{\"width\": {\"exact\": 5000}}"),
+      "OverconstrainedError", "width");
 }
 GST_END_TEST;
 
@@ -422,8 +402,9 @@ GST_START_TEST(test_other_memory)
   const GValue *modes = gst_structure_get_value(caps, "resizeMode");
   fail_unless(modes && GST_VALUE_HOLDS_ARRAY(modes) && gst_value_array_get_size(modes) == 1);
   gst_structure_free(caps);
-  expect_refused(apply(track, "apply-constraints", "c, width=(structure)\"r, max=(int)160;\""),
-                 "OverconstrainedError", "width");
+  expect_refused(
+      wc_apply_constraints(track, "apply-constraints", "c, width=(structure)\"r, max=(int)160;\""),
+      "OverconstrainedError", "width");
   GstStructure *s = apply_ok(track, "c, width=(int)160"); /* an ideal: unchanged */
   fail_unless_equals_int(get_int(s, "width"), 320);
   gst_structure_free(s);
@@ -440,8 +421,9 @@ GST_START_TEST(test_downstream_refuses)
   gst_harness_set_sink_caps_str(h, kVideo240);
   GstPad *track = f.pad("video_0");
   first_frame(h);
-  expect_refused(apply(track, "apply-constraints", "c, width=(structure)\"r, max=(int)160;\""),
-                 "OverconstrainedError", nullptr);
+  expect_refused(
+      wc_apply_constraints(track, "apply-constraints", "c, width=(structure)\"r, max=(int)160;\""),
+      "OverconstrainedError", nullptr);
   fail_unless_equals_int(n_children(ms), 0);
   GstStructure *c = wc_get_structure(track, "constraints");
   fail_unless_equals_int(gst_structure_n_fields(c), 0);
@@ -853,7 +835,8 @@ GST_START_TEST(test_apply_storm)
   for (int t = 0; t < 3; t++) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 15; i++) {
-        GstStructure *reply = apply(track, "apply-constraints", inputs[(t * 7 + i) % 6]);
+        GstStructure *reply =
+            wc_apply_constraints(track, "apply-constraints", inputs[(t * 7 + i) % 6]);
         fail_unless(gst_structure_has_field(reply, "settings") ||
                     gst_structure_has_field(reply, "error"));
         gst_structure_free(reply);
@@ -883,8 +866,8 @@ GST_START_TEST(test_apply_storm)
   gst_object_unref(sink);
   fail_unless_equals_int(n_children(ms), 0);
   /* A track out of the stream refuses. */
-  expect_refused(apply(track, "apply-constraints", "c, width=(int)160"), "NotSupportedError",
-                 nullptr);
+  expect_refused(wc_apply_constraints(track, "apply-constraints", "c, width=(int)160"),
+                 "NotSupportedError", nullptr);
 }
 GST_END_TEST;
 
