@@ -50,14 +50,18 @@ static void gst_media_capture_src_pad_class_init(GstMediaCaptureSrcPadClass *kla
       gobject_class, PAD_PROP_MUTED,
       g_param_spec_boolean("muted", "Muted",
                            "TRUE while the captured track has no accessible content (media "
-                           "paused, outside the track's content, origin left): video sends no "
-                           "frames, audio sends silence (ME-6, ME-7)",
-                           FALSE, (GParamFlags)(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+                           "paused, outside the track's content, origin left, nothing rendered "
+                           "yet): video sends no frames, audio sends silence (ME-6, ME-7). A new "
+                           "pad is muted until its first rendered frame or audio buffer",
+                           TRUE, (GParamFlags)(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 }
 
 static void gst_media_capture_src_pad_init(GstMediaCaptureSrcPad *pad)
 {
-  pad->muted = FALSE;
+  /* A new track has rendered nothing yet: muted, so that pad-added shows the
+   * state the track-state event will announce, and the first frame is the
+   * only change (not false, true, false within the first milliseconds). */
+  pad->muted = TRUE;
 }
 
 namespace mediacapture

@@ -1079,6 +1079,60 @@ GST_START_TEST(test_state_cycling)
 }
 GST_END_TEST;
 
+/* ME-6: a new track is muted until its first content, and that is its only
+ * change at start: pad-added shows muted=TRUE, then one notify::muted to
+ * FALSE (not FALSE, TRUE, FALSE within the first milliseconds). */
+struct MutedLog {
+  std::mutex m;
+  std::map<std::string, std::vector<bool>> states; /* at pad-added, then each notify */
+};
+
+GST_START_TEST(test_muted_until_content)
+{
+  Capture *c = capture_new(media_uri("av.ogg"));
+  MutedLog log;
+  /* pad-added is emitted before the pad's task starts: nothing is missed */
+  g_signal_connect(c->src, "pad-added", G_CALLBACK(+[](GstElement *, GstPad *pad, MutedLog *l) {
+                     auto record = +[](GstPad *p, GParamSpec *, MutedLog *ml) {
+                       gchar *name = gst_pad_get_name(p);
+                       std::lock_guard<std::mutex> lk(ml->m);
+                       ml->states[name].push_back(wc_get_bool(p, "muted"));
+                       g_free(name);
+                     };
+                     record(pad, nullptr, l);
+                     g_signal_connect(pad, "notify::muted", G_CALLBACK(record), l);
+                   }),
+                   &log);
+  capture_play(c);
+  fail_unless(
+      wc_wait_until([&] { return c->nbufs("video_0") > 10 && c->nbufs("audio_0") > 10; }, 5000));
+  GstPad *vpad = gst_element_get_static_pad(c->src, "video_0");
+  GstPad *apad = gst_element_get_static_pad(c->src, "audio_0");
+  fail_unless(vpad && apad);
+  /* the notify of the first content is emitted by the control thread */
+  fail_unless(wc_wait_until(
+      [&] { return !wc_get_bool(vpad, "muted") && !wc_get_bool(apad, "muted"); }, 5000));
+  wc_sleep_ms(200);
+  {
+    std::lock_guard<std::mutex> lk(log.m);
+    for (const char *name : {"video_0", "audio_0"}) {
+      const std::vector<bool> &v = log.states[name];
+      std::string seq;
+      for (bool b : v)
+        seq += b ? "T" : "F";
+      /* TF; on a loaded machine an audio gap may mute it again later (TFTF), but
+       * it never starts unmuted nor changes twice before its first content */
+      fail_unless(v.size() >= 2 && v[0] && !v[1],
+                  "%s: muted at pad-added then at each notify: %s (want TF)", name, seq.c_str());
+    }
+  }
+  assert_no_error(c);
+  gst_object_unref(vpad);
+  gst_object_unref(apad);
+  capture_free(c);
+}
+GST_END_TEST;
+
 /* ME-6, ME-7: paused -> muted: video sends nothing, audio sends exact
  * silence, continuous; unpaused -> unmuted. */
 GST_START_TEST(test_paused_muted)
@@ -2423,6 +2477,7 @@ static Suite *mediacapturesrc_suite()
   tcase_add_test(rule("ME-4"), test_restart_after_end);
   tcase_add_test(rule("ME-5"), test_seek_no_events);
   tcase_add_test(rule("ME-5"), test_loop);
+  tcase_add_test(rule("ME-6"), test_muted_until_content);
   tcase_add_test(rule("ME-6"), test_paused_muted);
   tcase_add_test(rule("ME-6"), test_late_audio_muted);
   tcase_add_test(rule("ME-9"), test_playback_rate);
