@@ -3,7 +3,11 @@
 
 #include <glib/gstdio.h>
 
+#include <execinfo.h>
+#include <unistd.h>
+
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 
 namespace example
@@ -88,6 +92,37 @@ bool media_uri(const char *program, const char *uri_option, const std::string &d
   }
   *uri = file_uri;
   return true;
+}
+
+static const char *crash_program = "example";
+
+// Async-signal-safe but for backtrace(), which report_crashes() calls once beforehand so that
+// libgcc is loaded before any crash.
+static void on_crash(int sig)
+{
+  char line[160];
+  const char *name = sig == SIGSEGV  ? "SIGSEGV"
+                     : sig == SIGBUS ? "SIGBUS"
+                     : sig == SIGFPE ? "SIGFPE"
+                     : sig == SIGILL ? "SIGILL"
+                                     : "SIGABRT";
+  const int n = snprintf(line, sizeof line, "%s: crashed (%s); stack:\n", crash_program, name);
+  if (n > 0 && write(STDERR_FILENO, line, size_t(n)) < 0) {
+    // nothing more to do on stderr
+  }
+  void *frames[64];
+  backtrace_symbols_fd(frames, backtrace(frames, 64), STDERR_FILENO);
+  signal(sig, SIG_DFL); // then die of it, as without this handler
+  raise(sig);
+}
+
+void report_crashes(const char *program)
+{
+  crash_program = program;
+  void *warm[1];
+  backtrace(warm, 1);
+  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT})
+    signal(sig, on_crash);
 }
 
 } // namespace example

@@ -1108,6 +1108,7 @@ void print_stats(Publisher &p)
 
 int main(int argc, char **argv)
 {
+  example::report_crashes("janus-publish");
   g_autofree gchar *url = nullptr;
   g_autofree gchar *room = nullptr;
   g_autofree gchar *display = nullptr;

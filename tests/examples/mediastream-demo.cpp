@@ -616,29 +616,14 @@ gboolean on_eos_timeout(gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-// EOS into every track of the stream (the tracks end, webmmux finalizes). On a thread of its own:
-// a serialized event waits for the stream lock of the pad it enters, which a streaming thread
-// holds while downstream is busy, and the main loop (with the timeout that reports a recording
-// that does not finish) must not wait with it.
+// EOS into every track of the stream (the tracks end, webmmux finalizes), as gst-launch-1.0 -e
+// does: sent to the pipeline, which gives it to its sources (canvascapturesrc, mediacapturesrc);
+// each ends its tracks after what is queued. On a thread of its own: the main loop (with the
+// timeout that reports a recording that does not finish) must not wait for the sources.
 gpointer send_eos(gpointer user_data)
 {
   auto &demo = *static_cast<Demo *>(user_data);
-  // canvascapturesrc (a GstBaseSrc) takes EOS from the application. mediacapturesrc does not
-  // handle send_event(EOS) (1.22 GstElement default: refused), so its tracks get EOS at the
-  // mediastreambin sink pads they feed.
-  gst_element_send_event(demo.canvas, gst_event_new_eos());
-  GstIterator *it = gst_element_iterate_sink_pads(demo.stream);
-  GValue item = G_VALUE_INIT;
-  while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
-    auto *sink = GST_PAD(g_value_get_object(&item));
-    GstPad *peer = gst_pad_get_peer(sink);
-    if (peer && GST_OBJECT_PARENT(peer) == GST_OBJECT(demo.media))
-      gst_pad_send_event(sink, gst_event_new_eos());
-    gst_clear_object(&peer);
-    g_value_reset(&item);
-  }
-  g_value_unset(&item);
-  gst_iterator_free(it);
+  gst_element_send_event(demo.pipeline, gst_event_new_eos());
   return nullptr;
 }
 
@@ -776,6 +761,7 @@ bool inspect_output(Demo &demo, guint *video, guint *audio, GstClockTime *durati
 
 int main(int argc, char **argv)
 {
+  example::report_crashes("mediastream-demo");
   g_autofree gchar *output = nullptr;
   g_autofree gchar *uri = nullptr;
   g_autofree gchar *address = nullptr;

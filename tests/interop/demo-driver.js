@@ -22,7 +22,8 @@ const check = (name, ok, detail) => {
 async function main() {
   const output = path.join(os.tmpdir(), `mediastream-demo-${process.pid}.webm`);
   const demo = spawn(args.sender, ['--serve', '--port', '0', '--output', output], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise((r) => demo.once('exit', (code, signal) => r({ code, signal })));
+  // 'close': the demo has exited and its output has all been read (printed above).
+  const exited = new Promise((r) => demo.once('close', (code, signal) => r({ code, signal })));
   let text = '';
   const url = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the demo did not serve within 20 s')), 20000);
@@ -39,7 +40,14 @@ async function main() {
   try {
     const page = await browser.newPage();
     page.on('pageerror', (e) => console.log(`[page exception] ${e.message}`));
-    await page.goto(url, { timeout: 10000 });
+    try {
+      await page.goto(url, { timeout: 10000 });
+    } catch (e) {
+      // Say whether the demo was still there: a refused connection with the demo gone is the
+      // demo's failure (its exit code or signal), not the page's.
+      const end = await Promise.race([exited, new Promise((r) => setTimeout(() => r(null), 3000))]);
+      throw new Error(`${e.message.split('\n')[0]}; the demo ${end ? `had exited (code ${end.code}, signal ${end.signal})` : 'is still running'}`);
+    }
     await page.waitForFunction(() => {
       const d = window.demo;
       return d.pipeline && d.tracks.length >= 3 && Object.keys(d.frames).length >= 2 &&
