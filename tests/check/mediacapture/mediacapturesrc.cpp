@@ -307,6 +307,7 @@ struct Buf {
   guint crossings;    /* audio: sign changes (first channel) */
   guint samples;      /* audio */
   int luma;           /* video: first Y byte */
+  bool gap = false;   /* GST_BUFFER_FLAG_GAP: silence the element inserted */
 };
 
 struct PadRec {
@@ -374,6 +375,7 @@ static GstPadProbeReturn capture_probe(GstPad *pad, GstPadProbeInfo *info, gpoin
   if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER) {
     GstBuffer *b = GST_PAD_PROBE_INFO_BUFFER(info);
     Buf r{GST_BUFFER_PTS(b), GST_BUFFER_DURATION(b), 0.0, GST_CLOCK_TIME_NONE, 0, 0, -1};
+    r.gap = GST_BUFFER_FLAG_IS_SET(b, GST_BUFFER_FLAG_GAP);
     GstMapInfo map;
     if (gst_buffer_map(b, &map, GST_MAP_READ)) {
       if (rec->video) {
@@ -1485,9 +1487,14 @@ static void check_sync(Capture *c, int expected_flashes)
   for (size_t i = 1; i < v->bufs.size(); i++)
     if (v->bufs[i].luma > 128 && v->bufs[i - 1].luma < 64)
       vf.push_back(v->bufs[i].pts);
-  /* an onset follows at least 50 ms of silence */
+  /* an onset follows at least 50 ms of the media's own silence; silence the
+   * element inserted (a pause, or a gap when a loaded machine starves the
+   * decoder) neither counts as quiet nor ends it: the tone resuming after such
+   * a gap is not a new onset */
   GstClockTime quiet = GST_SECOND;
   for (auto &b : a->bufs) {
+    if (b.gap)
+      continue;
     if (quiet >= 50 * GST_MSECOND && GST_CLOCK_TIME_IS_VALID(b.onset)) {
       af.push_back(b.onset);
       quiet = 0;
