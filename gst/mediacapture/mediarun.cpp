@@ -368,6 +368,22 @@ void Run::end_tracks(bool drop_queued, bool force, bool only_deselected)
     gst_pad_stop_task(t->pad); /* joins it */
     /* the application may keep the pad: it no longer reaches the track */
     gst_pad_set_element_private(t->pad, nullptr);
+    /* A mute the task announced before its EOS (the end of playback pauses)
+     * is still queued behind the command running this: emitted now, before
+     * pad-removed, as it happened (not when stopping: that is not the
+     * control thread, and nothing is notified any more). */
+    bool muted_changed = false;
+    if (!force) {
+      std::lock_guard<std::mutex> lk(me->lock_);
+      auto pending = std::remove_if(commands.begin(), commands.end(), [&](const Command &c) {
+        auto *n = std::get_if<NotifyMuted>(&c);
+        return n && n->pad.get() == t->pad;
+      });
+      muted_changed = pending != commands.end();
+      commands.erase(pending, commands.end());
+    }
+    if (muted_changed)
+      owner->notify_track_muted(t->pad);
     owner->remove_track_pad(t->pad);
   }
   ending.clear(); /* freed here, unless expose_tracks() still holds one */
@@ -910,6 +926,11 @@ void Run::handle(const SelectTracks &)
 
 void Run::handle(const NotifyMuted &c)
 {
+  /* nothing on a pad after its pad-removed (emitted by this thread) */
+  GstObject *parent = gst_object_get_parent(GST_OBJECT(c.pad.get()));
+  if (!parent)
+    return;
+  gst_object_unref(parent);
   owner->notify_track_muted(c.pad.get());
 }
 

@@ -20,6 +20,7 @@
 #include <cmath>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -171,6 +172,11 @@ static void make_all_media()
                               "audio/x-raw,rate=48000,channels=1 ! vorbisenc ! m. "
                               "audiotestsrc freq=1760 samplesperbuffer=960 num-buffers=50 ! "
                               "audio/x-raw,rate=48000,channels=1 ! vorbisenc ! m.");
+  /* audio goes on 19 ms after the video's end (44.1 kHz mono, 1024-sample buffers) */
+  make_media("audio_longer.ogg", "videotestsrc num-buffers=90 ! video/x-raw,width=160,height=120,"
+                                 "framerate=30/1 ! theoraenc ! oggmux name=m ! filesink "
+                                 "location=%s audiotestsrc num-buffers=130 ! "
+                                 "audio/x-raw,rate=44100,channels=1 ! vorbisenc ! m.");
   make_media("video.ogg", "videotestsrc num-buffers=30 ! video/x-raw,width=160,height=120,"
                           "framerate=30/1 ! theoraenc ! oggmux ! filesink location=%s");
   make_media("audio.ogg", "audiotestsrc samplesperbuffer=960 num-buffers=50 ! "
@@ -1132,6 +1138,87 @@ GST_START_TEST(test_muted_until_content)
   gst_object_unref(vpad);
   gst_object_unref(apad);
   capture_free(c);
+}
+GST_END_TEST;
+
+/* ME-3, ME-6: at the end of playback every track is muted (the end pauses),
+ * then ends: the application sees each notify::muted before that pad's
+ * pad-removed, and none after notify::ended (it was emitted after
+ * pad-removed, 3 runs in 5 with a file whose audio ends 19 ms after its
+ * video). */
+struct EndLog {
+  std::mutex m;
+  std::vector<std::string> events;
+};
+
+static void end_log_add(EndLog *l, const char *what, GstPad *pad)
+{
+  gchar *name = pad ? gst_pad_get_name(pad) : nullptr;
+  std::lock_guard<std::mutex> lk(l->m);
+  l->events.push_back(std::string(what) + (name ? name : ""));
+  g_free(name);
+}
+
+GST_START_TEST(test_no_mute_at_end)
+{
+  for (int run = 0; run < 3; run++) {
+    /* its own pipeline, as an application writes it: sinks that sync and
+     * preroll (the Capture fixture's do not preroll, and hid the defect) */
+    GstElement *pipeline = gst_pipeline_new(nullptr);
+    GstElement *src = gst_element_factory_make("mediacapturesrc", nullptr);
+    g_object_set(src, "uri", media_uri(run == 2 ? "av.ogg" : "audio_longer.ogg").c_str(), nullptr);
+    gst_bin_add(GST_BIN(pipeline), src);
+    EndLog log;
+    g_object_set_data(G_OBJECT(src), "pipeline", pipeline);
+    g_signal_connect(src, "pad-added", G_CALLBACK(+[](GstElement *e, GstPad *pad, EndLog *l) {
+                       auto *bin = GST_BIN(g_object_get_data(G_OBJECT(e), "pipeline"));
+                       GstElement *sink = gst_element_factory_make("fakesink", nullptr);
+                       g_object_set(sink, "sync", TRUE, nullptr);
+                       gst_bin_add(bin, sink);
+                       gst_element_sync_state_with_parent(sink);
+                       GstPad *sinkpad = gst_element_get_static_pad(sink, "sink");
+                       gst_pad_link(pad, sinkpad);
+                       gst_object_unref(sinkpad);
+                       g_signal_connect(pad, "notify::muted",
+                                        G_CALLBACK(+[](GstPad *p, GParamSpec *, EndLog *ml) {
+                                          end_log_add(ml, "muted:", p);
+                                        }),
+                                        l);
+                     }),
+                     &log);
+    g_signal_connect(src, "pad-removed", G_CALLBACK(+[](GstElement *, GstPad *pad, EndLog *l) {
+                       end_log_add(l, "removed:", pad);
+                     }),
+                     &log);
+    g_signal_connect(src, "notify::ended", G_CALLBACK(+[](GObject *, GParamSpec *, EndLog *l) {
+                       end_log_add(l, "ended", nullptr);
+                     }),
+                     &log);
+    fail_unless(gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+    fail_unless(wc_wait_until([&] { return wc_get_bool(src, "ended"); }, 15000),
+                "playback did not end");
+    wc_sleep_ms(300); /* a late notify would come now */
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+    {
+      std::lock_guard<std::mutex> lk(log.m);
+      std::string all;
+      for (auto &e : log.events)
+        all += e + " ";
+      bool ended = false;
+      std::set<std::string> removed;
+      for (auto &e : log.events) {
+        if (e == "ended")
+          ended = true;
+        else if (g_str_has_prefix(e.c_str(), "removed:"))
+          removed.insert(e.substr(strlen("removed:")));
+        else if (g_str_has_prefix(e.c_str(), "muted:"))
+          fail_if(ended || removed.count(e.substr(strlen("muted:"))),
+                  "notify::muted after the end: %s", all.c_str());
+      }
+      fail_unless_equals_int((int)removed.size(), 2);
+    }
+    gst_object_unref(pipeline);
+  }
 }
 GST_END_TEST;
 
@@ -2485,6 +2572,7 @@ static Suite *mediacapturesrc_suite()
   tcase_add_test(rule("ME-5"), test_seek_no_events);
   tcase_add_test(rule("ME-5"), test_loop);
   tcase_add_test(rule("ME-6"), test_muted_until_content);
+  tcase_add_test(rule("ME-6"), test_no_mute_at_end);
   tcase_add_test(rule("ME-6"), test_paused_muted);
   tcase_add_test(rule("ME-6"), test_late_audio_muted);
   tcase_add_test(rule("ME-9"), test_playback_rate);
