@@ -418,7 +418,7 @@ static void gst_media_capture_src_class_init(GstMediaCaptureSrcClass *klass)
       element_class, "Media capture source", "Source/Audio/Video",
       "Plays a media URI like an HTML media element and outputs what it renders as live "
       "audio and video tracks (HTMLMediaElement.captureStream)",
-      "GStreamer Web Capture");
+      "GStreamer Web Capture developers");
 }
 
 static void gst_media_capture_src_init(GstMediaCaptureSrc *self)

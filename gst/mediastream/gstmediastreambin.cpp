@@ -1623,7 +1623,7 @@ static void gst_media_stream_bin_class_init(GstMediaStreamBinClass *klass)
       "One MediaStream: a pair of pads per track (video_sink_%u -> video_%u, audio_sink_%u -> "
       "audio_%u) with id, enabled, muted, ended, stop, clones (clone-track), constraints, "
       "stream collections and WebRTC msid",
-      "GStreamer Web Capture");
+      "GStreamer Web Capture developers");
 
   element_class->request_new_pad = GST_DEBUG_FUNCPTR(gst_media_stream_bin_request_new_pad);
   element_class->release_pad = GST_DEBUG_FUNCPTR(gst_media_stream_bin_release_pad);

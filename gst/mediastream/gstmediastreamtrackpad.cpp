@@ -684,10 +684,12 @@ static void gst_media_stream_track_pad_class_init(GstMediaStreamTrackPadClass *k
                           ro));
   g_object_class_install_property(
       gobject_class, PROP_LABEL,
-      g_param_spec_string("label", "Label",
-                          "The track's label: set here, else the upstream title tag or "
-                          "track-state label, else the name of the upstream element",
-                          nullptr, static_cast<GParamFlags>(rw | G_PARAM_EXPLICIT_NOTIFY)));
+      g_param_spec_string(
+          "label", "Label",
+          "The track's label: set here, else the upstream title tag or "
+          "track-state label, else the name of the upstream element",
+          nullptr,
+          static_cast<GParamFlags>(rw | G_PARAM_EXPLICIT_NOTIFY | GST_PARAM_MUTABLE_PLAYING)));
   g_object_class_install_property(
       gobject_class, PROP_ENABLED,
       g_param_spec_boolean("enabled", "Enabled",
