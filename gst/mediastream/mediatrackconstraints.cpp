@@ -84,7 +84,9 @@ const PropertyInfo *find_property(const gchar *name)
 }
 
 constexpr double kEpsilon = 1e-6;
-constexpr gint kMaxChannels = 64; /* channel positions GStreamer audio knows */
+/* audioconvert (1.22) remixes between positioned layouts of 1 to 8 channels: beyond, a
+ * conversion does not negotiate (and 64 input channels crash it) */
+constexpr gint kMaxChannels = 8;
 constexpr double kInfinity = std::numeric_limits<double>::infinity();
 constexpr size_t kMaxWanted = 32; /* values tried per property, see wanted_numbers() */
 
@@ -1146,7 +1148,7 @@ std::vector<Candidate> audio_candidates(const Constraints &constraints, const Ca
         continue;
       }
       /* Resampled and remixed from the native stream (MS-10). */
-      if (caps.can_convert && ch <= kMaxChannels) {
+      if (caps.can_convert && ch <= kMaxChannels && caps.channels <= kMaxChannels) {
         Candidate converted = c;
         converted.src_sample_rate = caps.sample_rate;
         converted.src_channels = caps.channels;

@@ -656,6 +656,57 @@ GST_START_TEST(test_renegotiate_playing)
 }
 GST_END_TEST;
 
+/* Channels: audioconvert (1.22) remixes 1 to 8 channels; beyond, a converter
+ * did not negotiate (the reply said 63 channels, and no audio came) or, at 64
+ * input channels, crashed the process. A source that delivers them itself
+ * still gets any count, without a converter. A 2-channel source: exactly 64
+ * or 9 is refused, 8 is remixed; audio flows after each. */
+GST_START_TEST(test_channel_limit)
+{
+  WC_REQUIRE_ELEMENTS("audiotestsrc", "audioconvert", "fakesink");
+  for (const char *src : {"audiotestsrc is-live=true", "audiotestsrc is-live=true ! "
+                                                       "audio/x-raw,channels=2"}) {
+    const bool any = !strstr(src, "channels=2");
+    const std::string description = std::string(src) +
+                                    " ! ms.audio_sink_0 mediastreambin name=ms ms.audio_0 ! "
+                                    "fakesink sync=false";
+    MsPipelineFixture f(description.c_str());
+    GstPad *track = f.pad("audio_0");
+    Seen seen;
+    watch(track, &seen);
+    wc_set_state_sync(f.pipeline, GST_STATE_PLAYING);
+    fail_unless(wc_wait_until([&] { return n_seen(&seen) >= 3; }, 20000));
+    GstStructure *reply = wc_apply_constraints(track, "apply-constraints-json",
+                                               "{\"channelCount\": {\"exact\": 64}}");
+    fail_unless_equals_int(gst_structure_has_field(reply, "error"), !any);
+    gst_structure_free(reply);
+    size_t mark = n_seen(&seen);
+    fail_unless(wc_wait_until([&] { return n_seen(&seen) >= mark + 10; }, 20000),
+                "%s: no audio after channelCount 64", src);
+    reply =
+        wc_apply_constraints(track, "apply-constraints-json", "{\"channelCount\": {\"exact\": 9}}");
+    fail_unless_equals_int(gst_structure_has_field(reply, "error"), !any);
+    gst_structure_free(reply);
+    GstStructure *s =
+        apply_ok(track, "{\"channelCount\": {\"exact\": 8}}", "apply-constraints-json");
+    fail_unless_equals_int(get_int(s, "channel-count"), 8);
+    gst_structure_free(s);
+    mark = n_seen(&seen);
+    fail_unless(wc_wait_until([&] { return n_seen(&seen) >= mark + 10; }, 20000),
+                "%s: no audio after channelCount 8", src);
+    GstStructure *caps = wc_get_structure(track, "capabilities");
+    gint lo = 0, hi = 0;
+    const GValue *v = gst_structure_get_value(caps, "channelCount");
+    fail_unless(v && GST_VALUE_HOLDS_INT_RANGE(v));
+    lo = gst_value_get_int_range_min(v);
+    hi = gst_value_get_int_range_max(v);
+    fail_unless(lo == 1 && (any ? hi > 64 : hi == 8), "%s: channelCount [%d, %d]", src, lo, hi);
+    gst_structure_free(caps);
+    wc_set_state_sync(f.pipeline, GST_STATE_NULL);
+  }
+}
+GST_END_TEST;
+
 /* The same with a frame-rate ceiling (videorate in the path): 15 of 30 fps
  * while converted, running time still without a hole at either swap (a step
  * of at most two source frames). */
@@ -890,6 +941,7 @@ static Suite *constraints_suite()
   tc = wc_add_case(s, "MS-10", 120);
   tcase_add_test(tc, test_renegotiate_playing);
   tcase_add_test(tc, test_rate_ceiling_playing);
+  tcase_add_test(tc, test_channel_limit);
   tcase_add_test(tc, test_apply_storm);
   tcase_add_test(tc, test_upstream_change);
   tc = wc_add_case(s, "contracts", 120);
