@@ -87,31 +87,40 @@ static GstFlowReturn on_appsink_sample(GstAppSink *sink, gpointer user_data)
                             gst_base_sink_get_latency(GST_BASE_SINK(sink));
   GST_LOG_OBJECT(run->element(), "%s sample rt %" GST_TIME_FORMAT " -> clock %" GST_TIME_FORMAT,
                  b->is_video ? "video" : "audio", GST_TIME_ARGS(rt), GST_TIME_ARGS(clock_time));
-  GstBuffer *out = gst_buffer_ref(buffer);
-  out = gst_buffer_make_writable(out);
-  /* converted to outer running time when pushed, with the base time of
-   * that moment: the outer running time may restart meanwhile */
-  GST_BUFFER_PTS(out) = clock_time;
-  if (GST_BUFFER_DURATION_IS_VALID(out) && segment->rate > 0)
-    GST_BUFFER_DURATION(out) = (GstClockTime)(GST_BUFFER_DURATION(out) / segment->rate);
-
   GstClockTime stream_end =
       gst_segment_to_stream_time(segment, GST_FORMAT_TIME, GST_BUFFER_PTS(buffer));
   if (GST_CLOCK_TIME_IS_VALID(stream_end) && GST_BUFFER_DURATION_IS_VALID(buffer))
     stream_end += GST_BUFFER_DURATION(buffer);
+  const GstClockTime segment_start = segment->start;
+  const gdouble rate = segment->rate;
+  if (caps)
+    gst_caps_ref(caps);
+
+  /* The buffer is re-stamped in place: the sample lets go of it first, so that
+   * ours is its only reference and no copy of the buffer shares its memory.
+   * Such a copy made the decoder's pool discard every buffer it got back
+   * (memory not exclusive): a new, page-faulting frame per decoded frame. */
+  GstBuffer *out = gst_buffer_ref(buffer);
+  gst_sample_unref(sample);
+  out = gst_buffer_make_writable(out);
+  /* converted to outer running time when pushed, with the base time of
+   * that moment: the outer running time may restart meanwhile */
+  GST_BUFFER_PTS(out) = clock_time;
+  if (GST_BUFFER_DURATION_IS_VALID(out) && rate > 0)
+    GST_BUFFER_DURATION(out) = (GstClockTime)(GST_BUFFER_DURATION(out) / rate);
 
   std::lock_guard<std::mutex> lk(run->lock());
   res->last_data = std::chrono::steady_clock::now();
   res->samples++;
-  if (GST_CLOCK_TIME_IS_VALID(stream_end) && segment->start < stream_end) {
-    GstClockTime covered = stream_end - segment->start;
+  if (GST_CLOCK_TIME_IS_VALID(stream_end) && segment_start < stream_end) {
+    GstClockTime covered = stream_end - segment_start;
     if (!GST_CLOCK_TIME_IS_VALID(res->iteration_media_end) || covered > res->iteration_media_end)
       res->iteration_media_end = covered;
   }
   Track *t = b->track;
   if (!t || t->eos_pending || res->origin_left) {
     gst_buffer_unref(out);
-    gst_sample_unref(sample);
+    gst_clear_caps(&caps);
     return GST_FLOW_OK;
   }
   Item it;
@@ -120,6 +129,7 @@ static GstFlowReturn on_appsink_sample(GstAppSink *sink, gpointer user_data)
     gst_caps_replace(&b->last_caps, caps);
     it.caps = gst_caps_ref(caps);
   }
+  gst_clear_caps(&caps);
   if (!run->paused_locked()) {
     t->got_content = true;
     t->gap_muted = false;
@@ -140,7 +150,6 @@ static GstFlowReturn on_appsink_sample(GstAppSink *sink, gpointer user_data)
     t->queue.pop_front();
   }
   t->cond.notify_all();
-  gst_sample_unref(sample);
   return GST_FLOW_OK;
 }
 
