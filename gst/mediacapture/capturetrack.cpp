@@ -290,6 +290,20 @@ static void track_downstream_eos(Track *t)
   gst_pad_pause_task(t->pad);
 }
 
+/* A push returned NOT_NEGOTIATED or an error: fatal for this track, as for
+ * a GstBaseSrc: an ERROR naming the reason ("not-negotiated" when
+ * downstream takes none of the track's caps), then EOS, and its task stops.
+ * NOT_LINKED is not an error here: a track nobody links is dropped (an
+ * application may take only some of the tracks). */
+static bool track_fatal_flow(Track *t, GstFlowReturn ret)
+{
+  if (ret != GST_FLOW_NOT_NEGOTIATED && ret > GST_FLOW_EOS)
+    return false;
+  GST_ELEMENT_FLOW_ERROR(t->owner->element(), ret);
+  track_downstream_eos(t);
+  return true;
+}
+
 /* A push returned FLUSHING. When the track's own pad is flushing (the element
  * is stopping) the task pauses, as a source's does. Otherwise it is a
  * downstream pad that is not active yet, typically a branch linked to a tee
@@ -374,6 +388,8 @@ void track_loop(gpointer user_data)
           track_flushing(t, lk);
           return;
         }
+        if (track_fatal_flow(t, ret))
+          return;
       }
       lk.lock();
       return;
@@ -430,6 +446,8 @@ void track_loop(gpointer user_data)
       track_downstream_eos(t);
     else if (ret == GST_FLOW_FLUSHING)
       track_flushing(t, lk);
+    else
+      track_fatal_flow(t, ret);
   }
 }
 

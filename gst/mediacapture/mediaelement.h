@@ -146,6 +146,9 @@ private:
   gdouble stall_timeout_ = 30.0;     /* <= 0 disables the watchdog */
   gdouble default_start_ = 0.0;      /* current-time set while not running */
   gdouble notified_duration_ = -1.0; /* what notify::duration last told */
+  /* pad indices: never reused in the element's life (ME-4), runs included */
+  guint next_video_index_ = 0;
+  guint next_audio_index_ = 0;
 
   /* While started. Shared with the run's control thread: a handler that
    * stops the element runs on that thread, which then unwinds on its own run

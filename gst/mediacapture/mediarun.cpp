@@ -275,7 +275,7 @@ void Run::expose_tracks()
       t->owner = this;
       t->branch = b.get();
       t->is_video = b->is_video;
-      t->index = b->is_video ? next_video_index++ : next_audio_index++;
+      t->index = b->is_video ? me->next_video_index_++ : me->next_audio_index_++;
       t->group_id = group;
       /* not started: no CAPS event yet; the caps of the last sample are
        * fixed, the stream's may not be (nothing decoded yet) */
@@ -657,9 +657,12 @@ void Run::seek_to(gdouble position, gdouble rate)
     gdouble ns = position * GST_SECOND;
     pos = std::isfinite(ns) && ns < limit ? (GstClockTime)ns : (GstClockTime)limit;
   }
+  /* the stop is set to the end: one kept from the last segment may lie before
+   * the new start (past the end after a rate change: matroskademux then
+   * asserts start <= stop) */
   gboolean ok = gst_element_seek(pipeline, rate, GST_FORMAT_TIME,
                                  (GstSeekFlags)(GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_ACCURATE),
-                                 GST_SEEK_TYPE_SET, pos, GST_SEEK_TYPE_NONE, GST_CLOCK_TIME_NONE);
+                                 GST_SEEK_TYPE_SET, pos, GST_SEEK_TYPE_SET, GST_CLOCK_TIME_NONE);
   GST_DEBUG_OBJECT(element(), "seek to %" GST_TIME_FORMAT " rate %f: %d", GST_TIME_ARGS(pos), rate,
                    ok);
   {

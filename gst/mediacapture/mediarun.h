@@ -190,8 +190,6 @@ public:
   guint generation = 0; /* of the last resource */
   std::unique_ptr<Resource> resource;
   std::vector<std::shared_ptr<Track>> tracks;
-  guint next_video_index = 0;
-  guint next_audio_index = 0;
 
   /* TrackOwner */
   std::mutex &lock() override { return me->lock_; }

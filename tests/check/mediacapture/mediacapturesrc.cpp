@@ -1975,6 +1975,35 @@ static GstMessage *pop(GstElement *pipeline, int seconds, GstMessageType types)
   return m;
 }
 
+/* Downstream takes none of a track's caps: an ERROR saying not-negotiated,
+ * as from any source (it was swallowed: no buffer, no error, a clean EOS),
+ * for audio and for video. */
+GST_START_TEST(test_not_negotiated)
+{
+  for (const char *branch : {"m.audio_0 ! audio/x-raw,rate=8000 ! fakesink",
+                             "m.video_0 ! video/x-raw,width=999 ! fakesink"}) {
+    GstElement *p = parse("mediacapturesrc name=m uri=" + media_uri("av.ogg") + " " + branch);
+    fail_if(gst_element_set_state(p, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE);
+    GstMessage *m =
+        pop(p, 10, (GstMessageType)(GST_MESSAGE_ERROR | GST_MESSAGE_EOS | GST_MESSAGE_WARNING));
+    fail_unless(m != nullptr, "%s: no message in 10 s", branch);
+    fail_unless(GST_MESSAGE_TYPE(m) == GST_MESSAGE_ERROR, "%s: %s, not an ERROR", branch,
+                GST_MESSAGE_TYPE_NAME(m));
+    GError *err = nullptr;
+    gchar *debug = nullptr;
+    gst_message_parse_error(m, &err, &debug);
+    fail_unless(g_error_matches(err, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED), "%s: %s", branch,
+                err->message);
+    fail_unless(debug && strstr(debug, "not-negotiated"), "%s: %s", branch, debug);
+    g_error_free(err);
+    g_free(debug);
+    gst_message_unref(m);
+    gst_element_set_state(p, GST_STATE_NULL);
+    gst_object_unref(p);
+  }
+}
+GST_END_TEST;
+
 /* EOS sent to the pipeline (gst-launch-1.0 -e): every track sends EOS after
  * what is queued, the pipeline posts EOS, and a muxer finalizes its file. */
 GST_START_TEST(test_eos_event)
@@ -2018,8 +2047,9 @@ static int loud_buffers(Capture *c, size_t first_pad)
 }
 
 /* Run to the end, NULL, run again: the second run plays the same (not muted,
- * ends); the end-of-playback paused does not survive the stop. A uri set
- * after the end plays the new medium. */
+ * ends) on new pads (audio_1: indices were reused, audio_0 again); the
+ * end-of-playback paused does not survive the stop. A uri set after the end
+ * plays the new medium. */
 GST_START_TEST(test_run_again_after_end)
 {
   Capture *c = capture_new(media_uri("audio.ogg"));
@@ -2037,6 +2067,12 @@ GST_START_TEST(test_run_again_after_end)
     gst_element_set_state(c->pipeline, GST_STATE_NULL);
     fail_if(wc_get_bool(c->src, "paused"), "the end's paused survived the stop");
     fail_if(wc_get_bool(c->src, "ended"));
+  }
+  {
+    /* ME-4: an index is never reused in the element's life, runs included */
+    std::lock_guard<std::mutex> lk(c->m);
+    fail_unless(c->pads[0]->name == "audio_0" && c->pads[1]->name == "audio_1",
+                "pads of two runs: %s, %s", c->pads[0]->name.c_str(), c->pads[1]->name.c_str());
   }
   /* a new uri after the end (while playing) plays */
   capture_play(c);
@@ -2193,6 +2229,36 @@ GST_START_TEST(test_current_time_loading_and_huge)
     assert_no_error(c);
     capture_free(c);
   }
+}
+GST_END_TEST;
+
+/* After the end at another rate, current-time past the end seeks a WebM
+ * there and exposes new (paused) tracks: no CRITICAL (the seek kept the last
+ * segment's stop, before the new start: matroskademux asserted
+ * start <= stop twice; gst-check makes a CRITICAL fatal). */
+GST_START_TEST(test_current_time_past_end_after_rate)
+{
+  Capture *c = capture_new(media_uri("av.webm"));
+  g_object_set(c->src, "playback-rate", 2.0, nullptr);
+  capture_play(c);
+  fail_unless(wc_wait_until([&] { return wc_get_bool(c->src, "ended"); }, 10000),
+              "playback did not end");
+  size_t before;
+  {
+    std::lock_guard<std::mutex> lk(c->m);
+    before = c->pads.size();
+  }
+  g_object_set(c->src, "current-time", 5.0, nullptr);
+  fail_unless(wc_wait_until(
+                  [&] {
+                    std::lock_guard<std::mutex> lk(c->m);
+                    return c->pads.size() >= before + 2;
+                  },
+                  10000),
+              "no new tracks after current-time past the end");
+  wc_sleep_ms(300);
+  assert_no_error(c);
+  capture_free(c);
 }
 GST_END_TEST;
 
@@ -2615,12 +2681,14 @@ static Suite *mediacapturesrc_suite()
   ADD_CASE("stop-from-signal-threads", test_stop_from_signal_threads);
   ADD_CASE("notify-on-change", test_notify_on_change);
   ADD_CASE("current-time", test_current_time_loading_and_huge);
+  ADD_CASE("current-time", test_current_time_past_end_after_rate);
   ADD_CASE("live", test_live_udp);
   ADD_CASE("slow-source", test_slow_source);
   ADD_CASE("stall", test_http_stall);
   ADD_CASE("running-time-restart", test_running_time_restart);
   ADD_CASE("loop-still-image", test_loop_still_image);
   ADD_CASE("bad-media", test_corrupt_and_truncated);
+  ADD_CASE("not-negotiated", test_not_negotiated);
   ADD_CASE("upstream-flush", test_upstream_flush);
   ADD_CASE("ME-10-redirect-on-range", test_redirect_out_on_range);
   ADD_CASE("ogg-over-http", test_ogg_over_http);
