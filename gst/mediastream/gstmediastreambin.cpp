@@ -186,7 +186,12 @@ struct Track {
 } // namespace
 
 struct GstMediaStreamBinPrivate {
-  ~GstMediaStreamBinPrivate() { gst_clear_object(&collection); }
+  ~GstMediaStreamBinPrivate()
+  {
+    gst_clear_object(&collection);
+    for (GstStreamCollection *c : retired_collections)
+      gst_object_unref(c);
+  }
 
   std::mutex lock;
 
@@ -200,6 +205,15 @@ struct GstMediaStreamBinPrivate {
   guint group_id = 0;                         /* fixed: one group for every track */
   GstStreamCollection *collection = nullptr;  /* (lock) MS-2 */
   std::atomic<guint> collection_cookie{0};    /* counts collections */
+  /* (lock) The collections replaced while streaming, kept until PAUSED->READY. A
+   * GstStreamCollection forwards its streams' notify (stream-notify) and disconnects
+   * from them when disposed; in GStreamer 1.22 a collection disposed on one thread
+   * (the last ref of a bus message or a replaced sticky event) while a track's
+   * streaming thread sets its stream's tags (the title) crashed in that forwarding
+   * (seen once in about a thousand starts of a three-track stream). None of ours is
+   * disposed while streams are being tagged. */
+  std::vector<GstStreamCollection *> retired_collections;
+  bool streaming = false; /* (lock) READY->PAUSED until PAUSED->READY */
 
   /* Run state. */
   std::atomic<guint> run{0}; /* counts runs: each return to READY starts one */
@@ -253,6 +267,8 @@ static void rebuild_collection_locked(GstMediaStreamBin *self)
   GstStreamCollection *collection = gst_stream_collection_new(priv->id.c_str());
   for (const auto &t : priv->tracks)
     gst_stream_collection_add_stream(collection, gst_media_stream_track_pad_dup_stream(t->srcpad));
+  if (priv->streaming && priv->collection)
+    priv->retired_collections.push_back(GST_STREAM_COLLECTION(gst_object_ref(priv->collection)));
   gst_object_replace(reinterpret_cast<GstObject **>(&priv->collection), GST_OBJECT(collection));
   gst_object_unref(collection);
   priv->collection_cookie++;
@@ -1422,6 +1438,10 @@ static GstStateChangeReturn gst_media_stream_bin_change_state(GstElement *elemen
 {
   GstMediaStreamBin *self = GST_MEDIA_STREAM_BIN(element);
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
+    std::lock_guard<std::mutex> guard(self->priv->lock);
+    self->priv->streaming = true;
+  }
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
     /* MS-8: a stop() while no run was going on (NULL/READY) ends nothing
      * beyond that: the run starting now is a new one, every track live. */
     for (GstMediaStreamTrackPad *track : dup_track_pads(self)) {
@@ -1435,6 +1455,17 @@ static GstStateChangeReturn gst_media_stream_bin_change_state(GstElement *elemen
   if (ret == GST_STATE_CHANGE_FAILURE)
     return ret;
 
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
+    /* No streaming thread any more: the collections replaced meanwhile can go. */
+    std::vector<GstStreamCollection *> retired;
+    {
+      std::lock_guard<std::mutex> guard(self->priv->lock);
+      self->priv->streaming = false;
+      retired.swap(self->priv->retired_collections);
+    }
+    for (GstStreamCollection *c : retired)
+      gst_object_unref(c);
+  }
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
     /* Pads are inactive now. A new run (docs: "Ended and restart"): each
      * track's streaming thread starts afresh (STREAM_START, collection,

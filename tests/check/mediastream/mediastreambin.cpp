@@ -1443,6 +1443,45 @@ static void on_weak_gone(gpointer data, GObject *)
   (*static_cast<int *>(data))++;
 }
 
+/* MS-2: while the bin streams (PAUSED/PLAYING), a collection it replaced stays
+ * alive until PAUSED->READY: a GstStreamCollection disposed on one thread while
+ * a track's streaming thread tags one of its streams crashed in GStreamer 1.22
+ * (the collection forwards its streams' notify). In NULL/READY it goes at once
+ * (test_track_stream_freed). */
+GST_START_TEST(test_replaced_collection_kept_while_streaming)
+{
+  GstElement *ms = ms_make_bin();
+  GstBus *bus = gst_bus_new();
+  gst_element_set_bus(ms, bus);
+  fail_if(gst_element_set_state(ms, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE);
+  int gone = 0;
+  GstPad *first = gst_element_request_pad_simple(ms, "video_sink_%u");
+  fail_unless(first != nullptr);
+  GstMessage *msg = gst_bus_pop_filtered(bus, GST_MESSAGE_STREAM_COLLECTION);
+  fail_unless(msg != nullptr);
+  GstStreamCollection *collection = nullptr;
+  gst_message_parse_stream_collection(msg, &collection);
+  g_object_weak_ref(G_OBJECT(collection), on_weak_gone, &gone);
+  gst_object_unref(collection);
+  gst_message_unref(msg);
+  GstPad *second = gst_element_request_pad_simple(ms, "audio_sink_%u"); /* replaces it */
+  fail_unless(second != nullptr);
+  gst_bus_set_flushing(bus, TRUE);
+  gst_bus_set_flushing(bus, FALSE);
+  fail_unless_equals_int(gone, 0);
+  gst_element_set_state(ms, GST_STATE_READY);
+  fail_unless_equals_int(gone, 1);
+  gst_element_release_request_pad(ms, first);
+  gst_element_release_request_pad(ms, second);
+  gst_object_unref(first);
+  gst_object_unref(second);
+  gst_element_set_state(ms, GST_STATE_NULL);
+  gst_element_set_bus(ms, nullptr);
+  gst_object_unref(bus);
+  gst_object_unref(ms);
+}
+GST_END_TEST;
+
 /* A track's GstStream goes with the track: requesting and releasing tracks
  * leaves none alive, nor does a track that carried data once the bin goes. */
 GST_START_TEST(test_track_stream_freed)
@@ -2260,6 +2299,7 @@ static Suite *mediastreambin_suite()
   tcase_add_test(tc, test_release_while_source_pushes);
   tcase_add_test(tc, test_concurrent_requests);
   tcase_add_test(tc, test_track_stream_freed);
+  tcase_add_test(tc, test_replaced_collection_kept_while_streaming);
 
   tc = rule_case(s, "MS-5");
   tcase_add_test(tc, test_label);
