@@ -114,15 +114,6 @@ struct CloneFeed {
   bool synced = false; /* (stream) it got the sink pad's sticky events */
 };
 
-/* The bin's record of one track: its pad pair and the streaming state the
- * bin keeps for it. The sink pad's element_private points here (the track
- * pad's points at the sink pad); both are cleared before the record goes.
- *
- * The fields marked (stream) belong to the sink pad's streaming thread: chain
- * and serialized events run under its stream lock, and release deactivates
- * the pad (which waits for that lock) before deleting the record. A state
- * change does not write them: it counts runs (priv->run), and the streaming
- * thread starts its new run itself when it sees a new count. */
 /* What one run of a track has sent (a state change to READY starts a new
  * run: the streaming thread replaces the record when it sees the new count). */
 struct TrackRun {
@@ -138,6 +129,15 @@ struct TrackRun {
   bool stop_eos_sent = false;  /* MS-8: the EOS of stop() went out */
 };
 
+/* The bin's record of one track: its pad pair and the streaming state the
+ * bin keeps for it. The sink pad's element_private points here (the track
+ * pad's points at the sink pad); both are cleared before the record goes.
+ *
+ * The fields marked (stream) belong to the sink pad's streaming thread: chain
+ * and serialized events run under its stream lock, and release deactivates
+ * the pad (which waits for that lock) before deleting the record. A state
+ * change does not write them: it counts runs (priv->run), and the streaming
+ * thread starts its new run itself when it sees a new count. */
 struct Track {
   Track(GstPad *sink, GstMediaStreamTrackPad *src)
       : sinkpad(GST_PAD(gst_object_ref_sink(sink))),
@@ -1438,10 +1438,10 @@ static GstStateChangeReturn gst_media_stream_bin_change_state(GstElement *elemen
 {
   GstMediaStreamBin *self = GST_MEDIA_STREAM_BIN(element);
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
-    std::lock_guard<std::mutex> guard(self->priv->lock);
-    self->priv->streaming = true;
-  }
-  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
+    {
+      std::lock_guard<std::mutex> guard(self->priv->lock);
+      self->priv->streaming = true;
+    }
     /* MS-8: a stop() while no run was going on (NULL/READY) ends nothing
      * beyond that: the run starting now is a new one, every track live. */
     for (GstMediaStreamTrackPad *track : dup_track_pads(self)) {
@@ -1465,8 +1465,7 @@ static GstStateChangeReturn gst_media_stream_bin_change_state(GstElement *elemen
     }
     for (GstStreamCollection *c : retired)
       gst_object_unref(c);
-  }
-  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY) {
+
     /* Pads are inactive now. A new run (docs: "Ended and restart"): each
      * track's streaming thread starts afresh (STREAM_START, collection,
      * blank media) when it sees the new count; the tracks are live and
