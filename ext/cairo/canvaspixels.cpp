@@ -14,6 +14,10 @@
 #ifdef __linux__
 #include <sys/mman.h>
 #endif
+#if defined(__x86_64__) || (defined(__i386__) && defined(__SSE2__))
+#include <emmintrin.h>
+#define CANVAS_PIXELS_STREAM 1
+#endif
 
 namespace canvas_pixels
 {
@@ -76,13 +80,31 @@ inline guint32 unpremultiply_channel(guint32 c, guint32 a)
   return MIN(255u, (c * 255 + a / 2) / a);
 }
 
+/* Stores eight pixels at @p; with @stream, past the caches (streaming
+ * stores: @p must then be 16-byte aligned). */
+inline void store8(guint32 *p, U32x8 v, bool stream)
+{
+#ifdef CANVAS_PIXELS_STREAM
+  if (stream) {
+    __m128i lo, hi;
+    memcpy(&lo, &v, sizeof(lo));
+    memcpy(&hi, reinterpret_cast<const char *>(&v) + sizeof(lo), sizeof(hi));
+    _mm_stream_si128(reinterpret_cast<__m128i *>(p), lo);
+    _mm_stream_si128(reinterpret_cast<__m128i *>(p) + 1, hi);
+    return;
+  }
+#endif
+  memcpy(p, &v, sizeof(v));
+}
+
 /* Eight pixels at once in single precision: q = c * (255 / a) + 0.5 + 2^-10,
  * truncated, is exactly min(255, (c * 255 + a / 2) / a) for a in 1..254:
  * c * 255 / a + 0.5 is a multiple of 1 / (2a) >= 1/510 away from the next
  * integer unless it is one, and the two roundings err by less than 2^-14 for
  * results up to 255, so the bias 2^-10 lands on the right side (the unit
  * test checks every (a, c) pair). Alpha 0 and 255 keep the pixel as it is. */
-CANVAS_PIXELS_CLONES void unpremultiply_row(const guint32 *in, guint32 *out, gint width)
+CANVAS_PIXELS_CLONES void unpremultiply_row(const guint32 *in, guint32 *out, gint width,
+                                            bool stream)
 {
   const F32x8 k255 = {255.f, 255.f, 255.f, 255.f, 255.f, 255.f, 255.f, 255.f};
   const float b = 0.5f + 1.0f / 1024;
@@ -100,38 +122,90 @@ CANVAS_PIXELS_CLONES void unpremultiply_row(const guint32 *in, guint32 *out, gin
     };
     U32x8 q =
         (a << 24) | (div((p >> 16) & 0xff) << 16) | (div((p >> 8) & 0xff) << 8) | div(p & 0xff);
-    U32x8 res = keep ? p : q;
-    memcpy(out + x, &res, sizeof(res));
+    store8(out + x, keep ? p : q, stream);
   }
   for (; x < width; x++)
     out[x] = unpremultiply_pixel_reference(in[x]);
 }
 
-/* Copies a row, returning whether it holds a translucent pixel (the test of
- * row_is_translucent()). */
-CANVAS_PIXELS_CLONES bool copy_row_checked(const guint32 *in, guint32 *out, gint width)
+/* Copies a row of pixels (stores as store8()). */
+CANVAS_PIXELS_CLONES void copy_row(const guint32 *in, guint32 *out, gint width, bool stream)
 {
-  U32x8 t0 = {}, t1 = {};
   gint x = 0;
   for (; x + 2 * LANES <= width; x += 2 * LANES) {
     U32x8 a = load8(in + x), b = load8(in + x + LANES);
-    t0 |= a + ALPHA_ONE;
-    t1 |= b + ALPHA_ONE;
-    memcpy(out + x, &a, sizeof(a));
-    memcpy(out + x + LANES, &b, sizeof(b));
+    store8(out + x, a, stream);
+    store8(out + x + LANES, b, stream);
   }
-  t0 |= t1;
-  guint32 t = 0;
-  for (gint i = 0; i < LANES; i++)
-    t |= t0[i];
-  for (; x < width; x++) {
-    t |= in[x] + ALPHA_ONE;
+  for (; x < width; x++)
     out[x] = in[x];
-  }
-  return (t & TRANSLUCENT_MASK) != 0;
+}
+
+/* Whether a frame of @size bytes at @dst, rows @stride apart, is written
+ * with streaming stores: large enough, and rows that can be aligned to 16
+ * bytes by skipping whole pixels. */
+bool stream_frame(const guint8 *dst, gint stride, gsize size)
+{
+#ifdef CANVAS_PIXELS_STREAM
+  return size >= STREAM_MIN_BYTES && (reinterpret_cast<guintptr>(dst) & 3) == 0 &&
+         (stride & 3) == 0;
+#else
+  (void)dst;
+  (void)stride;
+  (void)size;
+  return false;
+#endif
+}
+
+/* Pixels at the start of row @out before a 16-byte boundary, when streaming. */
+gint stream_head(const guint32 *out, gint width, bool stream)
+{
+  if (!stream)
+    return 0;
+  return MIN(width, (gint)(((16 - (reinterpret_cast<guintptr>(out) & 15)) & 15) / 4));
+}
+
+void stream_fence(bool stream)
+{
+#ifdef CANVAS_PIXELS_STREAM
+  if (stream)
+    _mm_sfence(); /* the stores are visible before the frame is handed on */
+#else
+  (void)stream;
+#endif
 }
 
 } // namespace
+
+void stream_bytes(guint8 *dst, const guint8 *src, gsize n)
+{
+#ifdef CANVAS_PIXELS_STREAM
+  if (n >= STREAM_MIN_BYTES) {
+    /* On the development machine (32 MB L3) a 1080p canvas copies in about
+     * 0.5 ms this way, against 1.1-1.6 ms for memcpy(). */
+    const gsize head = (16 - (reinterpret_cast<guintptr>(dst) & 15)) & 15;
+    memcpy(dst, src, head);
+    dst += head;
+    src += head;
+    n -= head;
+    auto *out = reinterpret_cast<__m128i *>(dst);
+    const auto *in = reinterpret_cast<const __m128i *>(src);
+    const gsize blocks = n / 64;
+    for (gsize i = 0; i < blocks; i++, in += 4, out += 4) {
+      const __m128i a = _mm_loadu_si128(in), b = _mm_loadu_si128(in + 1),
+                    c = _mm_loadu_si128(in + 2), d = _mm_loadu_si128(in + 3);
+      _mm_stream_si128(out, a);
+      _mm_stream_si128(out + 1, b);
+      _mm_stream_si128(out + 2, c);
+      _mm_stream_si128(out + 3, d);
+    }
+    _mm_sfence(); /* the stores are visible before the frame is handed on */
+    memcpy(out, in, n % 64);
+    return;
+  }
+#endif
+  memcpy(dst, src, n);
+}
 
 gint stride_for_width(gint width)
 {
@@ -175,7 +249,7 @@ void unpremultiply_rows(const guint8 *src, guint8 *dst, gint stride, gint width,
 {
   for (gint y = y0; y < y1; y++)
     unpremultiply_row(reinterpret_cast<const guint32 *>(src + (gsize)y * stride),
-                      reinterpret_cast<guint32 *>(dst + (gsize)y * stride), width);
+                      reinterpret_cast<guint32 *>(dst + (gsize)y * stride), width, false);
 }
 
 void unpremultiply_rows_reference(const guint8 *src, guint8 *dst, gint stride, gint width, gint y0,
@@ -193,12 +267,20 @@ void unpremultiply_rows_reference(const guint8 *src, guint8 *dst, gint stride, g
 
 void copy_rows_straight_alpha(const guint8 *src, guint8 *dst, gint stride, gint width, gint height)
 {
+  const bool stream = stream_frame(dst, stride, (gsize)stride * height);
   for (gint y = 0; y < height; y++) {
     const guint32 *in = reinterpret_cast<const guint32 *>(src + (gsize)y * stride);
     guint32 *out = reinterpret_cast<guint32 *>(dst + (gsize)y * stride);
-    if (copy_row_checked(in, out, width))
-      unpremultiply_row(in, out, width); /* the row is still in the cache */
+    const gint head = stream_head(out, width, stream);
+    for (gint x = 0; x < head; x++)
+      out[x] = unpremultiply_pixel_reference(in[x]);
+    /* The scan leaves the row in the cache for the copy or the conversion. */
+    if (row_is_translucent(in + head, width - head))
+      unpremultiply_row(in + head, out + head, width - head, stream);
+    else
+      copy_row(in + head, out + head, width - head, stream);
   }
+  stream_fence(stream);
 }
 
 GstBuffer *straight_alpha_copy(GstBuffer *canvas, gint width, gint height, GstBufferPool *pool)
@@ -370,7 +452,7 @@ GstBuffer *alloc_frame(GstBufferPool *pool, gsize size)
   return buffer;
 }
 
-GstBuffer *copy_frame(GstBuffer *src, GstBufferPool *pool)
+GstBuffer *copy_frame(GstBuffer *src, GstBufferPool *pool, CopyUse use)
 {
   GstMapInfo in, out;
   if (!gst_buffer_map(src, &in, GST_MAP_READ))
@@ -381,7 +463,10 @@ GstBuffer *copy_frame(GstBuffer *src, GstBufferPool *pool)
     gst_buffer_unref(copy);
     return nullptr;
   }
-  memcpy(out.data, in.data, in.size);
+  if (use == CopyUse::Frame)
+    stream_bytes(out.data, in.data, in.size);
+  else
+    memcpy(out.data, in.data, in.size);
   gst_buffer_unmap(copy, &out);
   gst_buffer_unmap(src, &in);
   return copy;
@@ -409,8 +494,21 @@ GstBuffer *unpremultiplied_frame(GstBuffer *canvas, gint width, gint height, Gst
     gst_buffer_unref(frame);
     return nullptr;
   }
-  memcpy(out.data, in.data, (gsize)first * stride);
-  unpremultiply_rows(in.data, out.data, stride, width, first, height);
+  /* The frame goes downstream while the canvas stays: streaming stores. */
+  const bool stream = stream_frame(out.data, stride, in.size);
+  if (stream)
+    stream_bytes(out.data, in.data, (gsize)first * stride);
+  else
+    memcpy(out.data, in.data, (gsize)first * stride);
+  for (gint y = first; y < height; y++) {
+    const guint32 *src = reinterpret_cast<const guint32 *>(in.data + (gsize)y * stride);
+    guint32 *dst = reinterpret_cast<guint32 *>(out.data + (gsize)y * stride);
+    const gint head = stream_head(dst, width, stream);
+    for (gint x = 0; x < head; x++)
+      dst[x] = unpremultiply_pixel_reference(src[x]);
+    unpremultiply_row(src + head, dst + head, width - head, stream);
+  }
+  stream_fence(stream);
   gst_buffer_unmap(frame, &out);
   gst_buffer_unmap(canvas, &in);
   return frame;

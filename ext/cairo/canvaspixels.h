@@ -40,6 +40,18 @@ void unpremultiply_rows_reference(const guint8 *src, guint8 *dst, gint stride, g
                                   gint y1);
 guint32 unpremultiply_pixel_reference(guint32 pixel);
 
+/* memcpy(@dst, @src, @n), with streaming (non-temporal) stores from
+ * STREAM_MIN_BYTES up where the CPU has them (x86 SSE2): the copy goes to
+ * memory without first reading the destination into the caches and without
+ * evicting what they hold (the canvas). For a copy handed downstream while
+ * the canvas stays: the next drawing finds the canvas still in the cache. */
+constexpr gsize STREAM_MIN_BYTES = 2 * 1024 * 1024;
+void stream_bytes(guint8 *dst, const guint8 *src, gsize n);
+
+/* What a copy is for: drawn on next (kept in the cache: memcpy), or handed
+ * downstream while the source stays (streaming stores, stream_bytes()). */
+enum class CopyUse { Draw, Frame };
+
 /* Whether the canvas buffer may be drawn on in place: nothing downstream
  * still holds it or its memory (otherwise: copy-on-write). */
 bool buffer_is_exclusive(GstBuffer *buffer);
@@ -63,8 +75,8 @@ bool uses_huge_pages(gsize maxsize);
 GstBuffer *alloc_frame(GstBufferPool *pool, gsize size);
 
 /* A copy of @src's bytes in a buffer from alloc_frame() (metadata not
- * copied), or NULL if a buffer could not be mapped. */
-GstBuffer *copy_frame(GstBuffer *src, GstBufferPool *pool);
+ * copied), made for @use, or NULL if a buffer could not be mapped. */
+GstBuffer *copy_frame(GstBuffer *src, GstBufferPool *pool, CopyUse use);
 
 /* The frame for a premultiplied ARGB32 canvas of @width x @height: a new
  * buffer from alloc_frame() with straight-alpha pixels when some pixel is
@@ -74,10 +86,11 @@ GstBuffer *unpremultiplied_frame(GstBuffer *canvas, gint width, gint height, Gst
                                  bool *same_bytes);
 
 /* Copies rows [0, @height) of a premultiplied ARGB32 image to @dst in straight
- * alpha, in one pass: each row is copied while its alpha bytes are checked,
- * and a row with a translucent pixel is unpremultiplied instead. The result
- * is what unpremultiply_rows() gives; the separate scan is saved when the
- * frame has to be a copy anyway. */
+ * alpha, row by row: a row is scanned, then copied or, if it holds a
+ * translucent pixel, unpremultiplied, while it is in the cache. The result is
+ * what unpremultiply_rows() gives; the separate scan of the whole canvas is
+ * saved when the frame has to be a copy anyway. Large frames are written
+ * with streaming stores, as stream_bytes(). */
 void copy_rows_straight_alpha(const guint8 *src, guint8 *dst, gint stride, gint width, gint height);
 
 /* copy_rows_straight_alpha() of a whole canvas into a buffer from
@@ -87,11 +100,12 @@ GstBuffer *straight_alpha_copy(GstBuffer *canvas, gint width, gint height, GstBu
 /* Whether downstream keeps the frames it is given (a sink keeping its last
  * sample, appsink, a queue), learnt from the canvas: a canvas pushed as a
  * frame and still held at the next drawing had to be copied. While it
- * keeps them, an alpha=true frame is better made as a converted copy (one
- * pass) than by scanning the canvas, pushing it and copying it before the
- * next drawing (two passes and a copy); every PROBE_PERIOD-th frame the
- * canvas goes out again to see whether that is still so. Used with the
- * canvas held, like its pixels. */
+ * keeps them, a frame is better made as a copy of the canvas after the
+ * drawing (alpha=true: converted in the same pass), written past the caches,
+ * than by pushing the canvas and copying it before the next drawing (the
+ * same bytes moved, and the drawing then on memory that left the cache);
+ * every PROBE_PERIOD-th frame the canvas goes out again to see whether that
+ * is still so. Used with the canvas held, like its pixels. */
 class HoldTracker
 {
 public:
@@ -104,7 +118,7 @@ public:
       downstream_keeps_ = !exclusive;
     canvas_pushed_ = false;
   }
-  /* When making an alpha=true frame: whether to make it a converted copy. */
+  /* When making a frame: whether to make it a copy of the canvas. */
   bool frame_as_copy()
   {
     if (!downstream_keeps_)

@@ -316,11 +316,13 @@ static GstBuffer *alloc_frame(GstCanvasCaptureSrc *self, gint width, gint height
   return buffer;
 }
 
-/* A copy of @buffer's bytes in recycled frame memory, or NULL. */
-static GstBuffer *copy_frame(GstCanvasCaptureSrc *self, GstBuffer *buffer)
+/* A copy of @buffer's bytes in recycled frame memory, made for @use, or
+ * NULL. */
+static GstBuffer *copy_frame(GstCanvasCaptureSrc *self, GstBuffer *buffer,
+                             canvas_pixels::CopyUse use)
 {
   GstBufferPool *pool = gst_base_src_get_buffer_pool(GST_BASE_SRC(self));
-  GstBuffer *copy = canvas_pixels::copy_frame(buffer, pool);
+  GstBuffer *copy = canvas_pixels::copy_frame(buffer, pool, use);
   if (pool)
     gst_object_unref(pool);
   return copy;
@@ -421,7 +423,7 @@ static cairo_t *open_session(GstCanvasCaptureSrc *self)
   if (!exclusive) {
     /* The frame downstream holds keeps its memory, which goes back to the
      * pool when released; the canvas continues in recycled memory. */
-    GstBuffer *copy = copy_frame(self, priv->canvas);
+    GstBuffer *copy = copy_frame(self, priv->canvas, canvas_pixels::CopyUse::Draw);
     if (!copy) {
       GST_ERROR_OBJECT(self, "could not copy the canvas");
       return nullptr;
@@ -467,7 +469,11 @@ static void close_session(GstCanvasCaptureSrc *self)
 }
 
 /* Turns the canvas into a frame (canvas held, `lock` not held). The canvas
- * itself is the frame unless straight alpha needs converted pixels. */
+ * itself is the frame unless straight alpha needs converted pixels or
+ * downstream keeps frames: then the frame is a copy written past the caches,
+ * and the canvas, never shared, stays in the cache for the next drawing (a
+ * canvas pushed and kept would be copied before that drawing: the same
+ * bytes moved, and the drawing then on memory that left the cache). */
 static GstBuffer *make_frame(GstCanvasCaptureSrc *self)
 {
   GstCanvasCaptureSrcPrivate *priv = self->priv;
@@ -481,15 +487,17 @@ static GstBuffer *make_frame(GstCanvasCaptureSrc *self)
     bool same_bytes = false;
     GstBuffer *frame;
     if (priv->hold.frame_as_copy())
-      frame = canvas_pixels::straight_alpha_copy(canvas, priv->canvas_width, priv->canvas_height,
-                                                 pool);
+      frame =
+          canvas_pixels::straight_alpha_copy(canvas, priv->canvas_width, priv->canvas_height, pool);
     else
-      frame = canvas_pixels::unpremultiplied_frame(canvas, priv->canvas_width,
-                                                   priv->canvas_height, pool, &same_bytes);
+      frame = canvas_pixels::unpremultiplied_frame(canvas, priv->canvas_width, priv->canvas_height,
+                                                   pool, &same_bytes);
     if (pool)
       gst_object_unref(pool);
     if (!same_bytes)
       return frame;
+  } else if (priv->hold.frame_as_copy()) {
+    return copy_frame(self, canvas, canvas_pixels::CopyUse::Frame);
   }
 
   /* Same bytes: hand out the canvas. If an earlier push of it is still
@@ -501,7 +509,7 @@ static GstBuffer *make_frame(GstCanvasCaptureSrc *self)
     gst_buffer_ref(canvas);
     return canvas;
   }
-  return copy_frame(self, canvas);
+  return copy_frame(self, canvas, canvas_pixels::CopyUse::Frame);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1587,8 +1595,9 @@ static void gst_canvas_capture_src_class_init(GstCanvasCaptureSrcClass *klass)
                          "content), paints-coalesced (paints never captured on their own), "
                          "requests (request-frame calls), refreshes, gaps (idle heartbeats: "
                          "the last frame repeated with the GAP flag each heartbeat-interval, "
-                         "or a GAP event), canvas-copies (copy-on-write of the canvas because "
-                         "downstream still held the previous frame)",
+                         "or a GAP event), canvas-copies (copy-on-write of the canvas before a "
+                         "drawing because downstream still held it as a frame; frames made as "
+                         "copies for a downstream that keeps them are not counted)",
                          GST_TYPE_STRUCTURE,
                          (GParamFlags)(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 

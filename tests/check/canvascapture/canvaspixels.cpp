@@ -354,7 +354,7 @@ GST_START_TEST(test_alloc_frame_recycles)
   /* Copy into recycled memory: same bytes, pool memory. */
   gst_buffer_memset(b, 0, 0x5a, size);
   gst_buffer_memset(b, 7, 0x11, 1);
-  GstBuffer *copy = cp::copy_frame(b, pool);
+  GstBuffer *copy = cp::copy_frame(b, pool, cp::CopyUse::Draw);
   fail_unless(copy->pool == pool);
   GstMapInfo mb, mc;
   fail_unless(gst_buffer_map(b, &mb, GST_MAP_READ));
@@ -478,6 +478,78 @@ GST_END_TEST;
 /* make_frame's conversion: an opaque/transparent canvas is the frame as it
  * is; a translucent one gives a straight-alpha frame equal to the reference,
  * rows above the first translucent one copied. */
+/* Frames of STREAM_MIN_BYTES and more are written with streaming stores:
+ * the bytes are those of memcpy() and of the reference, whatever the
+ * alignment of source and destination and of each row (a stride that is not
+ * a multiple of 16 moves the 16-byte boundary from row to row). */
+GST_START_TEST(test_streamed_frames)
+{
+  GRand *rand = g_rand_new_with_seed(7);
+  const gsize n = cp::STREAM_MIN_BYTES + 77;
+  std::vector<guint8> src(n + 16), dst(n + 32), want(n + 32);
+  for (auto &b : src)
+    b = (guint8)g_rand_int_range(rand, 0, 256);
+  for (gsize s_off : {0, 3}) {
+    for (gsize d_off : {0, 1, 4, 8, 15}) {
+      for (gsize len : {n, n - 1, n - 64}) {
+        std::fill(dst.begin(), dst.end(), 0xa5);
+        want = dst;
+        memcpy(want.data() + d_off, src.data() + s_off, len);
+        cp::stream_bytes(dst.data() + d_off, src.data() + s_off, len);
+        fail_unless(dst == want, "stream_bytes: source +%zu, destination +%zu, %zu bytes", s_off,
+                    d_off, len);
+      }
+    }
+  }
+
+  /* 1021 pixels a row (stride 4084 or 4096 with padding), enough rows for
+   * 2 MB; opaque rows, a row with one translucent pixel, translucent rows. */
+  for (gint pad : {0, 12}) {
+    const gint width = 1021, stride = width * 4 + pad;
+    const gint height = (gint)(cp::STREAM_MIN_BYTES / stride) + 2;
+    std::vector<guint8> img = random_image(rand, stride, height, {0, 255}, false);
+    for (gint y = 0; y < height; y += 37)
+      set_pixel(img, stride, g_rand_int_range(rand, 0, width), y, 0x80402010u);
+    for (gint y = 100; y < 120; y++)
+      for (gint x = 0; x < width; x++)
+        set_pixel(img, stride, x, y, random_pixel(rand, {1, 128, 254}, false));
+    std::vector<guint8> expected(img.size());
+    cp::unpremultiply_rows_reference(img.data(), expected.data(), stride, width, 0, height);
+    for (gsize d_off : {0, 4, 8, 12}) {
+      std::vector<guint8> out(img.size() + 16, 0x5a);
+      cp::copy_rows_straight_alpha(img.data(), out.data() + d_off, stride, width, height);
+      for (gint y = 0; y < height; y++)
+        fail_unless(memcmp(out.data() + d_off + (gsize)y * stride,
+                           expected.data() + (gsize)y * stride, (gsize)width * 4) == 0,
+                    "straight-alpha copy, padding %d, destination +%zu: row %d differs", pad, d_off,
+                    y);
+    }
+  }
+
+  /* Through buffers: the copy handed downstream, the converted frame. */
+  const gint width = 1021, stride = cp::stride_for_width(width);
+  const gint height = (gint)(cp::STREAM_MIN_BYTES / stride) + 2;
+  std::vector<guint8> img = random_image(rand, stride, height, {0, 255}, false);
+  GstBuffer *canvas = gst_buffer_new_allocate(nullptr, img.size(), nullptr);
+  gst_buffer_fill(canvas, 0, img.data(), img.size());
+  GstBuffer *copy = cp::copy_frame(canvas, nullptr, cp::CopyUse::Frame);
+  fail_unless(gst_buffer_memcmp(copy, 0, img.data(), img.size()) == 0);
+  gst_buffer_unref(copy);
+  for (gint y = height / 2; y < height; y += 5)
+    set_pixel(img, stride, y % width, y, 0x7f7f0000u);
+  gst_buffer_fill(canvas, 0, img.data(), img.size());
+  bool same = true;
+  GstBuffer *frame = cp::unpremultiplied_frame(canvas, width, height, nullptr, &same);
+  fail_unless(frame != nullptr && !same);
+  std::vector<guint8> expected(img.size());
+  cp::unpremultiply_rows_reference(img.data(), expected.data(), stride, width, 0, height);
+  fail_unless(gst_buffer_memcmp(frame, 0, expected.data(), expected.size()) == 0);
+  gst_buffer_unref(frame);
+  gst_buffer_unref(canvas);
+  g_rand_free(rand);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_unpremultiplied_frame)
 {
   GRand *rand = g_rand_new_with_seed(42);
@@ -512,10 +584,12 @@ GST_START_TEST(test_unpremultiplied_frame)
 GST_END_TEST;
 
 /* Through the element: frames held downstream (an appsink queueing them all)
- * make canvascapturesrc build alpha=true frames as one-pass converted copies,
- * handing out the canvas every 32nd frame to probe; whatever the path, each
- * frame is the straight-alpha image of what was drawn for it. */
+ * make canvascapturesrc hand out copies of the canvas (alpha=true: one-pass
+ * converted copies), and the canvas itself every 32nd frame to probe;
+ * whatever the path, each frame is the image of what was drawn for it
+ * (alpha=true: in straight alpha). */
 struct ExpectedFrames {
+  bool alpha = true;
   std::vector<std::vector<guint8>> frames;
 };
 
@@ -524,10 +598,13 @@ gboolean on_draw_mixed(GstElement *, cairo_t *cr, guint64, gpointer user_data)
   auto *exp = static_cast<ExpectedFrames *>(user_data);
   const guint n = exp->frames.size();
   cairo_save(cr);
-  cairo_set_operator(cr, CAIRO_OPERATOR_SOURCE);
-  /* Opaque two frames out of three, translucent the third. */
-  cairo_set_source_rgba(cr, (n % 7) / 7.0, 0.4, 0.6, n % 3 == 2 ? 0.5 : 1.0);
-  cairo_paint(cr);
+  /* Every fourth frame draws on the previous one (the canvas is kept);
+   * opaque two frames out of three, translucent the third. */
+  if (n % 4 != 3) {
+    cairo_set_operator(cr, CAIRO_OPERATOR_SOURCE);
+    cairo_set_source_rgba(cr, (n % 7) / 7.0, 0.4, 0.6, n % 3 == 2 ? 0.5 : 1.0);
+    cairo_paint(cr);
+  }
   cairo_set_operator(cr, CAIRO_OPERATOR_OVER);
   cairo_set_source_rgba(cr, 1.0, 0.2, 0.1, n % 5 == 0 ? 0.75 : 1.0);
   cairo_rectangle(cr, n % 30, 2, 5, 4);
@@ -538,24 +615,31 @@ gboolean on_draw_mixed(GstElement *, cairo_t *cr, guint64, gpointer user_data)
   const gint width = cairo_image_surface_get_width(target);
   const gint height = cairo_image_surface_get_height(target);
   const gint stride = cairo_image_surface_get_stride(target);
-  std::vector<guint8> straight((gsize)stride * height);
-  cp::unpremultiply_rows_reference(cairo_image_surface_get_data(target), straight.data(), stride,
-                                   width, 0, height);
-  exp->frames.push_back(std::move(straight));
+  const guint8 *data = cairo_image_surface_get_data(target);
+  std::vector<guint8> frame((gsize)stride * height);
+  if (exp->alpha)
+    cp::unpremultiply_rows_reference(data, frame.data(), stride, width, 0, height);
+  else
+    memcpy(frame.data(), data, frame.size()); /* BGRx: the canvas's bytes */
+  exp->frames.push_back(std::move(frame));
   return TRUE;
 }
 
-GST_START_TEST(test_element_frames_when_downstream_keeps_them)
+/* Frames held downstream are what was drawn, while the canvas goes on from
+ * the last picture. */
+void check_frames_when_downstream_keeps_them(bool alpha, gint width, gint height, guint frames)
 {
-  const guint frames = 70;
-  GstElement *pipeline = gst_parse_launch(
-      "canvascapturesrc name=src is-live=false frame-rate=30 alpha=true width=37 height=9 "
-      "num-buffers=70 ! appsink name=sink sync=false",
-      nullptr);
+  gchar *desc = g_strdup_printf("canvascapturesrc name=src is-live=false frame-rate=30 "
+                                "alpha=%s width=%d height=%d num-buffers=%u "
+                                "! appsink name=sink sync=false",
+                                alpha ? "true" : "false", width, height, frames);
+  GstElement *pipeline = gst_parse_launch(desc, nullptr);
+  g_free(desc);
   fail_unless(pipeline != nullptr);
   GstElement *src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
   GstElement *sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
   ExpectedFrames exp;
+  exp.alpha = alpha;
   g_signal_connect(src, "draw", G_CALLBACK(on_draw_mixed), &exp);
   fail_unless(gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
 
@@ -593,11 +677,12 @@ GST_START_TEST(test_element_frames_when_downstream_keeps_them)
     GstBuffer *buf = gst_sample_get_buffer(samples[n]);
     fail_unless_equals_int(gst_buffer_get_size(buf), exp.frames[n].size());
     fail_unless(gst_buffer_memcmp(buf, 0, exp.frames[n].data(), exp.frames[n].size()) == 0,
-                "frame %u differs from what was drawn", n);
+                "alpha=%d %dx%d: frame %u differs from what was drawn", alpha, width, height, n);
     gst_sample_unref(samples[n]);
   }
 
-  /* The canvas was copied for the first frame held and at the probes only. */
+  /* The canvas was copied for the first frame held and at the probes only:
+   * the other frames were copies made for downstream. */
   GstStructure *stats = nullptr;
   g_object_get(src, "stats", &stats, nullptr);
   guint64 copies = G_MAXUINT64;
@@ -610,6 +695,15 @@ GST_START_TEST(test_element_frames_when_downstream_keeps_them)
   gst_object_unref(src);
   gst_object_unref(sink);
   gst_object_unref(pipeline);
+}
+
+GST_START_TEST(test_element_frames_when_downstream_keeps_them)
+{
+  for (bool alpha : {true, false})
+    check_frames_when_downstream_keeps_them(alpha, 37, 9, 70);
+  /* Large enough for streaming stores (1021 x 520 x 4 > 2 MB). */
+  for (bool alpha : {true, false})
+    check_frames_when_downstream_keeps_them(alpha, 1021, 520, 40);
 }
 GST_END_TEST;
 
@@ -631,6 +725,7 @@ Suite *canvaspixels_suite()
   tcase_add_test(tc, test_huge_pages_sizes);
   tcase_add_test(tc, test_frame_allocator);
   tcase_add_test(tc, test_unpremultiplied_frame);
+  tcase_add_test(tc, test_streamed_frames);
   tcase_add_test(tc, test_element_frames_when_downstream_keeps_them);
   return s;
 }
