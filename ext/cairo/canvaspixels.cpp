@@ -32,10 +32,14 @@ typedef gint32 I32x8 __attribute__((vector_size(32)));
 typedef float F32x8 __attribute__((vector_size(32)));
 constexpr gint LANES = 8;
 
+#if defined(__GNUC__) && !defined(__clang__)
+/* The vectors only travel between inlined helpers of this file: GCC's note
+ * that passing them by value would change the ABI without AVX (x86, i386,
+ * other CPUs) concerns no call that leaves it. */
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define CANVAS_PIXELS_CLONES __attribute__((target_clones("avx2", "default")))
-/* The vectors only travel between inlined helpers of this file. */
-#pragma GCC diagnostic ignored "-Wpsabi"
 #else
 #define CANVAS_PIXELS_CLONES
 #endif
