@@ -169,6 +169,27 @@ gint stream_head(const guint32 *out, gint width, bool stream)
   return MIN(width, (gint)(((16 - (reinterpret_cast<guintptr>(out) & 15)) & 15) / 4));
 }
 
+/* Writes rows [@y0, @y1) of @src to @dst in straight alpha (stores as
+ * store8(); @stream from stream_frame()). With @scan, each row is first
+ * checked and copied as it is when it holds no translucent pixel (the scan
+ * leaves it in the cache for the copy or the conversion); without, every
+ * row is unpremultiplied. */
+void write_straight_rows(const guint8 *src, guint8 *dst, gint stride, gint width, gint y0, gint y1,
+                         bool stream, bool scan)
+{
+  for (gint y = y0; y < y1; y++) {
+    const guint32 *in = reinterpret_cast<const guint32 *>(src + (gsize)y * stride);
+    guint32 *out = reinterpret_cast<guint32 *>(dst + (gsize)y * stride);
+    const gint head = stream_head(out, width, stream);
+    for (gint x = 0; x < head; x++)
+      out[x] = unpremultiply_pixel_reference(in[x]);
+    if (!scan || row_is_translucent(in + head, width - head))
+      unpremultiply_row(in + head, out + head, width - head, stream);
+    else
+      copy_row(in + head, out + head, width - head, stream);
+  }
+}
+
 void stream_fence(bool stream)
 {
 #ifdef CANVAS_PIXELS_STREAM
@@ -272,18 +293,7 @@ void unpremultiply_rows_reference(const guint8 *src, guint8 *dst, gint stride, g
 void copy_rows_straight_alpha(const guint8 *src, guint8 *dst, gint stride, gint width, gint height)
 {
   const bool stream = stream_frame(dst, stride, (gsize)stride * height);
-  for (gint y = 0; y < height; y++) {
-    const guint32 *in = reinterpret_cast<const guint32 *>(src + (gsize)y * stride);
-    guint32 *out = reinterpret_cast<guint32 *>(dst + (gsize)y * stride);
-    const gint head = stream_head(out, width, stream);
-    for (gint x = 0; x < head; x++)
-      out[x] = unpremultiply_pixel_reference(in[x]);
-    /* The scan leaves the row in the cache for the copy or the conversion. */
-    if (row_is_translucent(in + head, width - head))
-      unpremultiply_row(in + head, out + head, width - head, stream);
-    else
-      copy_row(in + head, out + head, width - head, stream);
-  }
+  write_straight_rows(src, dst, stride, width, 0, height, stream, true);
   stream_fence(stream);
 }
 
@@ -504,14 +514,7 @@ GstBuffer *unpremultiplied_frame(GstBuffer *canvas, gint width, gint height, Gst
     stream_bytes(out.data, in.data, (gsize)first * stride);
   else
     memcpy(out.data, in.data, (gsize)first * stride);
-  for (gint y = first; y < height; y++) {
-    const guint32 *src = reinterpret_cast<const guint32 *>(in.data + (gsize)y * stride);
-    guint32 *dst = reinterpret_cast<guint32 *>(out.data + (gsize)y * stride);
-    const gint head = stream_head(dst, width, stream);
-    for (gint x = 0; x < head; x++)
-      dst[x] = unpremultiply_pixel_reference(src[x]);
-    unpremultiply_row(src + head, dst + head, width - head, stream);
-  }
+  write_straight_rows(in.data, out.data, stride, width, first, height, stream, false);
   stream_fence(stream);
   gst_buffer_unmap(frame, &out);
   gst_buffer_unmap(canvas, &in);
