@@ -8,6 +8,8 @@
 
 #include "mediaelement.h"
 
+#include <algorithm>
+
 #include "mediarun.h"
 
 namespace mediacapture
@@ -17,7 +19,7 @@ MediaElement::MediaElement(MediaElementOwner *owner) : owner_(owner) {}
 
 MediaElement::~MediaElement()
 {
-  reap_finished_runs();
+  reap_finished_runs(true);
   g_strfreev(allowed_origins_);
 }
 
@@ -224,12 +226,19 @@ bool MediaElement::seeking()
 /* Joins the runs that were stopped from their own control threads; the
  * calling thread itself (a handler that restarts the element) is detached:
  * it holds its own reference to the element until it returns. */
-void MediaElement::reap_finished_runs()
+void MediaElement::reap_finished_runs(bool all)
 {
   std::vector<std::shared_ptr<Run>> done;
   {
+    /* one still in a handler is not waited for: that handler may wait for
+     * the state change that calls this */
     std::lock_guard<std::mutex> lk(lock_);
-    done.swap(finished_runs_);
+    auto busy = std::stable_partition(
+        finished_runs_.begin(), finished_runs_.end(), [&](const std::shared_ptr<Run> &r) {
+          return !all && !r->exited && r->control_id != std::this_thread::get_id();
+        });
+    done.assign(busy, finished_runs_.end());
+    finished_runs_.erase(busy, finished_runs_.end());
   }
   for (auto &run : done) {
     if (run->thread.get_id() == std::this_thread::get_id())
@@ -273,7 +282,21 @@ void MediaElement::stop()
       std::lock_guard<std::mutex> lk(lock_);
       finished_runs_.push_back(run);
     } else {
-      run->thread.join();
+      /* The control thread unwinds its command and leaves, unless it is in
+       * a handler of a signal it emitted: that handler may be stopping the
+       * pipeline too, waiting for the state change that called this. It is
+       * not waited for then; after the handler the control thread waits
+       * until this stop tore the run down, then unwinds as after a stop
+       * from its own handler. */
+      std::unique_lock<std::mutex> lk(lock_);
+      cond_.wait(lk, [&] { return run->exited || run->emitting > 0; });
+      if (run->exited) {
+        lk.unlock();
+        run->thread.join();
+      } else {
+        run->handed_off = true;
+        finished_runs_.push_back(run);
+      }
     }
   }
   run->teardown();
@@ -285,6 +308,8 @@ void MediaElement::stop()
     std::lock_guard<std::mutex> lk(lock_);
     ended_changed = run->ended;
     paused_changed = run->ended_paused;
+    run->torn_down = true;
+    cond_.notify_all();
   }
   run.reset();
   if (ended_changed)

@@ -156,9 +156,11 @@ private:
   std::shared_ptr<Run> run_;
 
   bool paused_locked();
-  /* The control threads stopped from their own handlers: joined (or, for the
-   * calling thread itself, detached) at the next start or at the end. */
-  void reap_finished_runs();
+  /* The control threads stopped from their own handlers, or from another
+   * thread while in a handler: joined once they left their loop (@all: at
+   * the end, whatever they do) or, for the calling thread itself, detached,
+   * at the next start or at the end. */
+  void reap_finished_runs(bool all = false);
   std::vector<std::shared_ptr<Run>> finished_runs_;
 };
 

@@ -948,6 +948,64 @@ void Run::handle(const DurationChanged &c)
     update_duration();
 }
 
+/* ------------------------------------------------------------- emissions */
+
+bool Run::emission_begin()
+{
+  std::lock_guard<std::mutex> lk(me->lock_);
+  if (std::this_thread::get_id() != control_id)
+    return false;
+  emitting++;
+  return true;
+}
+
+void Run::emission_end()
+{
+  std::unique_lock<std::mutex> lk(me->lock_);
+  emitting--;
+  /* a stop from another thread did not wait for this handler: the run is
+   * torn down before this thread goes on (MediaElement::stop()) */
+  me->cond_.wait(lk, [&] { return !handed_off || torn_down; });
+}
+
+namespace
+{
+
+template <typename F> void emit(Run *run, F &&f)
+{
+  bool counted = run->emission_begin();
+  f();
+  if (counted)
+    run->emission_end();
+}
+
+} // namespace
+
+void EmittingOwner::add_track_pad(GstPad *pad)
+{
+  emit(run_, [&] { real_->add_track_pad(pad); });
+}
+
+void EmittingOwner::remove_track_pad(GstPad *pad)
+{
+  emit(run_, [&] { real_->remove_track_pad(pad); });
+}
+
+void EmittingOwner::tracks_complete()
+{
+  emit(run_, [&] { real_->tracks_complete(); });
+}
+
+void EmittingOwner::notify(Attribute what)
+{
+  emit(run_, [&] { real_->notify(what); });
+}
+
+void EmittingOwner::notify_track_muted(GstPad *pad)
+{
+  emit(run_, [&] { real_->notify_track_muted(pad); });
+}
+
 /* ---------------------------------------------------------- control thread */
 
 /* Stall watchdog: a media element that wants data (loading, or playing) and
@@ -989,6 +1047,16 @@ void Run::report_stall(std::unique_lock<std::mutex> &lk)
 void Run::control_loop()
 {
   std::unique_lock<std::mutex> lk(me->lock_);
+  control_id = std::this_thread::get_id();
+  struct Exit {
+    Run *run;
+    ~Exit()
+    {
+      /* with the lock held again: a stop waits for this */
+      run->exited = true;
+      run->me->cond_.notify_all();
+    }
+  } exit_mark{this};
   for (;;) {
     auto ready_to_run = [&] { return quit || !commands.empty(); };
     std::chrono::steady_clock::time_point deadline;

@@ -154,11 +154,41 @@ struct Resource {
   ~Resource() { gst_clear_object(&pipeline); }
 };
 
+class Run;
+
+/* The owner as a run calls it: each emission of the control thread (a signal
+ * or notify, whose handler may stop the pipeline) is marked in its run, so
+ * that a stop from another thread meanwhile does not wait for that handler
+ * (MediaElement::stop()). */
+class EmittingOwner final : public MediaElementOwner
+{
+public:
+  EmittingOwner(Run *run, MediaElementOwner *real) : run_(run), real_(real) {}
+  GstElement *element() override { return real_->element(); }
+  void post_message(GstMessage *msg) override { real_->post_message(msg); }
+  GstPad *new_track_pad(bool is_video, guint index) override
+  {
+    return real_->new_track_pad(is_video, index);
+  }
+  void add_track_pad(GstPad *pad) override;
+  void remove_track_pad(GstPad *pad) override;
+  void tracks_complete() override;
+  void notify(Attribute what) override;
+  void notify_track_muted(GstPad *pad) override;
+
+private:
+  Run *const run_;
+  MediaElementOwner *const real_;
+};
+
 /* One run of the element (READY->PAUSED to PAUSED->READY). */
 class Run final : public TrackOwner
 {
 public:
-  explicit Run(MediaElement *me) : me(me), owner(me->owner_) {}
+  explicit Run(MediaElement *me)
+      : me(me), owner(&emitting_owner_), emitting_owner_(this, me->owner_)
+  {
+  }
   ~Run()
   {
     /* stop() tore the resource down, ended the tracks and joined the
@@ -173,8 +203,17 @@ public:
 
   /* under me->lock_ */
   std::thread thread;
+  std::thread::id control_id; /* the control thread's, set when it starts */
   std::deque<Command> commands;
-  bool quit = false; /* stopped: the control thread only unwinds */
+  bool quit = false;   /* stopped: the control thread only unwinds */
+  bool exited = false; /* the control thread left its loop */
+  /* A stop from another thread while the control thread emits: it does not
+   * wait for the handler (handed_off), and the control thread waits after
+   * the handler until that stop tore the run down (torn_down), then unwinds
+   * as after a stop from its own handler. */
+  int emitting = 0;
+  bool handed_off = false;
+  bool torn_down = false;
   bool outer_playing = false;
   bool eos_requested = false; /* EOS sent to the element: no more tracks */
 
@@ -252,7 +291,12 @@ public:
   void handle(const NotifyMuted &c);
   void handle(const DurationChanged &c);
 
+  /* around an emission (EmittingOwner): begin returns whether it counted */
+  bool emission_begin();
+  void emission_end();
+
 private:
+  EmittingOwner emitting_owner_;
   bool stalled_locked(std::chrono::steady_clock::time_point *deadline);
   void report_stall(std::unique_lock<std::mutex> &lk);
   void load(const std::string &uri, gdouble start);

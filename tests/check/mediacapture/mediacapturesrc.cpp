@@ -2179,6 +2179,80 @@ GST_START_TEST(test_stop_from_signal_threads)
 }
 GST_END_TEST;
 
+/* A handler that stops the pipeline while the application's thread is
+ * stopping it (inside its set_state(NULL), which holds the pipeline's state
+ * lock): the element's stop does not wait for that handler, which waits for
+ * the application's state change; no deadlock, and the element plays again
+ * (docs/plugins/mediacapturesrc.md, "GStreamer contracts"). */
+struct CrossStop {
+  GstElement *pipeline = nullptr;
+  std::atomic<int> calls{0};
+  std::atomic<bool> entered{false}, app_stopping{false}, done{false};
+};
+
+static void cross_stop(CrossStop *s)
+{
+  if (s->calls++ != 0)
+    return;
+  s->entered = true;
+  /* until the application's thread is in its set_state(NULL), then a moment
+   * more, so that it is in the element's stop */
+  wc_wait_until([&] { return s->app_stopping.load(); }, 15000);
+  wc_sleep_ms(300);
+  gst_element_set_state(s->pipeline, GST_STATE_NULL);
+  s->done = true;
+}
+
+GST_START_TEST(test_stop_from_signal_while_stopping)
+{
+  const char *signals[] = {"pad-added", "no-more-pads", "notify::ended", "notify::muted"};
+  for (const char *sig : signals) {
+    GST_INFO("stopping from %s while the application stops", sig);
+    Capture *c = capture_new(media_uri("audio.ogg"));
+    CrossStop st;
+    st.pipeline = c->pipeline;
+    if (g_str_equal(sig, "notify::muted")) {
+      g_signal_connect(c->src, "pad-added",
+                       G_CALLBACK(+[](GstElement *, GstPad *pad, CrossStop *s) {
+                         g_signal_connect_swapped(pad, "notify::muted", G_CALLBACK(cross_stop), s);
+                       }),
+                       &st);
+    } else {
+      g_signal_connect_swapped(c->src, sig, G_CALLBACK(cross_stop), &st);
+    }
+    capture_play(c);
+    fail_unless(wc_wait_until([&] { return st.entered.load(); }, 15000), "no %s", sig);
+    std::atomic<bool> app_done{false};
+    std::thread app([&] {
+      st.app_stopping = true;
+      gst_element_set_state(c->pipeline, GST_STATE_NULL);
+      app_done = true;
+    });
+    if (!wc_wait_until([&] { return app_done.load() && st.done.load(); }, 20000)) {
+      app.detach(); /* deadlocked */
+      fail("deadlock: a %s handler and the application both stopping the pipeline", sig);
+    }
+    app.join();
+    g_signal_handlers_disconnect_matched(c->src, G_SIGNAL_MATCH_DATA, 0, 0, nullptr, nullptr, &st);
+    st.calls = 1; /* no more stops (the pads' handlers) */
+    size_t first;
+    {
+      std::lock_guard<std::mutex> lk(c->m);
+      first = c->pads.size();
+    }
+    capture_play(c);
+    fail_unless(wc_wait_until(
+                    [&] {
+                      std::lock_guard<std::mutex> lk(c->m);
+                      return c->pads.size() > first && c->pads.back()->bufs.size() > 5;
+                    },
+                    10000),
+                "not playing again after stopping from %s", sig);
+    capture_free(c);
+  }
+}
+GST_END_TEST;
+
 struct NotifyCount {
   std::atomic<int> ended{0}, duration{0}, paused{0};
 };
@@ -2679,6 +2753,7 @@ static Suite *mediacapturesrc_suite()
   ADD_CASE("run-again", test_run_again_after_end);
   ADD_CASE("stop-from-signals", test_stop_from_signals);
   ADD_CASE("stop-from-signal-threads", test_stop_from_signal_threads);
+  ADD_CASE("stop-from-signal-while-stopping", test_stop_from_signal_while_stopping);
   ADD_CASE("notify-on-change", test_notify_on_change);
   ADD_CASE("current-time", test_current_time_loading_and_huge);
   ADD_CASE("current-time", test_current_time_past_end_after_rate);
