@@ -207,6 +207,8 @@ struct GstCanvasCaptureSrcPrivate {
       gst_buffer_unmap(canvas, &session_map);
     }
     gst_clear_buffer(&canvas);
+    if (pending_png)
+      cairo_surface_destroy(pending_png);
   }
 
   std::mutex lock;
@@ -235,6 +237,11 @@ struct GstCanvasCaptureSrcPrivate {
   /* The open drawing session (begin-draw or a draw emission). */
   cairo_t *session_cr = nullptr;
   GstMapInfo session_map = GST_MAP_INFO_INIT;
+
+  /* The `location` picture start() could not draw because another thread
+   * held the canvas: drawn by whoever takes the canvas next. start() runs
+   * under the state lock, which that thread may be waiting for. */
+  cairo_surface_t *pending_png = nullptr;
 };
 
 struct _GstCanvasCaptureSrc {
@@ -365,6 +372,8 @@ static void apply_canvas_size_locked(GstCanvasCaptureSrc *self, std::unique_lock
   priv->canvas_alpha = priv->settings.alpha;
 }
 
+static void draw_pending_png_locked(GstCanvasCaptureSrc *self, std::unique_lock<std::mutex> &lk);
+
 /* Takes the canvas for an application thread (begin-draw, the location
  * picture): waits while anyone holds it, and while the streaming thread waits
  * for it, unless the streaming thread gave the application threads their
@@ -381,6 +390,7 @@ static void acquire_canvas_app(GstCanvasCaptureSrc *self, std::unique_lock<std::
   priv->app_turn = false;
   take_canvas_locked(priv, false);
   apply_canvas_size_locked(self, lk);
+  draw_pending_png_locked(self, lk);
 }
 
 /* Takes the canvas for the streaming thread, which goes first; gives up
@@ -399,6 +409,7 @@ static bool acquire_canvas_streaming(GstCanvasCaptureSrc *self, std::unique_lock
   }
   take_canvas_locked(priv, true);
   apply_canvas_size_locked(self, lk);
+  draw_pending_png_locked(self, lk);
   return true;
 }
 
@@ -466,6 +477,28 @@ static void close_session(GstCanvasCaptureSrc *self)
   cairo_surface_finish(surface);
   cairo_destroy(cr);
   gst_buffer_unmap(priv->canvas, &priv->session_map);
+}
+
+/* With the canvas just taken: draws the `location` picture start() left
+ * (a paint, as if start() had drawn it). */
+static void draw_pending_png_locked(GstCanvasCaptureSrc *self, std::unique_lock<std::mutex> &lk)
+{
+  GstCanvasCaptureSrcPrivate *priv = self->priv;
+  cairo_surface_t *png = priv->pending_png;
+  if (!png)
+    return;
+  priv->pending_png = nullptr;
+  {
+    UnlockedScope unlocked(lk);
+    cairo_t *cr = open_session(self);
+    if (cr) {
+      cairo_set_source_surface(cr, png, 0, 0);
+      cairo_paint(cr);
+    }
+    close_session(self);
+    cairo_surface_destroy(png);
+  }
+  paint_locked(priv);
 }
 
 /* Turns the canvas into a frame (canvas held, `lock` not held). The canvas
@@ -1121,7 +1154,11 @@ static gboolean gst_canvas_capture_src_decide_allocation(GstBaseSrc *src, GstQue
 /* Draws the `location` PNG at (0, 0): the initial content, a paint. The
  * thread starting the element may hold the canvas itself (begin-draw, then
  * the state change): waiting for the canvas would wait for ourselves, so the
- * PNG goes onto the surface of that open session instead. */
+ * PNG goes onto the surface of that open session instead. Another thread
+ * holding it may be waiting for the state lock we run under (a state change
+ * or a seek between its begin-draw and end-draw): the PNG is then drawn by
+ * whoever takes the canvas next, after that thread's end-draw, which is when
+ * waiting would have drawn it. */
 static bool load_location(GstCanvasCaptureSrc *self, const std::string &location)
 {
   GstCanvasCaptureSrcPrivate *priv = self->priv;
@@ -1138,6 +1175,17 @@ static bool load_location(GstCanvasCaptureSrc *self, const std::string &location
   std::unique_lock<std::mutex> lk(priv->lock);
   bool own_session =
       priv->canvas_busy && priv->canvas_owner == std::this_thread::get_id() && priv->session_cr;
+  if (!own_session && (priv->canvas_busy || priv->streaming_waiting)) {
+    GST_DEBUG_OBJECT(self, "canvas held by another thread: %s drawn when it is free",
+                     location.c_str());
+    if (priv->pending_png)
+      cairo_surface_destroy(priv->pending_png);
+    priv->pending_png = png;
+    if (priv->run)
+      priv->run->paint_pending = true; /* the streaming thread takes the canvas next */
+    wake_locked(priv);
+    return true;
+  }
   if (!own_session)
     acquire_canvas_app(self, lk);
   cairo_t *session_cr = own_session ? priv->session_cr : nullptr;

@@ -1854,6 +1854,54 @@ GST_START_TEST(test_start_while_holding_canvas)
 }
 GST_END_TEST;
 
+GST_START_TEST(test_start_while_other_thread_holds_canvas)
+{
+  /* A drawing thread holds the canvas (begin-draw) and, before its end-draw,
+   * waits for the state change another thread makes (as it would waiting for
+   * the state lock: a seek or a state change of its own). With a location,
+   * start() must not wait for the canvas: it used to, a deadlock. The PNG is
+   * drawn after that thread's end-draw. */
+  PngFile png(kGreen, 20, 10);
+  GstHarness *h = new_harness();
+  g_object_set(h->element, "location", png.path, nullptr);
+  std::mutex m;
+  std::condition_variable cv;
+  bool held = false, started = false, drawer_timed_out = false;
+  std::thread drawer([&] {
+    cairo_t *cr = nullptr;
+    g_signal_emit_by_name(h->element, "begin-draw", &cr);
+    cairo_set_source_rgb(cr, 1, 0, 0);
+    cairo_paint(cr);
+    std::unique_lock<std::mutex> g(m);
+    held = true;
+    cv.notify_all();
+    drawer_timed_out =
+        !cv.wait_for(g, std::chrono::seconds(10 * slow_factor()), [&] { return started; });
+    g.unlock();
+    g_signal_emit_by_name(h->element, "end-draw", cr);
+    cairo_destroy(cr);
+  });
+  {
+    std::unique_lock<std::mutex> g(m);
+    cv.wait(g, [&] { return held; });
+  }
+  gst_harness_play(h);
+  {
+    std::lock_guard<std::mutex> g(m);
+    started = true;
+    cv.notify_all();
+  }
+  drawer.join();
+  fail_if(drawer_timed_out, "set_state(PLAYING) waited for the thread holding the canvas");
+  GstBuffer *buf = pull_checked(h, "first frame");
+  assert_pixel(pixel_at(h, buf, 5, 5), opaque(kGreen), 1, true, "PNG drawn after end-draw");
+  assert_pixel(pixel_at(h, buf, 25, 5), opaque(kRed), 1, true, "the other thread's drawing");
+  gst_buffer_unref(buf);
+  fail_unless_equals_uint64(stat(h->element, "paints"), 2);
+  gst_harness_teardown(h);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_frame_rate_ceiling)
 {
   /* Live: rates above what a timer can tick are taken as 1000 (the caps say
@@ -2209,6 +2257,7 @@ static Suite *canvascapturesrc_suite(void)
   tcase_add_test(tc, test_location_png);
   tcase_add_test(tc, test_location_missing);
   tcase_add_test(tc, test_start_while_holding_canvas);
+  tcase_add_test(tc, test_start_while_other_thread_holds_canvas);
 
   tc = add_case(s, "stats");
   tcase_add_test(tc, test_stats_fields);
