@@ -192,7 +192,7 @@ static GstStateChangeReturn gst_media_capture_src_change_state(GstElement *eleme
 
 /* EOS sent to the element (gst_element_send_event(pipeline, eos), as
  * gst-launch-1.0 -e does): every track sends EOS after what is queued, as a
- * GstBaseSrc does, and no new track is added for the rest of the run. */
+ * GstBaseSrc does; a track added later in the run ends at once. */
 static gboolean gst_media_capture_src_send_event(GstElement *element, GstEvent *event)
 {
   GstMediaCaptureSrc *self = GST_MEDIA_CAPTURE_SRC(element);

@@ -124,8 +124,8 @@ public:
   void stop();
   /* The outer pipeline plays (PAUSED->PLAYING) or not. */
   void set_outer_playing(bool playing);
-  /* EOS sent to the element: every track ends after what is queued, and no
-   * track is added for the rest of the run. */
+  /* EOS sent to the element: every track ends after what is queued; a
+   * track added later in the run ends at once. */
   void request_eos();
 
 private:

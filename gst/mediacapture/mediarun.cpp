@@ -259,20 +259,25 @@ void Run::warn_unmatched_selection()
 }
 
 /* Creates the tracks of every selected branch and exposes them together,
- * then no-more-pads (ME-2, WPT creation.html). Control thread. */
+ * then no-more-pads (ME-2, WPT creation.html). After an EOS sent to the
+ * element they end at once (their first events, then EOS, as a GstBaseSrc
+ * that gets EOS before it starts): what waits for them downstream (a
+ * muxer's delayed link, gst-launch-1.0 -e interrupted while the media
+ * loads) finishes instead of waiting for ever. Control thread. */
 void Run::expose_tracks()
 {
   std::vector<std::shared_ptr<Track>> created;
   guint group = gst_util_group_id_next();
   {
     std::lock_guard<std::mutex> lk(me->lock_);
-    if (quit || !resource || eos_requested || ended)
+    if (quit || !resource || ended)
       return;
     for (auto &b : resource->branches) {
       if (!b->selected || b->track)
         continue;
       auto t = std::make_shared<Track>();
       t->owner = this;
+      t->eos_pending = eos_requested;
       t->branch = b.get();
       t->is_video = b->is_video;
       t->index = b->is_video ? me->next_video_index_++ : me->next_audio_index_++;

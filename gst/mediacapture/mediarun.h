@@ -215,7 +215,7 @@ public:
   bool handed_off = false;
   bool torn_down = false;
   bool outer_playing = false;
-  bool eos_requested = false; /* EOS sent to the element: no more tracks */
+  bool eos_requested = false; /* EOS sent to the element: new tracks end at once */
 
   /* the state model (HTMLMediaElement); each changes in its set_*_locked()
    * (see set_ready_state_locked() for where each state changes) */

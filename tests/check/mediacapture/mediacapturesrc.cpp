@@ -2179,6 +2179,34 @@ GST_START_TEST(test_stop_from_signal_threads)
 }
 GST_END_TEST;
 
+/* EOS sent to the pipeline before the media is known (gst-launch-1.0 -e
+ * interrupted while it loads): the tracks that come later end at once, so the
+ * muxer linked to them (delayed links) finishes and the pipeline posts EOS;
+ * before, no track came and the pipeline waited for ever. */
+GST_START_TEST(test_eos_event_before_tracks)
+{
+  std::string out = media_path("eos-early-out.mkv");
+  GstElement *p = parse("mediacapturesrc name=m uri=" + media_uri("av.ogg") +
+                        " m.audio_0 ! queue ! audioconvert ! vorbisenc ! mux. m.video_0 ! queue "
+                        "! mux. matroskamux name=mux ! filesink location=" +
+                        out);
+  GstElement *m = gst_bin_get_by_name(GST_BIN(p), "m");
+  fail_if(gst_element_set_state(p, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE);
+  /* at once: the media element is still loading */
+  fail_unless(gst_element_send_event(p, gst_event_new_eos()), "EOS not taken");
+  fail_unless_equals_int(GST_ELEMENT(m)->numsrcpads, 0);
+  GstMessage *msg = pop(p, 15, (GstMessageType)(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  fail_unless(msg != nullptr, "no EOS message after an EOS sent before the tracks came");
+  fail_unless_equals_int(GST_MESSAGE_TYPE(msg), GST_MESSAGE_EOS);
+  gst_message_unref(msg);
+  /* the tracks came (and ended) */
+  fail_unless_equals_int(GST_ELEMENT(m)->numsrcpads, 2);
+  gst_element_set_state(p, GST_STATE_NULL);
+  gst_object_unref(m);
+  gst_object_unref(p);
+}
+GST_END_TEST;
+
 /* A handler that stops the pipeline while the application's thread is
  * stopping it (inside its set_state(NULL), which holds the pipeline's state
  * lock): the element's stop does not wait for that handler, which waits for
@@ -2754,6 +2782,7 @@ static Suite *mediacapturesrc_suite()
   ADD_CASE("stop-from-signals", test_stop_from_signals);
   ADD_CASE("stop-from-signal-threads", test_stop_from_signal_threads);
   ADD_CASE("stop-from-signal-while-stopping", test_stop_from_signal_while_stopping);
+  ADD_CASE("eos-event-before-tracks", test_eos_event_before_tracks);
   ADD_CASE("notify-on-change", test_notify_on_change);
   ADD_CASE("current-time", test_current_time_loading_and_huge);
   ADD_CASE("current-time", test_current_time_past_end_after_rate);
