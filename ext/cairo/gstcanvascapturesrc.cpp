@@ -1354,6 +1354,73 @@ static gboolean gst_canvas_capture_src_is_seekable(GstBaseSrc *src)
   return !self->priv->settings.is_live;
 }
 
+/* A seek whose start falls after the stop it keeps (stop type NONE after a
+ * seek that set one: [3 s, 3.5 s), then 4 s) gave a CRITICAL in GstBaseSrc
+ * (gst_segment_do_seek: start <= stop) and a seek reported done that did not
+ * move: that stop no longer applies, the seek plays from its start to the
+ * end. A seek that sets a start after its own stop (or keeps a start after
+ * its new stop) is refused. Returns the seek to perform (@seek or a new
+ * event, a reference), or NULL to refuse it. */
+static GstEvent *checked_seek(GstBaseSrc *src, GstEvent *seek)
+{
+  gdouble rate;
+  GstFormat format;
+  GstSeekFlags flags;
+  GstSeekType start_type, stop_type;
+  gint64 start, stop;
+  gst_event_parse_seek(seek, &rate, &format, &flags, &start_type, &start, &stop_type, &stop);
+  GST_OBJECT_LOCK(src);
+  const GstFormat segment_format = src->segment.format;
+  const guint64 kept_start = src->segment.start, kept_stop = src->segment.stop;
+  GST_OBJECT_UNLOCK(src);
+  const bool known_types = (start_type == GST_SEEK_TYPE_SET || start_type == GST_SEEK_TYPE_NONE) &&
+                           (stop_type == GST_SEEK_TYPE_SET || stop_type == GST_SEEK_TYPE_NONE);
+  if (format != segment_format || !known_types)
+    return gst_event_ref(seek);
+  const guint64 new_start = start_type == GST_SEEK_TYPE_SET ? (guint64)start : kept_start;
+  const guint64 new_stop = stop_type == GST_SEEK_TYPE_SET ? (guint64)stop : kept_stop;
+  if (new_stop == GST_CLOCK_TIME_NONE || new_start == GST_CLOCK_TIME_NONE || new_start <= new_stop)
+    return gst_event_ref(seek);
+  if (stop_type == GST_SEEK_TYPE_SET || start_type == GST_SEEK_TYPE_NONE) {
+    GST_WARNING_OBJECT(src, "seek refused: start %" GST_TIME_FORMAT " after stop %" GST_TIME_FORMAT,
+                       GST_TIME_ARGS(new_start), GST_TIME_ARGS(new_stop));
+    return nullptr;
+  }
+  GST_INFO_OBJECT(
+      src, "seek to %" GST_TIME_FORMAT " after the kept stop %" GST_TIME_FORMAT ": to the end",
+      GST_TIME_ARGS(new_start), GST_TIME_ARGS(new_stop));
+  GstEvent *open = gst_event_new_seek(rate, format, flags, start_type, start, GST_SEEK_TYPE_SET,
+                                      (gint64)GST_CLOCK_TIME_NONE);
+  gst_event_set_seqnum(open, gst_event_get_seqnum(seek));
+  return open;
+}
+
+/* Seeks arrive on the src pad (from downstream)... */
+static gboolean gst_canvas_capture_src_event(GstBaseSrc *src, GstEvent *event)
+{
+  if (GST_EVENT_TYPE(event) != GST_EVENT_SEEK)
+    return GST_BASE_SRC_CLASS(parent_class)->event(src, event);
+  GstEvent *seek = checked_seek(src, event);
+  if (!seek)
+    return FALSE;
+  gboolean ret = GST_BASE_SRC_CLASS(parent_class)->event(src, seek);
+  gst_event_unref(seek);
+  return ret;
+}
+
+/* ...or are sent to the element (gst_element_send_event). */
+static gboolean gst_canvas_capture_src_send_event(GstElement *element, GstEvent *event)
+{
+  if (GST_EVENT_TYPE(event) == GST_EVENT_SEEK) {
+    GstEvent *seek = checked_seek(GST_BASE_SRC(element), event);
+    gst_event_unref(event);
+    if (!seek)
+      return FALSE;
+    event = seek;
+  }
+  return GST_ELEMENT_CLASS(parent_class)->send_event(element, event);
+}
+
 static gboolean gst_canvas_capture_src_do_seek(GstBaseSrc *src, GstSegment *segment)
 {
   GstCanvasCaptureSrc *self = GST_CANVAS_CAPTURE_SRC(src);
@@ -1714,6 +1781,8 @@ static void gst_canvas_capture_src_class_init(GstCanvasCaptureSrcClass *klass)
   basesrc_class->query = GST_DEBUG_FUNCPTR(gst_canvas_capture_src_query);
   basesrc_class->is_seekable = GST_DEBUG_FUNCPTR(gst_canvas_capture_src_is_seekable);
   basesrc_class->do_seek = GST_DEBUG_FUNCPTR(gst_canvas_capture_src_do_seek);
+  basesrc_class->event = GST_DEBUG_FUNCPTR(gst_canvas_capture_src_event);
+  element_class->send_event = GST_DEBUG_FUNCPTR(gst_canvas_capture_src_send_event);
   pushsrc_class->create = GST_DEBUG_FUNCPTR(gst_canvas_capture_src_create);
 }
 

@@ -1801,6 +1801,33 @@ GST_START_TEST(test_offline_seek_exact)
 }
 GST_END_TEST;
 
+GST_START_TEST(test_offline_seek_past_kept_stop)
+{
+  /* A seek that keeps the stop (GST_SEEK_TYPE_NONE) to a start after it gave a
+   * CRITICAL (gst_segment_do_seek: start <= stop) and stayed where it was: it
+   * plays from its start to the end. */
+  OfflinePipeline p(10);
+  p.set_state(GST_STATE_PLAYING);
+  p.seek(p.pipeline, 2 * GST_SECOND, 3 * GST_SECOND);
+  p.expect_segment(20, 29, "seek to [2 s, 3 s)");
+  const auto flags = (GstSeekFlags)(GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_ACCURATE);
+  fail_unless(gst_element_seek(p.pipeline, 1.0, GST_FORMAT_TIME, flags, GST_SEEK_TYPE_SET,
+                               4 * GST_SECOND, GST_SEEK_TYPE_NONE, -1),
+              "seek to 4 s keeping the stop refused");
+  p.expect_start(40, "seek to 4 s after the kept stop 3 s");
+  gint64 position = -1;
+  fail_unless(gst_element_query_position(p.pipeline, GST_FORMAT_TIME, &position));
+  fail_unless(position >= 4 * GST_SECOND, "position %" GST_TIME_FORMAT, GST_TIME_ARGS(position));
+  /* A start after its own stop, or a new stop before the kept start: refused. */
+  fail_if(gst_element_seek(p.canvas, 1.0, GST_FORMAT_TIME, flags, GST_SEEK_TYPE_SET, 5 * GST_SECOND,
+                           GST_SEEK_TYPE_SET, 4 * GST_SECOND),
+          "seek to [5 s, 4 s) accepted");
+  fail_if(gst_element_seek(p.canvas, 1.0, GST_FORMAT_TIME, flags, GST_SEEK_TYPE_NONE, -1,
+                           GST_SEEK_TYPE_SET, 1 * GST_SECOND),
+          "seek to a stop of 1 s before the start 4 s accepted");
+}
+GST_END_TEST;
+
 GST_START_TEST(test_stats_reset_at_start)
 {
   GstHarness *h = new_harness();
@@ -2252,6 +2279,7 @@ static Suite *canvascapturesrc_suite(void)
   tcase_add_test(tc, test_offline_static_canvas_every_frame);
   tcase_add_test(tc, test_offline_requires_rate);
   tcase_add_test(tc, test_offline_seek_exact);
+  tcase_add_test(tc, test_offline_seek_past_kept_stop);
 
   tc = add_case(s, "location");
   tcase_add_test(tc, test_location_png);
