@@ -1359,8 +1359,11 @@ static gboolean gst_canvas_capture_src_is_seekable(GstBaseSrc *src)
  * (gst_segment_do_seek: start <= stop) and a seek reported done that did not
  * move: that stop no longer applies, the seek plays from its start to the
  * end. A seek that sets a start after its own stop (or keeps a start after
- * its new stop) is refused. Returns the seek to perform (@seek or a new
- * event, a reference), or NULL to refuse it. */
+ * its new stop) is refused. Offline, a negative rate is refused here, before
+ * GstBaseSrc flushes: refused by do_seek() after the flush, the next frame
+ * went out with no segment (GStreamer-WARNING "Got data flow before segment
+ * event"). Returns the seek to perform (@seek or a new event, a reference),
+ * or NULL to refuse it. */
 static GstEvent *checked_seek(GstBaseSrc *src, GstEvent *seek)
 {
   gdouble rate;
@@ -1369,6 +1372,15 @@ static GstEvent *checked_seek(GstBaseSrc *src, GstEvent *seek)
   GstSeekType start_type, stop_type;
   gint64 start, stop;
   gst_event_parse_seek(seek, &rate, &format, &flags, &start_type, &start, &stop_type, &stop);
+  if (rate < 0) {
+    GstCanvasCaptureSrcPrivate *priv = GST_CANVAS_CAPTURE_SRC(src)->priv;
+    std::lock_guard<std::mutex> guard(priv->lock);
+    if (!(priv->run ? priv->run->is_live : priv->settings.is_live)) {
+      GST_WARNING_OBJECT(src, "seek refused: offline rendering plays forwards only (rate %g)",
+                         rate);
+      return nullptr;
+    }
+  }
   GST_OBJECT_LOCK(src);
   const GstFormat segment_format = src->segment.format;
   const guint64 kept_start = src->segment.start, kept_stop = src->segment.stop;

@@ -1828,6 +1828,30 @@ GST_START_TEST(test_offline_seek_past_kept_stop)
 }
 GST_END_TEST;
 
+GST_START_TEST(test_offline_reverse_seek_refused)
+{
+  /* Offline rendering plays forwards only: a flushing seek with a negative
+   * rate is refused before anything is flushed. Refused after the flush, the
+   * next frame went out without a segment (GStreamer-WARNING "Got data flow
+   * before segment event"). */
+  OfflinePipeline p(10);
+  p.set_state(GST_STATE_PLAYING);
+  p.seek(p.pipeline, GST_SECOND, GST_CLOCK_TIME_NONE); /* frames keep flowing */
+  p.expect_start(10, "open seek to 1 s");
+  const auto flags = (GstSeekFlags)(GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_ACCURATE);
+  for (GstElement *target : {p.pipeline, p.canvas})
+    fail_if(gst_element_seek(target, -1.0, GST_FORMAT_TIME, flags, GST_SEEK_TYPE_SET, 0,
+                             GST_SEEK_TYPE_SET, GST_SECOND),
+            "seek with rate -1 accepted by %s", GST_OBJECT_NAME(target));
+  /* Nothing was flushed: the frames keep coming. */
+  const size_t seen = p.rec.frames().size();
+  fail_unless(p.rec.wait_frames(seen + 3), "no frames after the refused seeks");
+  /* Still seekable forwards, with a segment before the frames. */
+  p.seek(p.pipeline, 0, GST_SECOND);
+  p.expect_segment(0, 9, "seek to [0, 1 s) after the refused seeks");
+}
+GST_END_TEST;
+
 GST_START_TEST(test_stats_reset_at_start)
 {
   GstHarness *h = new_harness();
@@ -2280,6 +2304,7 @@ static Suite *canvascapturesrc_suite(void)
   tcase_add_test(tc, test_offline_requires_rate);
   tcase_add_test(tc, test_offline_seek_exact);
   tcase_add_test(tc, test_offline_seek_past_kept_stop);
+  tcase_add_test(tc, test_offline_reverse_seek_refused);
 
   tc = add_case(s, "location");
   tcase_add_test(tc, test_location_png);
