@@ -961,6 +961,7 @@ bool Run::emission_begin()
   if (std::this_thread::get_id() != control_id)
     return false;
   emitting++;
+  me->cond_.notify_all(); /* a stop may be waiting for this */
   return true;
 }
 

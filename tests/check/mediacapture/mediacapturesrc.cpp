@@ -2281,6 +2281,57 @@ GST_START_TEST(test_stop_from_signal_while_stopping)
 }
 GST_END_TEST;
 
+/* The same when the handler starts after the stop began: at the end of
+ * playback the control thread waits for the tracks' EOS (held here for a
+ * moment by a probe), the application's thread starts stopping meanwhile, and
+ * only then the control thread emits pad-removed, whose handler stops the
+ * pipeline too. The stop must notice that emission (it had begun waiting for
+ * the control thread before it). */
+static GstPadProbeReturn hold_eos(GstPad *, GstPadProbeInfo *info, gpointer data)
+{
+  auto *st = static_cast<CrossStop *>(data);
+  if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) == GST_EVENT_EOS &&
+      !st->entered.exchange(true))
+    wc_sleep_ms(800); /* the application starts stopping meanwhile */
+  return GST_PAD_PROBE_OK;
+}
+
+GST_START_TEST(test_stop_from_handler_after_stop_began)
+{
+  Capture *c = capture_new(media_uri("audio.ogg"));
+  CrossStop st;
+  st.pipeline = c->pipeline;
+  st.app_stopping = true; /* the handler stops at once */
+  g_signal_connect(c->src, "pad-added", G_CALLBACK(+[](GstElement *, GstPad *pad, CrossStop *s) {
+                     gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, hold_eos, s,
+                                       nullptr);
+                   }),
+                   &st);
+  g_signal_connect_swapped(c->src, "pad-removed", G_CALLBACK(+[](CrossStop *s) {
+                             if (s->calls++ != 0)
+                               return;
+                             gst_element_set_state(s->pipeline, GST_STATE_NULL);
+                             s->done = true;
+                           }),
+                           &st);
+  capture_play(c);
+  fail_unless(wc_wait_until([&] { return st.entered.load(); }, 15000), "no end of playback");
+  wc_sleep_ms(200); /* into the probe's wait */
+  std::atomic<bool> app_done{false};
+  std::thread app([&] {
+    gst_element_set_state(c->pipeline, GST_STATE_NULL);
+    app_done = true;
+  });
+  if (!wc_wait_until([&] { return app_done.load() && st.done.load(); }, 20000)) {
+    app.detach(); /* deadlocked */
+    fail("deadlock: a pad-removed handler stopping the pipeline after the application began to");
+  }
+  app.join();
+  g_signal_handlers_disconnect_matched(c->src, G_SIGNAL_MATCH_DATA, 0, 0, nullptr, nullptr, &st);
+  capture_free(c);
+}
+GST_END_TEST;
+
 struct NotifyCount {
   std::atomic<int> ended{0}, duration{0}, paused{0};
 };
@@ -2783,6 +2834,7 @@ static Suite *mediacapturesrc_suite()
   ADD_CASE("stop-from-signal-threads", test_stop_from_signal_threads);
   ADD_CASE("stop-from-signal-while-stopping", test_stop_from_signal_while_stopping);
   ADD_CASE("eos-event-before-tracks", test_eos_event_before_tracks);
+  ADD_CASE("stop-from-handler-after-stop-began", test_stop_from_handler_after_stop_began);
   ADD_CASE("notify-on-change", test_notify_on_change);
   ADD_CASE("current-time", test_current_time_loading_and_huge);
   ADD_CASE("current-time", test_current_time_past_end_after_rate);
