@@ -75,6 +75,7 @@ struct Track {
   bool eos_pending = false;
   bool eos_pushed = false;
   bool stopping = false;
+  bool removed = false; /* its pad's removal began (end_tracks: once) */
   bool got_content = false;
   bool gap_muted = false;
   GstClockTime gap_since = GST_CLOCK_TIME_NONE;

@@ -339,6 +339,13 @@ void Run::end_tracks(bool drop_queued, bool force, bool only_deselected)
     } else {
       ending.swap(tracks);
     }
+    if (force) {
+      /* a stop: also those the control thread is ending, when the stop did
+       * not wait for it (it goes on after this, finding them removed) */
+      ending.insert(ending.end(), ending_tracks.begin(), ending_tracks.end());
+    } else {
+      ending_tracks.insert(ending_tracks.end(), ending.begin(), ending.end());
+    }
     for (auto &t : ending) {
       t->eos_pending = true;
       if (force)
@@ -389,7 +396,21 @@ void Run::end_tracks(bool drop_queued, bool force, bool only_deselected)
     }
     if (muted_changed)
       owner->notify_track_muted(t->pad);
-    owner->remove_track_pad(t->pad);
+    bool remove;
+    {
+      /* once: a stop that did not wait for the control thread may end the
+       * same track (ending_tracks) */
+      std::lock_guard<std::mutex> lk(me->lock_);
+      remove = !t->removed;
+      t->removed = true;
+    }
+    if (remove)
+      owner->remove_track_pad(t->pad);
+    if (!force) {
+      std::lock_guard<std::mutex> lk(me->lock_);
+      ending_tracks.erase(std::remove(ending_tracks.begin(), ending_tracks.end(), t),
+                          ending_tracks.end());
+    }
   }
   ending.clear(); /* freed here, unless expose_tracks() still holds one */
 }
@@ -421,6 +442,9 @@ std::unique_ptr<Resource> Run::detach_resource(bool *prerolled)
       b->track->branch = nullptr;
     b->track = nullptr;
   }
+  /* the tracks the control thread is ending (their branches go with res) */
+  for (auto &t : ending_tracks)
+    t->branch = nullptr;
   return res;
 }
 

@@ -229,6 +229,9 @@ public:
   guint generation = 0; /* of the last resource */
   std::unique_ptr<Resource> resource;
   std::vector<std::shared_ptr<Track>> tracks;
+  /* taken out of tracks by the control thread's end_tracks() and not yet
+   * removed: a stop that did not wait for it (handed_off) ends them too */
+  std::vector<std::shared_ptr<Track>> ending_tracks;
 
   /* TrackOwner */
   std::mutex &lock() override { return me->lock_; }

@@ -2332,6 +2332,32 @@ GST_START_TEST(test_stop_from_handler_after_stop_began)
 }
 GST_END_TEST;
 
+/* A slow pad-removed handler at the end of playback while the application
+ * stops: the stop does not wait for the handler, yet every pad is gone when
+ * set_state(NULL) returns (the tracks the control thread was still ending are
+ * ended by the stop). */
+GST_START_TEST(test_pads_gone_after_stop_during_handler)
+{
+  Capture *c = capture_new(media_uri("av.ogg"));
+  CrossStop st;
+  g_signal_connect_swapped(c->src, "pad-removed", G_CALLBACK(+[](CrossStop *s) {
+                             if (s->calls++ != 0)
+                               return;
+                             s->entered = true;
+                             wc_sleep_ms(600); /* the application stops meanwhile */
+                             s->done = true;
+                           }),
+                           &st);
+  capture_play(c);
+  fail_unless(wc_wait_until([&] { return st.entered.load(); }, 15000), "no end of playback");
+  gst_element_set_state(c->pipeline, GST_STATE_NULL);
+  fail_unless_equals_int(GST_ELEMENT(c->src)->numsrcpads, 0);
+  fail_unless(wc_wait_until([&] { return st.done.load(); }, 10000));
+  g_signal_handlers_disconnect_matched(c->src, G_SIGNAL_MATCH_DATA, 0, 0, nullptr, nullptr, &st);
+  capture_free(c);
+}
+GST_END_TEST;
+
 struct NotifyCount {
   std::atomic<int> ended{0}, duration{0}, paused{0};
 };
@@ -2835,6 +2861,7 @@ static Suite *mediacapturesrc_suite()
   ADD_CASE("stop-from-signal-while-stopping", test_stop_from_signal_while_stopping);
   ADD_CASE("eos-event-before-tracks", test_eos_event_before_tracks);
   ADD_CASE("stop-from-handler-after-stop-began", test_stop_from_handler_after_stop_began);
+  ADD_CASE("pads-gone-after-stop-during-handler", test_pads_gone_after_stop_during_handler);
   ADD_CASE("notify-on-change", test_notify_on_change);
   ADD_CASE("current-time", test_current_time_loading_and_huge);
   ADD_CASE("current-time", test_current_time_past_end_after_rate);
