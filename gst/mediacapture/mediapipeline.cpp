@@ -333,6 +333,8 @@ static void order_streams_locked(Resource *res)
                    });
 }
 
+static void end_replaced_branches(Resource *res);
+
 /* uridecodebin exposes decoded streams in a stable order; a stream is
  * captured when selected (ME-1), else it goes to a fakesink. */
 static void on_pad_added(GstElement *decodebin, GstPad *pad, gpointer user_data)
@@ -351,13 +353,25 @@ static void on_pad_added(GstElement *decodebin, GstPad *pad, gpointer user_data)
   guint kind_index = 0;
   GstElement *pipeline;
   gdouble rate;
+  Branch *previous = nullptr; /* the stream of the last chain this one continues */
   {
     std::lock_guard<std::mutex> lk(run->lock());
     /* only the current media element's streams (an old one may still be
      * shutting down) */
     pipeline = run->current_locked(res) ? GST_ELEMENT(gst_object_ref(res->pipeline)) : nullptr;
     rate = run->rate_locked();
-    if (is_video) {
+    for (auto &b : res->branches) {
+      if ((is_video || is_audio) && b->is_video == is_video && b->replaced && !b->continued) {
+        previous = b.get();
+        break;
+      }
+    }
+    if (previous) {
+      /* a chained Ogg's next chain: the same track goes on with it (as a
+       * browser plays the chains one after the other); its caps may differ */
+      kind_index = previous->kind_index;
+      selected = previous->selected;
+    } else if (is_video) {
       kind_index = res->video_seen++;
       selected = run->stream_selected_locked(true, kind_index);
     } else if (is_audio) {
@@ -438,6 +452,8 @@ static void on_pad_added(GstElement *decodebin, GstPad *pad, gpointer user_data)
     branch->filter = filter;
     branch->tempo = tempo;
     branch->caps = out_caps;
+    branch->head = gst_element_get_static_pad(chain.front(), "sink");
+    g_object_set_data(G_OBJECT(pad), "mediacapture-branch", branch.get());
     GstAppSinkCallbacks cb = {};
     cb.eos = on_appsink_eos;
     cb.new_preroll = on_appsink_preroll;
@@ -448,6 +464,17 @@ static void on_pad_added(GstElement *decodebin, GstPad *pad, gpointer user_data)
                       branch.get(), nullptr);
     gst_object_unref(appsink_pad);
     std::lock_guard<std::mutex> lk(run->lock());
+    if (previous && !previous->continued && run->current_locked(res)) {
+      previous->continued = true;
+      branch->track = previous->track;
+      previous->track = nullptr;
+      if (branch->track) {
+        branch->track->branch = branch.get();
+        branch->track->cond.notify_all();
+      }
+    } else {
+      previous = nullptr;
+    }
     res->branches.push_back(std::move(branch));
   }
   for (GstElement *e : chain)
@@ -456,6 +483,8 @@ static void on_pad_added(GstElement *decodebin, GstPad *pad, gpointer user_data)
   if (gst_pad_link(pad, sinkpad) != GST_PAD_LINK_OK)
     GST_WARNING_OBJECT(self, "could not link decoded stream");
   gst_object_unref(sinkpad);
+  if (previous) /* now that the new sink is in the pipeline */
+    end_replaced_branches(res);
   gst_caps_unref(caps);
   gst_object_unref(pipeline);
 }
@@ -464,15 +493,18 @@ static void on_no_more_pads(GstElement *decodebin, gpointer user_data)
 {
   Resource *res = static_cast<Resource *>(user_data);
   Run *run = res->run;
-  std::lock_guard<std::mutex> lk(run->lock());
-  if (!run->current_locked(res))
-    return;
-  order_streams_locked(res);
-  if (run->ready < ReadyState::HaveMetadata)
-    run->set_ready_state_locked(ReadyState::HaveMetadata);
-  /* Metadata known, selection determined: the tracks appear (ME-2), from the
-   * control thread (pad-added handlers may stop the element). */
-  run->post_locked(Expose{res->generation});
+  {
+    std::lock_guard<std::mutex> lk(run->lock());
+    if (!run->current_locked(res))
+      return;
+    order_streams_locked(res);
+    if (run->ready < ReadyState::HaveMetadata)
+      run->set_ready_state_locked(ReadyState::HaveMetadata);
+    /* Metadata known, selection determined: the tracks appear (ME-2), from
+     * the control thread (pad-added handlers may stop the element). */
+    run->post_locked(Expose{res->generation});
+  }
+  end_replaced_branches(res); /* a chain's streams no stream of this one continues */
 }
 
 static void forward_error(Resource *res, GstMessage *msg)
@@ -577,10 +609,53 @@ static GstBusSyncReply internal_bus_handler(GstBus *bus, GstMessage *msg, gpoint
   return GST_BUS_DROP;
 }
 
+/* decodebin removes the decoded pads of a chained Ogg's chain when the next
+ * chain starts, without an EOS: the next chain's stream of the same kind
+ * continues that branch (on_pad_added), and the replaced branch gets the EOS
+ * its sink waits for (else the internal pipeline never ends) once the new
+ * sinks are in the pipeline (its EOS alone would end the pipeline). */
+static void on_pad_removed(GstElement *decodebin, GstPad *pad, gpointer user_data)
+{
+  Resource *res = static_cast<Resource *>(user_data);
+  Run *run = res->run;
+  std::lock_guard<std::mutex> lk(run->lock());
+  if (!run->current_locked(res))
+    return; /* shutting down */
+  /* owned by res, alive while it is current */
+  if (auto *b = static_cast<Branch *>(g_object_get_data(G_OBJECT(pad), "mediacapture-branch"))) {
+    GST_DEBUG_OBJECT(run->element(), "decoded stream %s removed (next chain)", GST_PAD_NAME(pad));
+    b->replaced = true;
+  }
+}
+
+/* The EOS of the replaced branches (on_pad_removed): after a continuing
+ * stream's sink was added, and at the next chain's no-more-pads for those
+ * no stream continues. */
+static void end_replaced_branches(Resource *res)
+{
+  std::vector<GstPad *> heads;
+  {
+    std::lock_guard<std::mutex> lk(res->run->lock());
+    if (!res->run->current_locked(res))
+      return;
+    for (auto &b : res->branches) {
+      if (b->replaced && !b->eos_sent && b->head) {
+        b->eos_sent = true;
+        heads.push_back(GST_PAD(gst_object_ref(b->head)));
+      }
+    }
+  }
+  for (GstPad *head : heads) {
+    gst_pad_send_event(head, gst_event_new_eos());
+    gst_object_unref(head);
+  }
+}
+
 void resource_connect(Resource *res)
 {
   g_signal_connect(res->decodebin, "pad-added", G_CALLBACK(on_pad_added), res);
   g_signal_connect(res->decodebin, "no-more-pads", G_CALLBACK(on_no_more_pads), res);
+  g_signal_connect(res->decodebin, "pad-removed", G_CALLBACK(on_pad_removed), res);
   g_signal_connect(res->decodebin, "source-setup", G_CALLBACK(on_source_setup), res);
   g_signal_connect(res->decodebin, "element-added", G_CALLBACK(on_decodebin_element_added),
                    nullptr);

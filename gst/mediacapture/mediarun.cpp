@@ -273,7 +273,9 @@ void Run::expose_tracks()
     if (quit || !resource || ended)
       return;
     for (auto &b : resource->branches) {
-      if (!b->selected || b->track)
+      /* a replaced branch (a chained Ogg's last chain) ended: its stream
+       * goes on in the next chain's branch */
+      if (!b->selected || b->track || b->replaced)
         continue;
       auto t = std::make_shared<Track>();
       t->owner = this;

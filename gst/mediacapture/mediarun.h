@@ -108,12 +108,20 @@ struct Branch {
   GstCaps *last_caps = nullptr;  /* last caps seen on a sample */
   Track *track = nullptr;        /* the live track capturing it; under the lock */
   bool eos = false;              /* the stream's content ended (under the lock) */
-  GstTagList *tags = nullptr;    /* the stream's latest tags (under the lock) */
+  /* decodebin removed its decoded pad without an EOS: a chained Ogg went on to
+   * its next chain, whose stream of this kind continues this one (its track,
+   * index and selection); under the lock */
+  bool replaced = false;
+  bool continued = false;     /* a stream of the next chain took it over */
+  bool eos_sent = false;      /* replaced: the EOS its sink needs was sent */
+  GstPad *head = nullptr;     /* sink pad of its first element (strong) */
+  GstTagList *tags = nullptr; /* the stream's latest tags (under the lock) */
   guint tags_serial = 0;
   ~Branch()
   {
     gst_clear_caps(&caps);
     gst_clear_caps(&last_caps);
+    gst_clear_object(&head);
     if (tags)
       gst_tag_list_unref(tags);
   }

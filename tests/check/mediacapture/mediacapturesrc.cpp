@@ -197,6 +197,28 @@ static void make_all_media()
                           "filesink location=%s");
   make_sync_media();
   make_nodecoder_media();
+  /* a chained Ogg: two chains (their serial numbers differ), 1 s of 160x120
+   * video then 1 s of 320x240 video, each with 1 s of audio */
+  make_media("chain1.ogg", "videotestsrc num-buffers=30 ! video/x-raw,width=160,height=120,"
+                           "framerate=30/1 ! theoraenc ! oggmux name=m ! filesink location=%s "
+                           "audiotestsrc samplesperbuffer=960 num-buffers=50 ! "
+                           "audio/x-raw,rate=48000,channels=1 ! vorbisenc ! m.");
+  make_media("chain2.ogg", "videotestsrc num-buffers=30 pattern=ball ! video/x-raw,width=320,"
+                           "height=240,framerate=30/1 ! theoraenc ! oggmux name=m ! filesink "
+                           "location=%s audiotestsrc freq=880 samplesperbuffer=960 "
+                           "num-buffers=50 ! audio/x-raw,rate=48000,channels=1 ! vorbisenc ! m.");
+  {
+    gchar *a, *b;
+    gsize na, nb;
+    MEDIA_CHECK(g_file_get_contents(media_path("chain1.ogg").c_str(), &a, &na, nullptr));
+    MEDIA_CHECK(g_file_get_contents(media_path("chain2.ogg").c_str(), &b, &nb, nullptr));
+    std::string both(a, na);
+    both.append(b, nb);
+    MEDIA_CHECK(g_file_set_contents(media_path("chained.ogg").c_str(), both.data(),
+                                    (gssize)both.size(), nullptr));
+    g_free(a);
+    g_free(b);
+  }
 
   /* garbage bytes and a file cut inside its headers */
   std::vector<guint8> junk(65536);
@@ -1327,6 +1349,43 @@ GST_START_TEST(test_loop)
     fail_unless(v->bufs.size() >= 65, "%zu frames in 2.6 s of a 1 s loop", v->bufs.size());
   }
   fail_if(wc_get_bool(c->src, "ended"));
+  assert_video_increasing(c, c->find("video_0"));
+  assert_no_error(c);
+  capture_free(c);
+}
+GST_END_TEST;
+
+/* A chained Ogg plays chain after chain on the same tracks, as a browser
+ * plays it: the video caps change (160x120 then 320x240) on video_0, no track
+ * is added, and the tracks end after the last chain. Before, decodebin's new
+ * chain came as new, unselected streams: the tracks were muted after the
+ * first chain and the media element never ended (the first chain's sinks got
+ * no EOS), until stall-timeout. */
+GST_START_TEST(test_chained_ogg)
+{
+  Capture *c = capture_new(media_uri("chained.ogg"));
+  capture_play(c);
+  fail_unless(wc_wait_until(
+                  [&] {
+                    std::lock_guard<std::mutex> lk(c->m);
+                    PadRec *v = c->find("video_0"), *a = c->find("audio_0");
+                    return v && a && v->eos && a->eos;
+                  },
+                  20000),
+              "the tracks did not end after the last chain");
+  {
+    std::lock_guard<std::mutex> lk(c->m);
+    fail_unless_equals_int((int)c->pads.size(), 2);
+    PadRec *v = c->find("video_0"), *a = c->find("audio_0");
+    /* both chains: 60 frames, 2 s of audio (a loaded machine may drop some) */
+    fail_unless(v->bufs.size() >= 45, "%zu frames of 60", v->bufs.size());
+    guint64 samples = 0;
+    for (auto &b : a->bufs)
+      if (!b.gap)
+        samples += b.samples;
+    fail_unless(samples >= 48000 * 3 / 2, "%" G_GUINT64_FORMAT " samples of 96000", samples);
+  }
+  fail_unless(wc_get_bool(c->src, "ended"));
   assert_video_increasing(c, c->find("video_0"));
   assert_no_error(c);
   capture_free(c);
@@ -2861,6 +2920,7 @@ static Suite *mediacapturesrc_suite()
   ADD_CASE("stop-from-signal-while-stopping", test_stop_from_signal_while_stopping);
   ADD_CASE("eos-event-before-tracks", test_eos_event_before_tracks);
   ADD_CASE("stop-from-handler-after-stop-began", test_stop_from_handler_after_stop_began);
+  ADD_CASE("chained-ogg", test_chained_ogg);
   ADD_CASE("pads-gone-after-stop-during-handler", test_pads_gone_after_stop_during_handler);
   ADD_CASE("notify-on-change", test_notify_on_change);
   ADD_CASE("current-time", test_current_time_loading_and_huge);
