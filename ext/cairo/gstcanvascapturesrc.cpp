@@ -37,6 +37,8 @@
 #include <gst/video/video.h>
 
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -1159,6 +1161,28 @@ static gboolean gst_canvas_capture_src_decide_allocation(GstBaseSrc *src, GstQue
  * or a seek between its begin-draw and end-draw): the PNG is then drawn by
  * whoever takes the canvas next, after that thread's end-draw, which is when
  * waiting would have drawn it. */
+/* Why Cairo could not load @location, for the error's debug text: Cairo
+ * 1.16 says "out of memory" for a file that is not a PNG and "error while
+ * reading from input stream" for a directory. */
+static std::string png_failure(const std::string &location, cairo_status_t status)
+{
+  if (g_file_test(location.c_str(), G_FILE_TEST_IS_DIR))
+    return "a directory, not a PNG file";
+  if (status == CAIRO_STATUS_NO_MEMORY || status == CAIRO_STATUS_READ_ERROR) {
+    static const guint8 signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    guint8 head[8] = {0};
+    FILE *f = fopen(location.c_str(), "rb");
+    size_t n = f ? fread(head, 1, sizeof head, f) : 0;
+    if (f)
+      fclose(f);
+    if (f && (n < sizeof head || memcmp(head, signature, sizeof head) != 0))
+      return "not a PNG file (no PNG signature)";
+    if (f)
+      return std::string("a damaged PNG file (cairo: ") + cairo_status_to_string(status) + ")";
+  }
+  return std::string("cairo: ") + cairo_status_to_string(status);
+}
+
 static bool load_location(GstCanvasCaptureSrc *self, const std::string &location)
 {
   GstCanvasCaptureSrcPrivate *priv = self->priv;
@@ -1166,9 +1190,10 @@ static bool load_location(GstCanvasCaptureSrc *self, const std::string &location
   cairo_status_t status = cairo_surface_status(png);
   if (status != CAIRO_STATUS_SUCCESS) {
     cairo_surface_destroy(png);
+    const std::string why = png_failure(location, status);
     GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ,
                       (_("Could not read the PNG image \"%s\" (location)."), location.c_str()),
-                      ("cairo: %s", cairo_status_to_string(status)));
+                      ("%s", why.c_str()));
     return false;
   }
 

@@ -1344,6 +1344,44 @@ GST_START_TEST(test_location_missing)
 }
 GST_END_TEST;
 
+GST_START_TEST(test_location_not_png)
+{
+  /* A location that is not a PNG (a text file, a directory): the error's
+   * debug text says so. Cairo alone said "out of memory" for a text file. */
+  g_autofree gchar *dir = g_dir_make_tmp("canvascapture-XXXXXX", nullptr);
+  g_autofree gchar *text = g_build_filename(dir, "text.png", nullptr);
+  fail_unless(g_file_set_contents(text, "not a png\n", -1, nullptr));
+  const struct {
+    const gchar *path;
+    const char *expected;
+  } cases[] = {{text, "not a PNG file"}, {dir, "a directory"}};
+  for (const auto &c : cases) {
+    GstElement *el = gst_element_factory_make("canvascapturesrc", nullptr);
+    GstBus *bus = gst_bus_new();
+    gst_element_set_bus(el, bus);
+    g_object_set(el, "location", c.path, nullptr);
+    gst_element_set_state(el, GST_STATE_PLAYING);
+    GstMessage *msg = gst_bus_timed_pop_filtered(bus, 5 * GST_SECOND, GST_MESSAGE_ERROR);
+    fail_unless(msg != nullptr, "no ERROR for location %s", c.path);
+    GError *err = nullptr;
+    gchar *dbg = nullptr;
+    gst_message_parse_error(msg, &err, &dbg);
+    fail_unless(err->code == GST_RESOURCE_ERROR_OPEN_READ, "code %d", err->code);
+    fail_unless(dbg && strstr(dbg, c.expected) != nullptr, "debug '%s' does not say '%s'",
+                dbg ? dbg : "(none)", c.expected);
+    g_error_free(err);
+    g_free(dbg);
+    gst_message_unref(msg);
+    fail_unless_equals_int(gst_element_set_state(el, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+    gst_element_set_bus(el, nullptr);
+    gst_object_unref(bus);
+    gst_object_unref(el);
+  }
+  g_unlink(text);
+  g_rmdir(dir);
+}
+GST_END_TEST;
+
 /* --------------------------------------------------------------- stats --- */
 
 GST_START_TEST(test_stats_fields)
@@ -2309,6 +2347,7 @@ static Suite *canvascapturesrc_suite(void)
   tc = add_case(s, "location");
   tcase_add_test(tc, test_location_png);
   tcase_add_test(tc, test_location_missing);
+  tcase_add_test(tc, test_location_not_png);
   tcase_add_test(tc, test_start_while_holding_canvas);
   tcase_add_test(tc, test_start_while_other_thread_holds_canvas);
 
