@@ -426,14 +426,17 @@ void reply_error(GstPromise *promise, const mc::Error &error)
  * collection...) into its path as it is now (the new conversion, or the
  * track pad itself: `settings` follows either way) with the input caps in
  * place of the output caps: the new path negotiates at once. Nothing when the
- * track has not started or ended (the next run sends everything anew). */
+ * track has not started or ended (the next run sends everything anew). A
+ * run that has sent its STREAM_START but no caps yet (a swap between a
+ * source's first events) gets what it has without caps: its caps come next
+ * from upstream, and the new path must not see them before a STREAM_START. */
 void resend_sticky(GstMediaStreamTrackPad *track, GstPad *input)
 {
   GstPad *pad = GST_PAD(track);
   GstCaps *input_caps = gst_pad_get_current_caps(input);
   GstEvent *eos = gst_pad_get_sticky_event(pad, GST_EVENT_EOS, 0);
-  if (!input_caps || eos) {
-    gst_clear_event(&eos);
+  if (eos) {
+    gst_event_unref(eos);
     gst_clear_caps(&input_caps);
     return;
   }
@@ -449,15 +452,17 @@ void resend_sticky(GstMediaStreamTrackPad *track, GstPad *input)
   for (GstEvent *event : events) {
     if (GST_EVENT_TYPE(event) == GST_EVENT_CAPS) {
       gst_event_unref(event);
+      if (!input_caps)
+        continue; /* none of this run yet */
       event = gst_event_new_caps(input_caps);
       caps_sent = true;
-    } else if (!caps_sent && GST_EVENT_TYPE(event) > GST_EVENT_CAPS) {
+    } else if (input_caps && !caps_sent && GST_EVENT_TYPE(event) > GST_EVENT_CAPS) {
       gst_media_stream_track_pad_push_event(track, gst_event_new_caps(input_caps));
       caps_sent = true;
     }
     gst_media_stream_track_pad_push_event(track, event);
   }
-  gst_caps_unref(input_caps);
+  gst_clear_caps(&input_caps);
 }
 
 /* The swap, with no data passing the track's sink pad. */

@@ -749,6 +749,46 @@ GST_END_TEST;
 
 /* Contracts with constraints applied: READY and NULL and back (the
  * conversion stays, the track starts afresh), then EOS goes through. */
+/* A swap made when the track's new run has sent its STREAM_START but not its
+ * caps yet (an apply right after READY -> PLAYING, between a live source's
+ * first events): the new conversion gets the STREAM_START too. It got
+ * nothing, then caps, segment and frames: GStreamer-WARNINGs "Got data flow
+ * before stream-start event" and "Sticky event misordering". */
+GST_START_TEST(test_swap_between_stream_start_and_caps)
+{
+  WC_REQUIRE_ELEMENTS("videoscale", "videorate", "capsfilter");
+  MsBinFixture f;
+  GstElement *ms = f.ms;
+  GstHarness *h = f.harness("video", 0, kVideo240);
+  GstPad *track = f.pad("video_0");
+  first_frame(h);
+  GstStructure *s = apply_ok(track, "c, width=(int)160");
+  gst_structure_free(s);
+  gst_harness_push(h, video_buffer(h, kFrame, kFrame));
+  gst_buffer_unref(wc_pull(h, 5000));
+  /* A new run: only the STREAM_START so far. */
+  fail_unless(gst_element_set_state(ms, GST_STATE_READY) == GST_STATE_CHANGE_SUCCESS);
+  fail_unless(gst_element_set_state(ms, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+  fail_unless(gst_pad_push_event(h->srcpad, gst_event_new_stream_start("swap-test")));
+  s = apply_ok(track, "c, width=(int)80");
+  gst_structure_free(s);
+  /* Then the caps, the segment and a frame (the harness resends them). */
+  GstEvent *caps = gst_pad_get_sticky_event(h->srcpad, GST_EVENT_CAPS, 0);
+  fail_unless(caps != nullptr);
+  fail_unless(gst_pad_push_event(h->srcpad, caps));
+  GstSegment segment;
+  gst_segment_init(&segment, GST_FORMAT_TIME);
+  fail_unless(gst_pad_push_event(h->srcpad, gst_event_new_segment(&segment)));
+  gst_harness_push(h, video_buffer(h, 0, kFrame));
+  GstBuffer *buf = wc_pull(h, 5000);
+  fail_unless(buf != nullptr, "no frame after the swap");
+  gst_buffer_unref(buf);
+  GstStructure *settings = wc_get_structure(track, "settings");
+  fail_unless_equals_int(get_int(settings, "width"), 80);
+  gst_structure_free(settings);
+}
+GST_END_TEST;
+
 GST_START_TEST(test_states_and_eos)
 {
   WC_REQUIRE_ELEMENTS("videotestsrc", "videoscale", "videorate", "capsfilter", "fakesink");
@@ -946,6 +986,7 @@ static Suite *constraints_suite()
   tcase_add_test(tc, test_upstream_change);
   tc = wc_add_case(s, "contracts", 120);
   tcase_add_test(tc, test_states_and_eos);
+  tcase_add_test(tc, test_swap_between_stream_start_and_caps);
   return s;
 }
 
