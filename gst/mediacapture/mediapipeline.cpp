@@ -688,6 +688,10 @@ static GstPadProbeReturn tempo_idle_probe(GstPad *pad, GstPadProbeInfo *info, gp
   } else {
     gst_element_unlink_many(c->filter, c->tempo, c->appsink, nullptr);
     gst_element_link(c->filter, c->appsink);
+    /* Locked first: a state change of the pipeline meanwhile (paused set
+     * from another thread) would otherwise set it back to PLAYING between
+     * its NULL and its removal, and it would be disposed while PLAYING. */
+    gst_element_set_locked_state(c->tempo, TRUE);
     gst_element_set_state(c->tempo, GST_STATE_NULL);
     gst_bin_remove(GST_BIN(c->pipeline), c->tempo);
   }
