@@ -1153,14 +1153,6 @@ static gboolean gst_canvas_capture_src_decide_allocation(GstBaseSrc *src, GstQue
   return TRUE;
 }
 
-/* Draws the `location` PNG at (0, 0): the initial content, a paint. The
- * thread starting the element may hold the canvas itself (begin-draw, then
- * the state change): waiting for the canvas would wait for ourselves, so the
- * PNG goes onto the surface of that open session instead. Another thread
- * holding it may be waiting for the state lock we run under (a state change
- * or a seek between its begin-draw and end-draw): the PNG is then drawn by
- * whoever takes the canvas next, after that thread's end-draw, which is when
- * waiting would have drawn it. */
 /* Why Cairo could not load @location, for the error's debug text: Cairo
  * 1.16 says "out of memory" for a file that is not a PNG and "error while
  * reading from input stream" for a directory. */
@@ -1169,20 +1161,27 @@ static std::string png_failure(const std::string &location, cairo_status_t statu
   if (g_file_test(location.c_str(), G_FILE_TEST_IS_DIR))
     return "a directory, not a PNG file";
   if (status == CAIRO_STATUS_NO_MEMORY || status == CAIRO_STATUS_READ_ERROR) {
-    static const guint8 signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-    guint8 head[8] = {0};
-    FILE *f = fopen(location.c_str(), "rb");
-    size_t n = f ? fread(head, 1, sizeof head, f) : 0;
-    if (f)
+    if (FILE *f = fopen(location.c_str(), "rb")) {
+      static const guint8 signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+      guint8 head[8] = {0};
+      size_t n = fread(head, 1, sizeof head, f);
       fclose(f);
-    if (f && (n < sizeof head || memcmp(head, signature, sizeof head) != 0))
-      return "not a PNG file (no PNG signature)";
-    if (f)
+      if (n < sizeof head || memcmp(head, signature, sizeof head) != 0)
+        return "not a PNG file (no PNG signature)";
       return std::string("a damaged PNG file (cairo: ") + cairo_status_to_string(status) + ")";
+    }
   }
   return std::string("cairo: ") + cairo_status_to_string(status);
 }
 
+/* Draws the `location` PNG at (0, 0): the initial content, a paint. The
+ * thread starting the element may hold the canvas itself (begin-draw, then
+ * the state change): waiting for the canvas would wait for ourselves, so the
+ * PNG goes onto the surface of that open session instead. Another thread
+ * holding it may be waiting for the state lock we run under (a state change
+ * or a seek between its begin-draw and end-draw): the PNG is then drawn by
+ * whoever takes the canvas next, after that thread's end-draw, which is when
+ * waiting would have drawn it. */
 static bool load_location(GstCanvasCaptureSrc *self, const std::string &location)
 {
   GstCanvasCaptureSrcPrivate *priv = self->priv;
